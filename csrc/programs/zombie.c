@@ -1,0 +1,36 @@
+/* zombie - a child that has exited stays a zombie (state Z) until its parent waits.
+ *
+ * Seed: processes.md, "zombie". Usage: zombie [SECONDS]  hold the zombie SECONDS
+ * (default 60, as the seed), or  zombie -  hold it until a line arrives on stdin (a
+ * handshake, so drivers never sleep). Look for: `ps -o pid,stat,comm` shows the
+ * child as Z while the parent holds; after wait() it is gone. The seed called wait()
+ * only in the parent's else-branch by accident of indentation; here only the parent
+ * waits, on purpose.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    const char *hold = argc > 1 ? argv[1] : "60";
+    char line[64];
+    pid_t pid;
+
+    pid = fork();
+    if (pid < 0) {                      /* error */
+        printf("error occurred!\n");
+        return 1;
+    } else if (pid == 0) {              /* child */
+        exit(0);
+    } else {                            /* parent: hold, then collect the zombie */
+        if (hold[0] == '-')
+            (void)!fgets(line, sizeof line, stdin);   /* EOF also ends the hold */
+        else
+            sleep((unsigned)atoi(hold));
+        wait(NULL);
+    }
+    return 0;
+}

@@ -1,0 +1,5 @@
+import sys
+
+from pylab.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""Suite-wide guards: nothing a test starts may outlive it.
+
+The pytest process makes itself a child subreaper, so every orphan a test creates is
+re-parented here instead of to PID 1 (which, on some machines, reaps late). After
+each test, this process must have no child left, running or zombie; a test that
+leaves one fails, and what it left is killed and reaped so the next test starts clean.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+import pytest
+
+from pylab import native, procstate
+
+
+def pytest_configure(config):
+    native.set_subreaper(True)
+    config._pylab_baseline = set(procstate.children(os.getpid()))
+
+
+def _leftovers(baseline) -> list[int]:
+    return [p for p in procstate.children(os.getpid()) if p not in baseline]
+
+
+def _kill_and_reap(pids) -> list[str]:
+    described = []
+    for pid in pids:
+        try:
+            st = procstate.read_stat(pid)
+            described.append(f"{pid} ({st.comm}, state {st.state})")
+            os.kill(pid, signal.SIGKILL)
+        except (procstate.NoSuchProcess, ProcessLookupError):
+            pass
+    for pid in pids:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    return described
+
+
+@pytest.fixture(autouse=True)
+def no_process_left_behind(request):
+    baseline = request.config._pylab_baseline
+    yield
+    try:
+        # An orphan is re-parented when its parent dies, a moment after that parent's
+        # own wait returned: give the kernel a short deadline, never a fixed sleep.
+        procstate.call_until(lambda: _leftovers(baseline), lambda left: not left, timeout=2.0)
+    except TimeoutError:
+        left = _kill_and_reap(_leftovers(baseline))
+        pytest.fail(f"test left processes behind: {', '.join(left)}", pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    baseline = getattr(session.config, "_pylab_baseline", set())
+    left = _leftovers(baseline)
+    if left:
+        described = _kill_and_reap(left)
+        session.config._pylab_leak = described
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    leak = getattr(config, "_pylab_leak", None)
+    if leak:
+        terminalreporter.write_line(f"FAILED: processes outlived the suite: {', '.join(leak)}", red=True)
