@@ -86,6 +86,7 @@ class RunResult:
     truncated: bool = False
     stdout_bytes_seen: int = 0
     stderr_bytes_seen: int = 0
+    supervisor: int | None = None  # pid of the run's supervisor: the subreaper that adopts orphans
 
     @property
     def exit_code(self) -> int | None:
@@ -263,9 +264,16 @@ class Process:
         if self._stdin_w is not None and self._stdin_data is not None:
             os.set_blocking(self._stdin_w, False)
             sel.register(self._stdin_w, selectors.EVENT_WRITE)
+        interrupted = False
         try:
             while sel.get_map():
-                for key, _ in sel.select():
+                try:
+                    ready = sel.select()
+                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                    interrupted = True
+                    self.kill()
+                    continue
+                for key, _ in ready:
                     fd = key.fd
                     if fd == self._stdin_w:
                         self._feed(sel)
@@ -296,6 +304,8 @@ class Process:
                 self._done = True
                 self._cond.notify_all()
             self._finished.set()
+        if interrupted:
+            raise KeyboardInterrupt
 
     def _feed(self, sel):
         try:
@@ -384,11 +394,17 @@ class Process:
             except ProcessLookupError:
                 pass
 
+    @property
+    def supervisor(self) -> int:
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
+        return self._sup_pid
+
     def wait(self, timeout: float | None = None) -> RunResult:
         if self._thread is None:
             self._pump()
         elif not self._finished.wait(timeout):
             raise TimeoutError(f"{self.argv[0]} still running after {timeout}s")
+        self._close_stdin()
         truncated = any(self._seen[s] > len(self._bufs[s]) for s in self._bufs)
         stdout, stderr = bytes(self._bufs["stdout"]), bytes(self._bufs["stderr"])
         if self._seen["stdout"] > len(stdout):
@@ -401,6 +417,7 @@ class Process:
             timed_out=self._timed_out, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
+            supervisor=self._sup_pid,
         )
 
     def __enter__(self) -> "Process":
