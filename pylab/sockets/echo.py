@@ -26,8 +26,12 @@ BUFSIZE = 1024
 BACKLOG = 128  # the seed's listen(5) drops the SYNs of a burst of 50 clients
 
 
+_log_lock = threading.Lock()
+
+
 def log(line: str) -> None:
-    print(line, flush=True)
+    with _log_lock:  # one whole line at a time: the connection threads log concurrently
+        print(line, flush=True)
 
 
 def communicate(conn: socket.socket, idle_timeout: float | None) -> str:
@@ -64,11 +68,12 @@ class StreamServer:
             self.active.discard(conn)
         log(f"closed {how}")
 
-    def serve(self, stop_fd: int | None, max_conns: int | None) -> None:
+    def serve(self, stop_fd: int | None, max_conns: int | None, announce: str) -> None:
         with selectors.DefaultSelector() as sel:
             sel.register(self.listener, selectors.EVENT_READ)
             if stop_fd is not None:
                 sel.register(stop_fd, selectors.EVENT_READ)
+            log(announce)  # after every descriptor of the idle server exists: a fd baseline
             while max_conns is None or self.served < max_conns:
                 ready = [key.fileobj for key, _ in sel.select()]
                 if stop_fd in ready:
@@ -93,13 +98,14 @@ class StreamServer:
             t.join(5)
 
 
-def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | None) -> int:
+def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | None, announce: str) -> int:
     """Each datagram is answered upper-cased to its sender; boundaries are kept."""
     n = 0
     with selectors.DefaultSelector() as sel:
         sel.register(sock, selectors.EVENT_READ)
         if stop_fd is not None:
             sel.register(stop_fd, selectors.EVENT_READ)
+        log(announce)
         while max_datagrams is None or n < max_datagrams:
             if stop_fd in [key.fileobj for key, _ in sel.select()]:
                 break
@@ -127,8 +133,7 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
-            log(f"listening on udp {host} {sock.getsockname()[1]}")
-            n = serve_udp(sock, stop_fd, max_conns)
+            n = serve_udp(sock, stop_fd, max_conns, f"listening on udp {host} {sock.getsockname()[1]}")
         finally:
             sock.close()
         log(f"stopped: {n} datagrams")
@@ -152,8 +157,7 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
     server = StreamServer(sock, idle_timeout)
     try:
         sock.listen(BACKLOG)
-        log(f"listening on {shown}")
-        server.serve(stop_fd, max_conns)
+        server.serve(stop_fd, max_conns, f"listening on {shown}")
     finally:
         server.close()
         if kind == "unix" and not abstract:
