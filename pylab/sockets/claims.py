@@ -93,7 +93,7 @@ def sysctl_fin_timeout() -> Finding:
     ev = {"tcp_fin_timeout": fin, "a fresh TIME_WAIT's timer (s, /proc/net/tcp)": left}
     if left > fin + 1:  # TIME_WAIT outlasts the setting: it does not follow it
         return Finding("refuted", ev)
-    cond = "it is the timeout of FIN_WAIT_2 (orphaned connections); Linux holds TIME_WAIT a fixed 60 s"
+    cond = f"it is the timeout of FIN_WAIT_2 (orphaned connections); a TIME_WAIT here starts at {left} s"
     if round(left) == fin:
         cond += (f"; both are {fin} s here, so they cannot be told apart without changing the "
                  "setting, which the lab never does")

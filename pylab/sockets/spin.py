@@ -41,7 +41,7 @@ def observe(fixed: bool) -> dict:
             ev["cpu ticks used"] = cpu_ticks(srv.pid)
             res = srv.kill()
             ev["stopped by"] = res.describe()
-            ev["stdout bytes of b'' lines"] = res.stdout_bytes_seen
+            ev["stdout bytes written"] = res.stdout_bytes_seen
             ev["spins"] = True
         else:
             srv.wait_for_count(r"^waiting for a connection$", 2)  # back in accept
