@@ -144,7 +144,7 @@ def udp_connected_refused() -> Finding:
 def unix_socket_file() -> Finding:
     ev = udp_unix_facts.unix_socket_file()
     outlives = ev["after close: the file exists"] and ev["bind again"].endswith("EADDRINUSE")
-    abstract_no_file = ev["abstract: in /proc/net/unix while open"] and not ev["abstract: new files in the temp dir"]
+    abstract_no_file = ev["abstract: in /proc/net/unix while open"] and not ev["abstract: files by that name (cwd, temp dir)"]
     if outlives and abstract_no_file:
         return Finding("qualified", ev, "the file is only the socket's name: it outlives close() (the next "
                        "bind fails with EADDRINUSE) until unlinked, and an abstract-namespace socket has no file")

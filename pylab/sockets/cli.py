@@ -66,7 +66,12 @@ def _address(a):
 def main(args) -> int:
     from pylab.cli import UsageError
 
-    a = _parser().parse_args(args.sockargs)
+    # parse_known_args: argparse cannot take messages after options ("tcp --port 5 hi")
+    a, extra = _parser().parse_known_args(args.sockargs)
+    if extra and (a.what != "client" or any(x.startswith("-") for x in extra)):
+        raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see 'pylab sockets --help')")
+    if a.what == "client":
+        a.messages += extra
     if a.what == "serve":
         if a.kind != "unix" and (a.path or a.abstract):
             raise UsageError("--path and --abstract are for unix servers")

@@ -144,12 +144,12 @@ def unix_socket_file() -> dict:
         os.unlink(path)
         ev["files left in the directory"] = os.listdir(d)
     name = f"pylab-abstract-{os.getpid()}-{id(ev)}"
-    before = set(os.listdir(tempfile.gettempdir()))
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as a:
         a.bind("\0" + name)
         a.listen()
         ev["abstract: in /proc/net/unix while open"] = _proc_net_unix("@" + name)
-        ev["abstract: new files in the temp dir"] = sorted(set(os.listdir(tempfile.gettempdir())) - before)
+        ev["abstract: files by that name (cwd, temp dir)"] = [
+            p for d in (os.getcwd(), tempfile.gettempdir()) for p in os.listdir(d) if name in p]
     ev["abstract: in /proc/net/unix after close"] = _proc_net_unix("@" + name)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as a2:
         a2.bind("\0" + name)
