@@ -66,7 +66,8 @@ def time_wait_reuseaddr() -> Finding:
 def sysctl_tw_recycle() -> Finding:
     ev = tcp_facts.sysctls()
     if ev["tcp_tw_recycle"].startswith("absent"):
-        ev["so"] = "the setting does not exist here (removed in Linux 4.12): `sysctl -p` reports an error for it"
+        ev["so"] = ("the setting does not exist here (it was removed in Linux 4.12): sysctl cannot read "
+                    "it, and a line for it in /etc/sysctl.conf makes `sysctl -p` report an error")
         return Finding("refuted", ev)
     return Finding("qualified", ev, "only on kernels before 4.12, and it broke clients behind NAT")
 
@@ -82,7 +83,7 @@ def sysctl_tw_reuse() -> Finding:
           "meaning": {"0": "off", "1": "on", "2": "on for loopback only"}.get(values["tcp_tw_reuse"], "?"),
           "server restart on a port in TIME_WAIT without SO_REUSEADDR": failed}
     return Finding("qualified", ev, "it applies to new outgoing connections (connect) only, never to a "
-                   f"server's bind (still {failed} here); the default is {values['tcp_tw_reuse']} on this kernel")
+                   f"server's bind (still {failed} here); here it is {values['tcp_tw_reuse']} ({ev['meaning']})")
 
 
 @claim("sysctl-fin-timeout", SEED, "net.ipv4.tcp_fin_timeout changes the system's default TIME_WAIT timeout")

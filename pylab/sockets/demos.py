@@ -24,7 +24,7 @@ def _flat(d: dict) -> str | None:
     if any(isinstance(v, dict) for v in d.values()):
         return None
     line = ", ".join(f"{k}: {_inline(v)}" for k, v in d.items())
-    return line if len(line) <= 120 else None
+    return line if len(line) <= 140 else None
 
 
 def _show(value, indent: int = 2) -> None:
