@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 
-from pylab import claims, procstate
+from pylab import claims
 from pylab.sockets import spin, tcp_facts, udp_unix_facts
 
 

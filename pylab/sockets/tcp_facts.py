@@ -12,11 +12,7 @@ import threading
 import time
 
 from pylab import procstate
-from pylab.sockets import LOCALHOST
-
-
-def _errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno, str(e.errno))
+from pylab.sockets import LOCALHOST, errname, outcome
 
 
 def reserved_port(kind=socket.SOCK_STREAM) -> socket.socket:
@@ -33,20 +29,13 @@ def connect_refused() -> dict:
     with reserved_port() as hold:
         addr = hold.getsockname()
         with socket.socket() as c:
-            try:
-                c.connect(addr)
-                ev["connect before the server"] = "connected"
-            except ConnectionRefusedError as e:
-                ev["connect before the server"] = f"{type(e).__name__}: {_errname(e)}"
+            ev["connect before the server"] = outcome(lambda: c.connect(addr), "connected")
         with socket.socket() as c:
             code = c.connect_ex(addr)  # the seed's client: the errno comes back, nothing raised
             ev["connect_ex returned"] = code
             ev["connect_ex errno name"] = errno.errorcode.get(code, "0 (connected)")
-            try:
-                c.send(b"hi")  # the seed's client goes on as if connected
-                ev["send after ignoring it"] = "sent"
-            except OSError as e:
-                ev["send after ignoring it"] = f"{type(e).__name__}: {_errname(e)}"
+            # the seed's client goes on as if connected
+            ev["send after ignoring it"] = outcome(lambda: c.send(b"hi"), "sent")
         hold.listen()  # now the server exists on that port
         with socket.create_connection(addr, timeout=5) as c:
             ev["connect once it listens"] = "connected to port %d" % c.getpeername()[1]
@@ -113,7 +102,7 @@ def _restart(port: int, reuse: bool) -> str:
         _listener(reuse, port).close()
         return "ok"
     except OSError as e:
-        return _errname(e)
+        return errname(e)
 
 
 def time_wait() -> dict:
@@ -223,25 +212,13 @@ def timeouts(seconds: float = 0.1) -> dict:
             with conn:
                 c.settimeout(seconds)
                 start = time.monotonic()
-                try:
-                    c.recv(16)
-                    ev["recv with settimeout"] = "returned"
-                except socket.timeout as e:
-                    ev["recv with settimeout"] = f"{type(e).__name__} ({e})"
+                ev["recv with settimeout"] = outcome(lambda: c.recv(16), "returned")
                 ev["timeout set s"] = seconds
                 ev["raised after s"] = round(time.monotonic() - start, 4)
                 ev["socket.timeout is TimeoutError"] = socket.timeout is TimeoutError
                 c.setblocking(False)
                 ev["gettimeout after setblocking(False)"] = c.gettimeout()
-                try:
-                    c.recv(16)
-                    ev["recv non-blocking"] = "returned"
-                except BlockingIOError as e:
-                    ev["recv non-blocking"] = f"{type(e).__name__}: {_errname(e)}"
+                ev["recv non-blocking"] = outcome(lambda: c.recv(16), "returned")
         ls.setblocking(False)
-        try:
-            ls.accept()
-            ev["accept non-blocking"] = "returned"
-        except BlockingIOError as e:
-            ev["accept non-blocking"] = f"{type(e).__name__}: {_errname(e)}"
+        ev["accept non-blocking"] = outcome(ls.accept, "returned")
     return ev

@@ -3,7 +3,6 @@ kept (TCP's are not), a connected UDP socket hears ECONNREFUSED; a unix socket f
 outlives close() unless unlinked, the abstract namespace leaves no file."""
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import socket
@@ -13,11 +12,7 @@ import tempfile
 import termios
 
 from pylab import procstate
-from pylab.sockets import LOCALHOST
-
-
-def _errname(e: OSError) -> str:
-    return errno.errorcode.get(e.errno, str(e.errno))
+from pylab.sockets import LOCALHOST, outcome
 
 
 def _closed_udp_port() -> int:
@@ -44,11 +39,8 @@ def udp_order(messages=(b"a", b"bb", b"ccc")) -> dict:
     port = _closed_udp_port()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as client:
         client.settimeout(5)
-        try:
-            client.sendto(b"early", (LOCALHOST, port))
-            ev["client sends before the server exists"] = "no error"
-        except OSError as e:
-            ev["client sends before the server exists"] = f"{type(e).__name__}: {_errname(e)}"
+        ev["client sends before the server exists"] = outcome(
+            lambda: client.sendto(b"early", (LOCALHOST, port)), "no error")
         with _bind_udp(port) as server:  # the server starts second
             server.settimeout(5)
             for m in messages:
@@ -90,23 +82,11 @@ def udp_connected_refused() -> dict:
         s.connect((LOCALHOST, port))
         s.send(b"anyone?")
         ev["first send on the connected socket"] = "no error"
-        try:
-            s.recv(1024)
-            ev["next call (recv)"] = "returned data"
-        except ConnectionRefusedError as e:
-            ev["next call (recv)"] = f"{type(e).__name__}: {_errname(e)}"
-        except socket.timeout:
-            ev["next call (recv)"] = "timed out (no ICMP error came back)"
+        ev["next call (recv)"] = outcome(lambda: s.recv(1024), "returned data")  # or TimeoutError
         # the ICMP answer to u's earlier datagram has come back too by now (in order)
         u.setblocking(False)
-        try:
-            u.recvfrom(1024)
-            ev["unconnected socket, sent to the same port, next recvfrom"] = "returned data"
-        except BlockingIOError as e:
-            ev["unconnected socket, sent to the same port, next recvfrom"] = \
-                f"{type(e).__name__}: {_errname(e)} (no error reported)"
-        except ConnectionRefusedError as e:
-            ev["unconnected socket, sent to the same port, next recvfrom"] = f"{type(e).__name__}: {_errname(e)}"
+        ev["unconnected socket, sent to the same port, next recvfrom"] = outcome(
+            lambda: u.recvfrom(1024), "returned data")
     return ev
 
 
@@ -126,17 +106,9 @@ def unix_socket_file() -> dict:
         s.close()
         ev["after close: the file exists"] = os.path.exists(path)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s2:
-            try:
-                s2.bind(path)
-                ev["bind again"] = "ok"
-            except OSError as e:
-                ev["bind again"] = f"{type(e).__name__}: {_errname(e)}"
+            ev["bind again"] = outcome(lambda: s2.bind(path))
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
-            try:
-                c.connect(path)
-                ev["connect to the stale file"] = "connected"
-            except OSError as e:
-                ev["connect to the stale file"] = f"{type(e).__name__}: {_errname(e)}"
+            ev["connect to the stale file"] = outcome(lambda: c.connect(path), "connected")
         os.unlink(path)
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s3:
             s3.bind(path)
