@@ -9,8 +9,8 @@ import tempfile
 
 import pytest
 
-from pylab import cli, runner
-from pylab.sockets import echo
+from pylab import cli, procstate, runner
+from pylab.sockets import echo, tcp_facts
 from pylab.sockets.serverproc import ServerProcess, lab_command
 
 
@@ -98,10 +98,18 @@ def test_abstract_unix_server_creates_no_file():
     assert not _in_proc_net_unix("@" + name)
 
 
-def test_server_stops_by_itself_after_max_conns():
+def test_server_stops_by_itself_after_max_conns_once_their_conversations_end():
     with ServerProcess(lab_command("serve", "tcp", "--max-conns", "2", "--ignore-stdin")) as srv:
-        echo.stream_exchange(srv.address, [b"a"])
-        echo.stream_exchange(srv.address, [b"b"])
+        with socket.create_connection(srv.address, timeout=5) as a, \
+                socket.create_connection(srv.address, timeout=5) as b:
+            # the second accept was the last: the server stops listening ...
+            procstate.call_until(lambda: tcp_facts.proc_net_tcp(srv.address[1]),
+                                 lambda rows: "LISTEN" not in {r["name"] for r in rows}, 5, "listener closed")
+            # ... and still serves both connections to their end
+            for _ in range(2):
+                a.sendall(b"a")
+                b.sendall(b"b")
+                assert (echo.recv_exactly(a, 1), echo.recv_exactly(b, 1)) == (b"A", b"B")
         res = srv.proc.wait(10)  # stdin still open: it ended on its own
     assert res.exit_code == 0
     assert res.lines[-1] == "stopped: served 2"

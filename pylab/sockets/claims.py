@@ -20,7 +20,8 @@ def recv_empty_spins() -> Finding:
        "client connects")
 def tcp_server_first() -> Finding:
     ev = tcp_facts.connect_refused()
-    ok = ev["connect before the server"].endswith("ECONNREFUSED") and ev["connect once it listens"].startswith("connected")
+    ok = (ev["connect before the server"].endswith("ECONNREFUSED")
+          and ev["connect once it listens"].startswith("connected"))
     return Finding("confirmed" if ok else "refuted", ev)
 
 
@@ -146,7 +147,8 @@ def udp_connected_refused() -> Finding:
 def unix_socket_file() -> Finding:
     ev = udp_unix_facts.unix_socket_file()
     outlives = ev["after close: the file exists"] and ev["bind again"].endswith("EADDRINUSE")
-    abstract_no_file = ev["abstract: in /proc/net/unix while open"] and not ev["abstract: files by that name (cwd, temp dir)"]
+    abstract_no_file = (ev["abstract: in /proc/net/unix while open"]
+                        and not ev["abstract: files by that name (cwd, temp dir)"])
     if outlives and abstract_no_file:
         return Finding("qualified", ev, "the file is only the socket's name: it outlives close() (the next "
                        "bind fails with EADDRINUSE) until unlinked, and an abstract-namespace socket has no file")

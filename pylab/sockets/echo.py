@@ -86,16 +86,19 @@ class StreamServer:
                 self.threads = [x for x in self.threads if x.is_alive()] + [t]
                 t.start()
 
-    def close(self) -> None:
+    def close(self, abort: bool) -> None:
+        """Stop accepting; abort (stop asked for): end the open connections now,
+        else (max_conns reached): let them finish their conversations."""
         self.listener.close()
-        with self.lock:
-            for conn in self.active:  # wake the communication loops: the server stops
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+        if abort:
+            with self.lock:
+                for conn in self.active:  # wakes their communication loops with EOF
+                    try:
+                        conn.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
         for t in self.threads:
-            t.join(5)
+            t.join(5 if abort else None)
 
 
 def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | None, announce: str) -> int:
@@ -155,11 +158,13 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
             sock.bind(path)
             shown = f"unix {path}"
     server = StreamServer(sock, idle_timeout)
+    finished = False
     try:
         sock.listen(BACKLOG)
         server.serve(stop_fd, max_conns, f"listening on {shown}")
+        finished = max_conns is not None and server.served >= max_conns
     finally:
-        server.close()
+        server.close(abort=not finished)
         if kind == "unix" and not abstract:
             os.unlink(path)  # the file outlives close(): remove it
             if tmpdir:

@@ -115,7 +115,8 @@ def time_wait() -> dict:
             for new in (False, True):
                 port = _one_connection(old, closes_first == "server")
                 if closes_first == "server":  # the server's side holds TIME_WAIT
-                    rows = procstate.call_until(lambda: proc_net_tcp(port), lambda r: any(x["state"] == "06" for x in r),
+                    rows = procstate.call_until(lambda: proc_net_tcp(port),
+                                                lambda r: any(x["state"] == "06" for x in r),
                                                 5, f"TIME_WAIT on port {port}")
                 else:  # the client's side holds it; the server's side ends at once
                     rows = procstate.call_until(lambda: proc_net_tcp(port), lambda r: not r, 5, f"port {port} free")
