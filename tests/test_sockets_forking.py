@@ -79,3 +79,11 @@ def test_forking_tcp_server_upper_cases_like_the_others():
     from pylab.sockets.serverproc import lab_command
     with ServerProcess(lab_command("pyfork-server")) as srv:
         assert stream_exchange(srv.address, [b"forked", b"twice"]) == [b"FORKED", b"TWICE"]
+
+
+def test_fork_server_bad_arguments_get_a_usage_line_and_exit_2():
+    from pylab.runner import run_program
+    for args in ([], ["sometimes"], ["reap", "0"]):
+        r = run_program("fork_server", args)
+        assert r.exit_code == 2, args
+        assert r.stderr_text.startswith("usage: ") and len(r.stderr_text.splitlines()) == 1

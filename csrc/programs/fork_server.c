@@ -46,14 +46,15 @@ int main(int argc, char *argv[])
     int hold = argc > 3 && argv[3][0] == '-';
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof addr;
+    struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
     char line[64];
 
-    if (reap) {
-        struct sigaction sa = { .sa_handler = on_sigchld, .sa_flags = SA_RESTART };
-        sigemptyset(&sa.sa_mask);
-        if (sigaction(SIGCHLD, &sa, NULL) == -1)
-            err_exit("sigaction");
+    if (argc < 2 || (!reap && strcmp(argv[1], "noreap") != 0) || max < 1) {
+        fprintf(stderr, "usage: %s noreap|reap [MAX>0] [-]\n", argv[0]);
+        return 2;
     }
+    if (reap && (sigemptyset(&sa.sa_mask) == -1 || sigaction(SIGCHLD, &sa, NULL) == -1))
+        err_exit("sigaction");
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
     if (lfd == -1 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1)
         err_exit("socket");
@@ -86,8 +87,7 @@ int main(int argc, char *argv[])
             fflush(stdout);
         }
         if (reaped != shown) {
-            shown = reaped;
-            printf("reaped %d\n", shown);
+            printf("reaped %d\n", shown = reaped);
             fflush(stdout);
         }
     }
