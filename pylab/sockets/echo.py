@@ -78,7 +78,10 @@ class StreamServer:
                 ready = [key.fileobj for key, _ in sel.select()]
                 if stop_fd in ready:
                     break
-                conn, _ = self.listener.accept()
+                try:
+                    conn, _ = self.listener.accept()
+                except ConnectionAbortedError:  # the client gave up while queued
+                    continue
                 self.served += 1
                 with self.lock:
                     self.active.add(conn)
