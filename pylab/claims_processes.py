@@ -47,11 +47,11 @@ def judge_pids_increase(pids: list[int], pid_max: int) -> Finding:
     if all(s == 1 for s in steps):
         return Finding("confirmed", evidence)
     if all(s > 0 for s in steps):
-        return Finding("qualified", evidence, "PIDs rise from run to run but are not consecutive: "
-                       "every process created in between (here at least the runner's supervisor) "
-                       f"takes a number; after {pid_max - 1} they wrap around and are reused")
-    return Finding("qualified", evidence, f"PIDs wrapped around: after pid_max - 1 = {pid_max - 1} "
-                   "the kernel starts again from low numbers, reusing free PIDs")
+        return Finding("qualified", evidence, "nothing else creates a process in between: here "
+                       f"PIDs rose by {steps}, as every process created meanwhile (at least the "
+                       f"runner's supervisor) takes a number; after {pid_max - 1} they wrap around")
+    return Finding("qualified", evidence, f"PIDs do not wrap around: here they did, after pid_max - 1 "
+                   f"= {pid_max - 1} the kernel starts again from low numbers, reusing free PIDs")
 
 
 @claim("pids-increase", SEED, "Successive runs get successive PIDs (1980, then 1981)")
@@ -75,8 +75,8 @@ def judge_pid_range(pid_max: int, sizeof_long: int, lowest_pid: int, machine: st
     if pid_max != 32768:
         return Finding("refuted", evidence)
     if ceiling > pid_max:
-        return Finding("qualified", evidence, "0-32767 is only the default: pid_max = 32768 here, "
-                       f"but it is a setting (sysctl kernel.pid_max) that may go up to {ceiling} "
+        return Finding("qualified", evidence, "pid_max keeps its default of 32768, as here: "
+                       f"it is a setting (sysctl kernel.pid_max) that may go up to {ceiling} "
                        f"on this {sizeof_long * 8}-bit kernel; PID 0 is the kernel's idle task, "
                        "never a process you can see")
     return Finding("confirmed", evidence)
@@ -105,9 +105,9 @@ def observe_pid_in_new_namespace() -> dict:
 def judge_pid_unique(inside: dict, pid1_comm: str, pid_max: int) -> Finding:
     evidence = {"new PID namespace": inside, "PID 1 of this namespace is": pid1_comm,
                 "pid_max": pid_max}
-    reuse = f"PIDs are unique only among live processes: they are reused after wrapping at {pid_max}"
+    reuse = f"unique among live processes only: PIDs are reused after wrapping at {pid_max}"
     if inside.get("pid printed inside") == 1:
-        return Finding("qualified", evidence, reuse + ", and only within one PID namespace: "
+        return Finding("qualified", evidence, reuse + "; and within one PID namespace only: "
                        f"getpid_test in a new namespace printed 1, the PID of {pid1_comm!r} here")
     return Finding("qualified", evidence, reuse)
 
@@ -134,8 +134,8 @@ def judge_pid1(comm: str, cmdline: str, ppid: int) -> Finding:
     evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": cmdline[:120], "PID 1's parent": ppid}
     if comm in ("init", "systemd"):
         return Finding("confirmed", evidence)
-    return Finding("qualified", evidence, "PID 1 is the first process the kernel starts (its parent "
-                   f"is {ppid}) and plays init's part, but here it runs {comm!r}, not init")
+    return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the first "
+                   f"process the kernel starts (its parent is {ppid}), but here it runs {comm!r}")
 
 
 @claim("pid1-is-init", SEED, "PID 1 is init (the seed's ps -aux listing)")
@@ -220,8 +220,8 @@ def judge_fork_eagain(out: dict) -> Finding:
     if err == "EAGAIN":
         return Finding("confirmed", out)
     if err == "none":
-        return Finding("qualified", out, "only where the limit is enforced: this uid "
-                       "forked past RLIMIT_NPROC (root and CAP_SYS_RESOURCE ignore it)")
+        return Finding("qualified", out, "the limit is enforced; here it was not: this "
+                       "uid forked past RLIMIT_NPROC (root and CAP_SYS_RESOURCE ignore it)")
     return Finding("refuted", out)
 
 
@@ -273,8 +273,8 @@ def judge_fork_order(seen: dict[str, Counter]) -> Finding:
     evidence = {f"first line came from (stdout = {m}, {sum(c.values())} runs)": dict(c)
                 for m, c in seen.items()}
     if total["parent"] and total["child"]:
-        return Finding("qualified", evidence, "the order is up to the scheduler: the parent printed "
-                       f"first in {total['parent']} of {runs} runs, the child in {total['child']}")
+        return Finding("qualified", evidence, "the scheduler happens to run the parent first; the "
+                       f"order is not fixed: the parent printed first in {total['parent']} of {runs} runs, the child in {total['child']}")
     if total["parent"] == runs:
         evidence["note"] = (f"parent first in all {runs} runs: a sample, not a guarantee; fork(2) "
                             "promises no order")

@@ -59,6 +59,26 @@ int main(void)
     return 0;
 }
 """,
+    # children exit(N) for each N given; the parent's wait reads WEXITSTATUS
+    "exitstatus": r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char *argv[])
+{
+    for (int i = 1; i < argc; i++) {
+        int st;
+        pid_t pid = fork();
+        if (pid < 0) { perror("fork"); return 1; }
+        if (pid == 0) exit(atoi(argv[i]));
+        waitpid(pid, &st, 0);
+        printf("exit%s=%d ", argv[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    printf("\n");
+    return 0;
+}
+""",
     # fork until fork fails; children stay alive ("live") or are zombies ("zombie")
     "forklimit": r"""
 #define _GNU_SOURCE
