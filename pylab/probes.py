@@ -234,10 +234,14 @@ class Trace:
 _CALL = re.compile(r"^(?:\d+\s+)?(?:\[\s*(\d+)\]\s+)?([a-z_0-9]+)\(")
 
 
+def strace_path() -> str | None:
+    return shutil.which("strace")
+
+
 def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
     """Run argv under `strace -f -n -e trace=TRACE` (-n: syscall numbers, strace >= 5.15;
     retried without it on an older strace) and list the calls it saw."""
-    exe = shutil.which("strace")
+    exe = strace_path()
     if exe is None:
         return Trace(False, "strace is not installed (Debian: apt-get install strace)")
     for numbered in (["-n"], []):
