@@ -216,7 +216,16 @@ def main(argv: list[str] | None = None) -> int:
     from pylab.toolchain import CompileError, ToolchainError
 
     try:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        # argparse cannot give a positional list after "--" once NAME has been seen:
+        # split the program's own arguments off first (`pylab run NAME -- ARGS`).
+        extra = None
+        if "--" in argv and argv[:1] == ["run"]:
+            at = argv.index("--")
+            argv, extra = argv[:at], argv[at + 1:]
         args = build_parser().parse_args(argv)
+        if extra is not None:
+            args.args = [*args.args, *extra]
         if not getattr(args, "func", None):
             build_parser().print_help()
             return EXIT_USAGE

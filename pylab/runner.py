@@ -341,8 +341,10 @@ class Process:
                 self._status = int(words[2])
                 self._timed_out = words[3] == "1"
                 self._duration = int(words[4]) / 1e9
-            elif words[0] == "straggler" and int(words[1]) != self.pid:
-                self._stragglers.append(int(words[1]))
+            elif words[0] == "straggler":
+                pid = int(words[1])  # a dying process may be signalled by two sweeps
+                if pid != self.pid and pid not in self._stragglers:
+                    self._stragglers.append(pid)
             self._cond.notify_all()
 
     def _wait_started(self, timeout):
