@@ -14,7 +14,7 @@ from pylab import native, procstate
 
 
 def pylab(*args, env=None, stdin=subprocess.DEVNULL):
-    return subprocess.run([sys.executable, "-m", "pylab", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
                           env=env, stdin=stdin, timeout=120)
 
 
