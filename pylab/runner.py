@@ -86,6 +86,7 @@ class RunResult:
     truncated: bool = False
     stdout_bytes_seen: int = 0
     stderr_bytes_seen: int = 0
+    supervisor: int | None = None  # pid of the run's supervisor: the subreaper that adopts orphans
 
     @property
     def exit_code(self) -> int | None:
@@ -263,9 +264,16 @@ class Process:
         if self._stdin_w is not None and self._stdin_data is not None:
             os.set_blocking(self._stdin_w, False)
             sel.register(self._stdin_w, selectors.EVENT_WRITE)
+        interrupted = False
         try:
             while sel.get_map():
-                for key, _ in sel.select():
+                try:
+                    ready = sel.select()
+                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                    interrupted = True
+                    self.kill()
+                    continue
+                for key, _ in ready:
                     fd = key.fd
                     if fd == self._stdin_w:
                         self._feed(sel)
@@ -283,6 +291,9 @@ class Process:
                         os.close(fd)
                         continue
                     self._take(self._readers[fd], data)
+        except BaseException:
+            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            raise
         finally:
             sel.close()
             if self._stdin_w is not None and self._stdin_data is not None:
@@ -296,6 +307,8 @@ class Process:
                 self._done = True
                 self._cond.notify_all()
             self._finished.set()
+        if interrupted:
+            raise KeyboardInterrupt
 
     def _feed(self, sel):
         try:
@@ -331,8 +344,10 @@ class Process:
                 self._status = int(words[2])
                 self._timed_out = words[3] == "1"
                 self._duration = int(words[4]) / 1e9
-            elif words[0] == "straggler" and int(words[1]) != self.pid:
-                self._stragglers.append(int(words[1]))
+            elif words[0] == "straggler":
+                pid = int(words[1])  # a dying process may be signalled by two sweeps
+                if pid != self.pid and pid not in self._stragglers:
+                    self._stragglers.append(pid)
             self._cond.notify_all()
 
     def _wait_started(self, timeout):
@@ -384,11 +399,17 @@ class Process:
             except ProcessLookupError:
                 pass
 
+    @property
+    def supervisor(self) -> int:
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
+        return self._sup_pid
+
     def wait(self, timeout: float | None = None) -> RunResult:
         if self._thread is None:
             self._pump()
         elif not self._finished.wait(timeout):
             raise TimeoutError(f"{self.argv[0]} still running after {timeout}s")
+        self._close_stdin()
         truncated = any(self._seen[s] > len(self._bufs[s]) for s in self._bufs)
         stdout, stderr = bytes(self._bufs["stdout"]), bytes(self._bufs["stderr"])
         if self._seen["stdout"] > len(stdout):
@@ -401,6 +422,7 @@ class Process:
             timed_out=self._timed_out, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
+            supervisor=self._sup_pid,
         )
 
     def __enter__(self) -> "Process":

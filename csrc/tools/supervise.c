@@ -147,6 +147,10 @@ int main(int argc, char *argv[])
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);          /* no SA_RESTART: waitpid gets EINTR */
     signal(SIGTTOU, SIG_IGN);
+    /* The runner closes the pty's master once the target's output ends: the hang-up
+     * then SIGHUPs us, the controlling process, before our report is written. */
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);               /* a runner gone away must not stop the sweep */
 
     t0 = now_ns();
     pid = fork();
@@ -160,6 +164,8 @@ int main(int argc, char *argv[])
             tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
         signal(SIGTTOU, SIG_DFL);
         signal(SIGALRM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
             if (!strcmp(argv[a], "-r"))
                 apply_rlimit(argv[a + 1]);
