@@ -219,8 +219,9 @@ def judge_zombies_block(out: dict, pid_max: int) -> Finding:
     evidence = {"forklimit probe (children are zombies)": out, "pid_max": pid_max}
     if out.get("errno") == "EAGAIN":
         return Finding("qualified", evidence, "they fill a process limit: each zombie keeps "
-                       f"its PID and counts against RLIMIT_NPROC (here {out.get('made')} zombies "
-                       f"and their parent filled a limit of {out.get('nproc limit')}) and pid_max")
+                       f"its PID and counts against RLIMIT_NPROC (here {out.get('made')} zombies, "
+                       f"their parent and the uid's {out.get('tasks of that uid before')} other "
+                       f"tasks filled a limit of {out.get('nproc limit')}) and pid_max")
     if out.get("errno") == "none":
         return Finding("qualified", evidence, "a process limit is enforced; here it was not: the "
                        "zombies did not stop fork (root and CAP_SYS_RESOURCE ignore RLIMIT_NPROC)")

@@ -207,11 +207,13 @@ def observe_fork_limit(mode: str, headroom: int = 6) -> dict:
     """Run the forklimit probe under RLIMIT_NPROC = (tasks the uid has now) + headroom.
     Root ignores that limit, so as root the probe runs as nobody (65534)."""
     uid = 65534 if os.geteuid() == 0 else os.getuid()
-    limit = count_tasks(uid) + headroom
+    before = count_tasks(uid)
+    limit = before + headroom
     with probes.readable_copy(probes.build("forklimit")) as binary:
         ids = {"uid": uid, "gid": uid} if os.geteuid() == 0 else {}
         r = runner.run([binary, mode], limits={"nproc": limit}, **ids)
-    return {"uid": uid, "nproc limit": limit, **probes.fields(r.stdout_text),
+    return {"uid": uid, "tasks of that uid before": before, "nproc limit": limit,
+            **probes.fields(r.stdout_text),
             "status": r.describe()}
 
 
