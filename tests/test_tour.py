@@ -109,6 +109,35 @@ def test_fork_eagain_verdict_follows_the_errno_seen():
     assert judge({"errno": "ENOMEM"}).verdict == "refuted"
 
 
+def test_fork_eagain_follows_whether_the_limit_was_reached(monkeypatch):
+    # a limit far above what the probe will fork (200 at most): fork never fails
+    monkeypatch.setattr(claims_processes, "count_tasks", lambda uid: 1_000_000)
+    f = claims_processes.fork_eagain()
+    assert f.evidence["errno"] == "none" and f.evidence["made"] == "200"
+    assert f.verdict == "qualified"
+
+
+def test_fork_order_observes_one_first_line_per_run():
+    seen = claims_processes.observe_fork_order(runs=3)
+    assert set(seen) == {"tty", "pipe"}
+    for firsts in seen.values():
+        assert sum(firsts.values()) == 3 and set(firsts) <= {"parent", "child"}
+
+
+def test_zombie_program_child_is_z_in_ps_then_gone_after_wait():
+    seen = claims_exit.observe_zombie_program()
+    assert seen["states"] == {"proc": "Z", "ps": "Z", "psutil": "Z"}
+    assert seen["ps -ax line"].split()[0] == str(seen["child"])
+    assert seen["after the parent's wait"] == "gone"
+    assert claims_exit.judge_zombie_ps(seen).verdict == "confirmed"
+
+
+def test_zombie_check_without_ps_falls_back_to_proc():
+    seen = {"ps -ax line": None, "states": {"proc": "Z"}, "after the parent's wait": "gone"}
+    f = claims_exit.judge_zombie_ps(seen)
+    assert f.verdict == "qualified" and "not installed" in f.evidence["ps -ax line"]
+
+
 def test_fork_only_way_without_strace_says_so(monkeypatch):
     monkeypatch.setattr(probes, "strace_path", lambda: None)
     f = claims_processes.fork_only_way()
