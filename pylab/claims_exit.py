@@ -177,24 +177,29 @@ def zombie_shows_z() -> Finding:
 
 
 def observe_zombie_holdings(code: int = 7) -> dict:
+    """What /proc shows of a zombie (made in-process, reaped before returning)."""
     pid = native.make_zombie(code)
     try:
-        first = procstate.holdings(pid)
+        h = procstate.holdings(pid)
         with open(f"/proc/{pid}/maps") as f:
             maps = f.read()
         again = procstate.holdings(pid)
     finally:
         native.waitpid(pid)
-    return {"pid": pid, "exit code given": code, "holdings": first, "mapped regions": len(maps.splitlines()),
-            "cpu ticks read again": [again["utime_ticks"], again["stime_ticks"]],
-            "this (live) process's VmRSS": procstate.status_fields(os.getpid()).get("VmRSS", "").strip()}
+    status = h["exit_code_field"]
+    return {"pid": pid, "exit code given": code, "State": h["state"],
+            "VmRSS": h["vm_rss"], "VmSize": h["vm_size"], "mapped regions": len(maps.splitlines()),
+            "exit status kept (stat field 52)": status,
+            "which decodes to exit code": None if status is None else os.WEXITSTATUS(status),
+            "CPU ticks kept (utime, stime)": [h["utime_ticks"], h["stime_ticks"]],
+            "CPU ticks read again": [again["utime_ticks"], again["stime_ticks"]],
+            "VmRSS of this live process, to compare": procstate.status_fields(os.getpid()).get("VmRSS", "").strip()}
 
 
 def judge_zombie_holds(seen: dict) -> Finding:
-    h = seen["holdings"]
-    ok = (h["state"].startswith("Z") and h["vm_rss"] is None and seen["mapped regions"] == 0
-          and h["exit_code_field"] is not None and os.WEXITSTATUS(h["exit_code_field"]) == seen["exit code given"]
-          and [h["utime_ticks"], h["stime_ticks"]] == seen["cpu ticks read again"])
+    ok = (seen["State"].startswith("Z") and seen["VmRSS"] is None and seen["mapped regions"] == 0
+          and seen["which decodes to exit code"] == seen["exit code given"]
+          and seen["CPU ticks kept (utime, stime)"] == seen["CPU ticks read again"])
     return Finding("confirmed" if ok else "refuted", seen)
 
 
