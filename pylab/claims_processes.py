@@ -203,18 +203,24 @@ def count_tasks(uid: int) -> int:
     return n
 
 
-def observe_fork_limit(mode: str, headroom: int = 6) -> dict:
+def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
     """Run the forklimit probe under RLIMIT_NPROC = (tasks the uid has now) + headroom.
-    Root ignores that limit, so as root the probe runs as nobody (65534)."""
+    Root ignores that limit, so as root the probe runs as nobody (65534). Other processes
+    of that uid may start between the count and the run, and push it over the limit
+    before the probe even starts (execve fails): then count again, a bounded few times."""
     uid = 65534 if os.geteuid() == 0 else os.getuid()
-    before = count_tasks(uid)
-    limit = before + headroom
+    ids = {"uid": uid, "gid": uid} if os.geteuid() == 0 else {}
     with probes.readable_copy(probes.build("forklimit")) as binary:
-        ids = {"uid": uid, "gid": uid} if os.geteuid() == 0 else {}
-        r = runner.run([binary, mode], limits={"nproc": limit}, **ids)
-    return {"uid": uid, "tasks of that uid before": before, "nproc limit": limit,
-            **probes.fields(r.stdout_text),
-            "status": r.describe()}
+        for _ in range(attempts):
+            before = count_tasks(uid)
+            r = runner.run([binary, mode], limits={"nproc": before + headroom}, **ids)
+            out = probes.fields(r.stdout_text)
+            if "errno" in out:
+                break
+    if "errno" not in out:
+        raise RuntimeError(f"the forklimit probe printed nothing in {attempts} tries: {r.describe()}")
+    return {"uid": uid, "tasks of that uid before": before, "nproc limit": before + headroom,
+            **out, "status": r.describe()}
 
 
 def judge_fork_eagain(out: dict) -> Finding:
