@@ -21,7 +21,8 @@ SEED_CLAIMS = 14  # the issue asks for at least this many
 
 @pytest.fixture(scope="module")
 def report():
-    proc = subprocess.run([sys.executable, "-m", "pylab", "tour", "--json"],
+    # -P: import the installed pylab, never a source tree's (it has no built extension)
+    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
                           capture_output=True, text=True, timeout=120)
     return proc
 
