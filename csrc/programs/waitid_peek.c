@@ -12,23 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "err.h"
-
-static char state_of(pid_t pid)             /* the state letter from /proc/PID/stat, '-' if gone */
-{
-    char path[64], state = '-';
-    FILE *f;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if ((f = fopen(path, "r"))) {
-        if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1) state = '?';
-        fclose(f);
-    }
-    return state;
-}
+#include "proc_state.h"
 
 static void report(const char *how, const siginfo_t *info)
 {
     printf("%s: pid %d si_code %s si_status %d; /proc says state %c\n", how, (int)info->si_pid,
-           info->si_code == CLD_EXITED ? "CLD_EXITED" : "other", info->si_status, state_of(info->si_pid));
+           info->si_code == CLD_EXITED ? "CLD_EXITED" : "other", info->si_status, proc_state(info->si_pid));
 }
 
 int main(int argc, char *argv[])
