@@ -1,13 +1,12 @@
 /* wait_status - a child ends each way and the parent prints what the W* macros say.
  *
- * Usage: wait_status            every ending in turn, decoded by the parent
- *        wait_status CASE       just end that way (return7 exit3 exit256 exit-1 SIGTERM
- *                               SIGSEGV), for drivers that wait from Python
- * Look for: exit(256) is seen as 0 and exit(-1) as 255 (only the low 8 bits travel);
- * a signal leaves WIFSIGNALED with WTERMSIG; SIGSEGV sets WCOREDUMP when a core was
- * written (the program raises its soft RLIMIT_CORE to the hard limit, crashes in a
- * scratch directory, and says so when no core bit can be observed); SIGSTOP and SIGCONT
- * sent by the parent show up only with WUNTRACED and WCONTINUED.
+ * Usage: wait_status [CASE]   no CASE: every ending in turn, decoded by the parent; a CASE
+ * (return7 exit3 exit256 exit-1 SIGTERM SIGSEGV): just end that way, for Python drivers.
+ * Look for: exit(256) is seen as 0 and exit(-1) as 255 (only the low 8 bits travel); a
+ * signal gives WIFSIGNALED and WTERMSIG; SIGSEGV sets WCOREDUMP when a core was written
+ * (the soft RLIMIT_CORE is raised to the hard one, the crash happens in a scratch dir, and
+ * the program says why when there is no core bit); SIGSTOP and SIGCONT from the parent
+ * show only with WUNTRACED and WCONTINUED.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,9 +23,7 @@ static int end_as(const char *how)         /* in the child: end the way `how` na
 {
     struct rlimit rl;
     if (!strcmp(how, "return7"))  return 7;               /* main's return is exit(7) */
-    if (!strcmp(how, "exit3"))    exit(3);
-    if (!strcmp(how, "exit256"))  exit(256);
-    if (!strcmp(how, "exit-1"))   exit(-1);
+    if (!strncmp(how, "exit", 4)) exit(atoi(how + 4));     /* exit3, exit256, exit-1 */
     if (!strcmp(how, "SIGTERM"))  raise(SIGTERM);
     if (!strcmp(how, "SIGSEGV")) {
         getrlimit(RLIMIT_CORE, &rl);                       /* raising soft to hard is allowed */
@@ -53,7 +50,8 @@ static void why_no_core(void)               /* the core bit was 0: say what stoo
     struct rlimit rl;
     char pattern[256] = "?";
     FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
-    if (f) { if (!fgets(pattern, sizeof pattern, f)) pattern[0] = 0; fclose(f); }
+    if (f && !fgets(pattern, sizeof pattern, f)) pattern[0] = 0;
+    if (f) fclose(f);
     pattern[strcspn(pattern, "\n")] = 0;
     getrlimit(RLIMIT_CORE, &rl);
     printf("core bit not observed: RLIMIT_CORE hard limit %lld, core_pattern \"%s\"%s\n",
@@ -82,7 +80,7 @@ int main(int argc, char *argv[])
     }
     if (pipe(fds) < 0 || (pid = fork()) < 0) err_exit("fork");
     if (pid == 0) { close(fds[1]); (void)!read(fds[0], &raw, 1); _exit(0); }  /* blocks */
-    kill(pid, SIGSTOP);
+    kill(pid, SIGSTOP);                      /* stopped and continued, with the child alive */
     if (waitpid(pid, &raw, WUNTRACED) < 0) err_exit("waitpid WUNTRACED");
     show("SIGSTOP", raw);
     kill(pid, SIGCONT);                      /* the child still blocks: continued is seen */
@@ -90,7 +88,6 @@ int main(int argc, char *argv[])
     show("SIGCONT", raw);
     close(fds[1]);                           /* EOF: now the child may exit */
     if (waitpid(pid, &raw, 0) < 0) err_exit("waitpid");
-    show("released", raw);
     snprintf(core, sizeof core, "core.%d", (int)segv);   /* core_uses_pid names it core.PID */
     if (unlink("core") == 0 || unlink(core) == 0) printf("a core file was written (and removed)\n");
     if (chdir("/") < 0) err_exit("chdir");
