@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pylab import native, toolchain
 from pylab._native import ffi, lib
+from pylab.native import _check  # the one errno -> OSError helper
 
 P_PID, P_ALL = lib.LAB_P_PID, lib.LAB_P_ALL
 WEXITED, WSTOPPED, WNOWAIT = lib.LAB_WEXITED, lib.LAB_WSTOPPED, lib.LAB_WNOWAIT
@@ -26,13 +27,6 @@ CLD_NAMES = {lib.LAB_CLD_EXITED: "CLD_EXITED", lib.LAB_CLD_KILLED: "CLD_KILLED",
              lib.LAB_CLD_CONTINUED: "CLD_CONTINUED"}
 # The ways a child ends in the wait_status lesson, by the name its CASE argument takes.
 ENDINGS = ("return7", "exit3", "exit256", "exit-1", "SIGTERM", "SIGSEGV")
-
-
-def _check(result: int) -> int:
-    if result == -1:
-        err = ffi.errno
-        raise OSError(err, os.strerror(err))
-    return result
 
 
 @dataclass(frozen=True)
