@@ -28,11 +28,6 @@ def test_the_pre_fork_line_is_doubled_only_when_buffered_and_unremedied(mode, re
     assert len(r.lines) == len(before) + 2
 
 
-def test_fork_stdio_rejects_an_unknown_remedy():
-    r = run_program("fork_stdio", ["prayer"])
-    assert r.exit_code == 2 and "usage: fork_stdio" in r.stderr_text
-
-
 PY_FORK = """
     import os
     from pylab import native

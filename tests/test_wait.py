@@ -128,11 +128,6 @@ def test_wnohang_returns_zero_while_children_run_and_polls_to_echild():
     assert r.lines[-1].endswith("(ECHILD: every child collected)")
 
 
-def test_reap_all_rejects_an_unknown_mode():
-    r = run_program("reap_all", ["sideways"])
-    assert r.exit_code == 2 and "usage: reap_all" in r.stderr_text
-
-
 def test_waitid_wnowait_peeks_at_a_zombie_without_reaping_it():
     with runner.start([toolchain.find("waitid_peek").build(), "42"]) as p:
         p.expect(r"peek 2 .*\n")
@@ -168,3 +163,20 @@ def test_waitid_wnohang_reports_nothing_while_the_child_runs():
         os.kill(pid, signal.SIGKILL)
         info = lifecycle.waitid(lifecycle.P_PID, pid, lifecycle.WEXITED)
     assert (info.code, info.status) == ("CLD_KILLED", signal.SIGKILL)
+
+
+LESSONS = ["wait_status", "reap_all", "waitid_peek", "zombie_kill", "orphan", "sigchld_reap",
+           "sigchld_ignore", "fork_stdio"]
+
+
+def test_every_lesson_is_listed_with_a_one_line_summary():
+    progs = toolchain.programs()
+    for name in LESSONS:
+        assert name in progs and progs[name].summary and "\n" not in progs[name].summary, name
+
+
+@pytest.mark.parametrize("name", ["reap_all", "zombie_kill", "orphan", "sigchld_ignore", "fork_stdio"])
+def test_a_lesson_given_a_bad_mode_says_how_to_call_it_and_exits_2(name):
+    r = run_program(name, ["no-such-mode"])
+    assert r.exit_code == 2 and r.stderr_text.startswith(f"usage: {name}"), r.stderr_text
+    assert r.stdout == b""
