@@ -219,7 +219,8 @@ def render_markdown(rows, code: int = DEFAULT_CODE) -> str:
     def esc(text):
         return str(text).replace("|", "\\|")
 
-    out = [" ".join(legend(code)), "", "| lang | how | " + " | ".join(HEADERS) + " |",
+    text = re.sub(r"(<[a-z-]+>(?:\\n<[a-z-]+>)?)", r"`\1`", " ".join(legend(code)))  # not HTML tags
+    out = [text, "", "| lang | how | " + " | ".join(HEADERS) + " |",
            "|" + "---|" * (len(HEADERS) + 2)]
     for lang, how, entries in grouped(rows):
         for e, t, c in entries:
