@@ -7,7 +7,8 @@ Python's stdout unbuffered and, in a Python process, C stdio too. Every run sets
 clears it explicitly. Each cell is read off a real run made when it is asked for: the
 markers that reached stdout, in order; which exit handlers and finally blocks ran (their
 notes on stderr); the wait status the parent saw and subprocess's return code for it;
-what else appeared on stderr. Nothing is cached across calls.
+what else appeared on stderr. returncode is os.waitstatus_to_exitcode(status): what
+subprocess.Popen computes (negative for a signal). Nothing is cached across calls.
 
     rows = matrix()                      # list of dicts, one per (way, env, target)
     observe(way("C _exit(n)"), "pipe")   # one cell
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
@@ -35,7 +37,7 @@ TIMEOUT = 20.0
 MARKER = re.compile(r"<([a-z-]+)>")
 FIELDS = ("lang", "how", "env", "target", "stdout", "markers", "flushed", "lost", "c_atexit",
           "py_atexit", "finally", "parent_ran", "status", "raw_status", "returncode",
-          "stderr", "status_of")
+          "stderr", "status_of", "parent_status")
 
 
 def way(key: str) -> Way:
@@ -112,6 +114,7 @@ def cell(w: Way, target: str, env: str, result: runner.RunResult) -> dict:
         "returncode": None if status is None else os.waitstatus_to_exitcode(status),
         "stderr": "\n".join(rest[-4:]),
         "status_of": "child (as its parent's waitpid saw it)" if w.fork else "process",
+        "parent_status": runner.describe_status(result.status) if w.fork else None,
     }
 
 
@@ -201,17 +204,30 @@ def legend(code: int = DEFAULT_CODE) -> list[str]:
     ]
 
 
-def render_table(rows, code: int = DEFAULT_CODE) -> str:
+def render_table(rows, code: int = DEFAULT_CODE, wrap: int = 44) -> str:
+    """Per way a heading, then one line per group of targets with the same cells; the
+    env is named in the heading when it made no difference, else as a sub-heading."""
     groups = grouped(rows)
-    lines = [(e, t, *c) for _, _, entries in groups for e, t, c in entries]
-    widths = [max(len(str(x[i])) for x in [HEADERS, *lines]) for i in range(len(HEADERS))]
+    lines = [(t, *c) for _, _, entries in groups for _, t, c in entries]
+    widths = [max(len(str(x[i])) for x in [HEADERS[1:], *lines]) for i in range(len(HEADERS) - 1)]
+    widths[1] = min(widths[1], wrap)
 
-    def fmt(values):
-        return "  " + "  ".join(str(v).ljust(w) for v, w in zip(values, widths)).rstrip()
+    def fmt(values, indent):
+        stdout = textwrap.wrap(values[1], wrap, break_on_hyphens=False) or [""]
+        first = (values[0], stdout[0], *values[2:])
+        out = [indent + "  ".join(str(v).ljust(w) for v, w in zip(first, widths)).rstrip()]
+        pad = indent + " " * (widths[0] + 2)
+        return out + [pad + more for more in stdout[1:]]
 
-    out = [*legend(code), "", fmt(HEADERS)]
+    out = [*legend(code), "", *fmt(HEADERS[1:], "    ")]
     for lang, how, entries in groups:
-        out += ["", f"{lang} · {how}"] + [fmt((e, t, *c)) for e, t, c in entries]
+        envs = list(dict.fromkeys(e for e, _, _ in entries))
+        out += ["", f"{lang} · {how}" + (f"    (env made no difference: {envs[0]})" if len(envs) == 1 else "")]
+        for env in envs:
+            if len(envs) > 1:
+                out.append(f"  env {env}:")
+            for _, t, c in (x for x in entries if x[0] == env):
+                out += fmt((t, *c), "    ")
     return "\n".join(out)
 
 

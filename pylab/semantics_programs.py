@@ -48,6 +48,8 @@ WAYS = (
     Way("Python", "os._exit(n)", "os._exit(CODE)", _PY),
     Way("Python", "os.abort()", "os.abort()", _PY),
     Way("Python", "killed by SIGTERM", "ready(); signal.pause()", _PY, kill=signal.SIGTERM),
+    # SIGINT is the contrast: Python turns it into KeyboardInterrupt, then dies of it
+    Way("Python", "killed by SIGINT (Ctrl-C)", "ready(); signal.pause()", _PY, kill=signal.SIGINT),
     Way("Python", "sys.exit(n) in a child after os.fork", "fork_child_exits(CODE)", _PY, fork=True),
     Way("C+Python", "C printf then os._exit", "os._exit(CODE)", _PY + _C),
     Way("C+Python", "C printf then sys.exit", "sys.exit(CODE)", _PY + _C),

@@ -164,3 +164,16 @@ def test_cli_table_and_markdown_show_every_way(rows, fmt, monkeypatch, capsys):
         assert re.search(r"^\| lang \| how \| env \| target \|", out, re.M)
     else:
         assert "C · killed by SIGKILL" in out
+
+
+def test_sys_exit_flushes_c_stdio_before_pythons_buffers(rows):
+    """Python's SystemExit handling calls fflush(stdout) before its shutdown flushes sys.stdout."""
+    m = pick(rows, "C+Python C printf then sys.exit", "pipe")["markers"]
+    assert m.index("c-tail") < m.index("py-line") and m.index("py-atexit") < m.index("c-atexit"), m
+
+
+def test_sigint_becomes_keyboardinterrupt_and_python_then_dies_of_it(rows):
+    """Python handles SIGINT: finally and atexit run, then it re-raises SIGINT so its parent sees it."""
+    row = pick(rows, "Python killed by SIGINT (Ctrl-C)", "pipe")
+    assert row["finally"] and row["py_atexit"] and row["returncode"] == -2, row
+    assert row["stderr"].splitlines()[-1] == "KeyboardInterrupt", row
