@@ -80,6 +80,7 @@ def observe(w: Way, target: str, env: str = "unset", code: int = DEFAULT_CODE, c
             except TimeoutError as e:
                 raise runner.RunError(f"{w.key}: no handshake ({e})") from None
             proc.kill(w.kill)
+            proc.close_stdin()  # see wait_for_signal in semantics_programs
             result = proc.wait(TIMEOUT)
     return cell(w, target, env, result)
 

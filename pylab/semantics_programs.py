@@ -6,7 +6,7 @@ exit handlers, and ends in its row's way inside try/finally. Every piece of outp
 marker (<py-tail>) so the matrix is read off what reached stdout; handlers and finally
 blocks also note on stderr that they ran (`@lab ran NAME main|child`), which stays
 true when their stdout output is lost. A row with `kill` says `@lab ready` on stderr
-and waits for the driver's signal; a fork row's parent notes `@lab wait STATUS`.
+and waits for the driver's signal (then EOF on stdin); a fork row's parent notes `@lab wait STATUS`.
 """
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ WAYS = (
     Way("Python", "uncaught exception", 'raise RuntimeError("boom")', _PY),
     Way("Python", "os._exit(n)", "os._exit(CODE)", _PY),
     Way("Python", "os.abort()", "os.abort()", _PY),
-    Way("Python", "killed by SIGTERM", "ready(); signal.pause()", _PY, kill=signal.SIGTERM),
+    Way("Python", "killed by SIGTERM", "wait_for_signal()", _PY, kill=signal.SIGTERM),
     # SIGINT is the contrast: Python turns it into KeyboardInterrupt, then dies of it
-    Way("Python", "killed by SIGINT (Ctrl-C)", "ready(); signal.pause()", _PY, kill=signal.SIGINT),
+    Way("Python", "killed by SIGINT (Ctrl-C)", "wait_for_signal()", _PY, kill=signal.SIGINT),
     Way("Python", "sys.exit(n) in a child after os.fork", "fork_child_exits(CODE)", _PY, fork=True),
     Way("C+Python", "C printf then os._exit", "os._exit(CODE)", _PY + _C),
     Way("C+Python", "C printf then sys.exit", "sys.exit(CODE)", _PY + _C),
@@ -59,7 +59,7 @@ WAYS = (
 )
 
 _PRELUDE = '''\
-import atexit, os, signal, sys
+import atexit, os, sys
 MAIN = os.getpid()
 
 def note(text):  # straight to fd 2: never buffered, never lost
@@ -68,8 +68,13 @@ def note(text):  # straight to fd 2: never buffered, never lost
 def ran(what):
     note(f"ran {what} {'main' if os.getpid() == MAIN else 'child'}")
 
-def ready():
+def wait_for_signal():
+    # The driver signals, then closes stdin. A signal Python handles (SIGINT) that
+    # lands before read() starts is not lost: read() then sees EOF and the loop's
+    # next turn raises it. (pause() would sleep through it.)
     note("ready")
+    while True:
+        os.read(0, 1)
 
 def on_exit():
     ran("py-atexit")
