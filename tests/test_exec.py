@@ -4,17 +4,26 @@ made in-process through pylab.lifecycle_exec."""
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import subprocess
 
 import pytest
 
-from pylab import lifecycle_exec, procstate, toolchain
+from pylab import cli, lifecycle_exec, procstate, toolchain
 from pylab.runner import MODES, run_program
 from support import run_python
 
 MISSING = "/nonexistent/program"
+LESSONS = ["atexit_order", "exec_demo", "fd_leak", "spawn", "fork_fail", "pgroups", "pidfd"]
+
+
+def test_the_lifecycle_programs_are_listed_with_a_summary(capsys):
+    assert cli.main(["list", "--json"]) == 0
+    listed = {p["name"]: p["summary"] for p in json.loads(capsys.readouterr().out)["programs"]}
+    for name in LESSONS:
+        assert listed.get(name), f"{name} missing or without a summary"
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -34,10 +34,8 @@ static long tasks_of(uid_t uid)             /* what RLIMIT_NPROC counts, from /p
         snprintf(path, sizeof path, "/proc/%s/status", e->d_name);
         if (e->d_name[0] < '1' || e->d_name[0] > '9' || !(f = fopen(path, "r")))
             continue;                       /* not a pid, or gone already */
-        real = threads = -1;
-        while (fgets(line, sizeof line, f))
-            if (sscanf(line, "Uid: %ld", &real) == 1 || sscanf(line, "Threads: %ld", &threads) == 1)
-                continue;
+        for (real = threads = -1; fgets(line, sizeof line, f);)
+            (void)(sscanf(line, "Uid: %ld", &real) || sscanf(line, "Threads: %ld", &threads));
         fclose(f);
         if (real == (long)uid && threads > 0)
             total += threads;
@@ -80,8 +78,7 @@ int main(int argc, char *argv[])
         if (pid == 0) {                     /* wait for the parent to close the pipe */
             char c;
             close(hold[1]);
-            (void)!read(hold[0], &c, 1);
-            _exit(0);
+            _exit(read(hold[0], &c, 1) < 0);
         }
         made++;
     }
