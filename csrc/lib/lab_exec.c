@@ -16,7 +16,6 @@
 #endif
 
 extern char **environ;
-const int LAB_WEXITED = WEXITED, LAB_WSTOPPED = WSTOPPED, LAB_WNOWAIT = WNOWAIT;
 
 int lab_fork_exec(char *argv[], int *exec_errno)
 {

@@ -25,8 +25,8 @@ int lab_pidfd_open(int pid);
 int lab_pidfd_send_signal(int pidfd, int sig);
 /* waitid(P_PIDFD, pidfd, options | WEXITED unless WSTOPPED/WCONTINUED given); the
  * siginfo is turned back into a wait status. Returns the pid, 0 with WNOHANG and
- * nothing to report. */
-extern const int LAB_WEXITED, LAB_WSTOPPED, LAB_WNOWAIT;
+ * nothing to report. (The W* option constants: LAB_WNOHANG... in lab.h, LAB_WEXITED,
+ * LAB_WSTOPPED, LAB_WNOWAIT in lab_wait.h.) */
 int lab_pidfd_wait(int pidfd, int options, lab_status *out);
 /* cdef-end */
 
