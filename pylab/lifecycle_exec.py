@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import os
 
+from pylab.lifecycle import WEXITED, WNOWAIT, WSTOPPED  # noqa: F401 - the waitid options, one name each
 from pylab.native import WaitStatus, _check, ffi, lib
-
-WEXITED = lib.LAB_WEXITED
-WSTOPPED = lib.LAB_WSTOPPED
-WNOWAIT = lib.LAB_WNOWAIT
 
 
 def _argv(argv) -> tuple:
