@@ -19,7 +19,8 @@ def env_without_unbuffered(**extra) -> dict:
 def run_python(code: str, mode: str = "pipe", unbuffered: bool = False, **kwargs) -> runner.RunResult:
     """Run a Python snippet supervised, with PYTHONUNBUFFERED set or cleared explicitly."""
     env = env_without_unbuffered(**({"PYTHONUNBUFFERED": "1"} if unbuffered else {}))
-    return runner.run([sys.executable, "-c", textwrap.dedent(code)], mode=mode, env=env, **kwargs)
+    # -P: never import pylab from the current folder (a source tree has no built extension)
+    return runner.run([sys.executable, "-P", "-c", textwrap.dedent(code)], mode=mode, env=env, **kwargs)
 
 
 def build_c(tmp_path: Path, name: str, source: str) -> Path:
