@@ -147,6 +147,8 @@ int main(int argc, char *argv[])
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);          /* no SA_RESTART: waitpid gets EINTR */
     signal(SIGTTOU, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);    /* the runner closing the pty master must not kill us
+                                 * (the controlling process) before we report "end" */
 
     t0 = now_ns();
     pid = fork();
@@ -159,6 +161,7 @@ int main(int argc, char *argv[])
         if (tty)
             tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
         signal(SIGTTOU, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
         signal(SIGALRM, SIG_DFL);
         for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
             if (!strcmp(argv[a], "-r"))
