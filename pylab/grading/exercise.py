@@ -112,15 +112,15 @@ def describe_run(result, limits=None) -> str | None:
 
     if result.exec_error is not None:
         return f"the program could not be started: {os.strerror(result.exec_error)}"
+    if result.truncated:
+        cap = f"{limits.output // 1024} KiB" if limits else "the output limit"
+        return f"the program printed more than {cap}; the run was stopped there (an output loop?)"
     if result.timed_out:
         many = len(result.stragglers)
         extra = (f"; it had created {many} more processes, a fork loop?" if many > 2 else "")
         wall = f" {limits.wall:g} s" if limits else ""
         return (f"the program was still running after the time limit{wall} and was killed "
                 f"(an endless loop, or waiting for input that never comes?){extra}")
-    if result.truncated:
-        cap = f"{limits.output // 1024} KiB" if limits else "the output limit"
-        return f"the program printed more than {cap}; the run was stopped there (an output loop?)"
     if result.signal is not None:
         name = signal_name(result.signal)
         return f"the program was killed by {name}: {SIGNAL_HINTS.get(name, 'see man 7 signal')}"
