@@ -94,10 +94,11 @@ def check(args) -> int:
 
 # -- grade (CI) ---------------------------------------------------------------------------
 def _is_batch(folder: Path) -> bool:
-    """A folder of submissions: no C file of its own, and sub-folders (one per student)."""
+    """A folder of submissions: no C file of its own, and sub-folders (one per student),
+    at least one of which holds C files."""
     if any(folder.glob("*.c")):
         return False
-    return any(p.is_dir() and not p.name.startswith((".", "_")) for p in folder.iterdir())
+    return any(p.is_dir() and not p.name.startswith((".", "_")) and any(p.glob("*.c")) for p in folder.iterdir())
 
 
 def _status(report: Report) -> int:
