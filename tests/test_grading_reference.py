@@ -54,3 +54,10 @@ def test_unmodified_starter_scores_near_zero_without_grader_errors(tmp_path):
     assert report.score <= 0.1 * report.max_score, [(r.name, r.score) for r in report.results if r.score]
     # the starters compile: the failures are about behaviour, not the compiler
     assert not [r for r in report.results if "does not compile" in r.observed]
+
+
+def test_every_starter_compiles_cleanly_so_students_start_from_a_building_file(tmp_path):
+    for ex in exercises.all_exercises(include_pending=True):
+        src = tmp_path / ex.source
+        src.write_text(ex.starter)
+        assert toolchain.build(src).exists(), ex.name
