@@ -130,8 +130,11 @@ def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
         binary = sandbox.compile(source)
     except toolchain.CompileError as e:
         out = e.output if len(e.output) <= COMPILER_OUTPUT_CAP else e.output[:COMPILER_OUTPUT_CAP] + "\n[...]"
-        _fail_all(results, f"{ex.source} to compile", f"it does not compile; the compiler said:\n{out}",
-                  hint="fix the first error the compiler reports, then the next")
+        shown = next((r for r in results if r.visibility == "visible"), results[0] if results else None)
+        _fail_all(results, f"{ex.source} to compile", f"it does not compile (the compiler's output is in check "
+                  f"{shown.number if shown else '?'})", hint="fix the first error the compiler reports, then the next")
+        if shown:
+            shown.observed = f"it does not compile; the compiler said:\n{out}"
         return results
     by_name = {c.name: c for c in ex.checks}
     for res in results:
