@@ -8,7 +8,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pylab._native import ffi, lib
+try:
+    from pylab._native import ffi, lib
+except ImportError as e:  # the usual cause: importing the source tree, not the install
+    raise ImportError(
+        f"pylab's C extension is not built here ({e}). If you are in pylab's source folder, "
+        "Python is importing the unbuilt source: run from another folder, use 'python -P', "
+        "or install with 'pip install -e .'"
+    ) from e
 
 WNOHANG = lib.LAB_WNOHANG
 WUNTRACED = lib.LAB_WUNTRACED

@@ -33,6 +33,7 @@ MODES = ("tty", "pipe", "file")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OUTPUT_LIMIT = 1 << 20  # bytes kept per stream; the rest is counted, not kept
 TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
+STATUS_FD = 3  # where the supervisor finds its status pipe
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
 # One line per mode: what stdio does with stdout there (used by `pylab run`).
@@ -86,6 +87,7 @@ class RunResult:
     truncated: bool = False
     stdout_bytes_seen: int = 0
     stderr_bytes_seen: int = 0
+    supervisor: int | None = None  # pid of the run's supervisor: the subreaper that adopts orphans
 
     @property
     def exit_code(self) -> int | None:
@@ -226,7 +228,7 @@ class Process:
             self._stdin_data = memoryview(stdin) if stdin else None
         child_fds.append(in_r)
 
-        cmd = [str(supervisor), str(status_w), str(int(timeout * 1000) if timeout else 0),
+        cmd = [str(supervisor), str(STATUS_FD), str(int(timeout * 1000) if timeout else 0),
                str(-1 if linger is None else int(linger * 1000)), "1" if mode == "tty" else "0",
                str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
         for name, value in (limits or {}).items():
@@ -264,9 +266,16 @@ class Process:
         if self._stdin_w is not None and self._stdin_data is not None:
             os.set_blocking(self._stdin_w, False)
             sel.register(self._stdin_w, selectors.EVENT_WRITE)
+        interrupted = False
         try:
             while sel.get_map():
-                for key, _ in sel.select():
+                try:
+                    ready = sel.select()
+                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                    interrupted = True
+                    self.kill()
+                    continue
+                for key, _ in ready:
                     fd = key.fd
                     if fd == self._stdin_w:
                         self._feed(sel)
@@ -284,6 +293,9 @@ class Process:
                         os.close(fd)
                         continue
                     self._take(self._readers[fd], data)
+        except BaseException:
+            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            raise
         finally:
             sel.close()
             if self._stdin_w is not None and self._stdin_data is not None:
@@ -297,6 +309,8 @@ class Process:
                 self._done = True
                 self._cond.notify_all()
             self._finished.set()
+        if interrupted:
+            raise KeyboardInterrupt
 
     def _feed(self, sel):
         try:
@@ -337,8 +351,10 @@ class Process:
                 self._status = int(words[2])
                 self._timed_out = words[3] == "1"
                 self._duration = int(words[4]) / 1e9
-            elif words[0] == "straggler" and int(words[1]) != self.pid:
-                self._stragglers.append(int(words[1]))
+            elif words[0] == "straggler":
+                pid = int(words[1])  # a dying process may be signalled by two sweeps
+                if pid != self.pid and pid not in self._stragglers:
+                    self._stragglers.append(pid)
             self._cond.notify_all()
 
     def _wait_started(self, timeout):
@@ -390,11 +406,17 @@ class Process:
             except ProcessLookupError:
                 pass
 
+    @property
+    def supervisor(self) -> int:
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
+        return self._sup_pid
+
     def wait(self, timeout: float | None = None) -> RunResult:
         if self._thread is None:
             self._pump()
         elif not self._finished.wait(timeout):
             raise TimeoutError(f"{self.argv[0]} still running after {timeout}s")
+        self._close_stdin()
         truncated = any(self._seen[s] > len(self._bufs[s]) for s in self._bufs)
         stdout, stderr = bytes(self._bufs["stdout"]), bytes(self._bufs["stderr"])
         if self._seen["stdout"] > len(stdout):
@@ -407,6 +429,7 @@ class Process:
             timed_out=self._timed_out, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
+            supervisor=self._sup_pid,
         )
 
     def __enter__(self) -> "Process":
@@ -424,12 +447,15 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
 
     posix_spawn (not fork) keeps a run cheap; the supervisor starts with default
     signal dispositions and an empty mask, whatever this process has set."""
+    # Every fd of ours stays close-on-exec; only these dup2 copies reach the supervisor.
+    # (Making status_fd inheritable instead would leak it into supervisors that other
+    # threads spawn meanwhile, delaying this run's EOF until theirs end.)
     actions = [
         (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
         (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
         (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        (os.POSIX_SPAWN_DUP2, status_fd, STATUS_FD),
     ]
-    os.set_inheritable(status_fd, True)
     return os.posix_spawn(cmd[0], cmd, env, file_actions=actions,
                           setsigdef=_RESETTABLE, setsigmask=())
 

@@ -147,8 +147,19 @@ def build(source: str | os.PathLike, flags: tuple[str, ...] = FLAGS, cc: str | N
         os.unlink(tmp)
         raise CompileError(source, proc.stdout + proc.stderr)
     os.chmod(tmp, 0o755)
+    log = Path(f"{binary}.warnings")
+    if proc.stdout or proc.stderr:  # warnings (-Wall -Wextra) are kept for whoever asks
+        log.write_text(proc.stdout + proc.stderr)
+    elif log.exists():
+        log.unlink()
     os.replace(tmp, binary)
     return binary
+
+
+def warnings_for(binary: str | os.PathLike) -> str:
+    """The compiler's warnings when `binary` was built ('' when there were none)."""
+    log = Path(f"{binary}.warnings")
+    return log.read_text() if log.exists() else ""
 
 
 def tool(name: str) -> Path:

@@ -94,6 +94,10 @@ int lab_stdout_buffering(void)
         return 0;
     if (stdout->_flags & 0x200)
         return 1;
+    /* Before the first output glibc has not chosen yet: it will pick line buffering
+     * for a terminal, full buffering otherwise (_IO_file_doallocate). */
+    if (stdout->_IO_buf_base == NULL && isatty(fileno(stdout)))
+        return 1;
     return 2;
 #else
     return -1;

@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +100,17 @@ static int kill_descendants(int report_them)
     return killed;
 }
 
+/* close every fd from `low` up, except `keep` (close_range where the kernel has it) */
+static void close_from(int low, int keep)
+{
+    if ((keep <= low || syscall(SYS_close_range, low, keep - 1, 0) == 0) &&
+        syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+        return;
+    for (long fd = low, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+        if (fd != keep)
+            close((int)fd);
+}
+
 static void apply_rlimit(const char *spec)
 {
     static const struct { const char *name; int res; } names[] = {
@@ -139,6 +151,9 @@ int main(int argc, char *argv[])
     tty = atoi(argv[4]);
     uid = atol(argv[5]);
     gid = atol(argv[6]);
+    /* A run starts with stdin, stdout, stderr and nothing else: whatever our caller
+     * inherited from its own parent must not leak into the program. */
+    close_from(3, status_fd);
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
     setsid();
     if (tty)
@@ -147,8 +162,10 @@ int main(int argc, char *argv[])
     sa.sa_handler = on_alarm;
     sigaction(SIGALRM, &sa, NULL);          /* no SA_RESTART: waitpid gets EINTR */
     signal(SIGTTOU, SIG_IGN);
-    signal(SIGHUP, SIG_IGN);    /* the runner closing the pty master must not kill us
-                                 * (the controlling process) before we report "end" */
+    /* The runner closes the pty's master once the target's output ends: the hang-up
+     * then SIGHUPs us, the controlling process, before our report is written. */
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);               /* a runner gone away must not stop the sweep */
 
     t0 = now_ns();
     pid = fork();
@@ -161,8 +178,9 @@ int main(int argc, char *argv[])
         if (tty)
             tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
         signal(SIGTTOU, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
         signal(SIGALRM, SIG_DFL);
+        signal(SIGHUP, SIG_DFL);
+        signal(SIGPIPE, SIG_DFL);
         for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
             if (!strcmp(argv[a], "-r"))
                 apply_rlimit(argv[a + 1]);
@@ -185,6 +203,8 @@ int main(int argc, char *argv[])
      * copies of the target's stdio. */
     e = open("/dev/null", O_RDWR);
     dup2(e, 0), dup2(e, 1), dup2(e, 2);
+    if (e > 2)
+        close(e);
 
     if (timeout_ms > 0)
         arm(timeout_ms);

@@ -1,0 +1,136 @@
+"""The command line: the contract scripts and CI rely on (DESIGN.md)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pylab import native, procstate
+
+
+def pylab(*args, env=None, stdin=subprocess.DEVNULL):
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
+                          env=env, stdin=stdin, timeout=120)
+
+
+def test_version_and_console_script():
+    out = pylab("--version")
+    assert out.returncode == 0 and out.stdout.startswith("pylab ")
+    script = Path(sys.executable).parent / "pylab"
+    assert script.exists(), "the pylab console script is installed beside python"
+    assert subprocess.run([script, "--version"], capture_output=True, text=True).stdout == out.stdout
+
+
+def test_list_shows_the_seed_programs_and_json():
+    out = pylab("list")
+    assert out.returncode == 0
+    for name in ("getpid_test", "fork_test", "exit_test1", "exit2", "_exit1", "zombie"):
+        assert name in out.stdout
+    data = json.loads(pylab("list", "--json").stdout)
+    names = {p["name"] for p in data["programs"]}
+    assert "zombie" in names and all(p["summary"] for p in data["programs"])
+
+
+def test_run__exit1_on_a_tty_shows_the_line_and_says_why():
+    out = pylab("run", "_exit1", "--mode", "tty")
+    assert out.returncode == 0
+    assert out.stdout == "output begin\n"
+    assert "terminal" in out.stderr and "line-buffered" in out.stderr
+
+
+def test_run__exit1_on_a_pipe_shows_nothing_and_says_why():
+    out = pylab("run", "_exit1", "--mode", "pipe")
+    assert out.returncode == 0
+    assert out.stdout == ""
+    why = [ln for ln in out.stderr.splitlines() if ln.startswith("pylab:")]
+    assert len(why) == 1 and "pipe" in why[0] and "fully buffered" in why[0]
+
+
+def test_run_json_reports_status_and_output():
+    data = json.loads(pylab("run", "exit2", "--mode", "file", "--json").stdout)
+    assert data["exit_code"] == 0 and data["mode"] == "file"
+    assert data["stdout"] == "output begin\ncontent in buffer"
+
+
+def test_run_feeds_stdin_only_when_asked(tmp_path):
+    line = tmp_path / "line.txt"
+    line.write_text("release\n")
+    # zombie - holds until a line (or EOF) on stdin: both end it, neither hangs
+    assert pylab("run", "zombie", "--mode", "pipe", "--stdin", str(line), "--", "-").returncode == 0
+    # pylab's own stdin left open (as some CI runners do) must not be read by default
+    with subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", "zombie", "--mode", "pipe", "--", "-"],
+                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:
+        try:
+            assert p.wait(timeout=60) == 0
+        finally:
+            p.kill()
+    missing = pylab("run", "zombie", "--stdin", str(tmp_path / "none.txt"))
+    assert missing.returncode == 2 and "cannot read --stdin file" in missing.stderr
+
+
+def test_run_passes_arguments_after_double_dash():
+    out = pylab("run", "zombie", "--mode", "pipe", "--", "0")
+    assert out.returncode == 0 and "exited with code 0" in out.stderr
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "no_such_program"], "unknown program"),
+    (["run", "_exit1", "--mode", "socket"], "invalid choice"),
+    (["state", "not-a-pid"], "invalid int value"),
+    (["frobnicate"], "invalid choice"),
+    (["run", "/no/such/file.c"], "no such C file"),
+])
+def test_bad_input_is_one_line_and_exit_2(args, needle):
+    out = pylab(*args)
+    assert out.returncode == 2
+    assert needle in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in out.stderr
+
+
+def test_compile_error_shows_the_compiler_output_and_exits_2(tmp_path):
+    bad = tmp_path / "bad.c"
+    bad.write_text("int main(void) { return nope; }\n")
+    out = pylab("run", str(bad))
+    assert out.returncode == 2
+    assert "does not compile" in out.stderr and "nope" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_missing_compiler_exits_2(tmp_path):
+    src = tmp_path / "fresh.c"
+    src.write_text("int main(void) { return 0; }\n")
+    out = pylab("run", str(src), env={**os.environ, "CC": "no-such-cc", "PYLAB_CACHE": str(tmp_path)})
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("pylab: error: no C compiler")
+
+
+def test_state_of_a_zombie_and_of_a_missing_pid():
+    pid = native.make_zombie(3)
+    try:
+        out = pylab("state", str(pid))
+        assert out.returncode == 0
+        assert "zombie" in out.stdout and "agree" in out.stdout
+        data = json.loads(pylab("state", str(pid), "--json").stdout)
+        assert data["states"] == {"proc": "Z", "ps": "Z", "psutil": "Z"}
+        assert data["holds"]["vm_rss"] is None
+    finally:
+        native.waitpid(pid)
+    gone = pylab("state", str(pid))
+    assert gone.returncode == 2 and f"no process with pid {pid}" in gone.stderr
+
+
+def test_doctor_says_ready_here():
+    out = pylab("doctor")
+    assert out.returncode == 0, out.stdout
+    assert out.stdout.strip().endswith("ready")
+
+
+def test_no_command_prints_help_and_exits_2():
+    out = pylab()
+    assert out.returncode == 2 and "COMMAND" in out.stdout

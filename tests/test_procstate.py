@@ -1,0 +1,85 @@
+"""Process states from /proc, ps and psutil: they agree, and waiting has a deadline."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+import pytest
+
+from pylab import native, procstate, runner
+
+
+def _agree_on(pid: int, letter: str) -> dict:
+    return procstate.call_until(lambda: procstate.states(pid),
+                                lambda s: set(s.values()) == {letter}, timeout=5,
+                                what=f"all three sources to say {letter}")
+
+
+def test_three_sources_agree_on_a_sleeping_process():
+    with runner.start(["cat"]) as proc:  # blocked reading its stdin pipe
+        assert _agree_on(proc.pid, "S") == {"proc": "S", "ps": "S", "psutil": "S"}
+
+
+def test_three_sources_agree_on_a_running_process():
+    with runner.start(["sh", "-c", "while :; do :; done"]) as proc:
+        assert _agree_on(proc.pid, "R")["ps"] == "R"
+
+
+def test_three_sources_agree_on_a_stopped_process():
+    with runner.start(["cat"]) as proc:
+        os.kill(proc.pid, signal.SIGSTOP)
+        assert _agree_on(proc.pid, "T")["psutil"] == "T"
+        os.kill(proc.pid, signal.SIGCONT)
+
+
+def test_three_sources_agree_on_a_zombie_and_it_holds_no_memory():
+    pid = native.make_zombie(7)
+    try:
+        assert procstate.states(pid) == {"proc": "Z", "ps": "Z", "psutil": "Z"}
+        held = procstate.holdings(pid)
+        assert held["vm_rss"] is None and held["vm_size"] is None
+        if os.geteuid() == 0:
+            assert held["open_fds"] == 0
+        else:  # a zombie has no memory map, so /proc gives its fd/ to root (task_dump_owner)
+            assert held["open_fds"] is None
+        assert held["exit_code_field"] == 7 << 8  # the status wait() will collect
+    finally:
+        assert native.waitpid(pid).exit_code == 7
+    assert procstate.states(pid) == {"proc": "gone", "ps": "gone", "psutil": "gone"}
+
+
+def test_stat_is_parsed_after_the_last_parenthesis(tmp_path):
+    # a command name may hold spaces and parentheses: "a) (b c" must not shift the fields
+    odd = tmp_path / "a) (b c"
+    shutil.copy(shutil.which("cat"), odd)
+    with runner.start([odd]) as proc:
+        procstate.wait_for_state(proc.pid, "S")
+        st = procstate.read_stat(proc.pid)
+        assert st.comm == "a) (b c"
+        assert st.state == "S"
+        assert st.ppid == proc.supervisor
+        assert st.pgrp == proc.pid  # the runner put it in a group of its own
+
+
+def test_wait_for_state_gives_up_at_the_deadline():
+    with runner.start(["cat"]) as proc:
+        with pytest.raises(TimeoutError, match="state Z"):
+            procstate.wait_for_state(proc.pid, "Z", timeout=0.2)
+
+
+def test_children_and_descendants():
+    with runner.start(["sh", "-c", "cat | cat"]) as proc:
+        kids = procstate.call_until(lambda: procstate.children(proc.pid),
+                                    lambda k: len(k) == 2, timeout=5)
+        assert set(kids) <= set(procstate.descendants(proc.supervisor))
+        assert procstate.children(proc.supervisor) == [proc.pid]
+
+
+def test_no_such_process():
+    pid = native.make_zombie(0)
+    native.waitpid(pid)
+    with pytest.raises(procstate.NoSuchProcess):
+        procstate.read_stat(pid)
+    with pytest.raises(procstate.NoSuchProcess):
+        procstate.state_ps(pid)

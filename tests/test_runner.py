@@ -1,0 +1,179 @@
+"""The supervised runner: statuses, targets, timeouts, tree kill, subreaper, limits."""
+from __future__ import annotations
+
+import errno
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from pylab import procstate, runner
+from support import build_c
+
+
+def test_exit_code_is_decoded():
+    r = runner.run(["sh", "-c", "exit 3"])
+    assert (r.exit_code, r.signal, r.describe()) == (3, None, "exited with code 3")
+
+
+def test_death_by_signal_is_decoded():
+    r = runner.run(["sh", "-c", "kill -TERM $$"])
+    assert r.exit_code is None
+    assert r.signal == signal.SIGTERM
+    assert "SIGTERM" in r.describe()
+
+
+def test_segfault_with_core_limit_raised_reports_the_core_as_observed(tmp_path):
+    binary = build_c(tmp_path, "segv", "int main(void) { *(volatile int *)0 = 1; return 0; }")
+    r = runner.run([binary], cwd=tmp_path, limits={"core": None})
+    assert r.signal == signal.SIGSEGV
+    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
+    if not pattern.startswith("|"):
+        # a plain core_pattern writes a file: WCOREDUMP must agree with what is on disk
+        cores = [p for p in Path(tmp_path).iterdir() if p.name.startswith("core")]
+        assert r.core_dumped == bool(cores)
+    no_core = runner.run([binary], cwd=tmp_path, limits={"core": 0})
+    assert no_core.signal == signal.SIGSEGV and not no_core.core_dumped
+
+
+def test_exec_failure_is_told_apart_from_exit_127():
+    missing = runner.run(["/nonexistent/program"])
+    assert missing.exec_error == errno.ENOENT
+    assert missing.exit_code == 127
+    real = runner.run(["sh", "-c", "exit 127"])
+    assert real.exec_error is None and real.exit_code == 127
+
+
+@pytest.mark.parametrize("mode,expected", [("tty", "0"), ("pipe", "1"), ("file", "1")])
+def test_stdout_target_is_what_the_program_sees(mode, expected):
+    r = runner.run(["sh", "-c", "test -t 1; echo $?"], mode=mode)
+    assert r.stdout_text == f"{expected}\n"
+    assert r.mode == mode
+
+
+def test_on_a_tty_the_program_is_the_foreground_process_group():
+    r = runner.run(["sh", "-c", "ps -o pgid=,tpgid= -p $$"], mode="tty")
+    pgid, tpgid = r.stdout_text.split()
+    assert pgid == tpgid == str(r.pid)
+
+
+def test_stdin_data_is_fed_and_stdin_is_otherwise_empty():
+    assert runner.run(["cat"], stdin="hello\n").stdout == b"hello\n"
+    assert runner.run(["cat"]).stdout == b""  # /dev/null: EOF at once, no hang
+
+
+def test_environment_and_cwd_are_passed(tmp_path):
+    r = runner.run(["sh", "-c", 'echo "$X"; pwd'], env={"X": "42", "PATH": os.environ["PATH"]}, cwd=tmp_path)
+    assert r.lines == ["42", str(tmp_path)]
+
+
+def test_timeout_kills_the_whole_tree():
+    r = runner.run(["sh", "-c", "sleep 100 & sleep 100 & wait"], timeout=0.5)
+    assert r.timed_out and r.signal == signal.SIGKILL
+    assert len(r.stragglers) == 2
+    for pid in r.stragglers:
+        assert not procstate.exists(pid)
+
+
+def test_a_daemon_that_escapes_the_group_is_still_killed():
+    # double fork + setsid: a new session, re-parented to the supervisor (subreaper)
+    r = runner.run(["sh", "-c", "(setsid sleep 100 &); echo started"], linger=0)
+    assert r.lines == ["started"] and r.exit_code == 0
+    assert len(r.stragglers) == 1
+    assert not procstate.exists(r.stragglers[0])
+
+
+def test_an_orphan_is_adopted_by_the_supervisor_and_may_finish():
+    # the child outlives its parent, waits until it is re-parented, then reports
+    script = ('sh -c "while kill -0 $$ 2>/dev/null; do :; done;'
+              ' echo adopted by \\$(ps -o ppid= -p \\$\\$)" & echo parent $$')
+    r = runner.run(["sh", "-c", script], timeout=20)
+    assert r.stragglers == []
+    assert r.match().as_set([f"parent {r.pid}", f"adopted by {r.supervisor}"]), r.lines
+
+
+def test_live_handle_gives_the_pid_and_takes_a_handshake():
+    with runner.start(["sh", "-c", "echo ready; read line; echo got $line"]) as proc:
+        proc.expect("ready")
+        assert procstate.state_proc(proc.pid) in "RS"
+        proc.write("ping\n")
+        r = proc.wait(10)
+    assert r.lines == ["ready", "got ping"]
+
+
+def test_kill_from_the_live_handle():
+    with runner.start(["sleep", "100"]) as proc:
+        proc.kill(signal.SIGTERM)
+        r = proc.wait(10)
+    assert r.signal == signal.SIGTERM
+
+
+def test_output_beyond_the_limit_is_counted_and_marked():
+    r = runner.run(["head", "-c", "300000", "/dev/zero"], output_limit=1000)
+    assert r.truncated
+    assert r.stdout_bytes_seen == 300000
+    assert r.stdout.endswith(runner.TRUNCATION_MARKER)
+    assert len(r.stdout) == 1000 + len(runner.TRUNCATION_MARKER)
+
+
+def test_limits_are_applied_to_the_program():
+    r = runner.run(["sh", "-c", "ulimit -n; ulimit -f"], limits={"nofile": 64, "fsize": 1024 * 512})
+    assert r.lines == ["64", "1024"]  # ulimit -f counts 512-byte blocks
+
+
+def test_cpu_limit_ends_a_busy_loop():
+    r = runner.run(["sh", "-c", "while :; do :; done"], limits={"cpu": 1}, timeout=30)
+    assert r.signal in (signal.SIGXCPU, signal.SIGKILL)
+    assert not r.timed_out
+
+
+def test_uid_drop_as_root_or_refusal_as_a_user():
+    r = runner.run(["id", "-u"], uid=65534, gid=65534)
+    if os.geteuid() == 0:
+        assert r.stdout_text.strip() == "65534"
+    else:  # a user may not become another user: the run says why
+        assert r.exec_error == errno.EPERM
+
+
+def test_bad_mode_and_bad_limit_are_errors():
+    with pytest.raises(runner.RunError, match="unknown stdout mode"):
+        runner.run(["true"], mode="socket")
+    with pytest.raises(runner.RunError, match="unknown limit"):
+        runner.run(["true"], limits={"files": 3})
+
+
+def test_line_matcher_in_order_and_as_set():
+    m = runner.LineMatcher(["a 1", "b 2", "c 3"])
+    assert m.in_order(["a *", "c *"])
+    assert not m.in_order(["c *", "a *"])
+    assert m.as_set(["c *", "a *", "b *"])
+    assert not m.as_set(["c *", "a *"])  # a line left over
+    assert m.in_order([r"b \d"], regex=True)
+    assert m.count("* *") == 3
+
+
+def test_result_as_json_names_the_target_and_status():
+    d = runner.run(["sh", "-c", "echo hi; exit 4"], mode="tty").to_dict()
+    assert d["mode"] == "tty" and d["exit_code"] == 4 and d["stdout"] == "hi\n"
+
+
+def test_concurrent_runs_do_not_inherit_each_others_pipes():
+    # runs started from several threads at once: each supervisor and program holds only
+    # its own stdio and status pipe, so no run's end waits on another's
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        procs = list(pool.map(lambda _: runner.start(["cat"], timeout=20), range(8)))
+    try:
+        for p in procs:
+            # until exec, the forked child still holds the status pipe (close-on-exec)
+            procstate.call_until(lambda: procstate.read_stat(p.pid), lambda st: st.comm == "cat" and st.state == "S")
+            assert sorted(os.listdir(f"/proc/{p.pid}/fd")) == ["0", "1", "2"]
+            assert sorted(os.listdir(f"/proc/{p.supervisor}/fd")) == ["0", "1", "2", str(runner.STATUS_FD)]
+    finally:
+        results = []
+        for p in procs:
+            p.close_stdin()
+            results.append(p.wait(20))
+    assert all(r.exit_code == 0 for r in results)
