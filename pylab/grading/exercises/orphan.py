@@ -41,9 +41,8 @@ ADOPT_HINT = "the new parent is whatever getppid() returns once it has changed: 
 @EXERCISE.check("the orphan is adopted by the nearest subreaper (here: the grader's supervisor)", points=3,
                 hint=ADOPT_HINT)
 def adopted_by_the_nearest_subreaper(ctx):
-    result, _, parent, new, forks = _adoption(ctx, "plain")
-    # forkwatch is preloaded into the supervisor too: it recorded forking the program
-    supervisor = next((p for c, p in forks if c == result.pid), None)
+    result, _, parent, new, _ = _adoption(ctx, "plain")
+    supervisor = result.supervisor  # the runner's supervisor: the nearest subreaper above
     if new == parent or new != supervisor:
         raise Fail(expected=f"the new parent to be the grader's supervisor ({supervisor}), the nearest subreaper",
                    observed=f"new parent {new}", hint=ADOPT_HINT)
