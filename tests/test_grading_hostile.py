@@ -1,5 +1,6 @@
 """Hostile and careless submissions: each gets zero for the checks it breaks, with a
 reason a student can act on, in bounded time, and leaves no process behind."""
+import errno
 import os
 import time
 
@@ -68,8 +69,7 @@ def test_hostile_submission_gets_zero_with_a_reason_and_leaves_nothing(tmp_path,
     assert any(r in first.observed for r in reasons), first.observed
     assert first.hint
     assert took < BOUND
-    uids = supervisor._uid_range() if os.geteuid() == 0 else []
-    _nothing_left(uids)
+    _nothing_left([report.uid] if report.uid is not None else [])
 
 
 def test_missing_file_fails_every_check_of_the_exercise_and_says_the_name(tmp_path):
@@ -98,3 +98,28 @@ def test_fork_bomb_is_held_by_the_process_limit_even_for_root(tmp_path):
     assert first.score == 0
     assert "still running after the time limit" in first.observed
     assert "fork loop" in first.observed
+
+
+def test_student_code_runs_unprivileged_and_parallel_sandboxes_never_share_a_uid():
+    with supervisor.Sandbox(LIMITS) as a, supervisor.Sandbox(LIMITS) as b:
+        seen = [int(sb.run(["/usr/bin/id", "-u"])[0].stdout_text) for sb in (a, b)]
+        if os.geteuid() == 0:  # root: a uid of its own from the pool for each sandbox
+            assert a.uid != b.uid and seen == [a.uid, b.uid]
+            assert all(uid in supervisor._uid_range() for uid in seen)
+        else:  # a normal user cannot change uid: the code runs as that user
+            assert a.uid is None and seen == [os.getuid(), os.getuid()]
+
+
+def test_the_process_limit_makes_fork_fail_with_eagain_inside_the_sandbox(tmp_path):
+    src = tmp_path / "forks.c"
+    src.write_text("#include <errno.h>\n#include <stdio.h>\n#include <string.h>\n#include <unistd.h>\n"
+                   "int main(void){ int n = 0; pid_t p;\n"
+                   "  while ((p = fork()) > 0) n++;\n"
+                   "  if (p == 0) { pause(); _exit(0); }\n"
+                   "  printf(\"%d %s\\n\", n, strerror(errno)); return 0; }\n")
+    with supervisor.Sandbox(LIMITS.with_(nproc=8)) as sb:
+        result, _ = sb.run([sb.compile(src)])
+    count, reason = result.stdout_text.split(" ", 1)
+    assert reason.strip() == os.strerror(errno.EAGAIN)  # the limit, not memory, stopped it
+    if os.geteuid() == 0:  # its own uid: the limit counts exactly the sandbox's processes
+        assert int(count) < 8

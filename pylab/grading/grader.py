@@ -65,6 +65,7 @@ class Report:
     results: list[CheckResult] = field(default_factory=list)
     execution_time: float = 0.0
     env_error: str | None = None  # the machine, not the submission, stopped grading
+    uid: int | None = None  # the uid student code ran as (None: the grader's own)
 
     @property
     def score(self) -> float:
@@ -156,6 +157,7 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
     pending = [(ex, i) for i, ex in enumerate(exercises, 1)]
     try:
         with Sandbox(limits) as sandbox:
+            report.uid = sandbox.uid
             while pending:
                 ex, i = pending.pop(0)
                 results = grade_exercise(ex, i, submission, sandbox, visible_only)
