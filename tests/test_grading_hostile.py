@@ -8,6 +8,7 @@ import pytest
 
 from pylab import procstate
 from pylab.grading import exercises, supervisor
+from pylab.grading.exercise import Exercise
 from pylab.grading.grader import grade_submission
 from pylab.grading.supervisor import Limits
 
@@ -48,8 +49,14 @@ def _nothing_left(sandbox_uids):
     assert procstate.descendants(os.getpid()) == []
 
 
-def _grade(tmp_path, source_text):
-    ex = exercises.find("getpid_test")
+def _one_check_exercise():
+    """getpid_test with its first check only: each hostile case costs one wall limit."""
+    full = exercises.find("getpid_test")
+    return Exercise(full.module_file, full.summary, checks=full.checks[:1])
+
+
+def _grade(tmp_path, source_text, whole=False):
+    ex = exercises.find("getpid_test") if whole else _one_check_exercise()
     if source_text is not None:
         (tmp_path / ex.source).write_text(source_text)
     t0 = time.monotonic()
@@ -73,13 +80,13 @@ def test_hostile_submission_gets_zero_with_a_reason_and_leaves_nothing(tmp_path,
 
 
 def test_missing_file_fails_every_check_of_the_exercise_and_says_the_name(tmp_path):
-    report, _ = _grade(tmp_path, None)
-    assert report.score == 0 and report.results
+    report, _ = _grade(tmp_path, None, whole=True)
+    assert report.score == 0 and len(report.results) == 2
     assert all("getpid_test.c is missing" in r.observed for r in report.results)
 
 
 def test_compile_error_shows_the_compilers_output(tmp_path):
-    report, _ = _grade(tmp_path, HOSTILE["does_not_compile"][0])
+    report, _ = _grade(tmp_path, HOSTILE["does_not_compile"][0], whole=True)
     assert "expected ';'" in report.results[0].observed
     assert all("does not compile" in r.observed for r in report.results)
     assert all("pylab-grade-" not in r.observed for r in report.results)  # no grader paths
@@ -91,9 +98,7 @@ def test_fork_bomb_is_held_by_the_process_limit_even_for_root(tmp_path):
               "  printf(\"The current process ID is %d\\n\", getpid()); fflush(stdout); for(;;) pause(); }\n")
     # every process forks until fork fails; the limit makes it fail: the line is printed
     # by processes that saw EAGAIN, so the count of lines is bounded by the limit.
-    ex = exercises.find("getpid_test")
-    (tmp_path / ex.source).write_text(source)
-    report = grade_submission(tmp_path, [ex], LIMITS)
+    report, _ = _grade(tmp_path, source)
     first = report.results[0]
     assert first.score == 0
     assert "still running after the time limit" in first.observed
