@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from pylab import procstate
+from pylab import procstate, runner
 from pylab.grading import exercises, supervisor
 from pylab.grading.exercise import Exercise
 from pylab.grading.grader import grade_submission
@@ -128,3 +128,14 @@ def test_the_process_limit_makes_fork_fail_with_eagain_inside_the_sandbox(tmp_pa
     assert reason.strip() == os.strerror(errno.EAGAIN)  # the limit, not memory, stopped it
     if os.geteuid() == 0:  # its own uid: the limit counts exactly the sandbox's processes
         assert int(count) < 8
+
+
+def test_a_flood_is_cut_at_the_cap_with_a_visible_marker_and_the_run_stopped_early(tmp_path):
+    src = tmp_path / "flood.c"
+    src.write_text(HOSTILE["output_flood"][0])  # 100 MiB if nobody stops it
+    with supervisor.Sandbox(LIMITS) as sb:
+        result, _ = sb.run([sb.compile(src)])
+    assert result.truncated
+    assert result.stdout.endswith(runner.TRUNCATION_MARKER)
+    assert len(result.stdout) == LIMITS.output + len(runner.TRUNCATION_MARKER)
+    assert result.stdout_bytes_seen < 1600 * 65536  # stopped, not read to its end
