@@ -162,6 +162,7 @@ def warnings_for(binary: str | os.PathLike) -> str:
     return log.read_text() if log.exists() else ""
 
 
+TOOL_FLAGS = ("-O2", "-Wall", "-Wextra", "-std=gnu11")
 _tools: dict[tuple, tuple[Path, Path, int]] = {}
 
 
@@ -182,6 +183,9 @@ def tool(name: str) -> Path:
             pass
     source = csrc_dir() / "tools" / f"{name}.c"
     mtime = os.stat(source).st_mtime_ns if source.exists() else 0
-    binary = build(source, flags=("-O2", "-Wall", "-Wextra", "-std=gnu11"))
+    try:  # static: no dynamic loader at each exec (~0.15 ms less per supervised run)
+        binary = build(source, flags=TOOL_FLAGS + ("-static",))
+    except CompileError:  # no static libc here (e.g. Fedora without glibc-static)
+        binary = build(source, flags=TOOL_FLAGS)
     _tools[key] = (binary, source, mtime)
     return binary
