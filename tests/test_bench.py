@@ -91,7 +91,7 @@ def test_c_creation_loops_time_every_round(loop):
 
 @pytest.mark.parametrize("loop", ["lab_bench_fork_exec", "lab_bench_posix_spawn"])
 def test_c_exec_loops_run_the_tiny_program(loop):
-    tiny = ffi.new("char[]", str(toolchain.tool("tiny")).encode())
+    tiny = ffi.new("char[]", str(bench.tiny_program()).encode())
     rc, ns = _samples(getattr(lib, loop), tiny)
     assert rc == 0 and all(x > 0 for x in ns)
 

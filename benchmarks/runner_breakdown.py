@@ -1,0 +1,59 @@
+"""Where a supervised run's time goes: `python benchmarks/runner_breakdown.py [ROUNDS]`.
+
+Each line adds one piece to the one above it, measured round-robin in one run (so the
+load of a shared machine falls on all alike), medians in microseconds:
+  tiny alone            os.posix_spawn + waitpid of the tiny program (no supervisor)
+  supervisor exec       the supervisor started and gone at once (its usage error): the
+                        price of exec'ing one more program
+  supervisor + tiny     the supervisor running tiny, stdio to /dev/null, no Python reader
+  runner.run pipe       the whole runner: pipes, the reader loop, the status lines
+  subprocess capture    subprocess.run(capture_output=True), the reference
+and, outside the chain, the runner's lookup of the supervisor binary, and how many
+processes the supervisor's /proc sweep would have to read on this machine now.
+"""
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from pylab import bench, runner, toolchain
+
+
+def main(rounds: int = 300) -> None:
+    sup = str(toolchain.tool("supervise"))
+    tiny = str(bench.tiny_program())
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    quiet = [(os.POSIX_SPAWN_DUP2, devnull, fd) for fd in (1, 2, 3)]
+
+    def spawn(argv):
+        os.waitpid(os.posix_spawn(argv[0], argv, os.environ, file_actions=quiet), 0)
+
+    steps = {
+        "tiny alone": lambda: spawn([tiny]),
+        "supervisor exec": lambda: spawn([sup]),
+        "supervisor + tiny": lambda: spawn([sup, "3", "10000", "-1", "0", "-1", "-1", "--", tiny]),
+        "runner.run pipe": lambda: runner.run([tiny]),
+        "runner.run tty": lambda: runner.run([tiny], mode="tty"),
+        "subprocess capture": lambda: subprocess.run([tiny], capture_output=True),
+        "toolchain.tool lookup": lambda: toolchain.tool("supervise"),
+    }
+    samples = {k: [] for k in steps}
+    for _ in range(5):
+        for fn in steps.values():
+            fn()
+    for _ in range(rounds):
+        for name, fn in steps.items():
+            t0 = time.perf_counter()
+            fn()
+            samples[name].append(time.perf_counter() - t0)
+    ref = statistics.median(samples["subprocess capture"])
+    for name, xs in samples.items():
+        med = statistics.median(xs)
+        print(f"{name:<24}{med * 1e6:9.0f} us  {med / ref:5.2f}x subprocess capture")
+    procs = sum(1 for n in os.listdir("/proc") if n.isdigit())
+    print(f"processes in /proc now (a full sweep reads each one's stat): {procs}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 300)
