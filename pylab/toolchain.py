@@ -163,6 +163,12 @@ def warnings_for(binary: str | os.PathLike) -> str:
 
 
 TOOL_FLAGS = ("-O2", "-Wall", "-Wextra", "-std=gnu11")
+# How a tool is built, best first; each falls back to the next when it is not available.
+# The supervisor is exec'd for every run, and an exec's cost is mostly the C library's
+# start-up: musl's is a few system calls, glibc's runs CPUID dozens of times, and in a
+# virtual machine each one traps (~0.6 ms an exec here; see docs/performance.md).
+# (-D_PYLAB_MUSL keeps musl's binary apart in the cache: musl-gcc reports gcc's version.)
+TOOL_BUILDS = (("musl-gcc", ("-static", "-D_PYLAB_MUSL")), (None, ("-static",)), (None, ()))
 _tools: dict[tuple, tuple[Path, Path, int]] = {}
 
 
@@ -183,9 +189,13 @@ def tool(name: str) -> Path:
             pass
     source = csrc_dir() / "tools" / f"{name}.c"
     mtime = os.stat(source).st_mtime_ns if source.exists() else 0
-    try:  # static: no dynamic loader at each exec (~0.15 ms less per supervised run)
-        binary = build(source, flags=TOOL_FLAGS + ("-static",))
-    except CompileError:  # no static libc here (e.g. Fedora without glibc-static)
-        binary = build(source, flags=TOOL_FLAGS)
+    for cc, extra in TOOL_BUILDS:
+        try:
+            binary = build(source, flags=TOOL_FLAGS + extra, cc=cc)
+            break
+        except (CompilerMissing, CompileError) as e:
+            failed = e
+    else:
+        raise failed
     _tools[key] = (binary, source, mtime)
     return binary
