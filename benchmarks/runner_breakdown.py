@@ -8,16 +8,26 @@ load of a shared machine falls on all alike), medians in microseconds:
   supervisor + tiny     the supervisor running tiny, stdio to /dev/null, no Python reader
   runner.run pipe       the whole runner: pipes, the reader loop, the status lines
   subprocess capture    subprocess.run(capture_output=True), the reference
-and, outside the chain, the runner's lookup of the supervisor binary, and how many
-processes the supervisor's /proc sweep would have to read on this machine now.
+  forked supervisor     a design the runner could take: the supervisor forked from this
+                        process in C (no exec of its own), vforking + exec'ing tiny
+                        (lab_bench_forked_supervisor; no pipes, no Python reader)
+and, outside the chain, the runner's lookup of the supervisor binary, how many
+processes the supervisor's /proc sweep would have to read on this machine now, and on
+x86-64 what an exec costs without the C library's start-up (benchmarks/c/nolibc_exit.c)
+and what one CPUID instruction costs (benchmarks/c/cpuid_cost.c): glibc executes CPUID
+dozens of times as each program starts, and in a virtual machine each one traps.
 """
 import os
+import platform
 import statistics
 import subprocess
 import sys
 import time
 
 from pylab import bench, runner, toolchain
+from pylab._native import ffi, lib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def main(rounds: int = 300) -> None:
@@ -29,6 +39,12 @@ def main(rounds: int = 300) -> None:
     def spawn(argv):
         os.waitpid(os.posix_spawn(argv[0], argv, os.environ, file_actions=quiet), 0)
 
+    tiny_c, ns = ffi.new("char[]", tiny.encode()), ffi.new("long long[]", 1)
+
+    def forked_supervisor():
+        if lib.lab_bench_forked_supervisor(1, tiny_c, ns) != 0:
+            raise OSError(ffi.errno, os.strerror(ffi.errno))
+
     steps = {
         "tiny alone": lambda: spawn([tiny]),
         "supervisor exec": lambda: spawn([sup]),
@@ -36,6 +52,8 @@ def main(rounds: int = 300) -> None:
         "runner.run pipe": lambda: runner.run([tiny]),
         "runner.run tty": lambda: runner.run([tiny], mode="tty"),
         "subprocess capture": lambda: subprocess.run([tiny], capture_output=True),
+        "forked supervisor": forked_supervisor,
+        **x86_steps(spawn),
         "toolchain.tool lookup": lambda: toolchain.tool("supervise"),
     }
     samples = {k: [] for k in steps}
@@ -53,6 +71,19 @@ def main(rounds: int = 300) -> None:
         print(f"{name:<24}{med * 1e6:9.0f} us  {med / ref:5.2f}x subprocess capture")
     procs = sum(1 for n in os.listdir("/proc") if n.isdigit())
     print(f"processes in /proc now (a full sweep reads each one's stat): {procs}")
+    if platform.machine() == "x86_64":
+        cpuid = toolchain.build(os.path.join(HERE, "c", "cpuid_cost.c"), flags=("-O2",))
+        ns = int(subprocess.run([cpuid], capture_output=True, text=True).stdout)
+        print(f"one CPUID instruction: {ns / 1e3:.2f} us")
+
+
+def x86_steps(spawn) -> dict:
+    """exec of a program with no C library (x86-64 only: its _start is assembly)."""
+    if platform.machine() != "x86_64":
+        return {}
+    nolibc = str(toolchain.build(os.path.join(HERE, "c", "nolibc_exit.c"),
+                                 flags=("-O2", "-nostdlib", "-static")))
+    return {"exec without libc": lambda: spawn([nolibc])}
 
 
 if __name__ == "__main__":

@@ -205,10 +205,20 @@ def _figure(key: str, xs: list[float], floor_median: float | None) -> dict:
             "ratio": None if key in RATIO_FREE or not floor_median else med / floor_median}
 
 
+def linkage(binary) -> str:
+    """How a binary was linked, as far as the file tells: its ELF interpreter, and
+    glibc's symbol versions (musl has none)."""
+    data = open(binary, "rb").read()
+    if b"ld-linux" in data[:4096]:
+        return "dynamic"
+    return "static, glibc" if b"GLIBC_" in data else "static, musl"
+
+
 def _machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
-            "python": platform.python_version(), "loadavg_start": os.getloadavg()[0]}
+            "python": platform.python_version(), "loadavg_start": os.getloadavg()[0],
+            "supervisor": linkage(toolchain.tool("supervise"))}
 
 
 def collect(quick: bool = False) -> dict:
@@ -267,7 +277,7 @@ def render(report: dict) -> str:
     m = report["machine"]
     out = [f"pylab bench ({report['command']}): {report['date']}",
            f"{m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}, "
-           f"load {m['loadavg_start']:.2f} -> {m['loadavg_end']:.2f}",
+           f"load {m['loadavg_start']:.2f} -> {m['loadavg_end']:.2f}, supervisor linked {m['supervisor']}",
            "medians after a warm-up (p10-p90 beside them); x floor = median / the group's floor", ""]
     width = max(len(f["label"]) for f in report["figures"]) + 2
     for group, title in GROUP_TITLES.items():

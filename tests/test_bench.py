@@ -134,3 +134,32 @@ def test_suite_and_grader_are_skipped_with_quick_and_say_so():
 
 def test_source_tree_is_this_checkout():
     assert bench_suite.source_tree() == Path(__file__).resolve().parent.parent
+
+
+def test_tool_falls_back_to_the_next_build_when_a_compiler_is_missing(monkeypatch):
+    monkeypatch.setattr(toolchain, "_tools", {})
+    monkeypatch.setattr(toolchain, "TOOL_BUILDS", (("no-such-cc-pylab", ("-static",)), (None, ())))
+    binary = toolchain.tool("tiny")
+    assert bench.linkage(binary) == "dynamic"  # the last recipe: gcc, no -static
+    assert subprocess.run([binary], capture_output=True).stdout == b"tiny\n"
+
+
+def test_tool_is_remembered_until_its_binary_goes(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYLAB_CACHE", str(tmp_path))
+    builds = []
+    real_build = toolchain.build
+
+    def counted(*args, **kwargs):  # counts the builds that produced a binary
+        builds.append(real_build(*args, **kwargs))
+        return builds[-1]
+
+    monkeypatch.setattr(toolchain, "build", counted)
+    first = toolchain.tool("tiny")
+    assert toolchain.tool("tiny") == first and len(builds) == 1
+    first.unlink()
+    assert toolchain.tool("tiny").exists() and len(builds) == 2
+
+
+def test_the_supervisor_is_statically_linked_when_a_static_libc_exists():
+    # Debian's libc6-dev ships libc.a, so here the supervisor never needs ld.so at exec
+    assert bench.linkage(toolchain.tool("supervise")).startswith("static")
