@@ -238,24 +238,31 @@ def collect(quick: bool = False) -> dict:
     report["suite"] = bench_suite.suite_time(skip=quick)
     report["grader"] = bench_suite.grader_time(skip=quick)
     report["machine"]["loadavg_end"] = os.getloadavg()[0]
-    report["targets"] = targets(medians, report)
+    fast = {f["key"]: f["p10_s"] for f in report["figures"]}
+    report["targets"] = targets(medians, fast, report)
     return report
 
 
-def targets(med: dict[str, float], report: dict) -> list[dict]:
-    """The issue's targets, as ratios of figures from this same run."""
+def targets(med: dict[str, float], fast: dict[str, float], report: dict) -> list[dict]:
+    """The issue's targets, as ratios of medians from this same run. Beside the runner's,
+    the ratio of the fastest tenths (p10): a neighbour's load slows a three-process
+    chain (runner, supervisor, program) more than a two-process one, and the p10 ratio
+    shows what the lab costs when the CPUs are free."""
     def t(name, value, limit, unit, better, note=""):
         met = None if value is None else (value <= limit if better == "<=" else value >= limit)
         return {"target": name, "value": value, "limit": limit, "unit": unit, "rule": better,
                 "met": met, "note": note}
 
+    def p10(key):
+        return f"p10 ratio {fast[key] / fast['subprocess_capture']:.2f}x"
+
     agree = report["states"]["agree"]
     suite, grader = report["suite"], report["grader"]
     return [
         t("runner, pipe / subprocess.run(capture_output=True)",
-          med["runner_pipe"] / med["subprocess_capture"], 1.3, "x", "<="),
+          med["runner_pipe"] / med["subprocess_capture"], 1.3, "x", "<=", p10("runner_pipe")),
         t("runner, tty / subprocess.run(capture_output=True)",
-          med["runner_tty"] / med["subprocess_capture"], 2.0, "x", "<="),
+          med["runner_tty"] / med["subprocess_capture"], 2.0, "x", "<=", p10("runner_tty")),
         t("state from ps / state from /proc", med["state_ps"] / med["state_proc"], 100, "x", ">=",
           "" if agree else "but the sources disagree: see states"),
         t("zombie seen after the child's exit", med["zombie_seen"] * 1e3, 5.0, "ms", "<="),

@@ -14,6 +14,11 @@ int lab_bench_fork(int n, long long *ns);        /* fork, child _exit(0), waitpi
 int lab_bench_vfork(int n, long long *ns);       /* vfork, child _exit(0), waitpid */
 int lab_bench_posix_spawn(int n, const char *path, long long *ns);  /* posix_spawn, waitpid */
 int lab_bench_fork_exec(int n, const char *path, long long *ns);    /* fork, execv, waitpid */
+/* A design the runner could take (docs/performance.md): a supervisor forked from this
+ * process in C, with no exec of its own, that becomes a session leader and subreaper and
+ * vforks + execs path, then reports its status by exiting. Timed from the fork to the
+ * reaping of the supervisor. */
+int lab_bench_forked_supervisor(int n, const char *path, long long *ns);
 
 /* CLOCK_MONOTONIC in ns: the clock Python's time.monotonic_ns() reads too. */
 long long lab_bench_now(void);
