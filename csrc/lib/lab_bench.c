@@ -36,11 +36,13 @@ static int reap(pid_t pid)
     return 0;
 }
 
-int lab_bench_fork(int n, long long *ns)
+/* fork or vfork, child _exit(0), waitpid; vfork is called here, in the loop's own frame,
+ * because a vfork child must not return from the function that called it. */
+static int creation_loop(int n, long long *ns, int use_vfork)
 {
     for (int i = 0; i < n; i++) {
         long long t0 = lab_bench_now();
-        pid_t pid = fork();
+        pid_t pid = use_vfork ? vfork() : fork();   /* vfork: parent waits for _exit */
         if (pid < 0)
             return -1;
         if (pid == 0)
@@ -52,21 +54,8 @@ int lab_bench_fork(int n, long long *ns)
     return 0;
 }
 
-int lab_bench_vfork(int n, long long *ns)
-{
-    for (int i = 0; i < n; i++) {
-        long long t0 = lab_bench_now();
-        pid_t pid = vfork();        /* the parent is suspended until the child _exits */
-        if (pid < 0)
-            return -1;
-        if (pid == 0)
-            _exit(0);
-        if (reap(pid) < 0)
-            return -1;
-        ns[i] = lab_bench_now() - t0;
-    }
-    return 0;
-}
+int lab_bench_fork(int n, long long *ns) { return creation_loop(n, ns, 0); }
+int lab_bench_vfork(int n, long long *ns) { return creation_loop(n, ns, 1); }
 
 int lab_bench_posix_spawn(int n, const char *path, long long *ns)
 {
