@@ -168,7 +168,7 @@ MEASURES = [
             lambda b: b.timed(procstate.state_ps, b.zombie)),
     Measure("zombie_seen", "exit -> seen as Z by procstate.wait_for_state", "observe", 300,
             Lab.zombie_seen_by_lab),
-    Measure("zombie_seen_floor", "exit -> seen as Z by a tight C poll of /proc", "observe", 300,
+    Measure("zombie_seen_floor", "exit -> seen as Z by a tight C poll of /proc (yielding)", "observe", 300,
             Lab.zombie_seen_floor),
 ]
 BY_KEY = {m.key: m for m in MEASURES}

@@ -26,8 +26,8 @@ long long lab_bench_now(void);
  * once. Returns its pid (the caller reaps it), -1 with errno. */
 int lab_bench_stamped_child(int fd);
 /* The floor for "how soon is an exit seen": a stamped child, polled here in a tight
- * loop on /proc/PID/stat until its state reads Z; returns ns from the child's stamp
- * to that read (the child is reaped), -1 with errno. */
+ * loop on /proc/PID/stat (sched_yield between reads) until its state reads Z; returns
+ * ns from the child's stamp to that read (the child is reaped), -1 with errno. */
 long long lab_bench_zombie_seen(void);
 /* cdef-end */
 
