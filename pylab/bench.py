@@ -44,6 +44,10 @@ def tiny_program():
     return toolchain.build(toolchain.csrc_dir() / "tools" / "tiny.c")
 
 
+class BenchError(Exception):
+    """A figure could not be measured on this machine (reported in one line, exit 2)."""
+
+
 def _c_check(rc: int) -> int:
     if rc == -1:
         raise OSError(ffi.errno, os.strerror(ffi.errno))
@@ -181,13 +185,20 @@ def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
     todo = {k: max(BY_KEY[k].reps // (5 if quick else 1), 10) for k in keys}
     for k in todo:
         for _ in range(max(todo[k] // 20, 3)):
-            BY_KEY[k].once(lab)
+            _once(k, lab)
     samples: dict[str, list[float]] = {k: [] for k in todo}
     while any(len(samples[k]) < n for k, n in todo.items()):
         for k, n in todo.items():
             if len(samples[k]) < n:
-                samples[k].append(BY_KEY[k].once(lab))
+                samples[k].append(_once(k, lab))
     return samples
+
+
+def _once(key: str, lab: Lab) -> float:
+    try:
+        return BY_KEY[key].once(lab)
+    except (OSError, procstate.NoSuchProcess, TimeoutError) as e:  # e.g. no `ps` installed
+        raise BenchError(f"could not measure {BY_KEY[key].label}: {e}") from e
 
 
 def state_agreement(lab: Lab) -> dict:
@@ -311,7 +322,11 @@ def render(report: dict) -> str:
 
 
 def main(args) -> int:
-    report = collect(quick=bool(getattr(args, "quick", False)))
+    try:
+        report = collect(quick=bool(getattr(args, "quick", False)))
+    except BenchError as e:
+        print(f"pylab: error: bench: {e}", file=sys.stderr)
+        return 2
     if getattr(args, "json", False):
         json.dump(report, sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -163,3 +163,21 @@ def test_tool_is_remembered_until_its_binary_goes(monkeypatch, tmp_path):
 def test_the_supervisor_is_statically_linked_when_a_static_libc_exists():
     # Debian's libc6-dev ships libc.a, so here the supervisor never needs ld.so at exec
     assert bench.linkage(toolchain.tool("supervise")).startswith("static")
+
+
+def test_a_figure_that_cannot_be_measured_is_one_line_and_exit_2(monkeypatch, capsys):
+    def no_ps(pid):
+        raise FileNotFoundError("ps is not installed (Debian: apt-get install procps)")
+
+    monkeypatch.setattr(procstate, "state_ps", no_ps)
+    with bench.Lab() as lab:
+        with pytest.raises(bench.BenchError, match="could not measure state from ps.*not installed"):
+            bench.measure(lab, ["state_ps"], quick=True)
+
+    def failing_collect(quick):
+        raise bench.BenchError("could not measure X: why")
+
+    monkeypatch.setattr(bench, "collect", failing_collect)
+    assert bench.main(type("Args", (), {"json": False, "quick": True})()) == 2
+    err = capsys.readouterr().err
+    assert err == "pylab: error: bench: could not measure X: why\n"
