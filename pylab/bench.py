@@ -139,7 +139,7 @@ class Measure:
     key: str
     label: str
     group: str
-    reps: int  # full run; --quick takes a fifth
+    reps: int  # full run; --quick takes a tenth (at least 10)
     once: Callable[[Lab], float]
 
 
@@ -182,7 +182,7 @@ RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per c
 def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
     """Warm up each measure, then take its samples round-robin with the others, so
     every figure in a group sees the same load."""
-    todo = {k: max(BY_KEY[k].reps // (5 if quick else 1), 10) for k in keys}
+    todo = {k: max(BY_KEY[k].reps // (10 if quick else 1), 10) for k in keys}
     for k in todo:
         for _ in range(max(todo[k] // 20, 3)):
             _once(k, lab)
