@@ -56,6 +56,16 @@ def suite_time(skip: bool = False) -> dict:
             "counts": counts, "note": note}
 
 
+def _references() -> dict[str, Path]:
+    """{file a submission holds: the lab's reference solution}, from the grader's own
+    exercise list (an exercise may name a reference other than its own name)."""
+    try:
+        from pylab.grading.exercises import all_exercises
+    except ImportError:
+        return {}
+    return {ex.source: ex.reference_source() for ex in all_exercises() if ex.reference_source()}
+
+
 def _reference_for(starter: Path) -> Path | None:
     """The lab's reference solution with the starter file's name, if the lab has one."""
     for found in sorted(toolchain.csrc_dir().rglob(starter.name)):
@@ -71,7 +81,8 @@ def _pylab(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 def grader_time(skip: bool = False) -> dict:
     """Wall time of `pylab grade` on a submission made of the lab's reference solutions:
-    `pylab starter` writes the files, each is replaced by the reference of that name."""
+    `pylab starter` writes the files, each is replaced by its exercise's reference (by
+    the grader's exercise list, else the lab's program of the same name)."""
     label = "grading one full submission (pylab grade DIR)"
     if skip:
         return _skipped(label, "skipped with --quick")
@@ -85,9 +96,10 @@ def grader_time(skip: bool = False) -> dict:
         if made.returncode != 0:
             return _skipped(label, f"pylab starter failed: {(made.stderr or made.stdout).strip()[:200]}")
         starters = sorted(sub.rglob("*.c"))
+        known = _references()
         filled = 0
         for c in starters:
-            ref = _reference_for(c)
+            ref = known.get(c.name) or _reference_for(c)
             if ref is not None:
                 shutil.copyfile(ref, c)
                 filled += 1
