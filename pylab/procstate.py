@@ -202,6 +202,7 @@ def holdings(pid: int) -> dict:
     try:
         n_fds = len(os.listdir(f"/proc/{pid}/fd"))
     except (PermissionError, FileNotFoundError):
+        # a zombie has no memory map, so /proc hands its fd/ to root: unknown to others
         n_fds = None
     with open(f"/proc/{pid}/stat", "rb") as f:
         tail = f.read().decode(errors="replace").rpartition(")")[2].split()

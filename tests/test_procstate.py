@@ -39,7 +39,10 @@ def test_three_sources_agree_on_a_zombie_and_it_holds_no_memory():
         assert procstate.states(pid) == {"proc": "Z", "ps": "Z", "psutil": "Z"}
         held = procstate.holdings(pid)
         assert held["vm_rss"] is None and held["vm_size"] is None
-        assert held["open_fds"] == 0
+        if os.geteuid() == 0:
+            assert held["open_fds"] == 0
+        else:  # a zombie has no memory map, so /proc gives its fd/ to root (task_dump_owner)
+            assert held["open_fds"] is None
         assert held["exit_code_field"] == 7 << 8  # the status wait() will collect
     finally:
         assert native.waitpid(pid).exit_code == 7
