@@ -315,7 +315,7 @@ def render(report: dict) -> str:
     out += ["", "Targets (ratios from this run)"]
     for t in report["targets"]:
         mark = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]
-        value = "-" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
+        value = "-" if t["value"] is None else f"{t['value']:.{2 if t['value'] < 100 else 0}f}{t['unit']}"
         note = f"  ({t['note']})" if t["note"] else ""
         out.append(f"  [{mark:^7}] {t['target']}: {value} (target {t['rule']} {t['limit']}{t['unit']}){note}")
     return "\n".join(out)
