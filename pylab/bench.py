@@ -312,6 +312,7 @@ def render(report: dict) -> str:
         r = report[key]
         shown = _time(r["seconds"]) if r.get("seconds") is not None else "not measured"
         out.append(f"{r['label']}: {shown}" + (f" ({r['note']})" if r.get("note") else ""))
+        out += [f"  {s['seconds']:.2f} s  {s['phase']:<5} {s['test']}" for s in r.get("slowest", [])]
     out += ["", "Targets (ratios from this run)"]
     for t in report["targets"]:
         mark = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]

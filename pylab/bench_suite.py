@@ -17,7 +17,7 @@ from pathlib import Path
 
 from pylab import toolchain
 
-SUITE_ARGS = ("-q", "-p", "no:cacheprovider", "-k", "not notebook")
+SUITE_ARGS = ("-q", "-p", "no:cacheprovider", "-k", "not notebook", "--durations=5")
 TIMEOUT = 900
 
 
@@ -35,7 +35,7 @@ def _skipped(label: str, why: str) -> dict:
 
 
 def suite_time(skip: bool = False) -> dict:
-    label = f"test suite without notebooks (pytest {' '.join(SUITE_ARGS)} tests)"
+    label = "test suite without notebooks (pytest -k 'not notebook' tests)"
     if skip:
         return _skipped(label, "skipped with --quick")
     root = source_tree()
@@ -51,9 +51,16 @@ def suite_time(skip: bool = False) -> dict:
     seconds = time.perf_counter() - t0
     summary = (out.stdout.strip().splitlines() or [""])[-1].strip("= ")
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary)}
+    slowest = slowest_tests(out.stdout)
     note = "" if out.returncode == 0 else f"the suite failed (exit {out.returncode}): {summary}"
     return {"label": label, "seconds": seconds, "exit_code": out.returncode, "summary": summary,
-            "counts": counts, "note": note}
+            "counts": counts, "slowest": slowest, "note": note}
+
+
+def slowest_tests(pytest_output: str) -> list[dict]:
+    """The lines of pytest's --durations table: where the suite's time goes."""
+    return [{"seconds": float(sec), "phase": phase, "test": test} for sec, phase, test in
+            re.findall(r"^([\d.]+)s (setup|call|teardown)\s+(\S.*?)\s*$", pytest_output, re.M)]
 
 
 def _references() -> dict[str, Path]:

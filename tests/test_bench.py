@@ -181,3 +181,15 @@ def test_a_figure_that_cannot_be_measured_is_one_line_and_exit_2(monkeypatch, ca
     assert bench.main(type("Args", (), {"json": False, "quick": True})()) == 2
     err = capsys.readouterr().err
     assert err == "pylab: error: bench: could not measure X: why\n"
+
+
+def test_slowest_tests_are_read_from_pytests_durations_table():
+    out = ("....\n============ slowest 3 durations ============\n"
+           "2.00s setup    tests/test_tour.py::test_tour_json\n"
+           "1.58s call     tests/test_semantics.py::test_cli_json[a b]\n"
+           "0.10s teardown tests/test_x.py::test_y\n355 passed in 19.87s\n")
+    assert bench_suite.slowest_tests(out) == [
+        {"seconds": 2.0, "phase": "setup", "test": "tests/test_tour.py::test_tour_json"},
+        {"seconds": 1.58, "phase": "call", "test": "tests/test_semantics.py::test_cli_json[a b]"},
+        {"seconds": 0.1, "phase": "teardown", "test": "tests/test_x.py::test_y"},
+    ]
