@@ -22,6 +22,16 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    return value
+
+
 def _emit_json(obj) -> None:
     json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
@@ -76,7 +86,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from pylab import runner, toolchain
+    from pylab import procstate, runner, toolchain
 
     demos = _python_demos()
     if args.name in demos:
@@ -96,19 +106,34 @@ def cmd_run(args) -> int:
             data = open(args.stdin, "rb").read()
         except OSError as e:
             raise UsageError(f"cannot read --stdin file {args.stdin}: {e.strerror}") from None
-    result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
-    note = runner.BUFFERING_NOTE[args.mode]
-    if args.json:
-        _emit_json({"name": label, **result.to_dict(), "note": note})
+    changes = None
+    if args.watch:
+        with runner.start([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data) as proc:
+            if data is None:
+                proc.close_stdin()  # as with a plain run: the program reads EOF at once
+            changes = procstate.watch_tree(proc.pid, lambda: proc.running)
+            result = proc.wait()
     else:
-        sys.stdout.write(result.stdout_text)
-        if result.stdout_text and not result.stdout_text.endswith("\n"):
-            sys.stdout.write("\n")  # the program left a line unfinished
-        sys.stdout.flush()
-        sys.stderr.write(result.stderr_text)
-        extra = f"; {len(result.stragglers)} leftover process(es) killed" if result.stragglers else ""
-        print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms{extra}); {note}",
-              file=sys.stderr)
+        result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
+    note = runner.buffering_note(args.mode)
+    if args.json:
+        _emit_json({"name": label, **result.to_dict(), "note": note,
+                    **({"states": changes} if changes is not None else {})})
+        return EXIT_OK
+    sys.stdout.write(result.stdout_text)
+    if result.stdout_text and not result.stdout_text.endswith("\n"):
+        sys.stdout.write("\n")  # the program left a line unfinished
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr_text)
+    if changes is not None:
+        print("pylab: its processes, watched from outside in /proc:", file=sys.stderr)
+        for c in changes:
+            meaning = procstate.STATE_NAMES.get(c["state"], c["state"])
+            print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
+                  f" (parent {c['ppid']})", file=sys.stderr)
+    extra = f"; {len(result.stragglers)} leftover process(es) killed" if result.stragglers else ""
+    print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms{extra}); {note}",
+          file=sys.stderr)
     return EXIT_OK
 
 
@@ -168,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("run", help="run a program under supervision and say what happened")
     s.add_argument("name", help="a program from 'pylab list', or a path to a .c file")
     s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
-    s.add_argument("--timeout", type=float, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--timeout", type=_positive, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--watch", action="store_true",
+                   help="sample the program's processes in /proc while it runs and show their states")
     s.add_argument("--stdin", metavar="FILE", help="feed FILE ('-': pylab's own stdin) to the program; default: nothing")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("args", nargs="*", help="arguments for the program (after --)")

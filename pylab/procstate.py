@@ -217,3 +217,48 @@ def holdings(pid: int) -> dict:
         "utime_ticks": int(tail[11]),
         "stime_ticks": int(tail[12]),
     }
+
+
+def snapshot_tree(root: int) -> dict[int, tuple[str, str, int]]:
+    """{pid: (comm, state, ppid)} for root and every descendant, read from /proc now."""
+    table = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                table[int(name)] = read_stat(int(name))
+            except (NoSuchProcess, IndexError, ValueError):
+                pass
+    tree, frontier = {}, [root]
+    while frontier:
+        pid = frontier.pop()
+        st = table.get(pid)
+        if st is None:
+            continue
+        tree[pid] = (st.comm, st.state, st.ppid)
+        frontier += [p for p, s in table.items() if s.ppid == pid]
+    return tree
+
+
+def watch_tree(root: int, running: Callable[[], bool], interval: float = 0.005) -> list[dict]:
+    """Sample root's process tree until running() is false; return the changes seen:
+    [{"t", "pid", "comm", "state", "ppid"}], state "gone" once a process has left.
+    Sampling, not synchronisation: a change between two samples shows at the next."""
+    start = time.monotonic()
+    seen: dict[int, tuple[str, str, int]] = {}
+    changes: list[dict] = []
+
+    def record(now):
+        for pid, (comm, state, ppid) in snapshot_tree(root).items():
+            if seen.get(pid, (None, None))[1] != state:
+                changes.append({"t": now - start, "pid": pid, "comm": comm, "state": state, "ppid": ppid})
+            seen[pid] = (comm, state, ppid)
+        for pid, (comm, state, ppid) in list(seen.items()):
+            if state != "gone" and not exists(pid):
+                changes.append({"t": now - start, "pid": pid, "comm": comm, "state": "gone", "ppid": ppid})
+                seen[pid] = (comm, "gone", ppid)
+
+    while running():
+        record(time.monotonic())
+        time.sleep(interval)  # the sampling period
+    record(time.monotonic())
+    return changes

@@ -36,12 +36,33 @@ TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
 STATUS_FD = 3  # where the supervisor finds its status pipe
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
-# One line per mode: what stdio does with stdout there (used by `pylab run`).
-BUFFERING_NOTE = {
-    "tty": "stdout was a terminal: C stdio is line-buffered there, so each complete line is written at its newline",
-    "pipe": "stdout was a pipe: C stdio is fully buffered there, so output is written only on fflush, exit() or a full buffer; _exit or a crash loses it",
-    "file": "stdout was a file: C stdio is fully buffered there, so output is written only on fflush, exit() or a full buffer; _exit or a crash loses it",
+_BUFFERING_SEEN: dict[str, str] = {}
+_BUFFERING_EFFECT = {
+    "none": "every printf is written at once",
+    "line": "each complete line is written at its newline; an unfinished line waits for fflush or exit()",
+    "full": "output is written only on fflush, exit() or a full buffer; _exit or a crash loses it",
 }
+
+
+def stdio_buffering(mode: str) -> str:
+    """How C stdio buffers stdout on this target, observed by running a probe there
+    (csrc/tools/stdio_probe.c, built like any student's program): none, line or full."""
+    if mode not in _BUFFERING_SEEN:
+        probe = toolchain.build(toolchain.csrc_dir() / "tools" / "stdio_probe.c")
+        seen = run([probe], mode=mode, timeout=10).stderr_text.strip()
+        if seen not in _BUFFERING_EFFECT:
+            raise RunError(f"the stdio probe gave no answer on a {mode} ({seen!r})")
+        _BUFFERING_SEEN[mode] = seen
+    return _BUFFERING_SEEN[mode]
+
+
+def buffering_note(mode: str) -> str:
+    """One line on what C stdio does with stdout on this target, from the probe's run."""
+    target = {"tty": "a terminal", "pipe": "a pipe", "file": "a file"}[mode]
+    kind = stdio_buffering(mode)
+    how = "does not buffer it" if kind == "none" else f"{kind}-buffers it"
+    return (f"stdout was {target}: by default C stdio {how} (probed just now), so "
+            f"{_BUFFERING_EFFECT[kind]}")
 
 
 class RunError(Exception):
@@ -405,6 +426,11 @@ class Process:
                 os.killpg(self.pid, sig)
             except ProcessLookupError:
                 pass
+
+    @property
+    def running(self) -> bool:
+        """True until the run is over (the program and everything it left behind)."""
+        return not self._finished.is_set()
 
     @property
     def supervisor(self) -> int:

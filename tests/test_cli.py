@@ -40,7 +40,7 @@ def test_run__exit1_on_a_tty_shows_the_line_and_says_why():
     out = pylab("run", "_exit1", "--mode", "tty")
     assert out.returncode == 0
     assert out.stdout == "output begin\n"
-    assert "terminal" in out.stderr and "line-buffered" in out.stderr
+    assert "terminal" in out.stderr and "line-buffers it (probed just now)" in out.stderr
 
 
 def test_run__exit1_on_a_pipe_shows_nothing_and_says_why():
@@ -48,7 +48,7 @@ def test_run__exit1_on_a_pipe_shows_nothing_and_says_why():
     assert out.returncode == 0
     assert out.stdout == ""
     why = [ln for ln in out.stderr.splitlines() if ln.startswith("pylab:")]
-    assert len(why) == 1 and "pipe" in why[0] and "fully buffered" in why[0]
+    assert len(why) == 1 and "pipe" in why[0] and "full-buffers it (probed just now)" in why[0]
 
 
 def test_run_json_reports_status_and_output():
@@ -142,3 +142,20 @@ def test_sockets_help_is_the_sockets_labs_own():
     assert "serve" in out.stdout and "seed-server" in out.stdout
     bad = pylab("sockets", "bogus")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_run_watch_shows_the_zombie_from_outside():
+    data = json.loads(pylab("run", "zombie", "--watch", "--json", "--", "0.3").stdout)
+    states = data["states"]
+    parent, child = data["pid"], next(c["pid"] for c in states if c["ppid"] == data["pid"])
+    child_states = [c["state"] for c in states if c["pid"] == child]
+    assert "Z" in child_states and child_states[-1] == "gone"  # a zombie, then reaped
+    assert [c["state"] for c in states if c["pid"] == parent][-1] == "gone"
+    text = pylab("run", "zombie", "--watch", "--", "0.3")
+    assert "watched from outside" in text.stderr and " Z " in text.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_run_timeout_must_be_positive(value):
+    out = pylab("run", "exit2", "--timeout", value)
+    assert out.returncode == 2 and "above 0" in out.stderr

@@ -69,7 +69,10 @@ def test_environment_and_cwd_are_passed(tmp_path):
 
 
 def test_timeout_kills_the_whole_tree():
-    r = runner.run(["sh", "-c", "sleep 100 & sleep 100 & wait"], timeout=0.5)
+    # "ready" once both sleeps are forked: the timeout then surely finds them
+    with runner.start(["sh", "-c", "sleep 100 & sleep 100 & echo ready; wait"], timeout=2) as proc:
+        proc.expect("ready")
+        r = proc.wait(30)
     assert r.timed_out and r.signal == signal.SIGKILL
     assert len(r.stragglers) == 2
     for pid in r.stragglers:
@@ -177,3 +180,9 @@ def test_concurrent_runs_do_not_inherit_each_others_pipes():
             p.close_stdin()
             results.append(p.wait(20))
     assert all(r.exit_code == 0 for r in results)
+
+
+@pytest.mark.parametrize("mode,kind", [("tty", "line"), ("pipe", "full"), ("file", "full")])
+def test_stdio_buffering_is_probed_on_each_target(mode, kind):
+    assert runner.stdio_buffering(mode) == kind
+    assert f"{kind}-buffers it (probed just now)" in runner.buffering_note(mode)
