@@ -1,0 +1,158 @@
+"""Pictures of what the lab observed, as matplotlib Figures (the notebooks show them).
+
+- timeline_figure: each process's states over time, as coloured segments, with the
+  driver's marks (the moment of wait) as vertical lines;
+- tree_figure: process trees at one or more moments, parent -> child edges, and the
+  edges that changed since the first moment (an orphan's adoption) drawn in red;
+- grid_figure: a table of categorical values as a coloured grid (the compare matrix).
+
+Each function takes data gathered live (pylab.timeline, pylab.semantics) and returns a
+Figure built without pyplot, so nothing is left in a global figure registry and any
+backend (Agg in tests, inline in Jupyter) can draw it. Artists carry labels that say
+what they show ("child: Z", "mark: wait", "edge 12->13"), for the tests.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from pylab.timeline import GONE, Node, Timeline
+
+STATE_COLOURS = {
+    "R": "#2ca02c", "S": "#1f77b4", "D": "#9467bd", "T": "#ff7f0e", "t": "#ff7f0e",
+    "Z": "#d62728", "X": "#7f7f7f", GONE: "#dddddd",
+}
+STATE_WORDS = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped",
+               "t": "traced", "Z": "zombie", "X": "dead", GONE: "gone"}
+
+
+def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
+    """One row per watched process, one coloured segment per state it was seen in."""
+    pids = list(tl.names)
+    fig = Figure(figsize=(8, 1.2 + 0.7 * len(pids)), layout="constrained")
+    ax = fig.add_subplot()
+    span = max(tl.end(), 1e-6) * 1000
+    tail = span * 0.08  # so a final state (usually 'gone') gets some width
+    for row, pid in enumerate(pids):
+        segs = tl.segments(pid)
+        for i, seg in enumerate(segs):
+            start = seg.start * 1000
+            end = seg.end * 1000 + (tail if i == len(segs) - 1 else 0)
+            ax.broken_barh([(start, end - start)], (row - 0.35, 0.7),
+                           facecolors=STATE_COLOURS.get(seg.state, "#bcbd22"),
+                           edgecolor="black", linewidth=0.5,
+                           label=f"{tl.names[pid]}: {seg.state}")
+            ax.text((start + end) / 2, row, seg.state, ha="center", va="center", fontsize=9)
+    for m in tl.marks:
+        x = m.t * 1000
+        ax.axvline(x, color="black", linestyle="--", linewidth=1, label=f"mark: {m.label}")
+        ax.text(x, len(pids) - 0.45, f" {m.label}", ha="left", va="bottom", fontsize=9)
+    ax.set_yticks(range(len(pids)), [f"{tl.names[p]} ({p})" for p in pids])
+    ax.set_ylim(-0.6, len(pids) - 0.1 + 0.4)
+    ax.set_xlim(0, span + tail)
+    ax.set_xlabel("milliseconds since sampling began")
+    seen = sorted({s.state for s in tl.samples}, key=list(STATE_COLOURS).index)
+    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=s if s == GONE else f"{s} {STATE_WORDS.get(s, '')}")
+                       for s in seen if s in STATE_COLOURS],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title(title or "process states sampled from /proc")
+    return fig
+
+
+def _layout(nodes: Mapping[int, Node]) -> dict[int, tuple[float, float]]:
+    """Positions for a tree: depth down the y axis, leaves spread along x."""
+    kids: dict[int, list[int]] = {}
+    roots = []
+    for pid in sorted(nodes):
+        parent = nodes[pid].ppid
+        if parent in nodes and parent != pid:
+            kids.setdefault(parent, []).append(pid)
+        else:
+            roots.append(pid)
+    pos: dict[int, tuple[float, float]] = {}
+    next_x = [0.0]
+
+    def place(pid: int, depth: int) -> float:
+        children = kids.get(pid, [])
+        if children:
+            xs = [place(c, depth + 1) for c in children]
+            x = sum(xs) / len(xs)
+        else:
+            x = next_x[0]
+            next_x[0] += 1
+        pos[pid] = (x, -depth)
+        return x
+
+    for r in roots:
+        place(r, 0)
+    return pos
+
+
+def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
+                names: Mapping[int, str] | None = None) -> Figure:
+    """One panel per (title, tree) moment. An edge whose child had another parent in
+    the first moment is red and dashed: that process was re-parented (adopted)."""
+    names = names or {}
+    first = moments[0][1] if moments else {}
+    fig = Figure(figsize=(4 * max(len(moments), 1), 3.2), layout="constrained")
+    for i, (title, nodes) in enumerate(moments):
+        ax = fig.add_subplot(1, max(len(moments), 1), i + 1)
+        pos = _layout(nodes)
+        for pid, node in nodes.items():
+            if node.ppid not in nodes or node.ppid == pid:
+                continue
+            (x0, y0), (x1, y1) = pos[node.ppid], pos[pid]
+            adopted = pid in first and first[pid].ppid != node.ppid
+            ax.annotate("", xy=(x1, y1 + 0.15), xytext=(x0, y0 - 0.15),
+                        arrowprops=dict(arrowstyle="->", color="#d62728" if adopted else "black",
+                                        linestyle="--" if adopted else "-"),
+                        label=f"edge {node.ppid}->{pid}" + (" adopted" if adopted else ""))
+        for pid, node in nodes.items():
+            x, y = pos[pid]
+            who = names.get(pid, node.comm)
+            ax.text(x, y, f"{who}\npid {pid}\n{node.state}", ha="center", va="center", fontsize=8,
+                    bbox=dict(boxstyle="round", facecolor=STATE_COLOURS.get(node.state, "white"),
+                              alpha=0.35),
+                    label=f"node {pid}")
+        xs = [p[0] for p in pos.values()] or [0]
+        ys = [p[1] for p in pos.values()] or [0]
+        ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
+        ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[str, str], str],
+                colours: Mapping[str, str], title: str = "", legend: Mapping[str, str] | None = None) -> Figure:
+    """A coloured grid: values[(row, col)] names a category, colours[category] its colour.
+    Each cell shows its category as text; a missing cell is white and empty."""
+    fig = Figure(figsize=(2.2 + 1.3 * len(cols), 0.9 + 0.32 * len(rows)), layout="constrained")
+    ax = fig.add_subplot()
+    for r, row in enumerate(rows):
+        for c, col in enumerate(cols):
+            value = values.get((row, col))
+            ax.add_patch(_cell(c, r, colours.get(value, "white") if value is not None else "white",
+                               f"cell {row} | {col}: {value}"))
+            if value is not None:
+                ax.text(c + 0.5, r + 0.5, value, ha="center", va="center", fontsize=7)
+    ax.set_xlim(0, len(cols))
+    ax.set_ylim(len(rows), 0)
+    ax.set_xticks([c + 0.5 for c in range(len(cols))], cols)
+    ax.xaxis.tick_top()
+    ax.set_yticks([r + 0.5 for r in range(len(rows))], rows, fontsize=8)
+    ax.tick_params(length=0)
+    if legend:
+        ax.legend(handles=[Patch(color=colours[k], label=text) for k, text in legend.items() if k in colours],
+                  loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def _cell(x: float, y: float, colour: str, label: str):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, label=label)
