@@ -96,26 +96,28 @@ def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
     the first moment is red and dashed: that process was re-parented (adopted)."""
     names = names or {}
     first = moments[0][1] if moments else {}
-    fig = Figure(figsize=(4 * max(len(moments), 1), 3.2), layout="constrained")
+    depth = max([-y for _, nodes in moments for _, y in _layout(nodes).values()] or [0])
+    fig = Figure(figsize=(4 * max(len(moments), 1), 1.4 + 1.1 * depth), layout="constrained")
     for i, (title, nodes) in enumerate(moments):
         ax = fig.add_subplot(1, max(len(moments), 1), i + 1)
         pos = _layout(nodes)
-        for pid, node in nodes.items():
-            if node.ppid not in nodes or node.ppid == pid:
-                continue
-            (x0, y0), (x1, y1) = pos[node.ppid], pos[pid]
-            adopted = pid in first and first[pid].ppid != node.ppid
-            ax.annotate("", xy=(x1, y1 + 0.15), xytext=(x0, y0 - 0.15),
-                        arrowprops=dict(arrowstyle="->", color="#d62728" if adopted else "black",
-                                        linestyle="--" if adopted else "-"),
-                        label=f"edge {node.ppid}->{pid}" + (" adopted" if adopted else ""))
+        boxes = {}
         for pid, node in nodes.items():
             x, y = pos[pid]
             who = names.get(pid, node.comm)
-            ax.text(x, y, f"{who}\npid {pid}\n{node.state}", ha="center", va="center", fontsize=8,
-                    bbox=dict(boxstyle="round", facecolor=STATE_COLOURS.get(node.state, "white"),
-                              alpha=0.35),
-                    label=f"node {pid}")
+            boxes[pid] = ax.text(x, y, f"{who}\npid {pid}, {node.state}", ha="center", va="center",
+                                 fontsize=8, label=f"node {pid}",
+                                 bbox=dict(boxstyle="round", alpha=0.35,
+                                           facecolor=STATE_COLOURS.get(node.state, "white")))
+        for pid, node in nodes.items():
+            if node.ppid not in nodes or node.ppid == pid:
+                continue
+            adopted = pid in first and first[pid].ppid != node.ppid
+            # from the bottom of the parent's box to the top of the child's
+            ax.annotate("", xy=(0.5, 1), xycoords=boxes[pid], xytext=(0.5, 0), textcoords=boxes[node.ppid],
+                        arrowprops=dict(arrowstyle="->", color="#d62728" if adopted else "black",
+                                        linestyle="--" if adopted else "-"),
+                        label=f"edge {node.ppid}->{pid}" + (" adopted" if adopted else ""))
         xs = [p[0] for p in pos.values()] or [0]
         ys = [p[1] for p in pos.values()] or [0]
         ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
