@@ -128,9 +128,11 @@ def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
 
 
 def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[str, str], str],
-                colours: Mapping[str, str], title: str = "", legend: Mapping[str, str] | None = None) -> Figure:
-    """A coloured grid: values[(row, col)] names a category, colours[category] its colour.
-    Each cell shows its category as text; a missing cell is white and empty."""
+                colours: Mapping[str, str], title: str = "", legend: Mapping[str, str] | None = None,
+                texts: Mapping[tuple[str, str], str] | None = None) -> Figure:
+    """A coloured grid: values[(row, col)] names a cell's category, colours[category] its
+    colour. Each cell shows texts[(row, col)] if given, else its category; a missing
+    cell is white and empty. legend: {category: what it means}."""
     fig = Figure(figsize=(2.2 + 1.3 * len(cols), 0.9 + 0.32 * len(rows)), layout="constrained")
     ax = fig.add_subplot()
     for r, row in enumerate(rows):
@@ -138,8 +140,9 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
             value = values.get((row, col))
             ax.add_patch(_cell(c, r, colours.get(value, "white") if value is not None else "white",
                                f"cell {row} | {col}: {value}"))
-            if value is not None:
-                ax.text(c + 0.5, r + 0.5, value, ha="center", va="center", fontsize=7)
+            text = (texts or {}).get((row, col), value)
+            if text is not None:
+                ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7)
     ax.set_xlim(0, len(cols))
     ax.set_ylim(len(rows), 0)
     ax.set_xticks([c + 0.5 for c in range(len(cols))], cols)
@@ -150,7 +153,7 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
         ax.legend(handles=[Patch(color=colours[k], label=text) for k, text in legend.items() if k in colours],
                   loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=10, pad=12)
     return fig
 
 
