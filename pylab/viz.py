@@ -118,6 +118,9 @@ def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
                         arrowprops=dict(arrowstyle="->", color="#d62728" if adopted else "black",
                                         linestyle="--" if adopted else "-"),
                         label=f"edge {node.ppid}->{pid}" + (" adopted" if adopted else ""))
+            if adopted:
+                (x0, y0), (x1, y1) = pos[node.ppid], pos[pid]
+                ax.text((x0 + x1) / 2, (y0 + y1) / 2, " adopted", color="#d62728", fontsize=8, va="center")
         xs = [p[0] for p in pos.values()] or [0]
         ys = [p[1] for p in pos.values()] or [0]
         ax.set_xlim(min(xs) - 0.8, max(xs) + 0.8)
