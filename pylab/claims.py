@@ -24,7 +24,7 @@ from typing import Callable
 
 VERDICTS = ("confirmed", "qualified", "refuted")
 # modules whose import registers more claims (the sockets seed lives with the sockets lab)
-CLAIM_MODULES = ("pylab.claims_processes", "pylab.sockets.claims")
+CLAIM_MODULES = ("pylab.claims_processes", "pylab.claims_exit", "pylab.sockets.claims")
 
 
 @dataclass

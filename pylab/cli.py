@@ -87,8 +87,16 @@ def cmd_run(args) -> int:
     else:
         binary = toolchain.find(args.name).build()
         label = args.name
-    result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout,
-                        stdin=None if sys.stdin.isatty() else sys.stdin.buffer.read())
+    if args.stdin is None:
+        data = None  # /dev/null: a run never waits on pylab's own stdin by accident
+    elif args.stdin == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = open(args.stdin, "rb").read()
+        except OSError as e:
+            raise UsageError(f"cannot read --stdin file {args.stdin}: {e.strerror}") from None
+    result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
     note = runner.BUFFERING_NOTE[args.mode]
     if args.json:
         _emit_json({"name": label, **result.to_dict(), "note": note})
@@ -161,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("name", help="a program from 'pylab list', or a path to a .c file")
     s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
     s.add_argument("--timeout", type=float, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--stdin", metavar="FILE", help="feed FILE ('-': pylab's own stdin) to the program; default: nothing")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("args", nargs="*", help="arguments for the program (after --)")
     s.set_defaults(func=cmd_run)

@@ -291,6 +291,9 @@ class Process:
                         os.close(fd)
                         continue
                     self._take(self._readers[fd], data)
+        except BaseException:
+            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            raise
         finally:
             sel.close()
             if self._stdin_w is not None and self._stdin_data is not None:

@@ -57,6 +57,22 @@ def test_run_json_reports_status_and_output():
     assert data["stdout"] == "output begin\ncontent in buffer"
 
 
+def test_run_feeds_stdin_only_when_asked(tmp_path):
+    line = tmp_path / "line.txt"
+    line.write_text("release\n")
+    # zombie - holds until a line (or EOF) on stdin: both end it, neither hangs
+    assert pylab("run", "zombie", "--mode", "pipe", "--stdin", str(line), "--", "-").returncode == 0
+    # pylab's own stdin left open (as some CI runners do) must not be read by default
+    with subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", "zombie", "--mode", "pipe", "--", "-"],
+                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as p:
+        try:
+            assert p.wait(timeout=60) == 0
+        finally:
+            p.kill()
+    missing = pylab("run", "zombie", "--stdin", str(tmp_path / "none.txt"))
+    assert missing.returncode == 2 and "cannot read --stdin file" in missing.stderr
+
+
 def test_run_passes_arguments_after_double_dash():
     out = pylab("run", "zombie", "--mode", "pipe", "--", "0")
     assert out.returncode == 0 and "exited with code 0" in out.stderr

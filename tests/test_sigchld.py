@@ -1,0 +1,69 @@
+"""SIGCHLD: reaping in a handler with a WNOHANG loop; SIG_IGN and SA_NOCLDWAIT."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pylab import procstate, runner, toolchain
+from pylab.runner import MODES, run_program
+
+SUMMARY = re.compile(r"children (\d+), SIGCHLD signals handled (\d+), reaped (\d+)")
+
+
+def summary(r) -> tuple[int, int, int]:
+    m = next(filter(None, map(SUMMARY.fullmatch, r.lines)), None)
+    assert m, r.lines
+    return int(m[1]), int(m[2]), int(m[3])
+
+
+@pytest.mark.parametrize("n", [1, 5, 12])
+def test_children_ended_while_blocked_bring_one_signal_and_all_are_reaped(n):
+    r = run_program("sigchld_reap", [str(n), "blocked"])
+    assert r.exit_code == 0, r.stderr_text
+    assert f"all {n} children ended while SIGCHLD was blocked" in r.lines
+    assert summary(r) == (n, 1, n)                  # signals don't queue: N ends, one signal
+    assert r.lines[-1] == "wait: ECHILD, no child left"
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_with_sigchld_open_every_child_is_reaped_by_at_most_one_signal_each(mode):
+    r = run_program("sigchld_reap", ["10", "open"], mode=mode)
+    assert r.exit_code == 0, r.stderr_text
+    children, signals, reaped = summary(r)
+    assert children == reaped == 10 and 1 <= signals <= 10
+    assert r.lines[-1] == "wait: ECHILD, no child left"
+
+
+def test_sigchld_reap_rejects_a_bad_count():
+    r = run_program("sigchld_reap", ["0"])
+    assert r.exit_code == 2 and "usage: sigchld_reap" in r.stderr_text
+
+
+def hold(mode):
+    """Start sigchld_ignore MODE; return the handle and the child's pid once it has ended."""
+    p = runner.start([toolchain.find("sigchld_ignore").build(), mode])
+    p.expect(r"child ended: state .\n")
+    return p, int(re.search(rb"child (\d+)\n", p.output()).group(1))
+
+
+def test_by_default_the_ended_child_is_a_zombie_and_wait_returns_it():
+    p, child = hold("default")
+    with p:
+        assert procstate.state_proc(child) == "Z" and procstate.read_stat(child).ppid == p.pid
+        p.write("\n")
+        r = p.wait(timeout=10)
+    assert r.match().in_order(["child ended: state Z", f"wait: reaped {child}, exit 7"]), r.lines
+
+
+@pytest.mark.parametrize("mode", ["ignore", "nocldwait"])
+def test_ignored_sigchld_leaves_no_zombie_and_wait_fails_with_echild(mode):
+    p, child = hold(mode)
+    with p:
+        # the parent has not called wait, yet the ended child is gone: nobody has to
+        assert not procstate.exists(child)
+        p.write("\n")
+        r = p.wait(timeout=10)
+    assert r.exit_code == 0
+    assert r.match().in_order(["waitid WNOWAIT: No child processes", "child ended: state -",
+                               "wait: No child processes (ECHILD)"]), r.lines
