@@ -30,7 +30,7 @@ EXPECTED = ["01_processes.ipynb", "02_exit_and_buffering.ipynb", "03_zombies_and
 ANSWERS = {
     "01_processes.ipynb": ("8, 3, 'supervisor'", "7, 3, 'supervisor'"),
     "02_exit_and_buffering.ipynb": ("'', 2, 'full'", "'output begin\\n', 2, 'full'"),
-    "03_zombies_and_wait.ipynb": ("7, 'Z', 'supervisor'", "7, 'Z', 'init'"),
+    "03_zombies_and_wait.ipynb": ("5, 'Z', 'supervisor'", "4, 'Z', 'supervisor'"),
 }
 
 REPORT = """
