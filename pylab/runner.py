@@ -33,6 +33,7 @@ MODES = ("tty", "pipe", "file")
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_OUTPUT_LIMIT = 1 << 20  # bytes kept per stream; the rest is counted, not kept
 TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
+STATUS_FD = 3  # where the supervisor finds its status pipe
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
 # One line per mode: what stdio does with stdout there (used by `pylab run`).
@@ -226,7 +227,7 @@ class Process:
             self._stdin_data = memoryview(stdin) if stdin else None
         child_fds.append(in_r)
 
-        cmd = [str(supervisor), str(status_w), str(int(timeout * 1000) if timeout else 0),
+        cmd = [str(supervisor), str(STATUS_FD), str(int(timeout * 1000) if timeout else 0),
                str(-1 if linger is None else int(linger * 1000)), "1" if mode == "tty" else "0",
                str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
         for name, value in (limits or {}).items():
@@ -440,12 +441,15 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
 
     posix_spawn (not fork) keeps a run cheap; the supervisor starts with default
     signal dispositions and an empty mask, whatever this process has set."""
+    # Every fd of ours stays close-on-exec; only these dup2 copies reach the supervisor.
+    # (Making status_fd inheritable instead would leak it into supervisors that other
+    # threads spawn meanwhile, delaying this run's EOF until theirs end.)
     actions = [
         (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
         (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
         (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        (os.POSIX_SPAWN_DUP2, status_fd, STATUS_FD),
     ]
-    os.set_inheritable(status_fd, True)
     return os.posix_spawn(cmd[0], cmd, env, file_actions=actions,
                           setsigdef=_RESETTABLE, setsigmask=())
 

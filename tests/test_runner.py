@@ -156,3 +156,24 @@ def test_line_matcher_in_order_and_as_set():
 def test_result_as_json_names_the_target_and_status():
     d = runner.run(["sh", "-c", "echo hi; exit 4"], mode="tty").to_dict()
     assert d["mode"] == "tty" and d["exit_code"] == 4 and d["stdout"] == "hi\n"
+
+
+def test_concurrent_runs_do_not_inherit_each_others_pipes():
+    # runs started from several threads at once: each supervisor and program holds only
+    # its own stdio and status pipe, so no run's end waits on another's
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        procs = list(pool.map(lambda _: runner.start(["cat"], timeout=20), range(8)))
+    try:
+        for p in procs:
+            # until exec, the forked child still holds the status pipe (close-on-exec)
+            procstate.call_until(lambda: procstate.read_stat(p.pid), lambda st: st.comm == "cat" and st.state == "S")
+            assert sorted(os.listdir(f"/proc/{p.pid}/fd")) == ["0", "1", "2"]
+            assert sorted(os.listdir(f"/proc/{p.supervisor}/fd")) == ["0", "1", "2", str(runner.STATUS_FD)]
+    finally:
+        results = []
+        for p in procs:
+            p.close_stdin()
+            results.append(p.wait(20))
+    assert all(r.exit_code == 0 for r in results)

@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -99,6 +100,17 @@ static int kill_descendants(int report_them)
     return killed;
 }
 
+/* close every fd from `low` up, except `keep` (close_range where the kernel has it) */
+static void close_from(int low, int keep)
+{
+    if ((keep <= low || syscall(SYS_close_range, low, keep - 1, 0) == 0) &&
+        syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+        return;
+    for (long fd = low, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
+        if (fd != keep)
+            close((int)fd);
+}
+
 static void apply_rlimit(const char *spec)
 {
     static const struct { const char *name; int res; } names[] = {
@@ -139,6 +151,9 @@ int main(int argc, char *argv[])
     tty = atoi(argv[4]);
     uid = atol(argv[5]);
     gid = atol(argv[6]);
+    /* A run starts with stdin, stdout, stderr and nothing else: whatever our caller
+     * inherited from its own parent must not leak into the program. */
+    close_from(3, status_fd);
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
     setsid();
     if (tty)
@@ -188,6 +203,8 @@ int main(int argc, char *argv[])
      * copies of the target's stdio. */
     e = open("/dev/null", O_RDWR);
     dup2(e, 0), dup2(e, 1), dup2(e, 2);
+    if (e > 2)
+        close(e);
 
     if (timeout_ms > 0)
         arm(timeout_ms);
