@@ -132,11 +132,13 @@ def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
 
 def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[str, str], str],
                 colours: Mapping[str, str], title: str = "", legend: Mapping[str, str] | None = None,
-                texts: Mapping[tuple[str, str], str] | None = None) -> Figure:
+                texts: Mapping[tuple[str, str], str] | None = None, cell_width: float = 1.3) -> Figure:
     """A coloured grid: values[(row, col)] names a cell's category, colours[category] its
     colour. Each cell shows texts[(row, col)] if given, else its category; a missing
     cell is white and empty. legend: {category: what it means}."""
-    fig = Figure(figsize=(2.2 + 1.3 * len(cols), 0.9 + 0.32 * len(rows)), layout="constrained")
+    labels = 0.07 * max([len(r) for r in rows] or [0])  # inches for the row labels (8 pt)
+    width = 0.4 + labels + cell_width * len(cols) + (1.6 if legend else 0)
+    fig = Figure(figsize=(width, 1.1 + 0.32 * len(rows)), layout="constrained")
     ax = fig.add_subplot()
     for r, row in enumerate(rows):
         for c, col in enumerate(cols):
@@ -148,7 +150,7 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
                 ax.text(c + 0.5, r + 0.5, text, ha="center", va="center", fontsize=7)
     ax.set_xlim(0, len(cols))
     ax.set_ylim(len(rows), 0)
-    ax.set_xticks([c + 0.5 for c in range(len(cols))], cols)
+    ax.set_xticks([c + 0.5 for c in range(len(cols))], cols, fontsize=8)
     ax.xaxis.tick_top()
     ax.set_yticks([r + 0.5 for r in range(len(rows))], rows, fontsize=8)
     ax.tick_params(length=0)

@@ -31,6 +31,7 @@ ANSWERS = {
     "01_processes.ipynb": ("8, 3, 'supervisor'", "7, 3, 'supervisor'"),
     "02_exit_and_buffering.ipynb": ("'', 2, 'full'", "'output begin\\n', 2, 'full'"),
     "03_zombies_and_wait.ipynb": ("5, 'Z', 'supervisor'", "4, 'Z', 'supervisor'"),
+    "04_c_vs_python_exit.ipynb": ("['py-line', 'py-tail'], True, -15", "['py-tail'], True, -15"),
 }
 
 REPORT = """
