@@ -1,0 +1,92 @@
+"""pgroups: setpgid on both sides, kill(-pgid) reaching every member, setsid; the ids it
+prints checked against the runner and /proc; the same calls in-process."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+
+import pytest
+
+from pylab import lifecycle_exec, procstate, runner, toolchain
+from pylab.runner import MODES, run_program
+
+CHILD = re.compile(r"child (\d+): pgid (\d+), sid (\d+)")
+
+
+def members(lines) -> dict[int, tuple[int, int]]:
+    return {int(m.group(1)): (int(m.group(2)), int(m.group(3)))
+            for ln in lines if (m := CHILD.fullmatch(ln))}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_one_kill_of_the_group_ends_every_member(mode):
+    r = run_program("pgroups", mode=mode)
+    assert r.exit_code == 0, r.stderr_text
+    # the runner put the program in a group of its own, in the supervisor's session
+    assert r.lines[0] == f"parent pid {r.pid}: pgid {r.pid}, sid {r.supervisor}"
+    kids = members(r.lines)
+    assert len(kids) == 3
+    (leader,) = [pid for pid, (pgid, _) in kids.items() if pid == pgid]  # one leads
+    assert set(kids.values()) == {(leader, r.supervisor)}
+    assert f"kill(-{leader}, SIGTERM)" in r.lines
+    # reaped in whatever order wait() returns them: a set
+    killed = {int(m.group(1)) for ln in r.lines if (m := re.fullmatch(r"child (\d+): killed by SIGTERM", ln))}
+    assert killed == set(kids)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_setsid_fails_for_a_group_leader_and_makes_a_session_for_a_child(mode):
+    r = run_program("pgroups", mode=mode)
+    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid})" in r.lines
+    m = re.fullmatch(r"new session: pid (\d+), pgid (\d+), sid (\d+); /dev/tty: (\w+)", r.lines[-1])
+    assert m, r.lines
+    pid, pgid, sid = map(int, m.group(1, 2, 3))
+    assert pid == pgid == sid != r.pid
+    # a new session has no controlling terminal, even when the run's stdout is a tty
+    assert m.group(4) == "ENXIO"
+
+
+@pytest.mark.parametrize("mode", ["tty", "pipe"])
+def test_the_printed_ids_match_proc_while_the_group_is_alive(mode):
+    with runner.start([toolchain.find("pgroups").build(), "-"], mode=mode) as proc:
+        proc.expect(r"holding; send a line")
+        lines = proc.output().decode().replace("\r\n", "\n").splitlines()
+        kids = members(lines)
+        assert len(kids) == 3
+        for pid, (pgid, sid) in kids.items():
+            st = procstate.read_stat(pid)
+            assert (st.ppid, st.pgrp, st.session) == (proc.pid, pgid, sid)
+        target = procstate.read_stat(proc.pid)
+        assert (target.pgrp, target.session) == (proc.pid, proc.supervisor)
+        proc.write("go\n")
+        r = proc.wait(timeout=10)
+    assert r.exit_code == 0
+    assert r.match().count("child *: killed by SIGTERM") == 3
+
+
+def test_in_process_group_kill_reaches_every_member():
+    leader = lifecycle_exec.fork_paused(0)
+    kids = [leader, lifecycle_exec.fork_paused(leader), lifecycle_exec.fork_paused(leader)]
+    outsider = lifecycle_exec.fork_paused(None)  # stays in our group: not hit
+    alive = [*kids, outsider]
+    try:
+        for pid in kids:
+            # setpgid ran on both sides, so this holds the moment fork_paused returns
+            assert lifecycle_exec.getpgid(pid) == os.getpgid(pid) == procstate.read_stat(pid).pgrp == leader
+            assert lifecycle_exec.getsid(pid) == os.getsid(0)
+        assert lifecycle_exec.getpgid(outsider) == os.getpgid(0)
+        os.kill(-leader, signal.SIGTERM)
+        for pid in kids:
+            assert os.waitpid(pid, 0)[1] == signal.SIGTERM  # raw status: killed by SIGTERM
+            alive.remove(pid)
+        assert os.waitpid(outsider, os.WNOHANG) == (0, 0)  # still running
+    finally:
+        for pid in alive:  # never signal a pid already reaped: it may be someone else's now
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+
+
+def test_setpgid_of_an_unknown_pid_raises_esrch():
+    with pytest.raises(ProcessLookupError):
+        lifecycle_exec.setpgid(2**22 + 1, 0)  # above any pid_max: no such process
