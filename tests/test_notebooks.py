@@ -110,6 +110,7 @@ def test_notebook_runs_top_to_bottom_with_the_installed_pylab(name):
     report = json.loads(stdout_of(nb.cells[-1]).split("REPORT", 1)[1])
     assert report["executable"] == sys.executable, "the kernel must be this environment's Python"
     assert report["pylab"] == pylab.__file__, "the kernel must import the same (installed) pylab"
+    assert Path(report["pylab"]).parts[-2:] == ("pylab", "__init__.py"), "not matplotlib's pylab.py"
     # unanswered exercises say so, right answers pass, a wrong one is rejected
     assert stdout_of(nb.cells[-2]).count("not answered yet") == 3
     assert stdout_of(nb.cells[-1]).count("correct") >= 3
