@@ -44,13 +44,15 @@ def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
                            facecolors=STATE_COLOURS.get(seg.state, "#bcbd22"),
                            edgecolor="black", linewidth=0.5,
                            label=f"{tl.names[pid]}: {seg.state}")
-            ax.text((start + end) / 2, row, seg.state, ha="center", va="center", fontsize=9)
-    for m in tl.marks:
+            if end - start >= 0.04 * (span + tail):  # a letter only where it fits
+                ax.text((start + end) / 2, row, seg.state, ha="center", va="center", fontsize=9)
+    for i, m in enumerate(tl.marks):
         x = m.t * 1000
         ax.axvline(x, color="black", linestyle="--", linewidth=1, label=f"mark: {m.label}")
-        ax.text(x, len(pids) - 0.45, f" {m.label}", ha="left", va="bottom", fontsize=9)
+        # alternate heights so that close marks don't write over each other
+        ax.text(x, len(pids) - 0.5 + 0.3 * (i % 2), f" {m.label}", ha="left", va="bottom", fontsize=9)
     ax.set_yticks(range(len(pids)), [f"{tl.names[p]} ({p})" for p in pids])
-    ax.set_ylim(-0.6, len(pids) - 0.1 + 0.4)
+    ax.set_ylim(-0.6, len(pids) + 0.4)
     ax.set_xlim(0, span + tail)
     ax.set_xlabel("milliseconds since sampling began")
     seen = sorted({s.state for s in tl.samples}, key=list(STATE_COLOURS).index)

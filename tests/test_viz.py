@@ -92,7 +92,9 @@ def test_timeline_figure_draws_one_labelled_segment_per_state_in_order(tmp_path)
     xs = [c.get_paths()[0].vertices[:, 0].min() for c in ax.collections if c.get_label().startswith("child: ")]
     assert xs == sorted(xs)
     assert [ln.get_label() for ln in ax.lines] == ["mark: child exits", "mark: wait"]
-    assert {"Z", "gone"} <= {t.get_text() for t in ax.texts}
+    assert {t.get_text() for t in ax.texts} <= set(tl.states(child) + tl.states(next(iter(tl.names)))) | {
+        " child exits", " wait"}
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["Z zombie", "gone"]
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"parent ({p})" if n == "parent" else f"child ({p})"
                                                             for p, n in tl.names.items()]
     assert _png(fig).startswith(b"\x89PNG")
