@@ -1,0 +1,41 @@
+"""Item 5: load and faults, bounded in count and time: the server keeps serving and
+its open descriptors come back to where they started."""
+from __future__ import annotations
+
+from pylab.sockets import load
+from pylab.sockets.echo import stream_exchange
+from pylab.sockets.serverproc import ServerProcess, lab_command
+
+
+def test_thousand_sequential_fifty_concurrent_resets_and_a_silent_client():
+    ev = load.run(n_seq=1000, n_conc=50, n_reset=20, idle_timeout=1.0, time_limit=20.0)
+    assert ev["sequential clients served"] == 1000
+    assert ev["concurrent"] == {"open at once": 50, "server fds at the peak": ev["server fds at start"] + 50,
+                                "right replies": 50}
+    assert ev["silent client"]["served meanwhile"] == "MEANWHILE"
+    assert ev["silent client"]["silent client got"] == "b''"
+    assert ev["server still serves"] == "STILL THERE?"
+    ends = ev["connection ends logged"]
+    assert ends["timeout"] == 1
+    assert ends["reset"] == 20
+    assert sum(ends.values()) == 1000 + 50 + 20 + 2 + 1
+    assert ev["server fds at the end"] == ev["server fds at start"]
+    assert ev["server exit"] == "exited with code 0"
+    assert ev["left behind"] == []
+
+
+def test_a_reset_mid_message_does_not_stop_the_server():
+    with ServerProcess(lab_command("serve", "tcp")) as srv:
+        base = srv.open_fds()
+        load.resets(srv.address, 3, size=200_000)
+        srv.wait_for_count(r"^closed reset$", 3)
+        assert stream_exchange(srv.address, [b"next"]) == [b"NEXT"]
+        assert load.fds_back(srv, base) == base
+
+
+def test_a_silent_client_is_dropped_after_the_idle_timeout():
+    with ServerProcess(lab_command("serve", "tcp", "--idle-timeout", "0.2")) as srv:
+        ev = load.silent(srv.address, 0.2)
+        srv.wait_for_count(r"^closed timeout$", 1)
+    assert ev["silent client got"] == "b''"  # the server closed it, not the client
+    assert ev["served meanwhile"] == "MEANWHILE"  # and served another client in between
