@@ -32,6 +32,7 @@ ANSWERS = {
     "02_exit_and_buffering.ipynb": ("'', 2, 'full'", "'output begin\\n', 2, 'full'"),
     "03_zombies_and_wait.ipynb": ("5, 'Z', 'supervisor'", "4, 'Z', 'supervisor'"),
     "04_c_vs_python_exit.ipynb": ("['py-line', 'py-tail'], True, -15", "['py-tail'], True, -15"),
+    "05_sockets.ipynb": ("b'ABC', 4, 'EADDRINUSE'", "b'abc', 4, 'EADDRINUSE'"),
 }
 
 REPORT = """
