@@ -121,7 +121,7 @@ class Timeline:
         """Runs of equal consecutive samples of pid, as [start, end) intervals."""
         mine = [s for s in self.samples if s.pid == pid]
         out: list[Segment] = []
-        for i, s in enumerate(mine):
+        for s in mine:
             if out and out[-1].state == s.state:
                 continue
             if out:
