@@ -4,7 +4,9 @@
   driver's marks (the moment of wait) as vertical lines;
 - tree_figure: process trees at one or more moments, parent -> child edges, and the
   edges that changed since the first moment (an orphan's adoption) drawn in red;
-- grid_figure: a table of categorical values as a coloured grid (the compare matrix).
+- grid_figure: a table of categorical values as a coloured grid;
+- compare_figure: the compare matrix (pylab.semantics rows) as such a grid: per way of
+  ending and (env, target), whether its pending output arrived, and what was lost.
 
 Each function takes data gathered live (pylab.timeline, pylab.semantics) and returns a
 Figure built without pyplot, so nothing is left in a global figure registry and any
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from pylab.timeline import GONE, Node, Timeline
 
@@ -164,7 +166,32 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
     return fig
 
 
-def _cell(x: float, y: float, colour: str, label: str):
-    from matplotlib.patches import Rectangle
-
+def _cell(x: float, y: float, colour: str, label: str) -> Rectangle:
     return Rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, label=label)
+
+
+ENV_SHORT = {"unset": "unset", "PYTHONUNBUFFERED=1": "UNBUF=1", "python -u": "-u"}
+MARKER_SHORT = {"c-line": "cL", "c-tail": "cT", "py-line": "pL", "py-tail": "pT"}
+ARRIVED_COLOURS = {"all": "#2ca02c", "some": "#ff7f0e", "none": "#d62728"}
+
+
+def compare_figure(rows: Sequence[Mapping]) -> Figure:
+    """The compare matrix's rows (pylab.semantics.matrix()) as a grid: one line per way,
+    one column per (env, target) in the order the rows came; green if all its pending
+    output arrived, orange if some was lost, red if all; the cell names what was lost
+    (cL = <c-line>, pT = <py-tail>, ...)."""
+    def way(r):
+        return f"{r['lang']} · {r['how']}"
+
+    def column(r):
+        return f"{r['target']}\n{ENV_SHORT.get(r['env'], r['env'])}"
+
+    def arrived(r):
+        return "all" if not r["lost"] else ("some" if r["flushed"] else "none")
+
+    # rows come way by way, env by env, target by target: first appearances keep that order
+    return grid_figure(list(dict.fromkeys(way(r) for r in rows)), list(dict.fromkeys(column(r) for r in rows)),
+                       {(way(r), column(r)): arrived(r) for r in rows}, ARRIVED_COLOURS,
+                       texts={(way(r), column(r)): "".join(MARKER_SHORT.get(m, m) for m in r["lost"]) for r in rows},
+                       legend={"all": "nothing lost", "some": "some lost", "none": "all lost"},
+                       title="pending output: what was lost (cL = <c-line>, pT = <py-tail>, ...)", cell_width=0.75)

@@ -168,3 +168,21 @@ def test_grid_figure_colours_each_cell_by_its_category():
     assert {t.get_text() for t in ax.texts} == {"2 lines", "nothing", "line 1 only"}
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["both lines"]
     assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
+    from pylab import semantics
+
+    ways = [semantics.way("C exit(n)"), semantics.way("C _exit(n)")]
+    rows = semantics.matrix(ways=ways, envs=("unset",), jobs=2)
+    fig = viz.compare_figure(rows)
+    ax = fig.axes[0]
+    cells = {p.get_label(): p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith("cell")}
+    colour = {label.split(": ")[0]: matplotlib.colors.to_hex(p.get_facecolor()) for label, p in cells.items()}
+    # exit() flushes everywhere; _exit() loses everything on a pipe (fully buffered)
+    assert colour["cell C · exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["all"]
+    assert colour["cell C · _exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["none"]
+    assert len(cells) == len(rows) == 6
+    lost = {r["target"]: "".join(viz.MARKER_SHORT[m] for m in r["lost"]) for r in rows if r["how"] == "_exit(n)"}
+    assert lost["pipe"] == "cLcT" and lost["pipe"] in {t.get_text() for t in ax.texts}
+    assert _png(fig).startswith(b"\x89PNG")
