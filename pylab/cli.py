@@ -188,7 +188,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_state)
 
-    s = sub.add_parser("sockets", help="the sockets lab's demos and checks")
+    # listed for --help; main() hands everything after "sockets" to pylab.sockets.cli
+    s = sub.add_parser("sockets", help="the sockets lab: servers, clients and the seed's programs")
     s.add_argument("sockargs", nargs=argparse.REMAINDER, help="see 'pylab sockets --help'")
     s.set_defaults(func=_delegate("pylab.sockets.cli"))
 
@@ -232,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         if "--" in argv and argv[:1] == ["run"]:
             at = argv.index("--")
             argv, extra = argv[:at], argv[at + 1:]
+        if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included
+            return importlib.import_module("pylab.sockets.cli").main(argparse.Namespace(sockargs=argv[1:]))
         args = build_parser().parse_args(argv)
         if extra is not None:
             args.args = [*args.args, *extra]

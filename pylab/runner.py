@@ -183,7 +183,7 @@ class Process:
     """A supervised program while it runs. Use as a context manager, or call wait()."""
 
     def __init__(self, argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid,
-                 output_limit, interactive):
+                 output_limit, interactive, stop_on_overflow=False):
         if mode not in MODES:
             raise RunError(f"unknown stdout mode {mode!r}: choose one of {', '.join(MODES)}")
         for name in limits or {}:
@@ -192,6 +192,7 @@ class Process:
         self.argv = [str(a) for a in argv]
         self.mode = mode
         self.output_limit = output_limit
+        self._stop_on_overflow = stop_on_overflow
         self.pid: int | None = None
         self._status: int | None = None
         self._duration = 0.0
@@ -334,6 +335,11 @@ class Process:
             room = (self.output_limit - len(buf)) if self.output_limit else len(data)
             buf += data[: max(room, 0)]
             self._cond.notify_all()
+        if self._stop_on_overflow and self.output_limit and self._seen[stream] > self.output_limit:
+            # End the run now rather than read a flood to its end: SIGALRM is the
+            # supervisor's own timeout, so it kills and reaps the whole tree.
+            self._stop_on_overflow = False
+            os.kill(self._sup_pid, signal.SIGALRM)
 
     def _status_line(self, words):
         with self._cond:
@@ -461,23 +467,26 @@ def start(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | 
           timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
           env: dict | None = None, cwd: str | os.PathLike | None = None,
           limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-          output_limit: int | None = DEFAULT_OUTPUT_LIMIT) -> Process:
+          output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> Process:
     """Start a supervised run and return its live handle (stdin is a pipe you write)."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, True)
+    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, True,
+                   stop_on_overflow)
 
 
 def run(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-        output_limit: int | None = DEFAULT_OUTPUT_LIMIT) -> RunResult:
+        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
     timeout: seconds for the whole run (None: no limit); on expiry the whole tree is
     killed. linger: how long, after the program ends, what it left running may go on
     before it is killed (None: until the timeout). limits: rlimits by name (cpu, as,
-    fsize, nofile, nproc, core, stack, data; None means unlimited)."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, False).wait()
+    fsize, nofile, nproc, core, stack, data; None means unlimited). stop_on_overflow:
+    end the run (as at its timeout) once a stream exceeds output_limit."""
+    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, False,
+                   stop_on_overflow).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:

@@ -162,6 +162,40 @@ def warnings_for(binary: str | os.PathLike) -> str:
     return log.read_text() if log.exists() else ""
 
 
+TOOL_FLAGS = ("-O2", "-Wall", "-Wextra", "-std=gnu11")
+# How a tool is built, best first; each falls back to the next when it is not available.
+# The supervisor is exec'd for every run, and an exec's cost is mostly the C library's
+# start-up: musl's is a few system calls, glibc's runs CPUID dozens of times, and in a
+# virtual machine each one traps (~0.6 ms an exec here; see docs/performance.md).
+# (-D_PYLAB_MUSL keeps musl's binary apart in the cache: musl-gcc reports gcc's version.)
+TOOL_BUILDS = (("musl-gcc", ("-static", "-D_PYLAB_MUSL")), (None, ("-static",)), (None, ()))
+_tools: dict[tuple, tuple[Path, Path, int]] = {}
+
+
 def tool(name: str) -> Path:
-    """A helper binary from csrc/tools/ (the supervisor), built once and cached."""
-    return build(csrc_dir() / "tools" / f"{name}.c", flags=("-O2", "-Wall", "-Wextra", "-std=gnu11"))
+    """A helper binary from csrc/tools/ (the supervisor), built once and cached.
+
+    The runner asks for the supervisor on every run: the answer is remembered in this
+    process (until the source's mtime changes or the binary goes), which saves
+    re-hashing the source and headers each time (~0.1-0.2 ms a run)."""
+    key = (name, os.environ.get("PYLAB_CACHE"), os.environ.get("XDG_CACHE_HOME"))
+    known = _tools.get(key)
+    if known is not None:
+        binary, source, mtime = known
+        try:
+            if os.stat(source).st_mtime_ns == mtime and os.path.exists(binary):
+                return binary
+        except FileNotFoundError:
+            pass
+    source = csrc_dir() / "tools" / f"{name}.c"
+    mtime = os.stat(source).st_mtime_ns if source.exists() else 0
+    for cc, extra in TOOL_BUILDS:
+        try:
+            binary = build(source, flags=TOOL_FLAGS + extra, cc=cc)
+            break
+        except (CompilerMissing, CompileError) as e:
+            failed = e
+    else:
+        raise failed
+    _tools[key] = (binary, source, mtime)
+    return binary

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -67,3 +69,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     leak = getattr(config, "_pylab_leak", None)
     if leak:
         terminalreporter.write_line(f"FAILED: processes outlived the suite: {', '.join(leak)}", red=True)
+
+
+@pytest.fixture(scope="session")
+def tour_run():
+    """`pylab tour --json` run once for the whole session, as a user runs it (several test
+    modules read its report). -P: import the installed pylab, never a source tree's."""
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
+                          capture_output=True, text=True, timeout=300)

@@ -134,3 +134,11 @@ def test_doctor_says_ready_here():
 def test_no_command_prints_help_and_exits_2():
     out = pylab()
     assert out.returncode == 2 and "COMMAND" in out.stdout
+
+
+def test_sockets_help_is_the_sockets_labs_own():
+    out = pylab("sockets", "--help")
+    assert out.returncode == 0
+    assert "serve" in out.stdout and "seed-server" in out.stdout
+    bad = pylab("sockets", "bogus")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

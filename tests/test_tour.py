@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections import Counter
 
 import pytest
@@ -19,12 +17,9 @@ from pylab.claims import VERDICTS
 SEED_CLAIMS = 14  # the issue asks for at least this many
 
 
-@pytest.fixture(scope="module")
-def report():
-    # -P: import the installed pylab, never a source tree's (it has no built extension)
-    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
-                          capture_output=True, text=True, timeout=120)
-    return proc
+@pytest.fixture
+def report(tour_run):
+    return tour_run  # the whole tour, run once per session (conftest)
 
 
 def processes_rows(report):

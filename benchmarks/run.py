@@ -1,0 +1,14 @@
+"""The figures of `pylab bench`, without pytest:
+
+    python benchmarks/run.py [--json] [--quick]
+"""
+import argparse
+import sys
+
+from pylab import bench
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=bench.__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 10 s)")
+    sys.exit(bench.main(parser.parse_args()))

@@ -1,0 +1,59 @@
+"""fork_stdio: a line still buffered at fork is printed twice, unless remedied."""
+import re
+
+from pylab.grading.exercise import Exercise, Fail, output_of, require_clean
+
+EXERCISE = Exercise(__file__, "a line buffered before fork prints twice on a pipe; three remedies")
+HINT = "printf the 'before fork' line, fork, let both processes exit(): no fflush, unless the remedy says so"
+
+
+def _counts(ctx, remedy, mode):
+    """Run `fork_stdio REMEDY`; check the child and parent lines; return how many
+    'before fork' lines appeared (each naming the parent's pid)."""
+    result = ctx.run(remedy, mode=mode, watch_forks=True)
+    require_clean(result, ctx.limits)
+    before = [m for m in (re.fullmatch(r"before fork: pid (\d+) \(remedy: (\S+)\)", ln) for ln in result.lines) if m]
+    child = [m for m in (re.fullmatch(r"child (\d+): parent (\d+)", ln) for ln in result.lines) if m]
+    parent = [m for m in (re.fullmatch(r"parent (\d+): child (\d+) done", ln) for ln in result.lines) if m]
+    if len(child) != 1 or len(parent) != 1 or len(before) + 2 != len(result.lines):
+        raise Fail(expected="\"before fork: pid P (remedy: R)\" line(s), one \"child C: parent P\" and one "
+                            "\"parent P: child C done\", nothing else",
+                   observed=f"with stdout to a {mode}: {output_of(result)}", hint=HINT)
+    c, p = int(child[0].group(1)), int(parent[0].group(1))
+    ok = (p == result.pid and int(child[0].group(2)) == p and int(parent[0].group(2)) == c
+          and (c, p) in ctx.watch().forks and all(int(m.group(1)) == p and m.group(2) == remedy for m in before))
+    if not ok:
+        raise Fail(expected=f"P = the program's pid ({result.pid}), C its forked child, each line naming them",
+                   observed=f"with stdout to a {mode}: {output_of(result)}", hint="print getpid()/getppid() and fork's return")
+    return len(before)
+
+
+def _expect(ctx, remedy, mode, n, why):
+    got = _counts(ctx, remedy, mode)
+    if got != n:
+        raise Fail(expected=f"the 'before fork' line {'once' if n == 1 else 'twice'} with remedy {remedy} "
+                            f"and stdout to a {mode}: {why}",
+                   observed=f"{got} time(s)", hint=HINT)
+
+
+@EXERCISE.check("no remedy, stdout to a pipe: the line appears twice", points=2, hint=HINT)
+def twice_on_a_pipe(ctx):
+    _expect(ctx, "none", "pipe", 2, "the buffered line was copied by fork and both copies flushed at exit")
+
+
+@EXERCISE.check("no remedy, stdout to a terminal: once", points=1, hint=HINT)
+def once_on_a_terminal(ctx):
+    _expect(ctx, "none", "tty", 1, "a terminal is line-buffered: the newline wrote it before fork")
+
+
+@EXERCISE.check("each remedy (fflush, setvbuf, _exit) prints it once on a pipe", points=2,
+                hint="fflush before fork; setvbuf(stdout, NULL, _IOLBF, BUFSIZ) first; the child leaves with _exit")
+def remedies_on_a_pipe(ctx):
+    for remedy in ("fflush", "setvbuf", "_exit"):
+        _expect(ctx, remedy, "pipe", 1, f"the {remedy} remedy keeps the copy from being flushed twice")
+
+
+@EXERCISE.check("stdout to a file: twice without a remedy, once with fflush", points=1, visibility="hidden")
+def file_like_a_pipe(ctx):
+    _expect(ctx, "none", "file", 2, "a file is fully buffered, like a pipe")
+    _expect(ctx, "fflush", "file", 1, "flushed before fork")

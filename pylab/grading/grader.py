@@ -1,0 +1,223 @@
+"""Grade one submission: compile each exercise's file, run its checks, collect results.
+
+A submission is a folder holding NAME.c for each exercise. Every check runs under
+the sandbox's limits (pylab.grading.supervisor); whatever goes wrong inside one check
+(the student's program or the grader itself) fails that check with a reason, and
+the others still run. Instructor checks written as pytest files (--tests DIR) run in
+a separate pytest process, with the lab's plugin, and join the results.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pylab import toolchain
+from pylab.grading.exercise import Exercise, Fail
+from pylab.grading.supervisor import Context, Limits, Sandbox, SandboxError
+
+COMPILER_OUTPUT_CAP = 3000
+EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
+
+
+@dataclass
+class CheckResult:
+    exercise: str
+    check: str
+    title: str
+    number: str
+    max_score: float
+    score: float = 0.0
+    visibility: str = "visible"
+    expected: str = ""
+    observed: str = ""
+    hint: str = ""
+    error: bool = False  # the grader failed here, not the student's program
+    duration: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return not self.observed and self.score >= self.max_score
+
+    @property
+    def name(self) -> str:
+        return f"{self.exercise}: {self.title}"
+
+    def output(self) -> str:
+        if self.passed:
+            return "passed"
+        parts = [f"expected: {self.expected}", f"observed: {self.observed}"]
+        if self.hint:
+            parts.append(f"hint: {self.hint}")
+        return "\n".join(parts)
+
+
+@dataclass
+class Report:
+    submission: str
+    results: list[CheckResult] = field(default_factory=list)
+    execution_time: float = 0.0
+    env_error: str | None = None  # the machine, not the submission, stopped grading
+    uid: int | None = None  # the uid student code ran as (None: the grader's own)
+
+    @property
+    def score(self) -> float:
+        return round(sum(r.score for r in self.results), 4)
+
+    @property
+    def max_score(self) -> float:
+        return round(sum(r.max_score for r in self.results), 4)
+
+    @property
+    def full_marks(self) -> bool:
+        return self.env_error is None and self.score >= self.max_score
+
+    def to_dict(self) -> dict:
+        return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
+                "execution_time": round(self.execution_time, 3), "env_error": self.env_error,
+                "results": [asdict(r) | {"passed": r.passed} for r in self.results]}
+
+
+def _results_for(ex: Exercise, index: int, visible_only: bool) -> list[CheckResult]:
+    return [CheckResult(ex.name, c.name, c.title, f"{index}.{j}", c.points, visibility=c.visibility,
+                        hint=c.hint)
+            for j, c in enumerate(ex.checks, 1) if not visible_only or c.visibility == "visible"]
+
+
+def _fail_all(results, expected, observed, hint="", error=False):
+    for r in results:
+        r.score, r.expected, r.observed, r.hint, r.error = 0.0, expected, observed, hint or r.hint, error
+
+
+def _run_check(check, ctx: Context, res: CheckResult) -> None:
+    t0 = time.monotonic()
+    try:
+        fraction = check.fn(ctx)
+        fraction = 1.0 if fraction is None else min(max(float(fraction), 0.0), 1.0)
+        res.score = round(res.max_score * fraction, 4)
+        if fraction < 1.0:
+            res.expected, res.observed = "full marks", f"partial credit: {fraction:.0%}"
+    except Fail as f:
+        res.score, res.expected, res.observed = 0.0, f.expected, f.observed
+        res.hint = f.hint or res.hint
+    except Exception as e:  # the grader's own failure: this check only
+        res.score, res.error = 0.0, True
+        res.expected = "the check to run"
+        res.observed = f"the grader hit an error in this check ({type(e).__name__}: {e}); tell your instructor"
+        res.hint = "".join(traceback.format_exception_only(type(e), e)).strip()
+    finally:
+        try:
+            ctx.close()
+        finally:
+            res.duration = time.monotonic() - t0
+
+
+def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
+                   visible_only: bool = False) -> list[CheckResult]:
+    results = _results_for(ex, index, visible_only)
+    source = submission / ex.source
+    if not source.is_file():
+        _fail_all(results, f"a file {ex.source} in your submission", f"{ex.source} is missing",
+                  hint=f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
+        return results
+    try:
+        binary = sandbox.compile(source)
+    except toolchain.CompileError as e:
+        out = e.output if len(e.output) <= COMPILER_OUTPUT_CAP else e.output[:COMPILER_OUTPUT_CAP] + "\n[...]"
+        shown = next((r for r in results if r.visibility == "visible"), results[0] if results else None)
+        _fail_all(results, f"{ex.source} to compile", f"it does not compile (the compiler's output is in check "
+                  f"{shown.number if shown else '?'})", hint="fix the first error the compiler reports, then the next")
+        if shown:
+            shown.observed = f"it does not compile; the compiler said:\n{out}"
+        return results
+    by_name = {c.name: c for c in ex.checks}
+    for res in results:
+        _run_check(by_name[res.check], Context(sandbox, binary), res)
+    return results
+
+
+def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | None = None,
+                     limits: Limits = Limits(), visible_only: bool = False,
+                     extra_tests: str | os.PathLike | None = None, on_result=None) -> Report:
+    """Grade one folder. Never raises for a bad submission; an environment problem
+    (no compiler, no free uid) fails the checks left and sets report.env_error."""
+    from pylab.grading.exercises import all_exercises
+
+    submission = Path(submission)
+    exercises = all_exercises() if exercises is None else exercises
+    report = Report(str(submission))
+    t0 = time.monotonic()
+    pending = [(ex, i) for i, ex in enumerate(exercises, 1)]
+    try:
+        with Sandbox(limits) as sandbox:
+            report.uid = sandbox.uid
+            while pending:
+                ex, i = pending.pop(0)
+                results = grade_exercise(ex, i, submission, sandbox, visible_only)
+                report.results += results
+                if on_result:
+                    on_result(results)
+        if extra_tests is not None and not visible_only:
+            report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+    except (toolchain.CompilerMissing, SandboxError) as e:
+        report.env_error = str(e)
+    except Exception as e:  # the grader itself: what is left fails with the reason
+        report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
+    if report.env_error:
+        for ex, i in pending:
+            left = _results_for(ex, i, visible_only)
+            _fail_all(left, "the grader to run this check", report.env_error, error=True)
+            report.results += left
+    report.execution_time = time.monotonic() - t0
+    return report
+
+
+# -- instructor checks: pytest files run with the lab's plugin -------------------------
+def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> list[CheckResult]:
+    """Run the pytest files in `tests` against the submission; one result per test.
+    Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed."""
+    if not tests.is_dir():
+        raise SandboxError(f"--tests: no such directory: {tests}")
+    with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
+        report = Path(tmp) / "report.json"
+        cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
+               f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
+               f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
+        from pylab import pytest_plugin
+        if not pytest_plugin.registered_by_entry_point():
+            cmd[3:3] = ["-p", "pylab.pytest_plugin"]
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                cwd=tmp)
+        try:
+            out, _ = proc.communicate(timeout=EXTRA_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate()
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # nothing of it may outlive it
+            except ProcessLookupError:
+                pass
+        entries = json.loads(report.read_text()) if report.exists() else []
+    results = []
+    for j, e in enumerate(entries, 1):
+        r = CheckResult("instructor", e["nodeid"], e["name"], f"{index}.{j}", float(e["points"]),
+                        visibility=e["visibility"])
+        if e["outcome"] == "passed":
+            r.score = r.max_score
+        else:
+            r.expected, r.observed = "the instructor's check to pass", e["message"] or e["outcome"]
+        results.append(r)
+    if not entries:
+        text = out.decode(errors="replace")[-COMPILER_OUTPUT_CAP:]
+        results.append(CheckResult("instructor", "collection", "instructor checks ran", f"{index}.1", 0.0,
+                                   expected="the instructor's pytest files to run",
+                                   observed=f"no test reported (pytest said:\n{text})", error=True))
+    return results

@@ -1,0 +1,161 @@
+"""pylab starter / check / grade: files, exit codes, batch grading, instructor checks."""
+import csv
+import io
+import json
+import shutil
+
+import pytest
+
+from pylab import cli
+from pylab.grading import exercises
+from pylab.grading.cli import Progress
+from pylab.grading.grader import Report
+from pylab.grading.supervisor import SandboxError
+from test_grading_reports import validate_gradescope
+
+
+def _reference(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for ex in exercises.all_exercises():
+        shutil.copy(ex.reference_source(), folder / ex.source)
+    return folder
+
+
+def test_starter_writes_statements_and_starters_and_keeps_student_files(tmp_path, capsys):
+    (tmp_path / "fork_test.c").write_text("/* mine */\n")
+    assert cli.main(["starter", str(tmp_path)]) == 0
+    for ex in exercises.all_exercises():
+        assert (tmp_path / f"{ex.name}.md").read_text() == ex.statement
+    assert (tmp_path / "fork_test.c").read_text() == "/* mine */\n"
+    assert (tmp_path / "zombie.c").read_text() == exercises.find("zombie").starter
+    assert "kept your existing files: fork_test.c" in capsys.readouterr().out
+
+
+def test_check_shows_expected_observed_and_hint_and_exits_1_on_the_starter(tmp_path, capsys):
+    cli.main(["starter", str(tmp_path)])
+    capsys.readouterr()
+    assert cli.main(["check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "[FAIL] getpid_test: prints its own PID" in out
+    assert "expected: " in out and "observed: " in out and "hint: " in out
+    assert "hidden" not in out  # students see visible checks only
+
+
+def test_check_exits_0_when_every_visible_check_passes(tmp_path, capsys):
+    assert cli.main(["check", str(_reference(tmp_path))]) == 0
+    assert "[FAIL]" not in capsys.readouterr().out
+
+
+def test_grade_writes_results_and_junit_and_exits_0_on_full_marks(tmp_path, capsys):
+    sub = _reference(tmp_path / "sub")
+    res, junit = tmp_path / "results.json", tmp_path / "junit.xml"
+    assert cli.main(["grade", str(sub), "--results", str(res), "--junit", str(junit)]) == 0
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    assert all(t["status"] == "passed" for t in doc["tests"])
+    assert junit.read_text().startswith("<?xml")
+    assert "hidden checks not shown" in capsys.readouterr().out
+
+
+def test_grade_exits_1_below_full_marks(tmp_path):
+    sub = _reference(tmp_path / "sub")
+    (sub / "exit2.c").write_text("#include <stdio.h>\nint main(void){ printf(\"output begin\\n\"); return 0; }\n")
+    assert cli.main(["grade", str(sub)]) == 1
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grade", "/no/such/dir"], "no such directory"),
+    (["check", "/no/such/dir"], "no such directory"),
+    (["grade", ".", "--jobs", "0"], "--jobs must be at least 1"),
+    (["grade", ".", "--tests", "/no/such/tests"], "--tests: no such directory"),
+])
+def test_usage_errors_are_one_line_and_exit_2(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_results_are_written_even_when_the_grader_cannot_run(tmp_path, monkeypatch):
+    def no_sandbox(*a, **kw):
+        raise SandboxError("no free uid to run student code")
+    monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
+    res = tmp_path / "results.json"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(res)]) == 2
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    assert doc["score"] == 0
+    assert all("no free uid" in t["output"] for t in doc["tests"])
+
+
+def test_batch_grades_each_student_in_parallel_with_a_csv_summary(tmp_path, capsys):
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    bob = _reference(batch / "bob")
+    (bob / "zombie.c").unlink()
+    (batch / "carol").mkdir()
+    out = tmp_path / "out"
+    rc = cli.main(["grade", str(batch), "--results", str(out), "--junit", str(tmp_path / "junit"), "--jobs", "2"])
+    assert rc == 1  # not everyone has full marks
+    rows = {r["submission"]: r for r in csv.DictReader((out / "summary.csv").open())}
+    assert set(rows) == {"alice", "bob", "carol"}
+    assert rows["alice"]["score"] == rows["alice"]["max_score"]
+    assert float(rows["carol"]["score"]) == 0
+    assert 0 < float(rows["bob"]["score"]) < float(rows["bob"]["max_score"])
+    for name in rows:
+        validate_gradescope(json.loads((out / f"{name}.json").read_text()))
+        assert (tmp_path / "junit" / f"{name}.xml").exists()
+    err = capsys.readouterr().err  # not a terminal here: plain lines
+    assert sorted(ln.split(":")[0] for ln in err.splitlines() if ln.startswith("graded ")) == [
+        "graded 1/3", "graded 2/3", "graded 3/3"]
+
+
+def test_progress_is_a_bar_on_a_terminal():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+    stream = Tty()
+    p = Progress(2, stream)
+    p.step("alice", Report("alice"))
+    p.step("bob", Report("bob"))
+    text = stream.getvalue()
+    assert text.startswith("\r[") and "2/2" in text and text.endswith("\n")
+    assert "graded" not in text
+
+
+INSTRUCTOR_TESTS = '''
+import pytest
+
+@pytest.mark.points(2)
+def test_getpid_line_with_stdout_to_a_file(lab_compile, lab_run):
+    binary = lab_compile("getpid_test.c")
+    result = lab_run(binary, mode="file")
+    assert result.stdout_text == f"The current process ID is {result.pid}\\n"
+
+@pytest.mark.visibility("hidden")
+def test_zombie_child_is_in_state_z(lab_compile, lab_start, lab_procstate):
+    proc = lab_start(lab_compile("zombie.c"), "-")
+    kid = lab_procstate.call_until(lambda: lab_procstate.children(proc.pid), bool, timeout=5)[0]
+    assert lab_procstate.wait_for_state(kid, "Z", timeout=5) == "Z"
+    proc.write("\\n")
+    assert proc.wait(timeout=10).exit_code == 0
+
+def test_that_fails(lab_submission):
+    assert not (lab_submission / "getpid_test.c").exists(), "instructor says no"
+'''
+
+
+def test_instructor_pytest_checks_join_the_grade_through_the_plugin(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_more.py").write_text(INSTRUCTOR_TESTS)
+    res = tmp_path / "results.json"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(res),
+                     "--tests", str(extra)]) == 1
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    mine = {t["name"].split(": ", 1)[1]: t for t in doc["tests"] if t["name"].startswith("instructor")}
+    assert mine["test_getpid_line_with_stdout_to_a_file"]["score"] == 2.0
+    assert mine["test_zombie_child_is_in_state_z"]["visibility"] == "hidden"
+    assert mine["test_zombie_child_is_in_state_z"]["status"] == "passed"
+    assert mine["test_that_fails"]["status"] == "failed"
+    assert "instructor says no" in mine["test_that_fails"]["output"]
