@@ -1,0 +1,188 @@
+"""The pictures: a timeline sampled live from /proc, a process tree with an adoption, a
+coloured grid. Each test checks the data behind a figure and the labelled artists the
+figure drew from it, and that the figure renders (Agg)."""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import textwrap
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+
+from pylab import procstate, runner, timeline, viz  # noqa: E402
+from support import build_c  # noqa: E402
+
+HELD_ZOMBIE = """
+    /* a child lives until the first line on stdin, then is a zombie until the second */
+    #include <stdio.h>
+    #include <sys/wait.h>
+    #include <unistd.h>
+
+    int main(void)
+    {
+        char line[16];
+        siginfo_t info;
+        pid_t pid = fork();
+
+        if (pid < 0)
+            return 1;
+        if (pid == 0) {
+            (void)!read(0, line, sizeof line);
+            _exit(7);
+        }
+        printf("child %d\\n", pid);
+        fflush(stdout);
+        waitid(P_PID, pid, &info, WEXITED | WNOWAIT);
+        (void)!read(0, line, sizeof line);
+        waitpid(pid, NULL, 0);
+        return 0;
+    }
+"""
+
+
+def record_zombie(binary) -> tuple[timeline.Timeline, int, runner.RunResult]:
+    with runner.start([binary]) as p:
+        child = int(p.expect(r"child (\d+)").group(1))
+        tl = timeline.Timeline({p.pid: "parent", child: "child"})
+        tl.until(lambda s: s[child] in timeline.ALIVE)
+        tl.mark("child exits")
+        p.write("exit\n")
+        tl.until(lambda s: s[child] == "Z")
+        tl.mark("wait")
+        p.write("wait\n")
+        tl.until(lambda s: s[child] == timeline.GONE)
+        result = p.wait(timeout=10)
+    return tl, child, result
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def test_zombie_timeline_goes_alive_then_zombie_then_gone_with_wait_between(tmp_path):
+    tl, child, result = record_zombie(build_c(tmp_path, "held_zombie", HELD_ZOMBIE))
+    assert result.exit_code == 0 and not result.stragglers
+    assert tl.phases(child) == ["alive", "Z", "gone"]
+    assert set(tl.states(child)[:-2]) <= timeline.ALIVE
+    segs = {s.state: s for s in tl.segments(child)}
+    marks = {m.label: m.t for m in tl.marks}
+    assert list(marks) == ["child exits", "wait"]
+    # the zombie began before the parent's wait and ended after it
+    assert segs["Z"].start <= marks["wait"] <= segs["gone"].start
+    assert all(a.end == b.start for a, b in zip(tl.segments(child), tl.segments(child)[1:]))
+
+
+def test_timeline_figure_draws_one_labelled_segment_per_state_in_order(tmp_path):
+    tl, child, _ = record_zombie(build_c(tmp_path, "held_zombie", HELD_ZOMBIE))
+    fig = viz.timeline_figure(tl, title="zombie")
+    ax = fig.axes[0]
+    bars = [c.get_label() for c in ax.collections if isinstance(c, PolyCollection)]
+    child_bars = [label.split(": ")[1] for label in bars if label.startswith("child: ")]
+    assert child_bars == tl.states(child)
+    assert child_bars[-2:] == ["Z", "gone"]
+    # bars sit in time order along x
+    xs = [c.get_paths()[0].vertices[:, 0].min() for c in ax.collections if c.get_label().startswith("child: ")]
+    assert xs == sorted(xs)
+    assert [ln.get_label() for ln in ax.lines] == ["mark: child exits", "mark: wait"]
+    assert {t.get_text() for t in ax.texts} <= set(tl.states(child) + tl.states(next(iter(tl.names)))) | {
+        " child exits", " wait"}
+    assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["Z zombie", "gone"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"parent ({p})" if n == "parent" else f"child ({p})"
+                                                            for p, n in tl.names.items()]
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_timeline_reports_a_pid_gone_for_good_even_if_reused():
+    r = runner.run([sys.executable, "-c", "pass"])
+    tl = timeline.Timeline({r.pid: "ended"})          # reaped before we watch it
+    tl.sample()
+    assert tl.states(r.pid) == ["gone"]
+    me = os.getpid()
+    tl.watch(me, "me")
+    tl._starttime[me] += 1                             # as if pid `me` now named another process
+    assert tl.sample()[me] == timeline.GONE
+
+
+ORPHAN = """
+    import os, sys
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        os.read(r, 1)                       # EOF: the parent is exiting
+        os.read(0, 64)                      # a line: the parent is gone
+        print("adopted by", os.getppid(), flush=True)
+        while os.read(0, 64):
+            pass
+        os._exit(0)
+    print("parent", os.getpid(), "child", pid, flush=True)
+    os.read(0, 64)
+"""
+
+
+def test_tree_figure_draws_the_orphans_adoption_in_red():
+    code = textwrap.dedent(ORPHAN)
+    with runner.start([sys.executable, "-P", "-c", code]) as p:
+        m = p.expect(r"parent (\d+) child (\d+)")
+        parent, kid = int(m.group(1)), int(m.group(2))
+        before = timeline.tree(p.supervisor)
+        p.write("exit\n")
+        procstate.wait_gone(parent)
+        p.write("who?\n")
+        adopter = int(p.expect(r"adopted by (\d+)").group(1))
+        after = timeline.tree(p.supervisor)
+        p.close_stdin()
+        result = p.wait(timeout=10)
+    assert result.exit_code == 0 and not result.stragglers
+    assert before[kid].ppid == parent and after[kid].ppid == adopter == p.supervisor
+    fig = viz.tree_figure([("before", before), ("after", after)], names={p.supervisor: "supervisor"})
+    left, right = fig.axes
+    edges = lambda ax: sorted(t.get_label() for t in ax.texts if t.get_label().startswith("edge"))  # noqa: E731
+    assert edges(left) == sorted([f"edge {p.supervisor}->{parent}", f"edge {parent}->{kid}"])
+    assert edges(right) == [f"edge {p.supervisor}->{kid} adopted"]
+    adopted = next(t for t in right.texts if t.get_label().endswith("adopted"))
+    assert adopted.arrow_patch.get_edgecolor()[:3] != (0.0, 0.0, 0.0)
+    assert {t.get_label() for t in right.texts if t.get_label().startswith("node")} == {
+        f"node {p.supervisor}", f"node {kid}"}
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_grid_figure_colours_each_cell_by_its_category():
+    values = {("exit2", "pipe"): "both", ("_exit1", "pipe"): "nothing", ("_exit1", "tty"): "line 1 only"}
+    colours = {"both": "#2ca02c", "nothing": "#d62728", "line 1 only": "#ff7f0e"}
+    fig = viz.grid_figure(["exit2", "_exit1"], ["tty", "pipe"], values, colours,
+                          legend={"both": "both lines"}, texts={("exit2", "pipe"): "2 lines"})
+    ax = fig.axes[0]
+    cells = {p.get_label(): p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith("cell")}
+    assert len(cells) == 4
+    assert matplotlib.colors.to_hex(cells["cell _exit1 | pipe: nothing"].get_facecolor()) == "#d62728"
+    assert matplotlib.colors.to_hex(cells["cell exit2 | tty: None"].get_facecolor()) == "#ffffff"
+    assert {t.get_text() for t in ax.texts} == {"2 lines", "nothing", "line 1 only"}
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["both lines"]
+    assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
+    from pylab import semantics
+
+    ways = [semantics.way("C exit(n)"), semantics.way("C _exit(n)")]
+    rows = semantics.matrix(ways=ways, envs=("unset",), jobs=2)
+    fig = viz.compare_figure(rows)
+    ax = fig.axes[0]
+    cells = {p.get_label(): p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith("cell")}
+    colour = {label.split(": ")[0]: matplotlib.colors.to_hex(p.get_facecolor()) for label, p in cells.items()}
+    # exit() flushes everywhere; _exit() loses everything on a pipe (fully buffered)
+    assert colour["cell C · exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["all"]
+    assert colour["cell C · _exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["none"]
+    assert len(cells) == len(rows) == 6
+    lost = {r["target"]: "".join(viz.MARKER_SHORT[m] for m in r["lost"]) for r in rows if r["how"] == "_exit(n)"}
+    assert lost["pipe"] == "cLcT" and lost["pipe"] in {t.get_text() for t in ax.texts}
+    assert _png(fig).startswith(b"\x89PNG")
