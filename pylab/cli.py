@@ -128,7 +128,7 @@ def cmd_run(args) -> int:
     if changes is not None:
         print("pylab: its processes, watched from outside in /proc:", file=sys.stderr)
         for c in changes:
-            meaning = procstate.STATE_NAMES.get(c["state"], c["state"])
+            meaning = procstate.STATE_NAMES.get(c["state"], "")
             print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
                   f" (parent {c['ppid']})", file=sys.stderr)
     extra = f"; {len(result.stragglers)} leftover process(es) killed" if result.stragglers else ""
@@ -160,8 +160,11 @@ def cmd_state(args) -> int:
     print(f"  -> {info['meaning']}; the three sources {'agree' if info['agree'] else 'DISAGREE'}")
     if "holds" in info:
         h = info["holds"]
-        print(f"  a zombie holds: no memory (VmRSS {h['vm_rss'] or 'absent'}), {h['open_fds'] or 0} open files,"
-              f" its exit code field {h['exit_code_field']}, for its parent's wait")
+        from pylab.runner import describe_status
+
+        fds = "open files unknown to this user" if h["open_fds"] is None else f"{h['open_fds']} open files"
+        print(f"  a zombie holds: no memory (VmRSS {h['vm_rss'] or 'absent'}), {fds}, and its wait status"
+              f" {h['exit_code_field']} ({describe_status(h['exit_code_field'])}) for its parent's wait")
     return EXIT_OK
 
 
