@@ -102,6 +102,14 @@ def _row(case: str, raw: int, returncode: int | None) -> dict:
             "waitstatus_to_exitcode": exitcode, "subprocess_returncode": returncode}
 
 
+def _allow_core() -> None:
+    """In the child, before exec: the soft RLIMIT_CORE up to the hard one, as wait_status
+    does itself only in its scratch directory (its CASE runs leave the choice to the caller)."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_CORE, (resource.getrlimit(resource.RLIMIT_CORE)[1],) * 2)
+
+
 def side_by_side() -> list[dict]:
     """Each ending of the wait_status lesson, observed three ways at once: the raw status
     from os.waitpid, read by C's W* macros and by os.waitstatus_to_exitcode, and the
@@ -111,8 +119,9 @@ def side_by_side() -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="pylab-wait-") as scratch:  # cores land here
         for case in ENDINGS:
-            returncode = subprocess.run([binary, case], cwd=scratch, stderr=subprocess.DEVNULL).returncode
-            proc = subprocess.Popen([binary, case], cwd=scratch, stderr=subprocess.DEVNULL)
+            returncode = subprocess.run([binary, case], cwd=scratch, stderr=subprocess.DEVNULL,
+                                        preexec_fn=_allow_core).returncode
+            proc = subprocess.Popen([binary, case], cwd=scratch, stderr=subprocess.DEVNULL, preexec_fn=_allow_core)
             _, raw = os.waitpid(proc.pid, 0)
             proc.returncode = os.waitstatus_to_exitcode(raw)  # reaped here: tell Popen
             rows.append(_row(case, raw, returncode))

@@ -35,16 +35,39 @@ def test_one_kill_of_the_group_ends_every_member(mode):
     assert killed == set(kids)
 
 
+SETSID = re.compile(r"child (before|after) setsid\(\): pid (\d+), pgid (\d+), sid (\d+); /dev/tty: (\w+)")
+
+
+def setsid_lines(lines) -> dict[str, tuple[int, int, int, str]]:
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4]), m[5]) for m in map(SETSID.fullmatch, lines) if m}
+
+
 @pytest.mark.parametrize("mode", MODES)
 def test_setsid_fails_for_a_group_leader_and_makes_a_session_for_a_child(mode):
     r = run_program("pgroups", mode=mode)
-    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid})" in r.lines
-    m = re.fullmatch(r"new session: pid (\d+), pgid (\d+), sid (\d+); /dev/tty: (\w+)", r.lines[-1])
-    assert m, r.lines
-    pid, pgid, sid = map(int, m.group(1, 2, 3))
-    assert pid == pgid == sid != r.pid
-    # a new session has no controlling terminal, even when the run's stdout is a tty
-    assert m.group(4) == "ENXIO"
+    assert r.exit_code == 0, r.stderr_text
+    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid}: a group leader may not)" in r.lines
+    seen = setsid_lines(r.lines)
+    assert list(seen) == ["before", "after"], r.lines
+    pid, pgid, sid, _ = seen["before"]
+    assert (pgid, sid) == (r.pid, r.supervisor) and pid != r.pid   # the parent's group and session
+    assert seen["after"][:3] == (pid, pid, pid)                     # it leads both now
+    # a new session has no controlling terminal: on a tty the child had one just before
+    assert (seen["before"][3], seen["after"][3]) == ("opened" if mode == "tty" else "ENXIO", "ENXIO")
+
+
+def test_a_parent_that_leads_no_group_may_setsid_and_says_so():
+    # a shell without job control runs a command that is not its last in its own group
+    binary = toolchain.find("pgroups").build()
+    r = runner.run(["sh", "-c", '"$0"; exit $?', binary], mode="tty")
+    assert r.exit_code == 0, r.stderr_text
+    parent = int(re.match(r"parent pid (\d+): pgid (\d+)", r.lines[0])[1])
+    assert parent != r.pid                                          # sh leads the group, not pgroups
+    assert f"parent setsid(): new session {parent} (pid {parent} led no group, so it may)" in r.lines
+    seen = setsid_lines(r.lines)
+    # the parent's new session has no controlling terminal, so its child has none either
+    assert seen["before"] == (seen["before"][0], parent, parent, "ENXIO")
+    assert seen["after"][3] == "ENXIO"
 
 
 @pytest.mark.parametrize("mode", ["tty", "pipe"])

@@ -67,3 +67,18 @@ def test_ignored_sigchld_leaves_no_zombie_and_wait_fails_with_echild(mode):
     assert r.exit_code == 0
     assert r.match().in_order(["waitid WNOWAIT: No child processes", "child ended: state -",
                                "wait: No child processes (ECHILD)"]), r.lines
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_without_an_argument_all_three_modes_run_in_turn_for_the_contrast(mode):
+    r = run_program("sigchld_ignore", mode=mode)
+    assert r.exit_code == 0, r.stderr_text
+    kids = [int(m[1]) for m in map(re.compile(r"child (\d+)").fullmatch, r.lines) if m]
+    assert len(kids) == 3, r.lines
+    assert r.lines == [
+        "mode default", f"child {kids[0]}", "child ended: state Z", f"wait: reaped {kids[0]}, exit 7",
+        "mode ignore", f"child {kids[1]}", "waitid WNOWAIT: No child processes", "child ended: state -",
+        "wait: No child processes (ECHILD)",
+        "mode nocldwait", f"child {kids[2]}", "waitid WNOWAIT: No child processes", "child ended: state -",
+        "wait: No child processes (ECHILD)",
+    ]

@@ -41,8 +41,11 @@ def test_each_ending_is_decoded_as_the_w_macros_say(mode, tmp_path):
     assert list(tmp_path.iterdir()) == []                      # no core left in the cwd either
 
 
-def test_the_core_bit_is_reported_as_observed_or_explained(tmp_path):
-    r = run_program("wait_status", limits={"core": None}, cwd=tmp_path)
+@pytest.mark.parametrize("soft", [0, None], ids=["soft-core-limit-0", "unlimited"])
+def test_the_core_bit_is_reported_as_observed_or_explained(soft, tmp_path):
+    # soft 0: the program raises it to the hard limit itself, in its scratch directory
+    r = run_program("wait_status", limits={"core": soft}, cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
     raw, words = decoded(r)["SIGSEGV"]
     obstacle = lifecycle.core_obstacle()
     if obstacle is None:  # this machine writes plain core files: the bit must be there
@@ -51,6 +54,13 @@ def test_the_core_bit_is_reported_as_observed_or_explained(tmp_path):
     else:                 # the program must say why, not stay silent
         assert words.endswith("WCOREDUMP=0")
         assert any(ln.startswith("core bit not observed:") for ln in r.lines), r.stdout_text
+
+
+def test_the_sigsegv_case_leaves_the_core_to_the_callers_limit_and_none_in_its_cwd(tmp_path):
+    # `pylab run wait_status -- SIGSEGV` from a shell whose soft core limit is 0 (the usual)
+    r = run_program("wait_status", ["SIGSEGV"], limits={"core": 0}, cwd=tmp_path)
+    assert r.signal == signal.SIGSEGV and not r.core_dumped, r.describe()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_zero_hard_core_limit_is_said_not_hidden(tmp_path):
@@ -125,6 +135,9 @@ def test_wnohang_returns_zero_while_children_run_and_polls_to_echild():
                                "waitpid(-1, WNOHANG) -> pid * exit *", "polls that found nothing: *"])
     got = reaped(r, r"waitpid\(-1, WNOHANG\) -> pid (\d+) exit (\d+)")
     assert sorted(got) == sorted((pid, n) for n, pid in created(r).items())  # any order, each once
+    (empty,) = reaped(r, r"polls that found nothing: (\d+) \(each followed by 1 ms of other work\)")
+    # not a busy spin: every empty poll cost at least 1 ms, so they cannot outnumber the run's ms
+    assert empty[0] <= r.duration * 1000, (empty, r.duration)
     assert r.lines[-1].endswith("(ECHILD: every child collected)")
 
 

@@ -1,5 +1,5 @@
 /* exec_demo - fork + exec, and how a parent tells "exec failed" from "the program
- * exited 127": a close-on-exec pipe (the self-pipe trick, as subprocess uses).
+ * exited 127": a close-on-exec error pipe, as subprocess uses.
  *
  * Usage: exec_demo [PROGRAM [ARGS...]]. Without arguments it runs three cases:
  * `true`, a program that does not exist, and `sh -c 'exit 127'`. The child sets up a

@@ -3,8 +3,9 @@
  * Usage: orphan [plain|subreaper]   (default plain)
  * Three generations: grandparent (this program) -> parent -> orphan. The orphan
  * reports its parent on a pipe; only then does the parent exit (a handshake, so the
- * first getppid() is surely the parent). The orphan then polls getppid(), with a
- * deadline, until it changes, and prints its new parent and that process's name.
+ * first getppid() is surely the parent). The orphan then polls getppid(), with a 5 s
+ * deadline on the monotonic clock, until it changes, and prints its new parent and that
+ * process's name.
  *   plain      the grandparent is NOT a subreaper, so it is skipped: the adopter is the
  *              nearest subreaper above it (under pylab: the runner's supervisor), or
  *              PID 1 when there is none.
@@ -19,12 +20,19 @@
 #include <unistd.h>
 #include "err.h"
 
+static long long now_ms(void)                 /* CLOCK_MONOTONIC: wall-clock changes can't move it */
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
 static void adopted(pid_t old)               /* in the orphan: poll getppid with a deadline */
 {
     struct timespec nap = {0, 100000};
     char path[64], comm[64] = "?";
     FILE *f;
-    for (int waited_ms = 0; getppid() == old && waited_ms < 5000; waited_ms += nap.tv_nsec / 1000000) {
+    for (long long deadline = now_ms() + 5000; getppid() == old && now_ms() < deadline; ) {
         nanosleep(&nap, NULL);
         if (nap.tv_nsec < 10000000) nap.tv_nsec *= 2;   /* back off up to 10 ms */
     }

@@ -6,10 +6,12 @@
  * the parent so the group is complete before it signals it (whichever runs first wins;
  * the other call is harmless). That is the race a shell avoids. With "-" the parent
  * holds until a line arrives on stdin (so a driver can read /proc). Then one
- * kill(-pgid, SIGTERM) ends all three. Last, a child calls setsid. Look for: every
- * child with the same pgid (the first child's pid) and the parent's sid; "killed by
- * SIGTERM" three times; setsid failing with EPERM in the parent (a group leader) and
- * giving the child pid == pgid == sid and no controlling terminal.
+ * kill(-pgid, SIGTERM) ends all three. Last, setsid: the parent tries, then a child,
+ * which opens /dev/tty before and after. Look for: every child with the same pgid (the
+ * first child's pid) and the parent's sid; "killed by SIGTERM" three times; the parent's
+ * setsid failing with EPERM when it leads a process group (a group leader may not; under
+ * pylab and a job-control shell it does); the child's giving pid == pgid == sid and,
+ * where /dev/tty opened before (a controlling terminal: --mode tty), ENXIO after.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,6 +25,15 @@
 #include "err.h"
 
 #define N 3
+
+static void tty_check(const char *when)     /* our ids, and do we have a controlling terminal? */
+{
+    int tty = open("/dev/tty", O_RDWR);
+    printf("%s pid %d, pgid %d, sid %d; /dev/tty: %s\n", when, getpid(), getpgid(0), getsid(0),
+           tty < 0 ? strerrorname_np(errno) : "opened");
+    if (tty >= 0)
+        close(tty);
+}
 
 int main(int argc, char *argv[])
 {
@@ -66,17 +77,19 @@ int main(int argc, char *argv[])
         else
             printf("child %d: not killed (status %#x)\n", pid, status);
     }
-    if (setsid() < 0)
-        printf("parent setsid(): %s (pid %d leads group %d)\n", strerrorname_np(errno), getpid(), getpgid(0));
+    if ((pid = setsid()) < 0)               /* EPERM: a process-group leader may not */
+        printf("parent setsid(): %s (pid %d leads group %d: a group leader may not)\n",
+               strerrorname_np(errno), getpid(), getpgid(0));
+    else
+        printf("parent setsid(): new session %d (pid %d led no group, so it may)\n", pid, getpid());
     fflush(stdout);
     if ((pid = fork()) < 0)
         err_exit("fork");
     if (pid == 0) {
+        tty_check("child before setsid():");
         if (setsid() < 0)
             err_exit_child("setsid");
-        int tty = open("/dev/tty", O_RDWR);
-        printf("new session: pid %d, pgid %d, sid %d; /dev/tty: %s\n", getpid(), getpgid(0),
-               getsid(0), tty < 0 ? strerrorname_np(errno) : "opened");
+        tty_check("child after setsid():");
         exit(0);
     }
     if (waitpid(pid, NULL, 0) < 0)

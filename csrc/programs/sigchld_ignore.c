@@ -1,15 +1,16 @@
-/* sigchld_ignore - with SIGCHLD ignored, or SA_NOCLDWAIT, children never become zombies.
+/* sigchld_ignore - a child stays a zombie until waited for, unless SIGCHLD is ignored (or SA_NOCLDWAIT).
  *
- * Usage: sigchld_ignore [default|ignore|nocldwait]   (default: default)
+ * Usage: sigchld_ignore [default|ignore|nocldwait]   (no argument: all three in turn)
  *   default    a child that ends is a zombie until its parent waits; wait() returns it.
  *   ignore     signal(SIGCHLD, SIG_IGN): the kernel reaps the child the moment it ends;
  *              wait() has nothing to collect and fails with ECHILD.
  *   nocldwait  sigaction with SA_NOCLDWAIT does the same, and may keep a handler.
- * The child exits at once; the parent sees it end with waitid(WEXITED|WNOWAIT), which
- * does not reap (when the kernel already did, it blocks until the child is gone, then
- * fails with ECHILD), and prints the child's state: Z, or - for no process at all. Then
- * it waits for a line on stdin (a handshake: a driver can look from outside; EOF also
- * goes on) before it calls wait(). Look for the state and for what wait() returns.
+ * Each mode forks a child that exits at once; the parent sees it end with
+ * waitid(WEXITED|WNOWAIT), which does not reap (when the kernel already did, it blocks
+ * until the child is gone, then fails with ECHILD), and prints the child's state: Z, or
+ * - for no process at all. Then it waits for a line on stdin (a handshake: a driver can
+ * look from outside; EOF also goes on) before it calls wait(). Look for the contrast:
+ * state Z and "reaped" under default, state - and ECHILD under the other two.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -19,9 +20,10 @@
 #include "err.h"
 #include "proc_state.h"
 
-int main(int argc, char *argv[])
+static const char *modes[] = {"default", "ignore", "nocldwait"};
+
+static void one(const char *mode)            /* SIGCHLD set as `mode` says, then a child ends */
 {
-    const char *mode = argc > 1 ? argv[1] : "default";
     struct sigaction sa;
     char line[64];
     siginfo_t info;
@@ -30,16 +32,11 @@ int main(int argc, char *argv[])
 
     memset(&sa, 0, sizeof sa);
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_DFL;
-    if (!strcmp(mode, "ignore"))
-        sa.sa_handler = SIG_IGN;
-    else if (!strcmp(mode, "nocldwait"))
+    sa.sa_handler = strcmp(mode, "ignore") ? SIG_DFL : SIG_IGN;
+    if (!strcmp(mode, "nocldwait"))
         sa.sa_flags = SA_NOCLDWAIT;             /* the disposition stays SIG_DFL */
-    else if (strcmp(mode, "default")) {
-        fprintf(stderr, "usage: sigchld_ignore [default|ignore|nocldwait]\n");
-        return 2;
-    }
     if (sigaction(SIGCHLD, &sa, NULL) < 0) err_exit("sigaction");
+    printf("mode %s\n", mode);
     fflush(stdout);
     if ((pid = fork()) < 0) err_exit("fork");
     if (pid == 0) _exit(7);
@@ -54,5 +51,22 @@ int main(int argc, char *argv[])
         printf("wait: %s (%s)\n", strerror(errno), errno == ECHILD ? "ECHILD" : "?");
     else
         printf("wait: reaped %d, exit %d\n", (int)got, WEXITSTATUS(raw));
-    return 0;
+}
+
+int main(int argc, char *argv[])
+{
+    size_t n = sizeof modes / sizeof modes[0];
+
+    if (argc == 1) {                            /* all three in turn: the contrast is the lesson */
+        for (size_t i = 0; i < n; i++)
+            one(modes[i]);
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(argv[1], modes[i])) {
+            one(modes[i]);
+            return 0;
+        }
+    fprintf(stderr, "usage: sigchld_ignore [default|ignore|nocldwait]\n");
+    return 2;
 }

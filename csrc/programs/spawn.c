@@ -26,15 +26,19 @@ static void spawn(char *argv[])
     int rc, status;
     pid_t pid;
 
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO);
+    /* like posix_spawn, these return an error number (0: fine), not -1 with errno */
+    if ((rc = posix_spawn_file_actions_init(&actions)) != 0 ||
+        (rc = posix_spawn_file_actions_adddup2(&actions, STDERR_FILENO, STDOUT_FILENO)) != 0) {
+        errno = rc;
+        err_exit("posix_spawn_file_actions");
+    }
     fflush(stdout);             /* no fork copy of our buffer here, but keep order */
     rc = posix_spawnp(&pid, argv[0], &actions, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&actions);
     printf("[");
     for (char **a = argv; *a; a++)
         printf("%s%s", *a, a[1] ? " " : "] ");
-    if (rc != 0) {              /* an error number, not -1 with errno */
+    if (rc != 0) {              /* the exec's error number */
         printf("posix_spawn returned %s (%s): no child to wait for\n", strerrorname_np(rc), strerror(rc));
         return;
     }

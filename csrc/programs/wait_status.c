@@ -1,12 +1,13 @@
 /* wait_status - a child ends each way and the parent prints what the W* macros say.
  *
  * Usage: wait_status [CASE]   no CASE: every ending in turn, decoded by the parent; a CASE
- * (return7 exit3 exit256 exit-1 SIGTERM SIGSEGV): just end that way, for Python drivers.
+ * (return7 exit3 exit256 exit-1 SIGTERM SIGSEGV): just end that way, for Python drivers
+ * (the caller's RLIMIT_CORE then decides whether SIGSEGV writes a core in its cwd).
  * Look for: exit(256) is seen as 0 and exit(-1) as 255 (only the low 8 bits travel); a
  * signal gives WIFSIGNALED and WTERMSIG; SIGSEGV sets WCOREDUMP when a core was written
- * (the soft RLIMIT_CORE is raised to the hard one, the crash happens in a scratch dir, and
- * the program says why when there is no core bit); SIGSTOP and SIGCONT from the parent
- * show only with WUNTRACED and WCONTINUED.
+ * (without a CASE the children run in a scratch dir, which the parent removes, with the
+ * soft RLIMIT_CORE raised to the hard one, and the program says why when there is no
+ * core bit); SIGSTOP and SIGCONT from the parent show only with WUNTRACED and WCONTINUED.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -21,16 +22,10 @@ static const char *cases[] = {"return7", "exit3", "exit256", "exit-1", "SIGTERM"
 
 static int end_as(const char *how)         /* in the child: end the way `how` names */
 {
-    struct rlimit rl;
     if (!strcmp(how, "return7"))  return 7;               /* main's return is exit(7) */
     if (!strncmp(how, "exit", 4)) exit(atoi(how + 4));     /* exit3, exit256, exit-1 */
     if (!strcmp(how, "SIGTERM"))  raise(SIGTERM);
-    if (!strcmp(how, "SIGSEGV")) {
-        getrlimit(RLIMIT_CORE, &rl);                       /* raising soft to hard is allowed */
-        rl.rlim_cur = rl.rlim_max;
-        setrlimit(RLIMIT_CORE, &rl);
-        raise(SIGSEGV);
-    }
+    if (!strcmp(how, "SIGSEGV"))  raise(SIGSEGV);
     fprintf(stderr, "wait_status: unknown case %s\n", how);
     return 2;
 }
@@ -64,11 +59,15 @@ int main(int argc, char *argv[])
     char dir[] = "/tmp/wait_status.XXXXXX", core[64];
     int raw, fds[2];
     pid_t pid, segv = 0;
+    struct rlimit rl;
 
     if (argc > 1)
         return end_as(argv[1]);
     if (!mkdtemp(dir) || chdir(dir) < 0)    /* a core lands in the cwd: keep it off the user's */
         err_exit("scratch directory");
+    getrlimit(RLIMIT_CORE, &rl);             /* only here, in the scratch dir: allow a core */
+    rl.rlim_cur = rl.rlim_max;               /* (raising soft to hard is always allowed) */
+    setrlimit(RLIMIT_CORE, &rl);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fflush(stdout);                      /* nothing buffered may be copied into the child */
         if ((pid = fork()) < 0) err_exit("fork");
