@@ -7,7 +7,7 @@
 #include "lab.h"
 
 /* cdef-begin */
-/* fork + execvp(argv[0], argv) with a close-on-exec pipe (the self-pipe trick). Returns
+/* fork + execvp(argv[0], argv) with a close-on-exec error pipe. Returns
  * the child's pid; *exec_errno is 0 when the exec happened, else the errno the child
  * sent through the pipe before _exit(127). Either way the caller reaps the child. */
 int lab_fork_exec(char *argv[], int *exec_errno);
