@@ -254,13 +254,15 @@ def judge_fork_enomem(out: dict, overcommit: int) -> Finding:
     if out.get("fork") == "ENOMEM":
         return Finding("confirmed", evidence)
     if out.get("fork") == "ok":
+        malloc = out.get("malloc64M")
+        grew = (f"so the probe's 64 MiB malloc failed with {malloc}" if malloc != "ok"
+                else "yet the probe's 64 MiB malloc succeeded")
         return Finding("qualified", evidence, "the kernel cannot allocate or commit the "
                        "memory for the new process (for example under strict overcommit, "
                        f"vm.overcommit_memory = 2; here it is {overcommit}, and the lab never "
                        "changes it): RLIMIT_AS limits how far a process may grow its address "
-                       f"space with mmap/brk (so malloc failed with {out.get('malloc64M')}); "
-                       "fork grows no address space, the child's is the same size as the "
-                       "parent's, so that limit never stops fork")
+                       f"space with mmap/brk ({grew}); fork grows no address space, the "
+                       "child's is the same size as the parent's, so that limit does not stop fork")
     return Finding("refuted", evidence)
 
 

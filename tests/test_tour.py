@@ -268,6 +268,9 @@ def test_fork_enomem_explains_rlimit_as_and_never_blames_lazy_copying():
     f = claims_processes.judge_fork_enomem({"malloc64M": "ENOMEM", "fork": "ok"}, 0)
     assert f.verdict == "qualified"
     assert "RLIMIT_AS" in f.condition and "lazily" not in f.condition and "here it is 0" in f.condition
+    assert "malloc failed with ENOMEM" in f.condition
+    grew = claims_processes.judge_fork_enomem({"malloc64M": "ok", "fork": "ok"}, 1)
+    assert "malloc succeeded" in grew.condition and "here it is 1" in grew.condition
     assert claims_processes.judge_fork_enomem({"fork": "ENOMEM"}, 2).verdict == "confirmed"
 
 
