@@ -204,6 +204,12 @@ def test_zombie_holds_verdict_follows_what_was_kept_and_collected(change):
     assert claims_exit.judge_zombie_holds({**ZOMBIE_SEEN, **change}).verdict == "refuted"
 
 
+def test_zombie_holds_without_schedstat_is_qualified():
+    blind = {**ZOMBIE_SEEN, "schedstat (ns run, ns waited, timeslices)": None, "schedstat read again": None}
+    f = claims_exit.judge_zombie_holds(blind)
+    assert f.verdict == "qualified" and "schedstat is missing" in f.condition
+
+
 def test_zombie_claims_follow_their_observations():
     assert claims_exit.judge_wait({"state before wait": "Z", "wait returned": {"exit_code": 5},
                                    "exit code given": 5, "after wait": "Z"}).verdict == "refuted"
