@@ -180,6 +180,74 @@ int main(void)
     return 0;
 }
 """,
+    # children in the states the lab can make: R (spinning), S (pause), T (SIGSTOP),
+    # t (stopped under ptrace), Z (exited, not reaped); all killed and reaped after a line
+    "states": r"""
+#define _GNU_SOURCE
+#include <signal.h>
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void)
+{
+    pid_t kids[5]; int st; siginfo_t si; char line[8];
+    for (int i = 0; i < 5; i++) {
+        if ((kids[i] = fork()) < 0) { perror("fork"); return 1; }
+        if (kids[i] > 0) continue;
+        if (i == 0) for (;;) {}                         /* R: always runnable */
+        if (i == 1 || i == 2) for (;;) pause();         /* S; T once stopped below */
+        if (i == 3) {                                   /* t: stopped for its tracer */
+            if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0) _exit(2);
+            raise(SIGSTOP);
+        }
+        _exit(0);                                       /* Z */
+    }
+    kill(kids[2], SIGSTOP);
+    waitpid(kids[2], &st, WUNTRACED);                   /* it has stopped */
+    waitpid(kids[3], &st, WUNTRACED);                   /* the tracer sees its stop */
+    int traced = WIFSTOPPED(st);
+    waitid(P_PID, kids[4], &si, WEXITED | WNOWAIT);     /* exited, left unreaped */
+    printf("R=%d S=%d T=%d t=%d Z=%d traceme=%s\n", kids[0], kids[1], kids[2], kids[3],
+           kids[4], traced ? "ok" : "failed");
+    fflush(stdout);
+    (void)!fgets(line, sizeof line, stdin);
+    for (int i = 0; i < 5; i++) kill(kids[i], SIGKILL);
+    while (wait(NULL) > 0) {}
+    return 0;
+}
+""",
+    # a child burns 20 ms of CPU and exits; it stays a zombie until a line arrives on
+    # stdin, then wait4 reaps it and prints the CPU time the parent collected
+    "cpuzombie": r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+int main(int argc, char *argv[])
+{
+    int code = argc > 1 ? atoi(argv[1]) : 7, st; siginfo_t si; struct rusage ru; char line[8];
+    pid_t pid = fork();
+    if (pid < 0) { perror("fork"); return 1; }
+    if (pid == 0) {
+        clock_t end = clock() + CLOCKS_PER_SEC / 50;    /* 20 ms of its own CPU time */
+        volatile unsigned long n = 0;
+        while (clock() < end) n++;
+        _exit(code);
+    }
+    waitid(P_PID, pid, &si, WEXITED | WNOWAIT);         /* exited, left unreaped */
+    printf("zombie=%d\n", pid);
+    fflush(stdout);
+    (void)!fgets(line, sizeof line, stdin);
+    if (wait4(pid, &st, 0, &ru) != pid) { perror("wait4"); return 1; }
+    printf("reaped=%d exit_code=%d utime_us=%ld stime_us=%ld clk_tck=%ld\n", pid,
+           WEXITSTATUS(st), ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
+           ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, sysconf(_SC_CLK_TCK));
+    return 0;
+}
+""",
 }
 
 
