@@ -29,6 +29,7 @@ from typing import Callable
 
 from pylab import procstate, runner, toolchain
 from pylab._native import ffi, lib
+from pylab.native import check
 
 FLOORS = {"creation": "c_fork", "program": "c_fork_exec", "observe": "state_proc"}
 GROUP_TITLES = {
@@ -48,12 +49,6 @@ class BenchError(Exception):
     """A figure could not be measured on this machine (reported in one line, exit 2)."""
 
 
-def _c_check(rc: int) -> int:
-    if rc == -1:
-        raise OSError(ffi.errno, os.strerror(ffi.errno))
-    return rc
-
-
 class Lab:
     """What the measurements share: the tiny program, /dev/null, a zombie and a sleeper
     to observe. A context manager: it reaps everything it started."""
@@ -64,7 +59,7 @@ class Lab:
         self._tiny_c = ffi.new("char[]", self.tiny.encode())
         self._ns = ffi.new("long long[]", 1)
         self.devnull = os.open(os.devnull, os.O_WRONLY)
-        self.zombie = _c_check(lib.lab_make_zombie(0))
+        self.zombie = check(lib.lab_make_zombie(0))
         # a child asleep in read(2) until its stdin closes: state S
         self.sleeper = subprocess.Popen([self.tiny, "read"], stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL)
@@ -79,7 +74,7 @@ class Lab:
 
     # -- one round of each measurement; each returns the seconds it measured ----------
     def c_loop(self, fn, *args) -> float:
-        _c_check(fn(1, *args, self._ns))
+        check(fn(1, *args, self._ns))
         return self._ns[0] / 1e9
 
     def py_fork(self) -> float:
@@ -114,7 +109,7 @@ class Lab:
         lab's procstate.wait_for_state reads Z in /proc."""
         r, w = os.pipe()
         try:
-            pid = _c_check(lib.lab_bench_stamped_child(w))
+            pid = check(lib.lab_bench_stamped_child(w))
         finally:
             os.close(w)
         try:
@@ -127,7 +122,7 @@ class Lab:
         return (seen - stamp) / 1e9
 
     def zombie_seen_floor(self) -> float:
-        return _c_check(lib.lab_bench_zombie_seen()) / 1e9
+        return check(lib.lab_bench_zombie_seen()) / 1e9
 
 
 def _nothing() -> None:

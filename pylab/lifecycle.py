@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pylab import native, toolchain
 from pylab._native import ffi, lib
-from pylab.native import _check  # the one errno -> OSError helper
+from pylab.native import check  # the one errno -> OSError helper
 
 P_PID, P_ALL = lib.LAB_P_PID, lib.LAB_P_ALL
 WEXITED, WSTOPPED, WNOWAIT = lib.LAB_WEXITED, lib.LAB_WSTOPPED, lib.LAB_WNOWAIT
@@ -42,7 +42,7 @@ class WaitInfo:
 def waitid(idtype: int, id: int, options: int) -> WaitInfo:
     """waitid(2) in C. With WNOWAIT the child is only looked at: a zombie stays a zombie."""
     out = ffi.new("lab_waitinfo *")
-    _check(lib.lab_waitid(idtype, id, options, out))
+    check(lib.lab_waitid(idtype, id, options, out))
     return WaitInfo(out.pid, out.uid, CLD_NAMES.get(out.code, str(out.code)), out.status)
 
 
@@ -51,7 +51,7 @@ def fork_exits(codes: list[int]) -> list[int]:
     order; the caller reaps them (reap, reap_all)."""
     codes_c = ffi.new("int[]", list(codes))
     pids = ffi.new("int[]", max(len(codes), 1))
-    _check(lib.lab_fork_exits(len(codes), codes_c, pids))
+    check(lib.lab_fork_exits(len(codes), codes_c, pids))
     return list(pids[0:len(codes)])
 
 
@@ -61,7 +61,7 @@ def fork_ending(how: str, arg: int = 0, cwd: str | os.PathLike | None = None) ->
     hows = {"exit": 0, "signal": 1, "block": 2}
     if how not in hows:
         raise ValueError(f"how must be one of {sorted(hows)}, not {how!r}")
-    return _check(lib.lab_fork_ending(hows[how], arg, ffi.NULL if cwd is None else str(cwd).encode()))
+    return check(lib.lab_fork_ending(hows[how], arg, ffi.NULL if cwd is None else str(cwd).encode()))
 
 
 def reap(pids: list[int]) -> list[tuple[int, int]]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 from pylab.lifecycle import WEXITED, WNOWAIT, WSTOPPED  # noqa: F401 - the waitid options, one name each
-from pylab.native import WaitStatus, _check, ffi, lib
+from pylab.native import WaitStatus, check, ffi, lib
 
 
 def _argv(argv) -> tuple:
@@ -25,45 +25,45 @@ def fork_exec(argv) -> tuple[int, int]:
     exec happened. The child exists either way (it _exit(127)s when exec fails): reap it."""
     cargv, _keep = _argv(argv)
     err = ffi.new("int *")
-    pid = _check(lib.lab_fork_exec(cargv, err))
+    pid = check(lib.lab_fork_exec(cargv, err))
     return pid, err[0]
 
 
 def spawn(argv) -> int:
     """posix_spawnp: the child's pid; a failed exec raises OSError (and leaves no child)."""
     cargv, _keep = _argv(argv)
-    return _check(lib.lab_spawn(cargv))
+    return check(lib.lab_spawn(cargv))
 
 
 def fork_paused(pgid: int | None = None) -> int:
     """A child that waits until a signal ends it. pgid: None stays in our group, 0 leads
     a new group, else joins group pgid; set by both parent and child (no race)."""
-    return _check(lib.lab_fork_paused(-1 if pgid is None else pgid))
+    return check(lib.lab_fork_paused(-1 if pgid is None else pgid))
 
 
 def getpgid(pid: int = 0) -> int:
-    return _check(lib.lab_getpgid(pid))
+    return check(lib.lab_getpgid(pid))
 
 
 def setpgid(pid: int, pgid: int) -> None:
-    _check(lib.lab_setpgid(pid, pgid))
+    check(lib.lab_setpgid(pid, pgid))
 
 
 def getsid(pid: int = 0) -> int:
-    return _check(lib.lab_getsid(pid))
+    return check(lib.lab_getsid(pid))
 
 
 def pidfd_open(pid: int) -> int:
     """A pidfd for pid (close it with os.close)."""
-    return _check(lib.lab_pidfd_open(pid))
+    return check(lib.lab_pidfd_open(pid))
 
 
 def pidfd_send_signal(pidfd: int, sig: int) -> None:
-    _check(lib.lab_pidfd_send_signal(pidfd, sig))
+    check(lib.lab_pidfd_send_signal(pidfd, sig))
 
 
 def pidfd_wait(pidfd: int, options: int = 0) -> WaitStatus | None:
     """waitid(P_PIDFD): the status decoded; None when WNOHANG finds nothing yet."""
     st = ffi.new("lab_status *")
-    got = _check(lib.lab_pidfd_wait(pidfd, options, st))
+    got = check(lib.lab_pidfd_wait(pidfd, options, st))
     return None if got == 0 else WaitStatus._from_c(st)

@@ -24,8 +24,9 @@ BUFFERING = {"none": 0, "line": 1, "full": 2}
 _BUFFERING_NAMES = {v: k for k, v in BUFFERING.items()}
 
 
-def _check(result: int) -> int:
-    """Raise OSError from errno when a lab_ call reports failure (-1)."""
+def check(result: int) -> int:
+    """Raise OSError from errno when a lab_ call reports failure (-1): the one errno ->
+    OSError helper for every wrapper over pylab._native."""
     if result == -1:
         err = ffi.errno
         raise OSError(err, os.strerror(err))
@@ -96,7 +97,7 @@ def decode_status(raw: int) -> WaitStatus:
 def waitpid(pid: int, options: int = 0) -> WaitStatus | None:
     """waitpid(2) with the status decoded; None when WNOHANG finds nothing yet."""
     st = ffi.new("lab_status *")
-    got = _check(lib.lab_waitpid(pid, options, st))
+    got = check(lib.lab_waitpid(pid, options, st))
     return None if got == 0 else WaitStatus._from_c(st)
 
 
@@ -108,28 +109,28 @@ def fork_child(message: str | None = None, how: str = "exit", code: int = 0) -> 
     if how not in modes:
         raise ValueError(f"how must be one of {sorted(modes)}, not {how!r}")
     msg = ffi.NULL if message is None else message.encode()
-    return _check(lib.lab_fork_child(msg, modes[how], code))
+    return check(lib.lab_fork_child(msg, modes[how], code))
 
 
 def make_zombie(code: int = 0) -> int:
     """The pid of a child that has exited with `code` and is not yet reaped."""
-    return _check(lib.lab_make_zombie(code))
+    return check(lib.lab_make_zombie(code))
 
 
 def print_(text: str) -> int:
     """printf("%s", text) into C's stdout buffer; returns the bytes printf counted."""
-    return _check(lib.lab_print(text.encode()))
+    return check(lib.lab_print(text.encode()))
 
 
 def fflush() -> None:
-    _check(lib.lab_fflush())
+    check(lib.lab_fflush())
 
 
 def setvbuf(mode: str) -> None:
     """Set C stdout's buffering: "none", "line" or "full"."""
     if mode not in BUFFERING:
         raise ValueError(f"mode must be one of {sorted(BUFFERING)}, not {mode!r}")
-    _check(lib.lab_setvbuf(BUFFERING[mode]))
+    check(lib.lab_setvbuf(BUFFERING[mode]))
 
 
 def stdout_buffering() -> str | None:
@@ -145,12 +146,12 @@ def stdout_pending() -> int | None:
 
 def atexit_print(message: str) -> None:
     """Register a C atexit handler that printf()s `message` when C exit() runs."""
-    _check(lib.lab_atexit_print(message.encode()))
+    check(lib.lab_atexit_print(message.encode()))
 
 
 def set_subreaper(on: bool = True) -> None:
-    _check(lib.lab_set_subreaper(1 if on else 0))
+    check(lib.lab_set_subreaper(1 if on else 0))
 
 
 def is_subreaper() -> bool:
-    return bool(_check(lib.lab_is_subreaper()))
+    return bool(check(lib.lab_is_subreaper()))

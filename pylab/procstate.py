@@ -42,17 +42,21 @@ class Stat:
     starttime: int  # clock ticks after boot: with pid, identifies a process across pid reuse
 
 
-def read_stat(pid: int) -> Stat:
-    """Parse /proc/PID/stat. comm sits in parentheses and may itself hold spaces and
-    ')', so the fields are read after the *last* ')'."""
+def _stat_fields(pid: int) -> tuple[str, list[str]]:
+    """(comm, the fields after it) of /proc/PID/stat; fields[0] is the state (field 3)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             raw = f.read().decode(errors="replace")
     except (FileNotFoundError, ProcessLookupError):
         raise NoSuchProcess(pid) from None
     head, _, tail = raw.rpartition(")")
-    comm = head.split("(", 1)[1]
-    f = tail.split()
+    return head.split("(", 1)[1], tail.split()
+
+
+def read_stat(pid: int) -> Stat:
+    """Parse /proc/PID/stat. comm sits in parentheses and may itself hold spaces and
+    ')', so the fields are read after the *last* ')'."""
+    comm, f = _stat_fields(pid)
     return Stat(pid=pid, comm=comm, state=f[0], ppid=int(f[1]), pgrp=int(f[2]),
                 session=int(f[3]), tty_nr=int(f[4]), num_threads=int(f[17]),
                 starttime=int(f[19]))
@@ -204,8 +208,7 @@ def holdings(pid: int) -> dict:
     except (PermissionError, FileNotFoundError):
         # a zombie has no memory map, so /proc hands its fd/ to root: unknown to others
         n_fds = None
-    with open(f"/proc/{pid}/stat", "rb") as f:
-        tail = f.read().decode(errors="replace").rpartition(")")[2].split()
+    tail = _stat_fields(pid)[1]
     return {
         "state": fields.get("State", "?"),
         "vm_rss": fields.get("VmRSS", "").strip() or None,

@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from pylab import native, procstate
+from pylab import native
 
 
 def pylab(*args, env=None, stdin=subprocess.DEVNULL):

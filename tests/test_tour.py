@@ -6,7 +6,6 @@ monkeypatched sources) other observations and check that the verdict follows the
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 
 import pytest
