@@ -69,8 +69,8 @@ def time_wait_reuseaddr() -> Finding:
 def sysctl_tw_recycle() -> Finding:
     ev = tcp_facts.sysctls()
     if ev["tcp_tw_recycle"].startswith("absent"):
-        ev["so"] = ("the setting does not exist here (it was removed in Linux 4.12): sysctl cannot read "
-                    "it, and a line for it in /etc/sysctl.conf makes `sysctl -p` report an error")
+        ev["so"] = ("the setting does not exist on this kernel: the file is absent and sysctl cannot read it "
+                    "(documentation, not observed: it was removed in Linux 4.12)")
         return Finding("refuted", ev)
     return Finding("qualified", ev, "only on kernels before 4.12, and it broke clients behind NAT")
 
@@ -91,7 +91,7 @@ def sysctl_tw_reuse() -> Finding:
           "the lab does not change the setting, so what 0 or 1 would do is not observed here"}
     reused = out["connect() reused the 4-tuple"]
     if reused and bind != "ok":
-        return Finding("qualified", ev, f"only outgoing connect() reused a TIME_WAIT here (after {out['after s']} s; "
+        return Finding("qualified", ev, f"an outgoing connect() reused a TIME_WAIT here (after {out['after s']} s; "
                        f"{out['connect() from that port, attempts refused']} earlier attempts got "
                        f"{'/'.join(out['refused with']) or 'nothing'}); a server's bind() on a port in TIME_WAIT "
                        f"still failed ({bind}); the setting here is {value} ({meaning}), not 1")
@@ -209,9 +209,9 @@ def udp_connected_refused() -> Finding:
     if not (connected and arrived and silent):
         return Finding("refuted", ev)
     if told_with_recverr:
-        return Finding("qualified", ev, "an unconnected socket is not told by default although the ICMP "
-                       "port-unreachable does come back (an IP_RECVERR socket's error queue holds it); with "
-                       "IP_RECVERR on, it is told too: its recvfrom raised ECONNREFUSED")
+        return Finding("qualified", ev, "an unconnected socket is not told by default, although ICMP "
+                       "port-unreachable answers do come back to unconnected sockets (IP_RECVERR error queues "
+                       "hold them); with IP_RECVERR on, it is told too: its recvfrom raised ECONNREFUSED")
     return Finding("confirmed", ev)
 
 
