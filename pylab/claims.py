@@ -37,7 +37,7 @@ class Finding:
 @dataclass
 class Claim:
     id: str
-    seed: str  # "processes" or "sockets"
+    seed: str  # "processes" or "sockets"; "lab:sockets": the lab's own, in no seed
     text: str  # the seed's claim, in English
     check: Callable[[], Finding] = field(repr=False)
 
@@ -116,7 +116,9 @@ def main(args) -> int:
         for row in report["claims"]:
             if row["seed"] != seed:
                 seed = row["seed"]
-                print(f"\n== seed: {seed}.md ==")
+                # "lab:NAME": the NAME lab's own claims (from its issue), in no seed
+                print(f"\n== the {seed[4:]} lab's own claims (not in a seed) ==" if seed.startswith("lab:")
+                      else f"\n== seed: {seed}.md ==")
             print(f"\n[{marks[row['verdict']]}] {row['id']}: {row['claim']}")
             if row["condition"]:
                 print(f"    only when: {row['condition']}")

@@ -40,6 +40,8 @@ class Stat:
     tty_nr: int
     num_threads: int
     starttime: int  # clock ticks after boot: with pid, identifies a process across pid reuse
+    utime: int = 0  # clock ticks of CPU time in user mode
+    stime: int = 0  # and in kernel mode
 
 
 def _stat_fields(pid: int) -> tuple[str, list[str]]:
@@ -59,7 +61,7 @@ def read_stat(pid: int) -> Stat:
     comm, f = _stat_fields(pid)
     return Stat(pid=pid, comm=comm, state=f[0], ppid=int(f[1]), pgrp=int(f[2]),
                 session=int(f[3]), tty_nr=int(f[4]), num_threads=int(f[17]),
-                starttime=int(f[19]))
+                starttime=int(f[19]), utime=int(f[11]), stime=int(f[12]))
 
 
 def state_proc(pid: int) -> str:

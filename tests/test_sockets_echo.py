@@ -5,6 +5,7 @@ import glob
 import os
 import signal
 import socket
+import sys
 import tempfile
 
 import pytest
@@ -71,6 +72,32 @@ def test_unix_socket_file_is_removed_when_the_server_gets_sigterm():
         res = srv.proc.wait(10)
     assert res.exit_code == 0
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("stdin", ["/dev/null", "file"])
+def test_server_with_an_unpollable_stdin_keeps_serving_says_so_and_stops_on_sigterm(stdin, tmp_path):
+    if stdin == "file":  # a regular file, as under `nohup ... < file`
+        stdin = tmp_path / "in.txt"
+        stdin.write_text("a line that must not stop the server\n")
+    argv = ["sh", "-c", 'exec "$0" -P -m pylab sockets serve tcp < "$1"', sys.executable, str(stdin)]
+    with ServerProcess(argv) as srv:
+        assert os.readlink(f"/proc/{srv.pid}/fd/0") == str(stdin)  # the server itself has that stdin
+        assert echo.exchange("tcp", srv.address, [b"one"]) == [b"ONE"]
+        assert procstate.state_proc(srv.pid) in {"S", "R"}  # still there after reading stdin's EOF
+        assert echo.exchange("tcp", srv.address, [b"two"]) == [b"TWO"]
+        os.kill(srv.pid, signal.SIGTERM)
+        res = srv.proc.wait(10)
+    assert res.exit_code == 0  # its SIGTERM handler ran: a plain SIGTERM death is a signal
+    assert res.lines.count("closed eof") == 2
+    assert res.stderr_text.splitlines() == [
+        "stdin cannot be polled (Operation not permitted): not watching it; stop the server with SIGTERM or --max-conns"]
+
+
+def test_idle_timeout_is_accepted_as_a_fraction_of_a_second():
+    with ServerProcess(lab_command("serve", "tcp", "--idle-timeout", "0.5", "--max-conns", "1")) as srv:
+        assert echo.exchange("tcp", srv.address, [b"ok"]) == [b"OK"]
+        res = srv.proc.wait(10)
+    assert res.exit_code == 0 and res.lines[-1] == "stopped: served 1"
 
 
 def test_unix_server_at_a_given_path_removes_exactly_that_file(tmp_path):
@@ -141,6 +168,11 @@ def test_client_command_prints_the_replies(capsys):
     (["sockets", "serve", "tcp", "--path", "/tmp/x"], "for unix servers"),
     (["sockets", "serve", "sctp"], "invalid choice"),
     (["sockets", "bogus"], "invalid choice"),
+    (["sockets", "serve", "tcp", "--idle-timeout", "-1"], "bad --idle-timeout"),
+    (["sockets", "serve", "tcp", "--idle-timeout", "0"], "bad --idle-timeout"),
+    (["sockets", "serve", "tcp", "--max-conns", "0"], "bad --max-conns"),
+    (["sockets", "serve", "udp", "--max-conns", "-3"], "bad --max-conns"),
+    (["sockets", "client", "tcp", "--port", "9", "--timeout", "-2", "hi"], "bad --timeout"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(capsys, argv, words):
     assert cli.main(argv) == 2

@@ -8,19 +8,22 @@ from pylab.sockets.serverproc import ServerProcess, lab_command
 
 
 def test_thousand_sequential_fifty_concurrent_resets_and_a_silent_client():
-    ev = load.run(n_seq=1000, n_conc=50, n_reset=20, idle_timeout=1.0, time_limit=20.0)
+    # the load phase's server has a long idle timeout: a client stalled on a busy machine
+    # must not be dropped; the silent client gets a server of its own with a short one
+    ev = load.run(n_seq=1000, n_conc=50, n_reset=20, idle_timeout=0.5, time_limit=20.0)
     assert ev["sequential clients served"] == 1000
     assert ev["concurrent"] == {"open at once": 50, "server fds at the peak": ev["server fds at start"] + 50,
                                 "right replies": 50}
-    assert ev["silent client"]["served meanwhile"] == "MEANWHILE"
-    assert ev["silent client"]["silent client got"] == "b''"
     assert ev["server still serves"] == "STILL THERE?"
     ends = ev["connection ends logged"]
-    assert ends["timeout"] == 1
-    assert ends["reset"] == 20
-    assert sum(ends.values()) == 1000 + 50 + 20 + 2 + 1
+    assert ends == {"eof": 1000 + 50 + 1, "reset": 20, "timeout": 0}
     assert ev["server fds at the end"] == ev["server fds at start"]
     assert ev["server exit"] == "exited with code 0"
+    silent = ev["silent client"]
+    assert silent["served meanwhile"] == "MEANWHILE"
+    assert silent["silent client got"] == "b''"  # the server closed it, not the client
+    assert sorted(silent["its server logged"]) == ["closed eof", "closed timeout"]  # two threads: any order
+    assert silent["its server's exit"] == "exited with code 0"
     assert ev["left behind"] == []
 
 

@@ -1,11 +1,13 @@
-"""The claims of seeds/sockets.md (and of the sockets lab's issue), each checked live
-and registered into pylab.claims for `pylab tour`. Verdicts follow the evidence."""
+"""The claims of seeds/sockets.md (seed "sockets"), then the sockets lab's own claims
+from its issue (seed "lab:sockets": not in the seed), each checked live and registered
+into pylab.claims for `pylab tour`. Verdicts follow the evidence."""
 from __future__ import annotations
 
 from pylab.claims import Finding, claim
 from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
 
 SEED = "sockets"
+LAB = "lab:sockets"  # the lab's own claims; registered last so the tour shows them apart
 
 
 @claim("recv-empty-spins", SEED, "Without `if len(msg) == 0: break`, when the client disconnects "
@@ -67,8 +69,8 @@ def time_wait_reuseaddr() -> Finding:
 def sysctl_tw_recycle() -> Finding:
     ev = tcp_facts.sysctls()
     if ev["tcp_tw_recycle"].startswith("absent"):
-        ev["so"] = ("the setting does not exist here (it was removed in Linux 4.12): sysctl cannot read "
-                    "it, and a line for it in /etc/sysctl.conf makes `sysctl -p` report an error")
+        ev["so"] = ("the setting does not exist on this kernel: the file is absent and sysctl cannot read it "
+                    "(documentation, not observed: it was removed in Linux 4.12)")
         return Finding("refuted", ev)
     return Finding("qualified", ev, "only on kernels before 4.12, and it broke clients behind NAT")
 
@@ -76,29 +78,53 @@ def sysctl_tw_recycle() -> Finding:
 @claim("sysctl-tw-reuse", SEED, "net.ipv4.tcp_tw_reuse=1 lets TIME-WAIT sockets be reused for new "
        "TCP connections (default 0), which relieves many TIME_WAITs")
 def sysctl_tw_reuse() -> Finding:
-    values = tcp_facts.sysctls()
     tw = tcp_facts.time_wait()
-    failed = next(c["restart"] for c in tw["cases"] if c["closes first"] == "server"
-                  and not c["old server SO_REUSEADDR"] and not c["new server SO_REUSEADDR"])
-    ev = {"tcp_tw_reuse here": values["tcp_tw_reuse"],
-          "meaning": {"0": "off", "1": "on", "2": "on for loopback only"}.get(values["tcp_tw_reuse"], "?"),
-          "server restart on a port in TIME_WAIT without SO_REUSEADDR": failed}
-    return Finding("qualified", ev, "it applies to new outgoing connections (connect) only, never to a "
-                   f"server's bind (still {failed} here); here it is {values['tcp_tw_reuse']} ({ev['meaning']})")
+    bind = next(c["restart"] for c in tw["cases"] if c["closes first"] == "server"
+                and not c["old server SO_REUSEADDR"] and not c["new server SO_REUSEADDR"])
+    out = tcp_facts.tw_reuse()
+    value = out["tcp_tw_reuse"]
+    meaning = {"0": "off", "1": "on", "2": "on for loopback only"}.get(value, "?")
+    ev = {"tcp_tw_reuse here (read only)": value, "its meaning (kernel documentation)": meaning,
+          "outgoing connect() onto a client-side TIME_WAIT (observed)": out,
+          "a server's bind() on its port in TIME_WAIT, no SO_REUSEADDR (observed)": bind,
+          "documentation, not observed": "ip-sysctl.rst: tcp_tw_reuse is for new outgoing connections; "
+          "the lab does not change the setting, so what 0 or 1 would do is not observed here"}
+    reused = out["connect() reused the 4-tuple"]
+    if reused and bind != "ok":
+        return Finding("qualified", ev, f"an outgoing connect() reused a TIME_WAIT here (after {out['after s']} s; "
+                       f"{out['connect() from that port, attempts refused']} earlier attempts got "
+                       f"{'/'.join(out['refused with']) or 'nothing'}); a server's bind() on a port in TIME_WAIT "
+                       f"still failed ({bind}); the setting here is {value} ({meaning}), not 1")
+    if reused:
+        return Finding("confirmed", ev)
+    if value in ("1", "2"):  # on (2: loopback, which the lab used) and yet no reuse
+        return Finding("refuted", ev)
+    return Finding("qualified", ev, f"not observable here: tcp_tw_reuse is {value} ({meaning}) and connect() "
+                   f"did not reuse the TIME_WAIT ({'/'.join(out['refused with'])}); the lab never sets it to 1")
 
 
-@claim("sysctl-fin-timeout", SEED, "net.ipv4.tcp_fin_timeout changes the system's default TIME_WAIT timeout")
+@claim("sysctl-fin-timeout", SEED, "net.ipv4.tcp_fin_timeout changes the system's default TIMEOUT "
+       "(the seed names no state; the lab reads it as the TIME_WAIT timeout)")
 def sysctl_fin_timeout() -> Finding:
     fin = int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0)
     seen = tcp_facts.time_wait()["time_wait seen"]
     left = max(r["timer_left_s"] or 0 for r in seen["/proc/net/tcp"])
-    ev = {"tcp_fin_timeout": fin, "a fresh TIME_WAIT's timer (s, /proc/net/tcp)": left}
+    fw2 = tcp_facts.fin_wait2()["timer_left_s"]
+    ev = {"the seed says": "net.ipv4.tcp_fin_timeout修改系統默认的TIMEOUT时间 (changes the system's default TIMEOUT)",
+          "the lab's reading (an interpretation)": "TIMEOUT = how long a connection stays in TIME_WAIT",
+          "tcp_fin_timeout (read only)": fin,
+          "a fresh TIME_WAIT's timer (s, /proc/net/tcp)": left,
+          "an orphaned FIN_WAIT_2's timer (s, /proc/net/tcp)": fw2}
+    follows = fw2 is not None and abs(fw2 - fin) <= 1
+    governs = (f"it times FIN_WAIT_2: an orphaned FIN_WAIT_2 here starts at {fw2} s, as tcp_fin_timeout"
+               if follows else f"an orphaned FIN_WAIT_2 here starts at {fw2} s, not at tcp_fin_timeout ({fin} s)")
     if left > fin + 1:  # TIME_WAIT outlasts the setting: it does not follow it
+        ev["so"] = f"TIME_WAIT does not follow it; {governs}"
         return Finding("refuted", ev)
-    cond = f"it is the timeout of FIN_WAIT_2 (orphaned connections); a TIME_WAIT here starts at {left} s"
+    cond = f"{governs}; a TIME_WAIT here starts at {left} s"
     if round(left) == fin:
-        cond += (f"; both are {fin} s here, so they cannot be told apart without changing the "
-                 "setting, which the lab never does")
+        cond += (f"; both are {fin} s here, so whether TIME_WAIT follows the setting cannot be told "
+                 "without changing it, which the lab never does")
     return Finding("qualified", ev, cond)
 
 
@@ -121,38 +147,32 @@ def send_loses_data() -> Finding:
 @claim("udp-either-first", SEED, "UDP is connectionless: whichever side starts first, no error")
 def udp_either_first() -> Finding:
     ev = udp_unix_facts.udp_order()
-    ok = ev["client sends before the server exists"] == "no error" and ev["server started first, then a client"] == "late"
-    return Finding("confirmed" if ok else "refuted", ev)
+    late = "server bound first, then a client sends b'late'"
+    ok = ev["client sends before the server exists"] == "no error" and ev[late] == "server received b'late'"
+    return Finding("confirmed" if ok else "refuted",
+                   {k: ev[k] for k in ("client sends before the server exists", "the early datagram", late)})
 
 
-@claim("udp-boundaries", SEED, "UDP keeps message boundaries: each recvfrom returns one datagram "
-       "(TCP is a byte stream)")
-def udp_boundaries() -> Finding:
-    ev = udp_unix_facts.udp_order()
-    ok = ev["recvfrom(1024) calls returned"] == ev["datagrams sent"]
-    keys = ("datagrams sent", "recvfrom(1024) calls returned", "tcp: the same three sends, one recv(1024)")
-    return Finding("confirmed" if ok else "refuted", {k: ev[k] for k in keys})
-
-
-@claim("udp-connected-refused", SEED, "A connected UDP socket learns that the port is closed "
-       "(ECONNREFUSED); an unconnected one is not told")
-def udp_connected_refused() -> Finding:
-    ev = udp_unix_facts.udp_connected_refused()
-    unconnected = ev["unconnected socket, sent to the same port, next recvfrom"]
-    ok = ev["next call (recv)"].endswith("ECONNREFUSED") and unconnected.startswith("BlockingIOError")
-    return Finding("confirmed" if ok else "refuted", ev)
-
-
-@claim("unix-socket-file", SEED, "AF_UNIX sockets communicate through a file in the file system")
+@claim("unix-socket-file", SEED, "AF_UNIX sockets fetch their data through the file system: two "
+       "processes communicate by accessing the same file")
 def unix_socket_file() -> Finding:
     ev = udp_unix_facts.unix_socket_file()
+    before, after = ev["the file before a transfer"], ev["the file after the transfer"]
+    moved = ev["bytes received"] == ev["bytes sent through the socket"] > 0
+    no_data_in_file = (after["type"] == "socket" and after["st_size"] == 0 and after["st_blocks"] == 0
+                       and before == after)
+    if not moved:
+        raise RuntimeError(f"the transfer failed: {ev['bytes received']} of {ev['bytes sent through the socket']} bytes")
+    if not no_data_in_file:
+        return Finding("confirmed", ev)
+    ev["so"] = (f"{ev['bytes received']} bytes went through the socket and none through its file: a socket "
+                "file (S_ISSOCK) of size 0 before and after, only the socket's name")
     outlives = ev["after close: the file exists"] and ev["bind again"].endswith("EADDRINUSE")
-    abstract_no_file = (ev["abstract: in /proc/net/unix while open"]
-                        and not ev["abstract: files by that name (cwd, temp dir)"])
-    if outlives and abstract_no_file:
-        return Finding("qualified", ev, "the file is only the socket's name: it outlives close() (the next "
-                       "bind fails with EADDRINUSE) until unlinked, and an abstract-namespace socket has no file")
-    return Finding("confirmed", ev)
+    if outlives:
+        ev["and"] = "the name outlives close() (the next bind fails with EADDRINUSE) until unlinked"
+    if ev["abstract: in /proc/net/unix while open"] and not ev["abstract: files by that name (cwd, temp dir)"]:
+        ev["and an abstract-namespace socket"] = "has no file at all"
+    return Finding("refuted", ev)
 
 
 @claim("settimeout-raises", SEED, "settimeout() sets a timeout on blocking operations and "
@@ -164,7 +184,38 @@ def settimeout_raises() -> Finding:
     return Finding("confirmed" if ok else "refuted", ev)
 
 
-@claim("fork-server-zombies", SEED, "A forking server that never waits leaves one zombie per finished "
+# -- the lab's own claims (its issue), not the seed's --------------------------------
+@claim("udp-boundaries", LAB, "UDP keeps message boundaries: each recvfrom returns one datagram "
+       "(TCP is a byte stream)")
+def udp_boundaries() -> Finding:
+    ev = udp_unix_facts.udp_order()
+    ok = ev["recvfrom(1024) calls returned"] == ev["datagrams sent"]
+    keys = ("datagrams sent", "recvfrom(1024) calls returned", "tcp: the same three sends, one recv(1024)")
+    return Finding("confirmed" if ok else "refuted", {k: ev[k] for k in keys})
+
+
+@claim("udp-connected-refused", LAB, "A connected UDP socket learns that the port is closed "
+       "(ECONNREFUSED); an unconnected one is not told")
+def udp_connected_refused() -> Finding:
+    ev = udp_unix_facts.udp_connected_refused()
+    connected = ev["connected: next call (recv)"].endswith("ECONNREFUSED")
+    icmp = "ICMP type 3 code 3"  # destination unreachable: port unreachable
+    arrived = (ev["a witness socket (IP_RECVERR, sent after b'plain'): error queue"].startswith(icmp)
+               and ev["unconnected: then its error queue"].startswith(icmp))
+    silent = (ev["unconnected, IP_RECVERR never on, sent b'plain': recvfrom"].startswith("BlockingIOError")
+              and ev["unconnected, IP_RECVERR never on: SO_ERROR"] == 0
+              and ev["unconnected: error queue after b'first' (IP_RECVERR off when it was sent)"] == "empty")
+    told_with_recverr = ev["unconnected: then recvfrom"].endswith("ECONNREFUSED")
+    if not (connected and arrived and silent):
+        return Finding("refuted", ev)
+    if told_with_recverr:
+        return Finding("qualified", ev, "an unconnected socket is not told by default, although ICMP "
+                       "port-unreachable answers do come back to unconnected sockets (IP_RECVERR error queues "
+                       "hold them); with IP_RECVERR on, it is told too: its recvfrom raised ECONNREFUSED")
+    return Finding("confirmed", ev)
+
+
+@claim("fork-server-zombies", LAB, "A forking server that never waits leaves one zombie per finished "
        "client; a SIGCHLD handler reaping with WNOHANG leaves none; ForkingTCPServer reaps in collect_children")
 def fork_server_zombies() -> Finding:
     n = 3
@@ -177,9 +228,12 @@ def fork_server_zombies() -> Finding:
     return Finding("confirmed" if ok else "refuted", ev)
 
 
-@claim("echo-survives-faults", SEED, "The fixed echo server keeps serving through sequential and "
-       "concurrent clients, resets and a silent client, and gives back every descriptor")
+@claim("echo-survives-faults", LAB, "The fixed echo server keeps serving through sequential and "
+       "concurrent clients and resets and gives back every descriptor; a silent client is dropped after the "
+       "idle timeout while others are served")
 def echo_survives_faults() -> Finding:
     ev = load.run(n_seq=200, n_conc=50, n_reset=10)
-    ok = ev["server fds at the end"] == ev["server fds at start"] and ev["server still serves"] == "STILL THERE?"
+    ok = (ev["server fds at the end"] == ev["server fds at start"] and ev["server still serves"] == "STILL THERE?"
+          and ev["silent client"]["served meanwhile"] == "MEANWHILE"
+          and "closed timeout" in ev["silent client"]["its server logged"])
     return Finding("confirmed" if ok else "refuted", ev)

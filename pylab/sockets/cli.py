@@ -17,13 +17,27 @@ from pylab.sockets import LOCALHOST
 KINDS = ("tcp", "udp", "unix")
 
 
+def _check_positive(a) -> None:
+    """Numbers that must be > 0 (a timeout of 0 or less would make the sockets
+    non-blocking or invalid; 0 connections would serve nobody)."""
+    from pylab.cli import UsageError
+
+    for opt, value in (("--idle-timeout", getattr(a, "idle_timeout", None)),
+                       ("--max-conns", getattr(a, "max_conns", None)),
+                       ("--timeout", getattr(a, "timeout", None)),
+                       ("--poll-interval", getattr(a, "poll_interval", None))):
+        if value is not None and not 0 < value < float("inf"):
+            raise UsageError(f"bad {opt} {value}: it must be a number greater than 0")
+
+
 def _parser() -> argparse.ArgumentParser:
     from pylab.cli import _Parser
 
     p = _Parser(prog="pylab sockets", description="The sockets lab's servers and clients.")
     sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=_Parser)
 
-    s = sub.add_parser("serve", help="an upper-casing echo server (stops on a line or EOF on stdin)")
+    s = sub.add_parser("serve", help="an upper-casing echo server (stops on a line or EOF on stdin, "
+                       "if stdin can be polled; on SIGTERM; after --max-conns)")
     s.add_argument("kind", choices=KINDS)
     s.add_argument("--host", default=LOCALHOST, help="address to bind (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=0, help="port (default 0: an ephemeral port)")
@@ -72,6 +86,7 @@ def main(args) -> int:
         raise UsageError(f"unrecognized arguments: {' '.join(extra)} (see 'pylab sockets --help')")
     if a.what == "client":
         a.messages += extra
+    _check_positive(a)
     if a.what == "serve":
         if a.kind != "unix" and (a.path or a.abstract):
             raise UsageError("--path and --abstract are for unix servers")

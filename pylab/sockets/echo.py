@@ -8,11 +8,15 @@ not hold up the others; a connection idle for `idle_timeout` seconds is closed. 
 connection's end is logged as `closed eof|reset|timeout` (the drivers count them).
 
 A server stops when a line or end-of-file arrives on stdin, on SIGTERM/SIGINT, or after
-`max_conns` connections; it then closes its sockets and removes its socket file.
+`max_conns` connections; it then closes its sockets and removes its socket file. A stdin
+that cannot be polled (a regular file, /dev/null: under nohup or CI) is not used as a
+stop signal, and the server says so on stderr: /dev/null is always at end-of-file, and
+stopping on it would stop the server at once.
 """
 from __future__ import annotations
 
 import os
+import select
 import selectors
 import signal
 import socket
@@ -128,18 +132,32 @@ def _stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
+def stdin_stop_fd(watch_stdin: bool) -> int | None:
+    """stdin's descriptor if it can serve as a stop signal, else None (said on stderr)."""
+    if not watch_stdin:
+        return None
+    fd = sys.stdin.fileno() if sys.stdin is not None else 0
+    try:
+        with select.epoll() as ep:  # epoll refuses regular files and /dev/null (EPERM)
+            ep.register(fd, select.EPOLLIN)
+        return fd
+    except OSError as e:
+        print(f"stdin cannot be polled ({os.strerror(e.errno)}): not watching it; "
+              "stop the server with SIGTERM or --max-conns", file=sys.stderr, flush=True)
+        return None
+
+
 def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = None,
           abstract: str | None = None, idle_timeout: float | None = 10.0,
           max_conns: int | None = None, watch_stdin: bool = True) -> int:
     """Run a server until stopped (see the module doc); prints `listening on ...`."""
     _stop_on_sigterm()
-    stop_fd = sys.stdin.fileno() if watch_stdin else None
     tmpdir = None
     if kind == "udp":
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
-            n = serve_udp(sock, stop_fd, max_conns, f"listening on udp {host} {sock.getsockname()[1]}")
+            n = serve_udp(sock, stdin_stop_fd(watch_stdin), max_conns, f"listening on udp {host} {sock.getsockname()[1]}")
         finally:
             sock.close()
         log(f"stopped: {n} datagrams")
@@ -164,7 +182,7 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
     finished = False
     try:
         sock.listen(BACKLOG)
-        server.serve(stop_fd, max_conns, f"listening on {shown}")
+        server.serve(stdin_stop_fd(watch_stdin), max_conns, f"listening on {shown}")
         finished = max_conns is not None and server.served >= max_conns
     finally:
         server.close(abort=not finished)

@@ -18,7 +18,7 @@ LISTENING = rb"listening on (tcp|udp|unix) (\S+)(?: (\d+))?\n"
 
 def lab_command(*args: str) -> list[str]:
     """argv for `pylab sockets ARGS` run by this Python (the same installed lab)."""
-    return [sys.executable, "-m", "pylab", "sockets", *args]
+    return [sys.executable, "-P", "-m", "pylab", "sockets", *args]  # -P: never a source tree's pylab
 
 
 def server_env() -> dict:

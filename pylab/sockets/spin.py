@@ -8,7 +8,6 @@ back to `accept` (it prints `waiting for a connection` again, sleeps, serves aga
 """
 from __future__ import annotations
 
-import os
 import time
 
 from pylab import procstate
@@ -21,9 +20,8 @@ DETECT_TIMEOUT = 5.0   # the bound on detection; spinning is usually seen in mil
 
 
 def cpu_ticks(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rpartition(")")[2].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    st = procstate.read_stat(pid)
+    return st.utime + st.stime
 
 
 def observe(fixed: bool) -> dict:
@@ -52,5 +50,5 @@ def observe(fixed: bool) -> dict:
             res = srv.kill()  # the seed's server has no way to stop but a signal
             ev["stopped by"] = res.describe()
             ev["spins"] = False
-        ev["left behind"] = [p for p in res.stragglers if os.path.exists(f"/proc/{p}")]
+        ev["left behind"] = [p for p in res.stragglers if procstate.exists(p)]
     return ev

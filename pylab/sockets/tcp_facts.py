@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -47,18 +48,21 @@ TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": 
               "0A": "LISTEN", "05": "FIN_WAIT2", "04": "FIN_WAIT1"}
 
 
-def proc_net_tcp(port: int) -> list[dict]:
-    """Sockets of /proc/net/tcp whose local port is `port` (state 06 is TIME_WAIT)."""
+def proc_net_tcp(port: int, remote_port: int | None = None) -> list[dict]:
+    """Sockets of /proc/net/tcp whose local port is `port` (and remote port, if given;
+    state 06 is TIME_WAIT, 05 FIN_WAIT2)."""
     rows = []
     with open("/proc/net/tcp") as f:
         next(f)
         for line in f:
             fld = line.split()
-            if int(fld[1].split(":")[1], 16) == port:
+            if int(fld[1].split(":")[1], 16) == port and (
+                    remote_port is None or int(fld[2].split(":")[1], 16) == remote_port):
                 timer, when = fld[5].split(":")
                 rows.append({"local": fld[1], "remote": fld[2], "state": fld[3],
                              "name": TCP_STATES.get(fld[3], fld[3]),
-                             # timer 3 is the TIME_WAIT timer; `when` is jiffies left
+                             # timer 3: the timewait timer (TIME_WAIT, and an orphaned
+                             # FIN_WAIT2's); `when`: clock ticks left
                              "timer_left_s": round(int(when, 16) / os.sysconf("SC_CLK_TCK"), 1)
                              if timer == "03" else None})
     return rows
@@ -126,6 +130,84 @@ def time_wait() -> dict:
                 if observed is None and rows:
                     observed = {"port": port, "/proc/net/tcp": rows, "ss": ss_time_wait(port)}
     return {"cases": cases, "time_wait seen": observed, "tcp_tw_reuse": read_sysctl("tcp_tw_reuse")}
+
+
+# -- tcp_tw_reuse, observed (read only) ------------------------------------------------
+IP_LOCAL_PORT_RANGE = getattr(socket, "IP_LOCAL_PORT_RANGE", 51)  # Linux 6.3+: per-socket ephemeral range
+
+
+def _connect_from(port: int, server_port: int) -> socket.socket:
+    """connect() whose ephemeral port the kernel must pick from [port, port]: the
+    kernel's own choice (no bind), as for any outgoing connection, so tcp_tw_reuse
+    decides whether a TIME_WAIT on that 4-tuple may be taken over."""
+    s = socket.socket()
+    try:
+        s.setsockopt(socket.IPPROTO_IP, IP_LOCAL_PORT_RANGE, struct.pack("I", port | port << 16))
+        s.connect((LOCALHOST, server_port))
+        return s
+    except OSError:
+        s.close()
+        raise
+
+
+def tw_reuse() -> dict:
+    """A client closes first, so its 4-tuple waits in TIME_WAIT on the client's side;
+    then a new connect() to the same server, confined to that same local port: does the
+    kernel reuse the 4-tuple (tcp_tw_reuse), or refuse with EADDRNOTAVAIL?"""
+    delay = read_sysctl("tcp_tw_reuse_delay")  # ms (Linux 6.13+); reuse needs a TIME_WAIT this old
+    ev = {"tcp_tw_reuse": read_sysctl("tcp_tw_reuse"), "tcp_tw_reuse_delay ms": delay,
+          "tcp_timestamps": read_sysctl("tcp_timestamps")}
+    with _listener(False) as ls:
+        server_port = ls.getsockname()[1]
+        with socket.create_connection((LOCALHOST, server_port), timeout=5) as c:
+            port = c.getsockname()[1]
+            conn, _ = ls.accept()
+        with conn:  # the client closed first
+            conn.recv(16)
+        ev["4-tuple"] = f"127.0.0.1:{port} -> 127.0.0.1:{server_port}"
+        ev["client side of it after close"] = [r["name"] for r in procstate.call_until(
+            lambda: proc_net_tcp(port, server_port), lambda r: [x["name"] for x in r] == ["TIME_WAIT"],
+            5, "the client's TIME_WAIT")]
+        refused: list[str] = []
+        started = time.monotonic()
+
+        def attempt():
+            try:
+                return _connect_from(port, server_port)
+            except OSError as e:
+                refused.append(errname(e))
+                return None
+
+        try:  # tried until the reuse delay has surely passed
+            new = procstate.call_until(attempt, lambda s: s is not None, int(delay or 1000) / 1000 + 2,
+                                       "connect() reusing the 4-tuple")
+        except TimeoutError:
+            new = None
+        ev["connect() from that port, attempts refused"] = len(refused)
+        ev["refused with"] = sorted(set(refused))
+        if new is None:
+            ev["connect() reused the 4-tuple"] = False
+        else:
+            with new:
+                ev["connect() reused the 4-tuple"] = new.getsockname()[1] == port
+                ev["after s"] = round(time.monotonic() - started, 2)
+                ev["the 4-tuple's states now"] = [r["name"] for r in proc_net_tcp(port, server_port)]
+                ls.accept()[0].close()
+    return ev
+
+
+def fin_wait2() -> dict:
+    """An orphaned FIN_WAIT_2: the client closes, the server never sends its FIN. Its
+    timer (what tcp_fin_timeout sets) as /proc/net/tcp shows it."""
+    with _listener(False) as ls:
+        server_port = ls.getsockname()[1]
+        with socket.create_connection((LOCALHOST, server_port), timeout=5) as c:
+            port = c.getsockname()[1]
+            conn, _ = ls.accept()
+        with conn:  # kept open: the client's side stays in FIN_WAIT2, owned by no process
+            rows = procstate.call_until(lambda: proc_net_tcp(port, server_port),
+                                        lambda r: [x["name"] for x in r] == ["FIN_WAIT2"], 5, "FIN_WAIT2")
+    return {"state": rows[0]["name"], "timer_left_s": rows[0]["timer_left_s"]}
 
 
 # -- sysctls (read only) ----------------------------------------------------------------
