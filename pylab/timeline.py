@@ -106,10 +106,12 @@ class Timeline:
         return [seg.state for seg in self.segments(pid)]
 
     def phases(self, pid: int) -> list[str]:
-        """Like states(), with R, S and D merged into 'alive': e.g. ['alive', 'Z', 'gone']."""
+        """Like states(), with R, S and D merged into 'alive' and X (dead: the instant
+        between the reap and the /proc entry going, sometimes sampled) into 'gone':
+        e.g. ['alive', 'Z', 'gone']."""
         out: list[str] = []
         for state in self.states(pid):
-            phase = "alive" if state in ALIVE else state
+            phase = "alive" if state in ALIVE else GONE if state == "X" else state
             if not out or out[-1] != phase:
                 out.append(phase)
         return out

@@ -70,7 +70,7 @@ def _png(fig) -> bytes:
 def test_zombie_timeline_goes_alive_then_zombie_then_gone_with_wait_between(tmp_path):
     tl, child, result = record_zombie(build_c(tmp_path, "held_zombie", HELD_ZOMBIE))
     assert result.exit_code == 0 and not result.stragglers
-    assert tl.phases(child) == ["alive", "Z", "gone"]
+    assert tl.phases(child) == ["alive", "Z", "gone"]  # X, if sampled, counts as gone
     assert set(tl.states(child)[:-2]) <= timeline.ALIVE
     segs = {s.state: s for s in tl.segments(child)}
     marks = {m.label: m.t for m in tl.marks}
@@ -87,14 +87,16 @@ def test_timeline_figure_draws_one_labelled_segment_per_state_in_order(tmp_path)
     bars = [c.get_label() for c in ax.collections if isinstance(c, PolyCollection)]
     child_bars = [label.split(": ")[1] for label in bars if label.startswith("child: ")]
     assert child_bars == tl.states(child)
-    assert child_bars[-2:] == ["Z", "gone"]
+    # X (dead) may be caught for an instant between the reap and the /proc entry going
+    assert child_bars[child_bars.index("Z"):] in (["Z", "gone"], ["Z", "X", "gone"])
     # bars sit in time order along x
     xs = [c.get_paths()[0].vertices[:, 0].min() for c in ax.collections if c.get_label().startswith("child: ")]
     assert xs == sorted(xs)
     assert [ln.get_label() for ln in ax.lines] == ["mark: child exits", "mark: wait"]
     assert {t.get_text() for t in ax.texts} <= set(tl.states(child) + tl.states(next(iter(tl.names)))) | {
         " child exits", " wait"}
-    assert [t.get_text() for t in ax.get_legend().get_texts()][-2:] == ["Z zombie", "gone"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend[-1] == "gone" and legend.index("Z zombie") < len(legend) - 1
     assert [t.get_text() for t in ax.get_yticklabels()] == [f"parent ({p})" if n == "parent" else f"child ({p})"
                                                             for p, n in tl.names.items()]
     assert _png(fig).startswith(b"\x89PNG")

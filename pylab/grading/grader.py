@@ -66,6 +66,7 @@ class Report:
     execution_time: float = 0.0
     env_error: str | None = None  # the machine, not the submission, stopped grading
     uid: int | None = None  # the uid student code ran as (None: the grader's own)
+    killed_at_close: list[int] = field(default_factory=list)  # what the runs left for the sandbox to kill
 
     @property
     def score(self) -> float:
@@ -158,12 +159,15 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
     try:
         with Sandbox(limits) as sandbox:
             report.uid = sandbox.uid
-            while pending:
-                ex, i = pending.pop(0)
-                results = grade_exercise(ex, i, submission, sandbox, visible_only)
-                report.results += results
-                if on_result:
-                    on_result(results)
+            try:
+                while pending:
+                    ex, i = pending.pop(0)
+                    results = grade_exercise(ex, i, submission, sandbox, visible_only)
+                    report.results += results
+                    if on_result:
+                        on_result(results)
+            finally:  # while the uid is still this submission's
+                report.killed_at_close = sandbox.close()
         if extra_tests is not None and not visible_only:
             report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
     except (toolchain.CompilerMissing, SandboxError) as e:

@@ -226,7 +226,12 @@ class Sandbox:
 
     # -- end ------------------------------------------------------------------------
     def close(self) -> list[int]:
-        """Kill whatever the sandbox uid still runs; remove the dir; free the uid."""
+        """Kill whatever the sandbox uid still runs; remove the dir; free the uid.
+        Returns the pids it had to kill. Only the first call acts: once the uid is
+        freed, another job may hold it."""
+        if getattr(self, "_closed", False):
+            return []
+        self._closed = True
         killed = []
         if self.uid is not None:
             for pid in tasks_of(self.uid):
