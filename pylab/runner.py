@@ -209,6 +209,8 @@ class Process:
         for name in limits or {}:
             if name not in RLIMITS:
                 raise RunError(f"unknown limit {name!r}: choose from {', '.join(RLIMITS)}")
+        if cwd is not None and not Path(cwd).is_dir():
+            raise RunError(f"no such directory: {cwd}")
         self.argv = [str(a) for a in argv]
         self.mode = mode
         self.output_limit = output_limit
@@ -254,13 +256,18 @@ class Process:
         for name, value in (limits or {}).items():
             cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
         if cwd is not None:
-            if not Path(cwd).is_dir():
-                raise RunError(f"no such directory: {cwd}")
             cmd += ["-c", str(cwd)]
         cmd += ["--", *self.argv]
+        ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
             self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w,
                                    os.environ if env is None else env)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            if self._file is not None:
+                self._file.close()
+            raise
         finally:
             for fd in child_fds:
                 os.close(fd)
@@ -319,8 +326,8 @@ class Process:
         finally:
             sel.close()
             if self._stdin_w is not None and self._stdin_data is not None:
-                self._close_stdin()
-            _, status = os.waitpid(self._sup_pid, 0)
+                self.close_stdin()
+            os.waitpid(self._sup_pid, 0)  # the supervisor; the program's status came by pipe
             if self._file is not None:
                 self._file.seek(0)
                 self._take("stdout", self._file.read())
@@ -340,7 +347,7 @@ class Process:
         self._stdin_data = self._stdin_data[n:]
         if not self._stdin_data:
             sel.unregister(self._stdin_w)
-            self._close_stdin()
+            self.close_stdin()
 
     def _take(self, stream, data):
         if stream == "status":
@@ -388,13 +395,11 @@ class Process:
             data = data.encode()
         os.write(self._stdin_w, data)
 
-    def _close_stdin(self):
+    def close_stdin(self) -> None:
+        """Close the program's stdin (it reads EOF); safe to call more than once."""
         if self._stdin_w is not None:
             os.close(self._stdin_w)
             self._stdin_w = None
-
-    def close_stdin(self) -> None:
-        self._close_stdin()
 
     def output(self, stream: str = "stdout") -> bytes:
         with self._cond:
@@ -441,7 +446,7 @@ class Process:
             self._pump()
         elif not self._finished.wait(timeout):
             raise TimeoutError(f"{self.argv[0]} still running after {timeout}s")
-        self._close_stdin()
+        self.close_stdin()
         truncated = any(self._seen[s] > len(self._bufs[s]) for s in self._bufs)
         stdout, stderr = bytes(self._bufs["stdout"]), bytes(self._bufs["stderr"])
         if self._seen["stdout"] > len(stdout):
@@ -463,7 +468,7 @@ class Process:
     def __exit__(self, *exc) -> None:
         if not self._finished.is_set():
             self.kill()
-            self._close_stdin()
+            self.close_stdin()
             self._finished.wait(30)
 
 

@@ -186,3 +186,18 @@ def test_concurrent_runs_do_not_inherit_each_others_pipes():
 def test_stdio_buffering_is_probed_on_each_target(mode, kind):
     assert runner.stdio_buffering(mode) == kind
     assert f"{kind}-buffers it (probed just now)" in runner.buffering_note(mode)
+
+
+def test_a_refused_or_failed_run_leaves_no_descriptor_open(tmp_path, monkeypatch):
+    before = sorted(os.listdir("/proc/self/fd"))
+    with pytest.raises(runner.RunError, match="no such directory"):
+        runner.run(["true"], cwd=tmp_path / "missing")
+
+    def refuse(*args, **kwargs):
+        raise OSError(errno.EAGAIN, "posix_spawn refused")
+
+    monkeypatch.setattr(runner, "_spawn", refuse)
+    for mode in runner.MODES:
+        with pytest.raises(OSError, match="refused"):
+            runner.run(["true"], mode=mode, stdin="data")
+    assert sorted(os.listdir("/proc/self/fd")) == before
