@@ -57,24 +57,24 @@ static void arm(long ms)            /* one-shot SIGALRM after ms; 0 disarms */
     setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* SIGKILL every live process whose parent is in `parents` (starting with us),
- * repeatedly down the tree; returns how many it signalled. */
-static int kill_descendants(int report_them)
+/* SIGKILL every live descendant of ours, walking the tree down from us through
+ * /proc, and report each one as a straggler. */
+static void kill_descendants(void)
 {
     static pid_t tree[65536];
-    int n = 1, killed = 0, grew = 1;
+    int n = 1, grew = 1;
     siginfo_t si;
     /* We are a subreaper, so every descendant of ours that outlived its parent was
      * re-parented here: with no child at all (ECHILD) there is nothing to sweep, and
      * the usual run skips reading every /proc/PID/stat on the machine. */
     if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
-        return 0;
+        return;
     tree[0] = getpid();
     while (grew && n < 65536) {
         DIR *d = opendir("/proc");
         struct dirent *e;
         grew = 0;
-        if (!d) return killed;
+        if (!d) return;
         while ((e = readdir(d)) && n < 65536) {
             char path[64], buf[512], *p, st;
             long pid = strtol(e->d_name, &p, 10), ppid;
@@ -94,16 +94,13 @@ static int kill_descendants(int report_them)
                 if (tree[i] != ppid) continue;
                 tree[n++] = (pid_t)pid;
                 grew = 1;
-                if (st != 'Z' && kill((pid_t)pid, SIGKILL) == 0) {
-                    killed++;
-                    if (report_them) report("straggler %ld\n", pid, 0, 0, 0);
-                }
+                if (st != 'Z' && kill((pid_t)pid, SIGKILL) == 0)
+                    report("straggler %ld\n", pid, 0, 0, 0);
                 break;
             }
         }
         closedir(d);
     }
-    return killed;
 }
 
 /* close every fd from `low` up, except `keep` (close_range where the kernel has it) */
@@ -218,7 +215,7 @@ int main(int argc, char *argv[])
         if (errno == EINTR && alarmed) {
             timed_out = 1;
             kill(pid, SIGKILL);
-            kill_descendants(1);            /* the whole tree, whatever its groups */
+            kill_descendants();            /* the whole tree, whatever its groups */
         } else if (errno != EINTR) {
             break;
         }
@@ -241,7 +238,7 @@ int main(int argc, char *argv[])
     }
     arm(0);
     for (;;) {
-        kill_descendants(1);                /* again: a straggler may have forked */
+        kill_descendants();                /* again: a straggler may have forked */
         if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
             break;
     }
