@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import sys
+from pathlib import Path
 
 from pylab import __version__
 
@@ -103,7 +104,7 @@ def cmd_run(args) -> int:
         data = sys.stdin.buffer.read()
     else:
         try:
-            data = open(args.stdin, "rb").read()
+            data = Path(args.stdin).read_bytes()
         except OSError as e:
             raise UsageError(f"cannot read --stdin file {args.stdin}: {e.strerror}") from None
     changes = None
@@ -111,7 +112,7 @@ def cmd_run(args) -> int:
         with runner.start([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data) as proc:
             if data is None:
                 proc.close_stdin()  # as with a plain run: the program reads EOF at once
-            changes = procstate.watch_tree(proc.pid, lambda: proc.running)
+            changes = _watch(proc, args.timeout)
             result = proc.wait()
     else:
         result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
@@ -135,6 +136,28 @@ def cmd_run(args) -> int:
     print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms{extra}); {note}",
           file=sys.stderr)
     return EXIT_OK
+
+
+def _watch(proc, timeout: float) -> list[dict]:
+    """Sample the run's process tree in /proc until the run is over; return each change
+    of state: [{"t", "pid", "comm", "state", "ppid"}], in time order."""
+    from pylab import procstate, timeline
+
+    tl, parents = timeline.Timeline(), {}
+
+    def poll() -> bool:
+        for pid, node in timeline.tree(proc.pid).items():
+            if pid not in tl.names:  # a new process of the run: follow it from now on
+                tl.watch(pid, node.comm)
+                parents[pid] = node.ppid
+        tl.sample()
+        return not proc.running
+
+    procstate.call_until(poll, timeout=timeout + 30, what="the run to end")
+    tl.sample()
+    return sorted(({"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state,
+                    "ppid": parents[pid]} for pid in tl.names for seg in tl.segments(pid)),
+                  key=lambda c: c["t"])
 
 
 def cmd_state(args) -> int:
