@@ -1,4 +1,4 @@
-"""Build pylab._native with cffi (API mode) and ship the C sources inside the package.
+"""Build pylab.bindings._native with cffi (API mode) and ship the C sources inside the package.
 
 Metadata lives in pyproject.toml; this file only wires what setuptools cannot declare:
 the cffi module, and a build_py step that copies csrc/ into the package so an
@@ -23,6 +23,6 @@ class build_py_with_csrc(build_py):
 
 
 setup(
-    cffi_modules=["pylab/_build.py:ffibuilder"],
+    cffi_modules=["pylab/bindings/_build.py:ffibuilder"],
     cmdclass={"build_py": build_py_with_csrc},
 )

@@ -5,7 +5,7 @@
 import argparse
 import sys
 
-from pylab import bench
+from pylab.bench import costs as bench
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=bench.__doc__.splitlines()[0])

@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 
-from pylab import bench, runner, toolchain
-from pylab._native import ffi, lib
+from pylab.bench import costs as bench
+
+from pylab.run import runner, toolchain
+from pylab.bindings._native import ffi, lib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

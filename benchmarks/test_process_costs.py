@@ -13,7 +13,7 @@ import statistics
 
 import pytest
 
-from pylab import bench
+from pylab.bench import costs as bench
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 import sys
 
-from pylab.cli import main
+from pylab.cli.main import main
 
 sys.exit(main())

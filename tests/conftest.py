@@ -14,7 +14,9 @@ import sys
 
 import pytest
 
-from pylab import native, procstate
+from pylab.bindings import native
+
+from pylab.observe import procstate
 
 
 def pytest_configure(config):

@@ -6,7 +6,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from pylab import runner, toolchain
+from pylab.run import runner, toolchain
 
 
 def env_without_unbuffered(**extra) -> dict:

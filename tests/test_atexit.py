@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from pylab.runner import MODES, run_program
+from pylab.run.runner import MODES, run_program
 from support import run_python
 
 HANDLER = re.compile(r"handler (\d) in pid (\d+)")
@@ -73,10 +73,10 @@ def test_an_unknown_variant_is_a_usage_error():
 
 @pytest.mark.parametrize("how, child_runs_them", [("exit", True), ("_exit", False)])
 def test_c_handlers_registered_from_python_follow_the_child_across_fork(how, child_runs_them):
-    # pylab.native registers C atexit handlers; the C child leaves by exit or _exit
+    # pylab.bindings.native registers C atexit handlers; the C child leaves by exit or _exit
     r = run_python(f"""
         import os
-        from pylab import native
+        from pylab.bindings import native
         for n in (1, 2, 3):
             native.atexit_print(f"C handler {{n}} in pid %s\\n" % os.getpid())
         native.fflush()

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pylab import bench, bench_suite, procstate, toolchain
-from pylab._native import ffi, lib
+from pylab.bench import costs as bench, suite as bench_suite
+
+from pylab.observe import procstate
+
+from pylab.run import toolchain
+from pylab.bindings._native import ffi, lib
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pylab import native
+from pylab.bindings import native
 
 
 def pylab(*args, env=None, stdin=subprocess.DEVNULL):

@@ -1,6 +1,6 @@
 """exec_demo, fd_leak and spawn: fork + exec, exec failure told apart from exit 127 by a
 close-on-exec pipe, descriptors leaking through exec, posix_spawn; and the same calls
-made in-process through pylab.lifecycle_exec."""
+made in-process through pylab.bindings.lab_exec."""
 from __future__ import annotations
 
 import errno
@@ -11,8 +11,14 @@ import subprocess
 
 import pytest
 
-from pylab import cli, lifecycle_exec, procstate, toolchain
-from pylab.runner import MODES, run_program
+from pylab.cli import main as cli
+
+from pylab.bindings import lab_exec as lifecycle_exec
+
+from pylab.observe import procstate
+
+from pylab.run import toolchain
+from pylab.run.runner import MODES, run_program
 from support import run_python
 
 MISSING = "/nonexistent/program"
@@ -80,7 +86,7 @@ def test_python_descriptors_are_close_on_exec_unless_made_inheritable():
     binary = toolchain.find("fd_leak").build()
     r = run_python(f"""
         import os
-        from pylab import lifecycle_exec
+        from pylab.bindings import lab_exec as lifecycle_exec
         default = os.open("/dev/null", os.O_RDONLY)
         made_inheritable = os.open("/dev/null", os.O_RDONLY)
         os.set_inheritable(made_inheritable, True)

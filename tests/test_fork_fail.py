@@ -13,8 +13,8 @@ import tempfile
 
 import pytest
 
-from pylab import runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 from support import run_python
 
 NOBODY = 65534

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from pylab.runner import MODES, run_program
+from pylab.run.runner import MODES, run_program
 from support import run_python
 
 REMEDIES = ("none", "fflush", "setvbuf", "_exit")
@@ -30,7 +30,7 @@ def test_the_pre_fork_line_is_doubled_only_when_buffered_and_unremedied(mode, re
 
 PY_FORK = """
     import os
-    from pylab import native
+    from pylab.bindings import native
     native.print_("before fork\\n")          # into C's stdout buffer, not flushed
     pid = native.fork_child(None, how={how!r}, code=0)
     os.waitpid(pid, 0)

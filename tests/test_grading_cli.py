@@ -6,11 +6,11 @@ import shutil
 
 import pytest
 
-from pylab import cli
+from pylab.cli import main as cli
 from pylab.grading import exercises
-from pylab.grading.cli import Progress
+from pylab.cli.grading import Progress
 from pylab.grading.grader import Report
-from pylab.grading.supervisor import SandboxError
+from pylab.grading.sandbox import SandboxError
 from test_grading_reports import validate_gradescope
 
 

@@ -6,11 +6,13 @@ import time
 
 import pytest
 
-from pylab import procstate, runner
-from pylab.grading import exercises, supervisor
+from pylab.observe import procstate
+
+from pylab.run import runner
+from pylab.grading import exercises, sandbox as supervisor
 from pylab.grading.exercise import Exercise
 from pylab.grading.grader import grade_submission
-from pylab.grading.supervisor import Limits
+from pylab.grading.sandbox import Limits
 
 LIMITS = Limits(wall=1.0, cpu=1, nproc=16)
 BOUND = 20.0  # seconds for grading one exercise, whatever the submission does (a hang guard)

@@ -3,7 +3,7 @@ import shutil
 
 import pytest
 
-from pylab import toolchain
+from pylab.run import toolchain
 from pylab.grading import exercises
 from pylab.grading.grader import grade_submission
 

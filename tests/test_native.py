@@ -7,7 +7,9 @@ import signal
 
 import pytest
 
-from pylab import native, procstate
+from pylab.bindings import native
+
+from pylab.observe import procstate
 from support import run_python
 
 
@@ -84,25 +86,25 @@ def test_this_process_is_a_subreaper_for_the_suite():
 ])
 def test_c_stdout_buffering_in_a_python_process(mode, unbuffered, expected):
     # PYTHONUNBUFFERED reaches C stdio too: CPython setvbuf()s C's stdout at start-up
-    r = run_python("from pylab import native; import sys; sys.stderr.write(native.stdout_buffering())",
+    r = run_python("from pylab.bindings import native; import sys; sys.stderr.write(native.stdout_buffering())",
                    mode=mode, unbuffered=unbuffered)
     assert r.stderr_text == expected
 
 
 def test_c_printf_is_lost_by_c__exit_on_a_pipe_and_kept_by_fflush():
-    lost = run_python('from pylab import native; native.print_("pending"); native._exit(0)')
+    lost = run_python('from pylab.bindings import native; native.print_("pending"); native._exit(0)')
     assert lost.exit_code == 0 and lost.stdout == b""
-    kept = run_python('from pylab import native; native.print_("pending"); native.fflush(); native._exit(0)')
+    kept = run_python('from pylab.bindings import native; native.print_("pending"); native.fflush(); native._exit(0)')
     assert kept.stdout == b"pending"
 
 
 def test_setvbuf_none_makes_printf_immediate():
-    r = run_python('from pylab import native; native.setvbuf("none"); native.print_("now"); native._exit(0)')
+    r = run_python('from pylab.bindings import native; native.setvbuf("none"); native.print_("now"); native._exit(0)')
     assert r.stdout == b"now"
 
 
 def test_c_atexit_handlers_run_in_reverse_on_c_exit_and_not_on__exit():
-    code = 'from pylab import native; native.atexit_print("first\\n"); native.atexit_print("second\\n"); native.{}(0)'
+    code = 'from pylab.bindings import native; native.atexit_print("first\\n"); native.atexit_print("second\\n"); native.{}(0)'
     assert run_python(code.format("exit")).lines == ["second", "first"]
     assert run_python(code.format("_exit")).stdout == b""
 
@@ -110,7 +112,7 @@ def test_c_atexit_handlers_run_in_reverse_on_c_exit_and_not_on__exit():
 @pytest.mark.parametrize("how,expected", [("exit", b"from child\n"), ("_exit", b"")])
 def test_fork_child_leaves_by_exit_or__exit(how, expected):
     r = run_python(f"""
-        from pylab import native
+        from pylab.bindings import native
         pid = native.fork_child("from child\\n", how="{how}", code=9)
         st = native.waitpid(pid)
         import sys; sys.stderr.write(f"{{st.exit_code}}")

@@ -8,8 +8,10 @@ import subprocess
 
 import pytest
 
-from pylab import procstate, runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 
 
 def zombie_of(p) -> int:

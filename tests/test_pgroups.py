@@ -8,8 +8,12 @@ import signal
 
 import pytest
 
-from pylab import lifecycle_exec, procstate, runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.bindings import lab_exec as lifecycle_exec
+
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 
 CHILD = re.compile(r"child (\d+): pgid (\d+), sid (\d+)")
 

@@ -9,8 +9,10 @@ import signal
 
 import pytest
 
-from pylab import lifecycle_exec, native, procstate
-from pylab.runner import MODES, run_program
+from pylab.bindings import lab_exec as lifecycle_exec, native
+
+from pylab.observe import procstate
+from pylab.run.runner import MODES, run_program
 
 
 @pytest.mark.parametrize("mode", MODES)

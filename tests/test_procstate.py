@@ -7,7 +7,11 @@ import signal
 
 import pytest
 
-from pylab import native, procstate, runner
+from pylab.bindings import native
+
+from pylab.observe import procstate
+
+from pylab.run import runner
 
 
 def _agree_on(pid: int, letter: str) -> dict:

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pylab import procstate, runner
+from pylab.observe import procstate
+
+from pylab.run import runner
+from pylab.run import buffering, result
 from support import build_c
 
 
@@ -147,7 +150,7 @@ def test_bad_mode_and_bad_limit_are_errors():
 
 
 def test_line_matcher_in_order_and_as_set():
-    m = runner.LineMatcher(["a 1", "b 2", "c 3"])
+    m = result.LineMatcher(["a 1", "b 2", "c 3"])
     assert m.in_order(["a *", "c *"])
     assert not m.in_order(["c *", "a *"])
     assert m.as_set(["c *", "a *", "b *"])
@@ -184,8 +187,8 @@ def test_concurrent_runs_do_not_inherit_each_others_pipes():
 
 @pytest.mark.parametrize("mode,kind", [("tty", "line"), ("pipe", "full"), ("file", "full")])
 def test_stdio_buffering_is_probed_on_each_target(mode, kind):
-    assert runner.stdio_buffering(mode) == kind
-    assert f"{kind}-buffers it (probed just now)" in runner.buffering_note(mode)
+    assert buffering.stdio_buffering(mode) == kind
+    assert f"{kind}-buffers it (probed just now)" in buffering.buffering_note(mode)
 
 
 def test_a_refused_or_failed_run_leaves_no_descriptor_open(tmp_path, monkeypatch):

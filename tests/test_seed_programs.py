@@ -5,8 +5,10 @@ import re
 
 import pytest
 
-from pylab import procstate, runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 
 SEED = ["getpid_test", "fork_test", "exit_test1", "exit2", "_exit1", "zombie"]
 

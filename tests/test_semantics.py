@@ -12,8 +12,12 @@ import sys
 
 import pytest
 
-from pylab import cli, semantics, toolchain
-from pylab.semantics import observe, way
+from pylab.cli import main as cli
+
+from pylab.compare import matrix as semantics
+
+from pylab.run import toolchain
+from pylab.compare.matrix import observe, way
 
 
 @pytest.fixture(scope="module")

@@ -5,8 +5,10 @@ import re
 
 import pytest
 
-from pylab import procstate, runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 
 SUMMARY = re.compile(r"children (\d+), SIGCHLD signals handled (\d+), reaped (\d+)")
 

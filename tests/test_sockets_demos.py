@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from pylab import cli
-from pylab.sockets.demos import DEMOS
+from pylab.cli import main as cli
+from pylab.cli.demos import DEMOS
 
 
 def test_every_sockets_demo_is_in_pylab_list(capsys):

@@ -10,7 +10,11 @@ import tempfile
 
 import pytest
 
-from pylab import cli, procstate, runner
+from pylab.cli import main as cli
+
+from pylab.observe import procstate
+
+from pylab.run import runner
 from pylab.sockets import echo, tcp_facts
 from pylab.sockets.serverproc import ServerProcess, lab_command
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import socket
 
-from pylab import procstate, toolchain
+from pylab.observe import procstate
+
+from pylab.run import toolchain
 from pylab.sockets import forking
 from pylab.sockets.echo import stream_exchange
 from pylab.sockets.serverproc import ServerProcess
@@ -82,7 +84,7 @@ def test_forking_tcp_server_upper_cases_like_the_others():
 
 
 def test_fork_server_bad_arguments_get_a_usage_line_and_exit_2():
-    from pylab.runner import run_program
+    from pylab.run.runner import run_program
     for args in ([], ["sometimes"], ["reap", "0"]):
         r = run_program("fork_server", args)
         assert r.exit_code == 2, args

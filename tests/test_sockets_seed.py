@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from pylab import claims
+from pylab.tour import registry as claims
 from pylab.sockets import spin, tcp_facts, udp_unix_facts
 
 

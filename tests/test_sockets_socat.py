@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from pylab import toolchain
+from pylab.run import toolchain
 from pylab.sockets import forking, socat
 from pylab.sockets.serverproc import ServerProcess, lab_command
 

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from pylab import toolchain
+from pylab.run import toolchain
 
 
 def test_build_is_cached_by_content(tmp_path):

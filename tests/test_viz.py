@@ -15,7 +15,9 @@ matplotlib.use("Agg")
 from matplotlib.collections import PolyCollection  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 
-from pylab import procstate, runner, timeline, viz  # noqa: E402
+from pylab.observe import procstate, timeline, viz
+
+from pylab.run import runner  # noqa: E402
 from support import build_c  # noqa: E402
 
 HELD_ZOMBIE = """
@@ -173,7 +175,7 @@ def test_grid_figure_colours_each_cell_by_its_category():
 
 
 def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
-    from pylab import semantics
+    from pylab.compare import matrix as semantics
 
     ways = [semantics.way("C exit(n)"), semantics.way("C _exit(n)")]
     rows = semantics.matrix(ways=ways, envs=("unset",), jobs=2)

@@ -1,5 +1,5 @@
 """Wait statuses decoded, and collecting children: wait_status, reap_all, waitid_peek,
-and the same from Python (pylab.lifecycle)."""
+and the same from Python (pylab.bindings.lab_wait)."""
 from __future__ import annotations
 
 import os
@@ -9,8 +9,12 @@ import sys
 
 import pytest
 
-from pylab import lifecycle, native, procstate, runner, toolchain
-from pylab.runner import MODES, run_program
+from pylab.bindings import lab_wait as lifecycle, native
+
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.run.runner import MODES, run_program
 
 LINE = re.compile(r"(\S+)\s+raw=0x([0-9a-f]+) (.*)")
 

@@ -77,7 +77,7 @@ class Exercise:
         return sum(c.points for c in self.checks)
 
     def reference_source(self) -> Path | None:
-        from pylab import toolchain
+        from pylab.run import toolchain
 
         prog = toolchain.programs().get(self.reference or self.name)
         return prog.source if prog else None
@@ -108,7 +108,7 @@ SIGNAL_HINTS = {
 def describe_run(result, limits=None) -> str | None:
     """A sentence a student can act on when a run went wrong, or None when it ran cleanly
     (ended by itself, nothing left running, output within the cap)."""
-    from pylab.runner import signal_name
+    from pylab.core.status import signal_name
 
     if result.exec_error is not None:
         return f"the program could not be started: {os.strerror(result.exec_error)}"

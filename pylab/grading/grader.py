@@ -1,7 +1,7 @@
 """Grade one submission: compile each exercise's file, run its checks, collect results.
 
 A submission is a folder holding NAME.c for each exercise. Every check runs under
-the sandbox's limits (pylab.grading.supervisor); whatever goes wrong inside one check
+the sandbox's limits (pylab.grading.sandbox); whatever goes wrong inside one check
 (the student's program or the grader itself) fails that check with a reason, and
 the others still run. Instructor checks written as pytest files (--tests DIR) run in
 a separate pytest process, with the lab's plugin, and join the results.
@@ -19,9 +19,9 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from pylab import toolchain
+from pylab.run import toolchain
 from pylab.grading.exercise import Exercise, Fail
-from pylab.grading.supervisor import Context, Limits, Sandbox, SandboxError
+from pylab.grading.sandbox import Context, Limits, Sandbox, SandboxError
 
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
@@ -194,9 +194,9 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
                f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
                f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
-        from pylab import pytest_plugin
+        from pylab.grading import pytest_plugin
         if not pytest_plugin.registered_by_entry_point():
-            cmd[3:3] = ["-p", "pylab.pytest_plugin"]
+            cmd[3:3] = ["-p", "pylab.grading.pytest_plugin"]
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                                 cwd=tmp)
         try:

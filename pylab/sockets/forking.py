@@ -16,7 +16,9 @@ import sys
 import threading
 import time
 
-from pylab import procstate, toolchain
+from pylab.observe import procstate
+
+from pylab.run import toolchain
 from pylab.sockets.echo import stream_exchange
 from pylab.sockets.serverproc import ServerProcess, lab_command
 

@@ -9,7 +9,7 @@ import socket
 import struct
 import time
 
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.sockets.echo import recv_exactly, stream_exchange
 from pylab.sockets.serverproc import ServerProcess, lab_command
 

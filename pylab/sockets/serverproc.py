@@ -11,7 +11,9 @@ import os
 import re
 import sys
 
-from pylab import procstate, runner
+from pylab.observe import procstate
+
+from pylab.run import runner
 
 LISTENING = rb"listening on (tcp|udp|unix) (\S+)(?: (\d+))?\n"
 

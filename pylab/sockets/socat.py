@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 
-from pylab import runner
+from pylab.run import runner
 
 
 class SocatMissing(RuntimeError):

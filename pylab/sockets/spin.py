@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.sockets.echo import stream_exchange
 from pylab.sockets.serverproc import ServerProcess, lab_command
 

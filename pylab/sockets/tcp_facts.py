@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.sockets import LOCALHOST, errname, outcome
 
 

@@ -16,7 +16,7 @@ import tempfile
 import termios
 import threading
 
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.sockets import LOCALHOST, outcome
 
 

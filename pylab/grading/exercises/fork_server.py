@@ -1,7 +1,7 @@
 """fork_server: one child per connection; without reaping, each finished client leaves a zombie."""
 import socket
 
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.grading.exercise import Exercise, Fail, require_clean
 
 EXERCISE = Exercise(__file__, "a forking echo server: zombies per finished client, unless SIGCHLD reaps them")

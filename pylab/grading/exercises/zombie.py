@@ -1,5 +1,5 @@
 """zombie: a child that has exited stays a zombie until its parent waits."""
-from pylab import procstate
+from pylab.observe import procstate
 from pylab.grading.exercise import Exercise, Fail, describe_run, require_clean
 
 EXERCISE = Exercise(__file__, "make a zombie, hold it until told, then reap it with wait()")

@@ -1,0 +1,333 @@
+"""What it costs to create, run and watch processes here, next to the kernel's floor.
+
+`pylab bench [--json] [--quick]` measures, in one run and side by side, medians over many
+repetitions after a warm-up:
+  creation   C fork/vfork loops (timed in C: csrc/lib/lab_bench.c), os.fork,
+             multiprocessing.Process; floor: C fork + _exit + waitpid
+  program    running csrc/tools/tiny.c: C posix_spawn and fork+exec, os.posix_spawn,
+             subprocess.run, and the lab's runner with stdout to a pipe, a file, a tty;
+             floor: C fork + exec + waitpid
+  observe    a process's state from /proc, psutil and ps (floor: /proc), and how soon
+             after a child's exit the lab sees it as a zombie
+  suite      the test suite's wall time, and grading one full submission (when present)
+Figures measured together are interleaved round by round, so a neighbour's load on this
+shared machine slows all of them alike and the ratios stay meaningful.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import multiprocessing
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from pylab.observe import procstate
+
+from pylab.run import runner, toolchain
+from pylab.bindings._native import ffi, lib
+from pylab.bindings.native import check
+
+FLOORS = {"creation": "c_fork", "program": "c_fork_exec", "observe": "state_proc"}
+GROUP_TITLES = {
+    "creation": "Process creation (floor: C fork + _exit + waitpid)",
+    "program": "Running a tiny program (floor: C fork + exec + waitpid)",
+    "observe": "Observation (floor: reading /proc/PID/stat)",
+}
+
+
+def tiny_program():
+    """csrc/tools/tiny.c, compiled as a student's program is (toolchain.build: dynamically
+    linked, the lab's usual flags), so it costs what a lesson program costs to exec."""
+    return toolchain.build(toolchain.csrc_dir() / "tools" / "tiny.c")
+
+
+class BenchError(Exception):
+    """A figure could not be measured on this machine (reported in one line, exit 2)."""
+
+
+class Lab:
+    """What the measurements share: the tiny program, /dev/null, a zombie and a sleeper
+    to observe. A context manager: it reaps everything it started."""
+
+    def __enter__(self) -> "Lab":
+        self.tiny = str(tiny_program())
+        toolchain.tool("supervise")  # built before anything is timed
+        self._tiny_c = ffi.new("char[]", self.tiny.encode())
+        self._ns = ffi.new("long long[]", 1)
+        self.devnull = os.open(os.devnull, os.O_WRONLY)
+        self.zombie = check(lib.lab_make_zombie(0))
+        # a child asleep in read(2) until its stdin closes: state S
+        self.sleeper = subprocess.Popen([self.tiny, "read"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.DEVNULL)
+        procstate.wait_for_state(self.sleeper.pid, "S", timeout=5)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.sleeper.stdin.close()
+        self.sleeper.wait()
+        os.waitpid(self.zombie, 0)
+        os.close(self.devnull)
+
+    # -- one round of each measurement; each returns the seconds it measured ----------
+    def c_loop(self, fn, *args) -> float:
+        check(fn(1, *args, self._ns))
+        return self._ns[0] / 1e9
+
+    def py_fork(self) -> float:
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+        os.waitpid(pid, 0)
+        return time.perf_counter() - t0
+
+    def py_posix_spawn(self) -> float:
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(self.tiny, [self.tiny], os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, self.devnull, 1)])
+        os.waitpid(pid, 0)
+        return time.perf_counter() - t0
+
+    def mp_process(self) -> float:
+        t0 = time.perf_counter()
+        p = multiprocessing.get_context("fork").Process(target=_nothing)
+        p.start()
+        p.join()
+        return time.perf_counter() - t0
+
+    def timed(self, fn: Callable, *args, **kwargs) -> float:
+        t0 = time.perf_counter()
+        fn(*args, **kwargs)
+        return time.perf_counter() - t0
+
+    def zombie_seen_by_lab(self) -> float:
+        """Seconds from the child's last clock read before _exit to the moment the
+        lab's procstate.wait_for_state reads Z in /proc."""
+        r, w = os.pipe()
+        try:
+            pid = check(lib.lab_bench_stamped_child(w))
+        finally:
+            os.close(w)
+        try:
+            with os.fdopen(r, "rb") as f:
+                stamp = int.from_bytes(f.read(8), sys.byteorder, signed=True)
+            procstate.wait_for_state(pid, "Z", timeout=5)
+            seen = time.monotonic_ns()  # CLOCK_MONOTONIC, the clock the child read
+        finally:
+            os.waitpid(pid, 0)
+        return (seen - stamp) / 1e9
+
+    def zombie_seen_floor(self) -> float:
+        return check(lib.lab_bench_zombie_seen()) / 1e9
+
+
+def _nothing() -> None:
+    pass
+
+
+@dataclass
+class Measure:
+    key: str
+    label: str
+    group: str
+    reps: int  # full run; --quick takes a tenth (at least 10)
+    once: Callable[[Lab], float]
+
+
+MEASURES = [
+    Measure("c_fork", "C fork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lib.lab_bench_fork)),
+    Measure("c_vfork", "C vfork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lib.lab_bench_vfork)),
+    Measure("py_fork", "os.fork + os._exit + os.waitpid", "creation", 500, Lab.py_fork),
+    Measure("mp_process", "multiprocessing.Process (fork) start + join",
+            "creation", 100, Lab.mp_process),
+    Measure("c_fork_exec", "C fork + execv + waitpid", "program", 500,
+            lambda b: b.c_loop(lib.lab_bench_fork_exec, b._tiny_c)),
+    Measure("c_posix_spawn", "C posix_spawn + waitpid", "program", 500,
+            lambda b: b.c_loop(lib.lab_bench_posix_spawn, b._tiny_c)),
+    Measure("py_posix_spawn", "os.posix_spawn + os.waitpid", "program", 500, Lab.py_posix_spawn),
+    Measure("subprocess_run", "subprocess.run (stdout to /dev/null)", "program", 500,
+            lambda b: b.timed(subprocess.run, [b.tiny], stdout=subprocess.DEVNULL)),
+    Measure("subprocess_capture", "subprocess.run(capture_output=True)", "program", 500,
+            lambda b: b.timed(subprocess.run, [b.tiny], capture_output=True)),
+    Measure("runner_pipe", "pylab runner.run, stdout to a pipe", "program", 500,
+            lambda b: b.timed(runner.run, [b.tiny], mode="pipe")),
+    Measure("runner_file", "pylab runner.run, stdout to a file", "program", 500,
+            lambda b: b.timed(runner.run, [b.tiny], mode="file")),
+    Measure("runner_tty", "pylab runner.run, stdout to a tty", "program", 500,
+            lambda b: b.timed(runner.run, [b.tiny], mode="tty")),
+    Measure("state_proc", "state from /proc/PID/stat (procstate.state_proc)", "observe", 2000,
+            lambda b: b.timed(procstate.state_proc, b.zombie)),
+    Measure("state_psutil", "state from psutil (procstate.state_psutil)", "observe", 2000,
+            lambda b: b.timed(procstate.state_psutil, b.zombie)),
+    Measure("state_ps", "state from ps -o stat= (procstate.state_ps)", "observe", 100,
+            lambda b: b.timed(procstate.state_ps, b.zombie)),
+    Measure("zombie_seen", "exit -> seen as Z by procstate.wait_for_state", "observe", 300,
+            Lab.zombie_seen_by_lab),
+    Measure("zombie_seen_floor", "exit -> seen as Z by a tight C poll of /proc (yielding)", "observe", 300,
+            Lab.zombie_seen_floor),
+]
+BY_KEY = {m.key: m for m in MEASURES}
+RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call
+
+
+def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
+    """Warm up each measure, then take its samples round-robin with the others, so
+    every figure in a group sees the same load."""
+    todo = {k: max(BY_KEY[k].reps // (10 if quick else 1), 10) for k in keys}
+    for k in todo:
+        for _ in range(max(todo[k] // 20, 3)):
+            _once(k, lab)
+    samples: dict[str, list[float]] = {k: [] for k in todo}
+    while any(len(samples[k]) < n for k, n in todo.items()):
+        for k, n in todo.items():
+            if len(samples[k]) < n:
+                samples[k].append(_once(k, lab))
+    return samples
+
+
+def _once(key: str, lab: Lab) -> float:
+    try:
+        return BY_KEY[key].once(lab)
+    except (OSError, procstate.NoSuchProcess, TimeoutError) as e:  # e.g. no `ps` installed
+        raise BenchError(f"could not measure {BY_KEY[key].label}: {e}") from e
+
+
+def state_agreement(lab: Lab) -> dict:
+    """Do /proc, ps and psutil give the same letter? (a zombie, and a sleeper)"""
+    seen = {"zombie": procstate.states(lab.zombie), "sleeper": procstate.states(lab.sleeper.pid)}
+    return {"agree": all(len(set(s.values())) == 1 for s in seen.values()), "states": seen}
+
+
+def _figure(key: str, xs: list[float], floor_median: float | None) -> dict:
+    m = BY_KEY[key]
+    qs = statistics.quantiles(xs, n=10) if len(xs) > 1 else [xs[0]] * 9
+    med = statistics.median(xs)
+    return {"key": key, "label": m.label, "group": m.group, "reps": len(xs), "median_s": med,
+            "p10_s": qs[0], "p90_s": qs[-1], "floor": None if key in RATIO_FREE else FLOORS[m.group],
+            "ratio": None if key in RATIO_FREE or not floor_median else med / floor_median}
+
+
+def linkage(binary) -> str:
+    """How a binary was linked, as far as the file tells: its ELF interpreter, and
+    glibc's symbol versions (musl has none)."""
+    data = open(binary, "rb").read()
+    if b"ld-linux" in data[:4096]:
+        return "dynamic"
+    return "static, glibc" if b"GLIBC_" in data else "static, musl"
+
+
+def _machine() -> dict:
+    cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
+    return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
+            "python": platform.python_version(), "loadavg_start": os.getloadavg()[0],
+            "supervisor": linkage(toolchain.tool("supervise"))}
+
+
+def collect(quick: bool = False) -> dict:
+    """Every figure, the state check, the suite and the grader, and the targets."""
+    from pylab.bench import suite as bench_suite  # the slow, optional part lives beside this one
+
+    report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+              "command": "pylab bench" + (" --quick" if quick else ""), "quick": quick,
+              "machine": _machine()}
+    with Lab() as lab:
+        samples = {}
+        for group in FLOORS:
+            samples.update(measure(lab, [m.key for m in MEASURES if m.group == group], quick))
+        report["states"] = state_agreement(lab)
+    medians = {k: statistics.median(v) for k, v in samples.items()}
+    report["figures"] = [_figure(k, samples[k], medians.get(FLOORS[BY_KEY[k].group])) for k in samples]
+    report["suite"] = bench_suite.suite_time(skip=quick)
+    report["grader"] = bench_suite.grader_time(skip=quick)
+    report["machine"]["loadavg_end"] = os.getloadavg()[0]
+    fast = {f["key"]: f["p10_s"] for f in report["figures"]}
+    report["targets"] = targets(medians, fast, report)
+    return report
+
+
+def targets(med: dict[str, float], fast: dict[str, float], report: dict) -> list[dict]:
+    """The issue's targets, as ratios of medians from this same run. Beside the runner's,
+    the ratio of the fastest tenths (p10): a neighbour's load slows a three-process
+    chain (runner, supervisor, program) more than a two-process one, and the p10 ratio
+    shows what the lab costs when the CPUs are free."""
+    def t(name, value, limit, unit, better, note=""):
+        met = None if value is None else (value <= limit if better == "<=" else value >= limit)
+        return {"target": name, "value": value, "limit": limit, "unit": unit, "rule": better,
+                "met": met, "note": note}
+
+    def p10(key):
+        return f"p10 ratio {fast[key] / fast['subprocess_capture']:.2f}x"
+
+    agree = report["states"]["agree"]
+    suite, grader = report["suite"], report["grader"]
+    return [
+        t("runner, pipe / subprocess.run(capture_output=True)",
+          med["runner_pipe"] / med["subprocess_capture"], 1.3, "x", "<=", p10("runner_pipe")),
+        t("runner, tty / subprocess.run(capture_output=True)",
+          med["runner_tty"] / med["subprocess_capture"], 2.0, "x", "<=", p10("runner_tty")),
+        t("state from ps / state from /proc", med["state_ps"] / med["state_proc"], 100, "x", ">=",
+          "" if agree else "but the sources disagree: see states"),
+        t("zombie seen after the child's exit", med["zombie_seen"] * 1e3, 5.0, "ms", "<="),
+        t("test suite without notebooks", suite.get("seconds"), 20.0, "s", "<=", suite.get("note", "")),
+        t("grading one full submission", grader.get("seconds"), 5.0, "s", "<=", grader.get("note", "")),
+    ]
+
+
+# -- the report ------------------------------------------------------------------------
+def _time(s: float) -> str:
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s * 1e6:.1f} us"
+
+
+def render(report: dict) -> str:
+    m = report["machine"]
+    out = [f"pylab bench ({report['command']}): {report['date']}",
+           f"{m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}, "
+           f"load {m['loadavg_start']:.2f} -> {m['loadavg_end']:.2f}, supervisor linked {m['supervisor']}",
+           "medians after a warm-up (p10-p90 beside them); x floor = median / the group's floor", ""]
+    width = max(len(f["label"]) for f in report["figures"]) + 2
+    for group, title in GROUP_TITLES.items():
+        out.append(title)
+        for f in (f for f in report["figures"] if f["group"] == group):
+            ratio = "" if f["ratio"] is None else f"{f['ratio']:7.2f}x"
+            spread = f"({_time(f['p10_s'])} - {_time(f['p90_s'])}, n={f['reps']})"
+            out.append(f"  {f['label']:<{width}}{_time(f['median_s']):>10} {ratio:>8}   {spread}")
+        out.append("")
+    st = report["states"]
+    out.append("States agree across /proc, ps, psutil: " + ("yes" if st["agree"] else "NO") + "  "
+               + "; ".join(f"{who}: {s}" for who, s in st["states"].items()))
+    for key in ("suite", "grader"):
+        r = report[key]
+        shown = _time(r["seconds"]) if r.get("seconds") is not None else "not measured"
+        out.append(f"{r['label']}: {shown}" + (f" ({r['note']})" if r.get("note") else ""))
+        out += [f"  {s['seconds']:.2f} s  {s['phase']:<5} {s['test']}" for s in r.get("slowest", [])]
+    out += ["", "Targets (ratios from this run)"]
+    for t in report["targets"]:
+        mark = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]
+        value = "-" if t["value"] is None else f"{t['value']:.{2 if t['value'] < 100 else 0}f}{t['unit']}"
+        note = f"  ({t['note']})" if t["note"] else ""
+        out.append(f"  [{mark:^7}] {t['target']}: {value} (target {t['rule']} {t['limit']}{t['unit']}){note}")
+    return "\n".join(out)
+
+
+def main(args) -> int:
+    try:
+        report = collect(quick=bool(getattr(args, "quick", False)))
+    except BenchError as e:
+        print(f"pylab: error: bench: {e}", file=sys.stderr)
+        return 2
+    if getattr(args, "json", False):
+        json.dump(report, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(render(report))
+    return 0

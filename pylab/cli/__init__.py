@@ -1,0 +1,1 @@
+"""The command line: imports everything, imported by nothing (pylab.cli.main is the entry point)."""

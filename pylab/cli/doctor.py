@@ -1,0 +1,73 @@
+"""`pylab doctor`: is this machine ready for the lab? Each check is tried for real."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+
+
+def _checks():
+    from pylab.bindings import native
+    from pylab.observe import procstate
+    from pylab.run import runner, toolchain
+
+    def compiler():
+        path, ident = toolchain.compiler()
+        return f"{path} ({ident})"
+
+    def native_ext():
+        return f"pylab.bindings._native loaded, getpid() = {native.getpid()}"
+
+    def proc():
+        st = procstate.read_stat(os.getpid())
+        return f"/proc readable (this process is in state {st.state})"
+
+    def pty():
+        master, slave = os.openpty()
+        name = os.ttyname(slave)
+        os.close(master), os.close(slave)
+        return f"openpty works ({name})"
+
+    def ps():
+        return f"{shutil.which('ps')} says this process is {procstate.state_ps(os.getpid())}"
+
+    def psutil_():
+        import psutil
+        return f"psutil {psutil.__version__}"
+
+    def supervise():
+        r = runner.run(["true"], timeout=5)
+        if r.exit_code != 0:
+            raise RuntimeError(f"supervised 'true' {r.describe()}")
+        return "the supervisor builds and runs a program (subreaper set)"
+
+    def strace():
+        path = shutil.which("strace")
+        if not path:
+            raise FileNotFoundError("strace not installed: the tour then says it could not trace syscalls")
+        return path
+
+    # (name, check, required)
+    return [("compiler", compiler, True), ("native", native_ext, True), ("proc", proc, True),
+            ("pty", pty, True), ("ps", ps, True), ("psutil", psutil_, True),
+            ("supervisor", supervise, True), ("strace", strace, False)]
+
+
+def main(args) -> int:
+    results = []
+    for name, fn, required in _checks():
+        try:
+            results.append({"check": name, "ok": True, "required": required, "detail": fn()})
+        except Exception as e:  # each failure is reported, not raised
+            results.append({"check": name, "ok": False, "required": required, "detail": str(e)})
+    ready = all(r["ok"] for r in results if r["required"])
+    if getattr(args, "json", False):
+        json.dump({"ready": ready, "checks": results}, sys.stdout, indent=2)
+        print()
+    else:
+        for r in results:
+            mark = "ok  " if r["ok"] else ("FAIL" if r["required"] else "warn")
+            print(f"  {mark} {r['check']:<11} {r['detail']}")
+        print("ready" if ready else "not ready: fix the FAIL lines above")
+    return 0 if ready else 2

@@ -1,0 +1,365 @@
+"""Run a program supervised, and say what happened.
+
+Every run goes through csrc/tools/supervise.c: a small C supervisor that becomes a
+session leader and a child subreaper (PR_SET_CHILD_SUBREAPER), forks the program into
+its own process group, enforces the timeout and limits, and at the end SIGKILLs and
+reaps everything the run created, orphans and daemons included. stdout goes to a
+terminal (a pty: `tty`), a `pipe` or a `file`; stderr always to a pipe of its own.
+
+    result = run(["./_exit1"], mode="tty")
+    result.exit_code, result.stdout_text, result.stragglers
+
+`start()` gives a live handle for drivers that must look at a process while it runs
+(its pid, `expect()` on its output, a line on its stdin as a handshake).
+"""
+from __future__ import annotations
+
+import errno
+import os
+import re
+import selectors
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from pylab.core.targets import MODES
+from pylab.run import toolchain
+from pylab.run.result import RunResult
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_OUTPUT_LIMIT = 1 << 20  # bytes kept per stream; the rest is counted, not kept
+TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
+STATUS_FD = 3  # where the supervisor finds its status pipe
+RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
+
+
+class RunError(Exception):
+    """The run itself could not be set up (bad mode, bad limit)."""
+
+
+class Process:
+    """A supervised program while it runs. Use as a context manager, or call wait()."""
+
+    def __init__(self, argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid,
+                 output_limit, interactive, stop_on_overflow=False):
+        if mode not in MODES:
+            raise RunError(f"unknown stdout mode {mode!r}: choose one of {', '.join(MODES)}")
+        for name in limits or {}:
+            if name not in RLIMITS:
+                raise RunError(f"unknown limit {name!r}: choose from {', '.join(RLIMITS)}")
+        if cwd is not None and not Path(cwd).is_dir():
+            raise RunError(f"no such directory: {cwd}")
+        self.argv = [str(a) for a in argv]
+        self.mode = mode
+        self.output_limit = output_limit
+        self._stop_on_overflow = stop_on_overflow
+        self.pid: int | None = None
+        self._status: int | None = None
+        self._duration = 0.0
+        self._timed_out = False
+        self._exec_error: int | None = None
+        self._stragglers: list[int] = []
+        self._done = False
+        self._bufs = {"stdout": bytearray(), "stderr": bytearray()}
+        self._seen = {"stdout": 0, "stderr": 0}
+        self._cond = threading.Condition()
+        self._finished = threading.Event()
+        self._stdin_data = None
+        self._file = None
+
+        supervisor = toolchain.tool("supervise")
+        status_r, status_w = os.pipe()
+        err_r, err_w = os.pipe()
+        child_fds = [status_w, err_w]
+        if mode == "tty":
+            out_r, out_w = os.openpty()
+        elif mode == "pipe":
+            out_r, out_w = os.pipe()
+        else:
+            self._file = tempfile.TemporaryFile(prefix="pylab-stdout-")
+            out_r, out_w = None, os.dup(self._file.fileno())
+        child_fds.append(out_w)
+        if stdin is None and not interactive:
+            in_r, self._stdin_w = os.open(os.devnull, os.O_RDONLY), None
+        else:
+            in_r, self._stdin_w = os.pipe()
+            if isinstance(stdin, str):
+                stdin = stdin.encode()
+            self._stdin_data = memoryview(stdin) if stdin else None
+        child_fds.append(in_r)
+
+        cmd = [str(supervisor), str(STATUS_FD), str(int(timeout * 1000) if timeout else 0),
+               str(-1 if linger is None else int(linger * 1000)), "1" if mode == "tty" else "0",
+               str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
+        for name, value in (limits or {}).items():
+            cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
+        if cwd is not None:
+            cmd += ["-c", str(cwd)]
+        cmd += ["--", *self.argv]
+        ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
+        try:
+            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w,
+                                   os.environ if env is None else env)
+        except BaseException:
+            for fd in ours:
+                os.close(fd)
+            if self._file is not None:
+                self._file.close()
+            raise
+        finally:
+            for fd in child_fds:
+                os.close(fd)
+        self._readers = {status_r: "status", err_r: "stderr"}
+        if out_r is not None:
+            self._readers[out_r] = "stdout"
+        self._status_buf = b""
+        if self._stdin_w is not None and self._stdin_data is None and not interactive:
+            os.close(self._stdin_w)
+            self._stdin_w = None
+        self._thread = None
+        if interactive:
+            self._thread = threading.Thread(target=self._pump, daemon=True)
+            self._thread.start()
+            self._wait_started(timeout=10)
+
+    # -- the pump: read every stream until the supervisor says the run is done --------
+    def _pump(self):
+        sel = selectors.DefaultSelector()
+        for fd in self._readers:
+            os.set_blocking(fd, False)
+            sel.register(fd, selectors.EVENT_READ)
+        if self._stdin_w is not None and self._stdin_data is not None:
+            os.set_blocking(self._stdin_w, False)
+            sel.register(self._stdin_w, selectors.EVENT_WRITE)
+        interrupted = False
+        try:
+            while sel.get_map():
+                try:
+                    ready = sel.select()
+                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                    interrupted = True
+                    self.kill()
+                    continue
+                for key, _ in ready:
+                    fd = key.fd
+                    if fd == self._stdin_w:
+                        self._feed(sel)
+                        continue
+                    try:
+                        data = os.read(fd, 65536)
+                    except BlockingIOError:
+                        continue
+                    except OSError as e:  # a pty's master says EIO once no slave is open
+                        if e.errno != errno.EIO:
+                            raise
+                        data = b""
+                    if not data:
+                        sel.unregister(fd)
+                        os.close(fd)
+                        continue
+                    self._take(self._readers[fd], data)
+        except BaseException:
+            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            raise
+        finally:
+            sel.close()
+            if self._stdin_w is not None and self._stdin_data is not None:
+                self.close_stdin()
+            os.waitpid(self._sup_pid, 0)  # the supervisor; the program's status came by pipe
+            if self._file is not None:
+                self._file.seek(0)
+                self._take("stdout", self._file.read())
+                self._file.close()
+            with self._cond:
+                self._done = True
+                self._cond.notify_all()
+            self._finished.set()
+        if interrupted:
+            raise KeyboardInterrupt
+
+    def _feed(self, sel):
+        try:
+            n = os.write(self._stdin_w, self._stdin_data[:65536])
+        except BrokenPipeError:
+            n = len(self._stdin_data)
+        self._stdin_data = self._stdin_data[n:]
+        if not self._stdin_data:
+            sel.unregister(self._stdin_w)
+            self.close_stdin()
+
+    def _take(self, stream, data):
+        if stream == "status":
+            self._status_buf += data
+            *lines, self._status_buf = self._status_buf.split(b"\n")
+            for line in lines:
+                self._status_line(line.decode().split())
+            return
+        with self._cond:
+            self._seen[stream] += len(data)
+            buf = self._bufs[stream]
+            room = (self.output_limit - len(buf)) if self.output_limit else len(data)
+            buf += data[: max(room, 0)]
+            self._cond.notify_all()
+        if self._stop_on_overflow and self.output_limit and self._seen[stream] > self.output_limit:
+            # End the run now rather than read a flood to its end: SIGALRM is the
+            # supervisor's own timeout, so it kills and reaps the whole tree.
+            self._stop_on_overflow = False
+            os.kill(self._sup_pid, signal.SIGALRM)
+
+    def _status_line(self, words):
+        with self._cond:
+            if words[0] == "start":
+                self.pid = int(words[1])
+            elif words[0] == "execfail":
+                self._exec_error = int(words[1])
+            elif words[0] == "end":
+                self._status = int(words[2])
+                self._timed_out = words[3] == "1"
+                self._duration = int(words[4]) / 1e9
+            elif words[0] == "straggler":
+                pid = int(words[1])  # a dying process may be signalled by two sweeps
+                if pid != self.pid and pid not in self._stragglers:
+                    self._stragglers.append(pid)
+            self._cond.notify_all()
+
+    def _wait_started(self, timeout):
+        with self._cond:
+            self._cond.wait_for(lambda: self.pid is not None or self._done, timeout)
+
+    # -- what drivers call --------------------------------------------------------------
+    def write(self, data: bytes | str) -> None:
+        """Write to the program's stdin (interactive runs)."""
+        if isinstance(data, str):
+            data = data.encode()
+        os.write(self._stdin_w, data)
+
+    def close_stdin(self) -> None:
+        """Close the program's stdin (it reads EOF); safe to call more than once."""
+        if self._stdin_w is not None:
+            os.close(self._stdin_w)
+            self._stdin_w = None
+
+    def output(self, stream: str = "stdout") -> bytes:
+        with self._cond:
+            return bytes(self._bufs[stream])
+
+    def expect(self, pattern: str | bytes, timeout: float = 5.0, stream: str = "stdout") -> re.Match:
+        """Wait until `pattern` (a regex) appears in the output; raise TimeoutError if not."""
+        if isinstance(pattern, str):
+            pattern = pattern.encode()
+        rx = re.compile(pattern, re.M)
+        found = None
+
+        def seen():
+            nonlocal found
+            found = rx.search(self._bufs[stream])
+            return found is not None or self._done
+
+        with self._cond:
+            self._cond.wait_for(seen, timeout)
+        if found is None:
+            raise TimeoutError(f"{pattern!r} did not appear on {stream} within {timeout}s; got {self.output(stream)[-200:]!r}")
+        return found
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the program's whole process group (the supervisor then sweeps the rest)."""
+        if self.pid is not None and not self._finished.is_set():
+            try:
+                os.killpg(self.pid, sig)
+            except ProcessLookupError:
+                pass
+
+    @property
+    def running(self) -> bool:
+        """True until the run is over (the program and everything it left behind)."""
+        return not self._finished.is_set()
+
+    @property
+    def supervisor(self) -> int:
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
+        return self._sup_pid
+
+    def wait(self, timeout: float | None = None) -> RunResult:
+        if self._thread is None:
+            self._pump()
+        elif not self._finished.wait(timeout):
+            raise TimeoutError(f"{self.argv[0]} still running after {timeout}s")
+        self.close_stdin()
+        truncated = any(self._seen[s] > len(self._bufs[s]) for s in self._bufs)
+        stdout, stderr = bytes(self._bufs["stdout"]), bytes(self._bufs["stderr"])
+        if self._seen["stdout"] > len(stdout):
+            stdout += TRUNCATION_MARKER
+        if self._seen["stderr"] > len(stderr):
+            stderr += TRUNCATION_MARKER
+        return RunResult(
+            argv=self.argv, mode=self.mode, pid=self.pid, status=self._status,
+            stdout=stdout, stderr=stderr, duration=self._duration,
+            timed_out=self._timed_out, exec_error=self._exec_error,
+            stragglers=list(self._stragglers), truncated=truncated,
+            stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
+            supervisor=self._sup_pid,
+        )
+
+    def __enter__(self) -> "Process":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self._finished.is_set():
+            self.kill()
+            self.close_stdin()
+            self._finished.wait(30)
+
+
+def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
+    """posix_spawn the supervisor with the given stdio and the status pipe kept open.
+
+    posix_spawn (not fork) keeps a run cheap; the supervisor starts with default
+    signal dispositions and an empty mask, whatever this process has set."""
+    # Every fd of ours stays close-on-exec; only these dup2 copies reach the supervisor.
+    # (Making status_fd inheritable instead would leak it into supervisors that other
+    # threads spawn meanwhile, delaying this run's EOF until theirs end.)
+    actions = [
+        (os.POSIX_SPAWN_DUP2, stdin_fd, 0),
+        (os.POSIX_SPAWN_DUP2, stdout_fd, 1),
+        (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
+        (os.POSIX_SPAWN_DUP2, status_fd, STATUS_FD),
+    ]
+    return os.posix_spawn(cmd[0], cmd, env, file_actions=actions,
+                          setsigdef=_RESETTABLE, setsigmask=())
+
+
+_RESETTABLE = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
+
+
+def start(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
+          timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
+          env: dict | None = None, cwd: str | os.PathLike | None = None,
+          limits: dict | None = None, uid: int | None = None, gid: int | None = None,
+          output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> Process:
+    """Start a supervised run and return its live handle (stdin is a pipe you write)."""
+    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, True,
+                   stop_on_overflow)
+
+
+def run(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
+        env: dict | None = None, cwd: str | os.PathLike | None = None,
+        limits: dict | None = None, uid: int | None = None, gid: int | None = None,
+        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> RunResult:
+    """Run a program to its end under supervision and return what was observed.
+
+    timeout: seconds for the whole run (None: no limit); on expiry the whole tree is
+    killed. linger: how long, after the program ends, what it left running may go on
+    before it is killed (None: until the timeout). limits: rlimits by name (cpu, as,
+    fsize, nofile, nproc, core, stack, data; None means unlimited). stop_on_overflow:
+    end the run (as at its timeout) once a stream exceeds output_limit."""
+    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, False,
+                   stop_on_overflow).wait()
+
+
+def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:
+    """Build the reference program `name` (csrc/programs/) and run it."""
+    binary = toolchain.find(name).build()
+    return run([binary, *args], **kwargs)
