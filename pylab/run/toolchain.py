@@ -42,7 +42,10 @@ class CompileError(ToolchainError):
 
 
 def csrc_dir() -> Path:
-    """The C sources: inside the installed package, else the source tree's csrc/."""
+    """The C sources: $PYLAB_CSRC if set (the mutation smoke test points it at a mutated
+    copy), else inside the installed package, else the source tree's csrc/."""
+    if os.environ.get("PYLAB_CSRC"):
+        return Path(os.environ["PYLAB_CSRC"]).resolve()
     here = Path(__file__).resolve().parents[1]  # the pylab package
     for candidate in (here / "csrc", here.parent / "csrc"):
         if (candidate / "programs").is_dir():
