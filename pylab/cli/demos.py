@@ -4,11 +4,17 @@ Each demo runs live and prints what it observed (`--json`: as JSON). Demos of a 
 claim print the claim's verdict too, as `pylab tour` does."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
-import sys
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from pylab.core.output import emit_json
+from pylab.run import toolchain
+from pylab.sockets import echo, forking, load, socat
+from pylab.sockets.forking import PORT_LINE
+from pylab.sockets.serverproc import ServerProcess, lab_command
+from pylab.tour import registry
 
 
 def _inline(v) -> str:
@@ -50,8 +56,7 @@ def _show(value, indent: int = 2) -> None:
 
 def _report(args, title: str, evidence: dict, ok: bool = True) -> int:
     if getattr(args, "json", False):
-        json.dump({"demo": title, "evidence": evidence}, sys.stdout, indent=2, ensure_ascii=False)
-        print()
+        emit_json({"demo": title, "evidence": evidence})
     else:
         print(f"== {title} ==")
         _show(evidence)
@@ -59,28 +64,14 @@ def _report(args, title: str, evidence: dict, ok: bool = True) -> int:
 
 
 def _claims(*ids):
-    """A demo that runs seed claims and shows them as the tour does."""
+    """A demo that runs seed claims and shows them as the tour does (the tour's renderer)."""
     def demo(args) -> int:
-        from pylab.tour import registry as claims
-        report = claims.tour(list(ids))
-        if getattr(args, "json", False):
-            json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
-            print()
-        else:
-            for row in report["claims"]:
-                print(f"[{row['verdict'].upper()}] {row['id']}: {row['claim']}")
-                if row["condition"]:
-                    print(f"  only when: {row['condition']}")
-                _show(row["evidence"])
-                print()
-        return EXIT_OK if report["summary"]["error"] == 0 else EXIT_FAILED
+        return registry.main(argparse.Namespace(json=getattr(args, "json", False), only=list(ids)))
     return demo
 
 
 def _echo(kind: str):
     def demo(args) -> int:
-        from pylab.sockets import echo
-        from pylab.sockets.serverproc import ServerProcess, lab_command
         messages = [m.encode() for m in (args.args or ["hello", "Upper-casing echo"])]
         with ServerProcess(lab_command("serve", kind)) as srv:
             where = srv.address
@@ -99,7 +90,6 @@ def _echo(kind: str):
 
 
 def _fork_zombies(args) -> int:
-    from pylab.sockets import forking
     ev = {"C, no reaping": forking.c_server("noreap", 5), "C, SIGCHLD handler reaping": forking.c_server("reap", 5),
           "ForkingTCPServer, poll_interval 60 s": forking.python_server(3, 60.0),
           "ForkingTCPServer, poll_interval 0.1 s": forking.python_server(2, 0.1)}
@@ -108,10 +98,6 @@ def _fork_zombies(args) -> int:
 
 
 def _socat(args) -> int:
-    from pylab.run import toolchain
-    from pylab.sockets import socat
-    from pylab.sockets.forking import PORT_LINE
-    from pylab.sockets.serverproc import ServerProcess, lab_command
     try:
         socat.socat_path()
     except socat.SocatMissing as e:
@@ -134,7 +120,6 @@ def _socat(args) -> int:
 
 
 def _load(args) -> int:
-    from pylab.sockets import load
     ev = load.run()
     ok = (ev["server fds at the end"] == ev["server fds at start"]
           and "closed timeout" in ev["silent client"]["its server logged"])
@@ -166,3 +151,15 @@ DEMOS = {
     "socat-client": ("socat, a real third-party client, talks to the lab's servers", _socat),
     "echo-load": ("1,000 sequential and 50 concurrent clients, resets, a silent client: fds come back", _load),
 }
+
+
+def run(name: str, args) -> int:
+    """`pylab run NAME` for a demo. A demo runs its own servers and clients, with stdout to
+    pipes it reads: it cannot put the program's stdout on a tty or file, nor be watched."""
+    refused = [opt for opt, given in (("--mode", getattr(args, "mode", None) is not None),
+                                      ("--watch", getattr(args, "watch", False)),
+                                      ("--stdin", getattr(args, "stdin", None) is not None)) if given]
+    if refused:
+        raise UsageError(f"{name} is a Python demo that runs its own servers and clients: "
+                         f"it cannot honour {' or '.join(refused)} (C programs can: 'pylab list')")
+    return DEMOS[name][1](args)

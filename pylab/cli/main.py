@@ -3,73 +3,45 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 import os
 import sys
 from pathlib import Path
 
 from pylab import __version__
+from pylab.bench import costs
+from pylab.cli import demos, doctor, grading, sockets
+from pylab.cli.parsing import Parser, positive
+from pylab.compare import matrix
 from pylab.core.errors import EXIT_OK, EXIT_USAGE, UsageError
+from pylab.core.output import emit_json
+from pylab.core.status import describe_status
+from pylab.core.targets import MODES
+from pylab.grading import exercises
+from pylab.observe import procstate, timeline
+from pylab.observe.procstate import NoSuchProcess
+from pylab.run import buffering, runner, toolchain
+from pylab.run.runner import RunError
+from pylab.run.toolchain import CompileError, ToolchainError
+from pylab.tour import registry
 
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, not usage + message
-        raise UsageError(f"{message} (see '{self.prog} --help')")
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
-    return value
-
-
-def _emit_json(obj) -> None:
-    json.dump(obj, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
 
 
 # -- list / run / state / doctor --------------------------------------------------------
 def _catalog() -> list[dict]:
     """Everything `pylab run` can run: the C programs, plus the Python demos of the
     modules that provide a `DEMOS` table (name -> (summary, callable))."""
-    from pylab.run import toolchain
-
     items = [{"name": p.name, "kind": "program", "summary": p.summary}
              for p in toolchain.programs().values()]
-    for name, (summary, _) in sorted(_python_demos().items()):
+    for name, (summary, _) in sorted(demos.DEMOS.items()):
         items.append({"name": name, "kind": "demo", "summary": summary})
     return items
 
 
-DEMO_MODULES = ("pylab.cli.demos",)
-
-
-def _python_demos() -> dict:
-    demos = {}
-    for modname in DEMO_MODULES:
-        try:
-            demos.update(importlib.import_module(modname).DEMOS)
-        except ModuleNotFoundError as e:
-            if e.name is None or not modname.startswith(e.name):
-                raise
-    return demos
-
-
 def cmd_list(args) -> int:
     items = _catalog()
-    try:
-        from pylab.grading import exercises
-        ex = [{"name": e.name, "kind": "exercise", "summary": e.summary} for e in exercises.all_exercises()]
-    except ModuleNotFoundError:
-        ex = []
+    ex = [{"name": e.name, "kind": "exercise", "summary": e.summary} for e in exercises.all_exercises()]
     if args.json:
-        _emit_json({"programs": items, "exercises": ex})
+        emit_json({"programs": items, "exercises": ex})
         return EXIT_OK
     width = max(len(i["name"]) for i in items + ex)
     print("Programs and demos (pylab run NAME):")
@@ -83,12 +55,9 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from pylab.observe import procstate
-    from pylab.run import buffering, runner, toolchain
-
-    demos = _python_demos()
-    if args.name in demos:
-        return demos[args.name][1](args)
+    if args.name in demos.DEMOS:
+        return demos.run(args.name, args)
+    args.mode = args.mode or "tty"
     if args.name.endswith(".c"):
         binary = toolchain.build(args.name)
         label = os.path.basename(args.name)[:-2]
@@ -115,7 +84,7 @@ def cmd_run(args) -> int:
         result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
     note = buffering.buffering_note(args.mode)
     if args.json:
-        _emit_json({"name": label, **result.to_dict(), "note": note,
+        emit_json({"name": label, **result.to_dict(), "note": note,
                     **({"states": changes} if changes is not None else {})})
         return EXIT_OK
     sys.stdout.write(result.stdout_text)
@@ -138,8 +107,6 @@ def cmd_run(args) -> int:
 def _watch(proc, timeout: float) -> list[dict]:
     """Sample the run's process tree in /proc until the run is over; return each change
     of state: [{"t", "pid", "comm", "state", "ppid"}], in time order."""
-    from pylab.observe import procstate, timeline
-
     tl, parents = timeline.Timeline(), {}
 
     def poll() -> bool:
@@ -158,8 +125,6 @@ def _watch(proc, timeout: float) -> list[dict]:
 
 
 def cmd_state(args) -> int:
-    from pylab.observe import procstate
-
     try:
         stat = procstate.read_stat(args.pid)
     except procstate.NoSuchProcess as e:
@@ -172,7 +137,7 @@ def cmd_state(args) -> int:
     if stat.state == "Z":
         info["holds"] = procstate.holdings(args.pid)
     if args.json:
-        _emit_json(info)
+        emit_json(info)
         return EXIT_OK
     print(f"pid {args.pid} ({stat.comm}), parent {stat.ppid}, group {stat.pgrp}, session {stat.session}")
     for source, letter in seen.items():
@@ -180,34 +145,23 @@ def cmd_state(args) -> int:
     print(f"  -> {info['meaning']}; the three sources {'agree' if info['agree'] else 'DISAGREE'}")
     if "holds" in info:
         h = info["holds"]
-        from pylab.core.status import describe_status
-
         fds = "open files unknown to this user" if h["open_fds"] is None else f"{h['open_fds']} open files"
         print(f"  a zombie holds: no memory (VmRSS {h['vm_rss'] or 'absent'}), {fds}, and its wait status"
               f" {h['exit_code_field']} ({describe_status(h['exit_code_field'])}) for its parent's wait")
     return EXIT_OK
 
 
-def cmd_doctor(args) -> int:
-    from pylab.cli import doctor
-
-    return doctor.main(args)
-
-
-# -- commands provided by their own modules -------------------------------------------
-def _delegate(module: str, func: str = "main"):
-    def run(args):
-        return getattr(importlib.import_module(module), func)(args)
-    return run
+def _compare(args) -> int:
+    if args.json:  # --json is the lab-wide spelling of --format json
+        args.format = "json"
+    return matrix.main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from pylab.core.targets import MODES
-
-    p = _Parser(prog="pylab", description="A process-lifecycle lab: C programs about fork, exit, "
+    p = Parser(prog="pylab", description="A process-lifecycle lab: C programs about fork, exit, "
                 "wait, zombies and sockets, run under supervision and observed live.")
     p.add_argument("--version", action="version", version=f"pylab {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     s = sub.add_parser("list", help="the programs, demos and exercises")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -215,8 +169,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("run", help="run a program under supervision and say what happened")
     s.add_argument("name", help="a program from 'pylab list', or a path to a .c file")
-    s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
-    s.add_argument("--timeout", type=_positive, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--mode", choices=MODES, help="where stdout goes (default: tty)")
+    s.add_argument("--timeout", type=positive, default=120.0, help="seconds before the run is killed (default 120)")
     s.add_argument("--watch", action="store_true",
                    help="sample the program's processes in /proc while it runs and show their states")
     s.add_argument("--stdin", metavar="FILE", help="feed FILE ('-': pylab's own stdin) to the program; default: nothing")
@@ -227,11 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("tour", help="the seeds' claims, each checked live (the main job)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--only", metavar="ID", action="append", help="check only these claim ids (repeatable)")
-    s.set_defaults(func=_delegate("pylab.tour.registry"))
+    s.set_defaults(func=registry.main)
 
     s = sub.add_parser("compare", help="C vs Python exit semantics, computed live")
     s.add_argument("--format", choices=("table", "markdown", "json"), default="table")
-    s.set_defaults(func=_delegate("pylab.compare.matrix"))
+    s.add_argument("--json", action="store_true", help="the same as --format json")
+    s.set_defaults(func=_compare)
 
     s = sub.add_parser("state", help="a process's state by /proc, ps and psutil")
     s.add_argument("pid", type=int)
@@ -241,15 +196,15 @@ def build_parser() -> argparse.ArgumentParser:
     # listed for --help; main() hands everything after "sockets" to pylab.cli.sockets
     s = sub.add_parser("sockets", help="the sockets lab: servers, clients and the seed's programs")
     s.add_argument("sockargs", nargs=argparse.REMAINDER, help="see 'pylab sockets --help'")
-    s.set_defaults(func=_delegate("pylab.cli.sockets"))
+    s.set_defaults(func=sockets.main)
 
     s = sub.add_parser("starter", help="write the student starter files for the assignment")
     s.add_argument("dir")
-    s.set_defaults(func=_delegate("pylab.cli.grading", "starter"))
+    s.set_defaults(func=grading.starter)
 
     s = sub.add_parser("check", help="student: run the visible checks on your work")
     s.add_argument("dir", nargs="?", default=".")
-    s.set_defaults(func=_delegate("pylab.cli.grading", "check"))
+    s.set_defaults(func=grading.check)
 
     s = sub.add_parser("grade", help="grade a submission (or a folder of them) for CI")
     s.add_argument("dir")
@@ -257,24 +212,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--junit", metavar="F", help="write JUnit XML here")
     s.add_argument("--tests", metavar="DIR", help="instructor checks written as pytest files")
     s.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel")
-    s.set_defaults(func=_delegate("pylab.cli.grading", "grade"))
+    s.set_defaults(func=grading.grade)
 
     s = sub.add_parser("bench", help="process-creation and observation costs")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (under 10 s)")
-    s.set_defaults(func=_delegate("pylab.bench.costs"))
+    s.set_defaults(func=costs.main)
 
     s = sub.add_parser("doctor", help="is this machine ready (compiler, /proc, pty, ps)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.set_defaults(func=cmd_doctor)
+    s.set_defaults(func=doctor.main)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from pylab.observe.procstate import NoSuchProcess
-    from pylab.run.runner import RunError
-    from pylab.run.toolchain import CompileError, ToolchainError
-
     try:
         argv = list(sys.argv[1:] if argv is None else argv)
         # argparse cannot give a positional list after "--" once NAME has been seen:
@@ -284,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
             at = argv.index("--")
             argv, extra = argv[:at], argv[at + 1:]
         if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included
-            return importlib.import_module("pylab.cli.sockets").main(argparse.Namespace(sockargs=argv[1:]))
+            return sockets.main(argparse.Namespace(sockargs=argv[1:]))
         args = build_parser().parse_args(argv)
         if extra is not None:
             args.args = [*args.args, *extra]

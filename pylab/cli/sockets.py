@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from pylab.cli.parsing import Parser
+from pylab.core.errors import UsageError
 from pylab.sockets import LOCALHOST
 
 KINDS = ("tcp", "udp", "unix")
@@ -20,8 +22,6 @@ KINDS = ("tcp", "udp", "unix")
 def _check_positive(a) -> None:
     """Numbers that must be > 0 (a timeout of 0 or less would make the sockets
     non-blocking or invalid; 0 connections would serve nobody)."""
-    from pylab.core.errors import UsageError
-
     for opt, value in (("--idle-timeout", getattr(a, "idle_timeout", None)),
                        ("--max-conns", getattr(a, "max_conns", None)),
                        ("--timeout", getattr(a, "timeout", None)),
@@ -31,10 +31,8 @@ def _check_positive(a) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from pylab.cli.main import _Parser
-
-    p = _Parser(prog="pylab sockets", description="The sockets lab's servers and clients.")
-    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=_Parser)
+    p = Parser(prog="pylab sockets", description="The sockets lab's servers and clients.")
+    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=Parser)
 
     s = sub.add_parser("serve", help="an upper-casing echo server (stops on a line or EOF on stdin, "
                        "if stdin can be polled; on SIGTERM; after --max-conns)")
@@ -66,8 +64,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _address(a):
-    from pylab.core.errors import UsageError
-
     if a.kind == "unix":
         if bool(a.path) == bool(a.abstract):
             raise UsageError("a unix client needs exactly one of --path or --abstract")
@@ -78,8 +74,6 @@ def _address(a):
 
 
 def main(args) -> int:
-    from pylab.core.errors import UsageError
-
     # parse_known_args: argparse cannot take messages after options ("tcp --port 5 hi")
     a, extra = _parser().parse_known_args(args.sockargs)
     if extra and (a.what != "client" or any(x.startswith("-") for x in extra)):

@@ -117,6 +117,8 @@ def cell(w: Way, target: str, env: str, result: runner.RunResult) -> dict:
         "stderr": "\n".join(rest[-4:]),
         "status_of": "child (as its parent's waitpid saw it)" if w.fork else "process",
         "parent_status": describe_status(result.status) if w.fork else None,
+        "parent_returncode": (None if not w.fork or result.status is None
+                              else os.waitstatus_to_exitcode(result.status)),
     }
 
 
@@ -155,6 +157,14 @@ def _short_status(row) -> str:
     return f"child {text}" if row["parent_ran"] is not None else text
 
 
+def _returncode(row) -> str:
+    """The returncode of the process the row is about; on a fork row that is the child
+    (its parent's waitpid), and the parent's own follows, so neither passes for the other."""
+    if row["parent_ran"] is None:
+        return str(row["returncode"])
+    return f"child {row['returncode']}, parent {row['parent_returncode']}"
+
+
 def _cells(row) -> tuple:
     stdout = " ".join(row["markers"]) or "(nothing)"
     if row["lost"]:
@@ -162,7 +172,7 @@ def _cells(row) -> tuple:
     err = row["stderr"].splitlines()[-1] if row["stderr"] else ""
     parent = row["parent_ran"]
     return (stdout, _yes(row["c_atexit"], parent, "c-atexit"), _yes(row["py_atexit"], parent, "py-atexit"),
-            _yes(row["finally"], parent, "finally"), _short_status(row), str(row["returncode"]),
+            _yes(row["finally"], parent, "finally"), _short_status(row), _returncode(row),
             err if len(err) <= 40 else err[:37] + "...")
 
 
@@ -192,7 +202,7 @@ def grouped(rows) -> list[tuple[str, str, list[tuple[str, str, tuple]]]]:
 
 
 HEADERS = ("env", "target", "stdout, in order", "C atexit", "Py atexit", "finally", "status",
-           "rc", "stderr")
+           "returncode", "stderr")
 
 
 def legend(code: int = DEFAULT_CODE) -> list[str]:
@@ -201,7 +211,8 @@ def legend(code: int = DEFAULT_CODE) -> list[str]:
         "Before it ends, each program leaves <c-line>\\n<c-tail> in C's stdout buffer and/or "
         "<py-line>\\n<py-tail> in Python's;",
         "handlers print <c-atexit>, <py-atexit>, <finally>; fork rows add <child> and <parent>. "
-        "rc: subprocess's returncode.",
+        "returncode: os.waitstatus_to_exitcode of the process the row is about (on fork rows the child, "
+        "then the parent's own).",
         "env: unset = no PYTHONUNBUFFERED and no -u. Lines merge targets and envs whose cells are identical.",
     ]
 
