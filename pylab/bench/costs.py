@@ -16,7 +16,6 @@ shared machine slows all of them alike and the ratios stay meaningful.
 from __future__ import annotations
 
 import datetime
-import json
 import multiprocessing
 import os
 import platform
@@ -29,6 +28,7 @@ from typing import Callable
 
 from pylab.observe import procstate
 
+from pylab.core.output import emit_json
 from pylab.run import runner, toolchain
 from pylab.bindings._native import ffi, lib
 from pylab.bindings.native import check
@@ -326,8 +326,7 @@ def main(args) -> int:
         print(f"pylab: error: bench: {e}", file=sys.stderr)
         return 2
     if getattr(args, "json", False):
-        json.dump(report, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        emit_json(report)
     else:
         print(render(report))
     return 0

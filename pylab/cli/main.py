@@ -146,7 +146,8 @@ def cmd_state(args) -> int:
     if "holds" in info:
         h = info["holds"]
         fds = "open files unknown to this user" if h["open_fds"] is None else f"{h['open_fds']} open files"
-        print(f"  a zombie holds: no memory (VmRSS {h['vm_rss'] or 'absent'}), {fds}, and its wait status"
+        print(f"  a zombie holds: no user memory (VmRSS {h['vm_rss'] or 'absent'}; its kernel structures,"
+              f" the task_struct and pid, remain), {fds}, and its wait status"
               f" {h['exit_code_field']} ({describe_status(h['exit_code_field'])}) for its parent's wait")
     return EXIT_OK
 

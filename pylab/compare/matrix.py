@@ -15,7 +15,6 @@ subprocess.Popen computes (negative for a signal). Nothing is cached across call
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import sys
@@ -23,6 +22,7 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
+from pylab.core.output import emit_json
 from pylab.core.status import describe_status, signal_name
 from pylab.run import runner, toolchain
 from pylab.compare.programs import WAYS, Way, python_script
@@ -263,8 +263,7 @@ def main(args) -> int:
     fmt = getattr(args, "format", "table")
     rows = matrix()
     if fmt == "json":
-        json.dump({"code": DEFAULT_CODE, "rows": rows}, sys.stdout, indent=2, ensure_ascii=False)
-        sys.stdout.write("\n")
+        emit_json({"code": DEFAULT_CODE, "rows": rows})
     else:
         print(render_markdown(rows) if fmt == "markdown" else render_table(rows))
     return 0
