@@ -14,7 +14,7 @@ import sys
 
 from pylab.cli.parsing import Parser
 from pylab.core.errors import UsageError
-from pylab.sockets import LOCALHOST
+from pylab.sockets import LOCALHOST, echo, forking, seed_server
 
 KINDS = ("tcp", "udp", "unix")
 
@@ -88,7 +88,6 @@ def main(args) -> int:
             raise UsageError("give --path or --abstract, not both")
         if not 0 <= a.port < 65536:
             raise UsageError(f"bad port {a.port}: use 0-65535 (0: an ephemeral port)")
-        from pylab.sockets import echo
         try:
             return echo.serve(a.kind, a.host, a.port, a.path, a.abstract, a.idle_timeout,
                               a.max_conns, not a.ignore_stdin)
@@ -97,7 +96,6 @@ def main(args) -> int:
         except KeyboardInterrupt:
             return 0
     if a.what == "client":
-        from pylab.sockets import echo
         address = _address(a)
         messages = [m.encode() for m in a.messages] or [
             ln.strip().encode() for ln in sys.stdin if ln.strip()]  # the seed skips empty input
@@ -108,11 +106,9 @@ def main(args) -> int:
             raise UsageError(f"{a.kind} client: {e}") from None
         return 0
     if a.what == "seed-server":
-        from pylab.sockets import seed_server
         seed_server.main(fixed=a.fixed)
         return 0
     if a.what == "pyfork-server":
-        from pylab.sockets import forking
         return forking.serve_python(a.poll_interval)
     _parser().print_help()
     return 2
