@@ -27,8 +27,8 @@ def test_compare_json_is_format_json():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     rows = json.loads(proc.stdout)["rows"]
-    assert {(r["lang"], r["how"], r["target"]) for r in rows} == {
-        (w.lang, w.how, t) for w in matrix.WAYS for t in matrix.TARGETS}
+    assert {(r["lang"], r["how"], r["mode"]) for r in rows} == {
+        (w.lang, w.how, t) for w in matrix.WAYS for t in matrix.MODES}
 
 
 def test_a_fork_rows_returncode_names_child_and_parent():
@@ -37,7 +37,7 @@ def test_a_fork_rows_returncode_names_child_and_parent():
     the parent's."""
     fork_ways = [w for w in matrix.WAYS if w.fork and w.lang == "C"]
     assert fork_ways
-    rows = matrix.matrix(ways=fork_ways[:1], targets=("pipe",), envs=("unset",))
+    rows = matrix.matrix(ways=fork_ways[:1], modes=("pipe",), envs=("unset",))
     row = rows[0]
     assert row["status_of"].startswith("child")
     assert row["parent_returncode"] is not None

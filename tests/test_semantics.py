@@ -27,7 +27,7 @@ def rows():
 
 def pick(rows, key, target, env="unset"):
     w = way(key)
-    found = [r for r in rows if (r["lang"], r["how"], r["target"], r["env"]) == (w.lang, w.how, target, env)]
+    found = [r for r in rows if (r["lang"], r["how"], r["mode"], r["env"]) == (w.lang, w.how, target, env)]
     assert len(found) == 1, f"expected one row for {key} / {target} / {env}, got {len(found)}"
     return found[0]
 
@@ -88,7 +88,7 @@ def test_uncaught_exception_runs_finally_and_atexit_then_exits_1(rows):
 
 def test_sigkill_runs_no_handler(rows):
     """SIGKILL cannot be caught: the process ends inside the kernel, no code of its own runs."""
-    for target in semantics.TARGETS:
+    for target in semantics.MODES:
         row = pick(rows, "C killed by SIGKILL", target)
         assert row["c_atexit"] is False and row["returncode"] == -9 and "c-tail" in row["lost"], row
 
@@ -139,8 +139,8 @@ def test_adding_an_fflush_changes_the_matrix(tmp_path):
 
 def test_every_way_and_target_has_a_row(rows):
     """The JSON promises a row per (way, target), in each environment the way runs under."""
-    seen = {(r["lang"], r["how"], r["target"]) for r in rows}
-    assert seen == {(w.lang, w.how, t) for w in semantics.WAYS for t in semantics.TARGETS}
+    seen = {(r["lang"], r["how"], r["mode"]) for r in rows}
+    assert seen == {(w.lang, w.how, t) for w in semantics.WAYS for t in semantics.MODES}
     assert len(rows) == len(semantics.cases())
     for r in rows:
         assert set(semantics.FIELDS) <= set(r)
@@ -152,8 +152,8 @@ def test_cli_json_is_computed_live():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["rows"]
-    assert {(r["lang"], r["how"], r["target"]) for r in got} == {
-        (w.lang, w.how, t) for w in semantics.WAYS for t in semantics.TARGETS}
+    assert {(r["lang"], r["how"], r["mode"]) for r in got} == {
+        (w.lang, w.how, t) for w in semantics.WAYS for t in semantics.MODES}
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown"])
@@ -165,7 +165,7 @@ def test_cli_table_and_markdown_show_every_way(rows, fmt, monkeypatch, capsys):
     for w in semantics.WAYS:
         assert w.how.replace("|", "\\|") in out, w.key
     if fmt == "markdown":
-        assert re.search(r"^\| lang \| how \| env \| target \|", out, re.M)
+        assert re.search(r"^\| lang \| how \| env \| mode \|", out, re.M)
     else:
         assert "C · killed by SIGKILL" in out
 

@@ -187,6 +187,6 @@ def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
     assert colour["cell C · exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["all"]
     assert colour["cell C · _exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["none"]
     assert len(cells) == len(rows) == 6
-    lost = {r["target"]: "".join(viz.MARKER_SHORT[m] for m in r["lost"]) for r in rows if r["how"] == "_exit(n)"}
+    lost = {r["mode"]: "".join(viz.MARKER_SHORT[m] for m in r["lost"]) for r in rows if r["how"] == "_exit(n)"}
     assert lost["pipe"] == "cLcT" and lost["pipe"] in {t.get_text() for t in ax.texts}
     assert _png(fig).startswith(b"\x89PNG")

@@ -10,7 +10,7 @@ notes on stderr); the wait status the parent saw and subprocess's return code fo
 what else appeared on stderr. returncode is os.waitstatus_to_exitcode(status): what
 subprocess.Popen computes (negative for a signal). Nothing is cached across calls.
 
-    rows = matrix()                      # list of dicts, one per (way, env, target)
+    rows = matrix()                      # list of dicts, one per (way, env, mode)
     observe(way("C _exit(n)"), "pipe")   # one cell
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
 from pylab.core.output import emit_json
+from pylab.core.targets import MODES
 from pylab.core.status import describe_status, signal_name
 from pylab.run import runner, toolchain
 from pylab.compare.programs import WAYS, Way, python_script
 
-TARGETS = runner.MODES
 # "unset": neither PYTHONUNBUFFERED nor -u, the buffering a plain machine gives
 ENVS = ("unset", "PYTHONUNBUFFERED=1", "python -u")
 C_ENVS = ENVS[:2]  # `python -u` means nothing to a C program
@@ -36,7 +36,7 @@ DEFAULT_CODE = 3
 LIMITS = {"core": 0}  # abort() must not leave core files behind
 TIMEOUT = 20.0
 MARKER = re.compile(r"<([a-z-]+)>")
-FIELDS = ("lang", "how", "env", "target", "stdout", "markers", "flushed", "lost", "c_atexit",
+FIELDS = ("lang", "how", "env", "mode", "stdout", "markers", "flushed", "lost", "c_atexit",
           "py_atexit", "finally", "parent_ran", "status", "raw_status", "returncode",
           "stderr", "status_of", "parent_status")
 
@@ -68,14 +68,14 @@ def command(w: Way, env: str, code: int = DEFAULT_CODE, c_binary=None) -> list[s
     return [sys.executable, *flags, "-c", python_script(w, code)]
 
 
-def observe(w: Way, target: str, env: str = "unset", code: int = DEFAULT_CODE, c_binary=None) -> dict:
-    """Run way `w` once with stdout on `target` and return its cell (a row of the JSON)."""
+def observe(w: Way, mode: str, env: str = "unset", code: int = DEFAULT_CODE, c_binary=None) -> dict:
+    """Run way `w` once with stdout on `mode` and return its cell (a row of the JSON)."""
     argv, penv = command(w, env, code, c_binary), environment(env)
     if w.kill is None:
-        result = runner.run(argv, mode=target, env=penv, limits=LIMITS, timeout=TIMEOUT)
+        result = runner.run(argv, mode=mode, env=penv, limits=LIMITS, timeout=TIMEOUT)
     else:
         # pending output is invisible from outside: the handshake is a note on stderr
-        with runner.start(argv, mode=target, env=penv, limits=LIMITS, timeout=TIMEOUT) as proc:
+        with runner.start(argv, mode=mode, env=penv, limits=LIMITS, timeout=TIMEOUT) as proc:
             try:
                 proc.expect(r"^@lab ready$", stream="stderr", timeout=TIMEOUT)
             except TimeoutError as e:
@@ -83,10 +83,10 @@ def observe(w: Way, target: str, env: str = "unset", code: int = DEFAULT_CODE, c
             proc.kill(w.kill)
             proc.close_stdin()  # see wait_for_signal in semantics_programs
             result = proc.wait(TIMEOUT)
-    return cell(w, target, env, result)
+    return cell(w, mode, env, result)
 
 
-def cell(w: Way, target: str, env: str, result: runner.RunResult) -> dict:
+def cell(w: Way, mode: str, env: str, result: runner.RunResult) -> dict:
     """What a run of way `w` shows, derived from its output and status alone."""
     out = result.stdout_text
     markers = MARKER.findall(out)
@@ -103,7 +103,7 @@ def cell(w: Way, target: str, env: str, result: runner.RunResult) -> dict:
     python = w.lang != "C"
     status = (waits[0] if waits else None) if w.fork else result.status
     return {
-        "lang": w.lang, "how": w.how, "env": env, "target": target,
+        "lang": w.lang, "how": w.how, "env": env, "mode": mode,
         "stdout": out, "markers": markers,
         "flushed": [m for m in w.writes if m in markers],
         "lost": [m for m in w.writes if m not in markers],
@@ -122,16 +122,16 @@ def cell(w: Way, target: str, env: str, result: runner.RunResult) -> dict:
     }
 
 
-def cases(ways=WAYS, targets=TARGETS, envs=ENVS) -> list[tuple[Way, str, str]]:
-    """(way, env, target) in matrix order; C rows skip `python -u`."""
+def cases(ways=WAYS, modes=MODES, envs=ENVS) -> list[tuple[Way, str, str]]:
+    """(way, env, mode) in matrix order; C rows skip `python -u`."""
     return [(w, e, t) for w in ways for e in envs if w.lang != "C" or e in C_ENVS
-            for t in targets]
+            for t in modes]
 
 
-def matrix(ways=WAYS, targets=TARGETS, envs=ENVS, code: int = DEFAULT_CODE, c_binary=None,
+def matrix(ways=WAYS, modes=MODES, envs=ENVS, code: int = DEFAULT_CODE, c_binary=None,
            jobs: int | None = None) -> list[dict]:
     """Every cell, run now, in parallel (runs mostly wait on process start-up)."""
-    todo = cases(ways, targets, envs)
+    todo = cases(ways, modes, envs)
     if any(w.lang == "C" for w, _, _ in todo) and c_binary is None:
         c_binary = toolchain.find("endings").build()  # once, before the threads
     with ThreadPoolExecutor(max_workers=jobs or 2 * (os.cpu_count() or 1) + 2) as pool:
@@ -186,9 +186,9 @@ def grouped(rows) -> list[tuple[str, str, list[tuple[str, str, tuple]]]]:
             entries, cells = per_env.setdefault(r["env"], []), _cells(r)
             match = next((e for e in entries if e[1] == cells), None)
             if match:
-                match[0].append(r["target"])
+                match[0].append(r["mode"])
             else:
-                entries.append(([r["target"]], cells))
+                entries.append(([r["mode"]], cells))
         merged: list = []
         for env, entries in per_env.items():
             key = [(",".join(t), c) for t, c in entries]
@@ -201,7 +201,7 @@ def grouped(rows) -> list[tuple[str, str, list[tuple[str, str, tuple]]]]:
     return out
 
 
-HEADERS = ("env", "target", "stdout, in order", "C atexit", "Py atexit", "finally", "status",
+HEADERS = ("env", "mode", "stdout, in order", "C atexit", "Py atexit", "finally", "status",
            "returncode", "stderr")
 
 
