@@ -1,0 +1,180 @@
+"""Mutation smoke test: every lesson's tests must notice when the lesson does nothing.
+
+For each program in csrc/programs/ (the seed's six among them), a copy of csrc/ gets
+that program's source replaced by `int main(void){return 0;}` (its first comment is
+kept, so `pylab list` still shows a summary and a listing test cannot be what notices),
+and the test files that name the program run against the copy (PYLAB_CSRC points
+there; PYLAB_CACHE at a cache of this run's own). At least one test must fail: the
+mutant is then killed. Every test that killed a mutant is run again on an unmutated
+copy, where it must pass, so a flaky or broken test is never counted as a kill.
+
+    python tests/mutation_smoke.py               # every program; exit 0 only if all killed
+    python tests/mutation_smoke.py zombie exit2  # just these
+    python tests/mutation_smoke.py zombie=tests/test_seed_programs.py::test_x  # these tests
+
+Prints a table, program -> the test that killed it (or SURVIVED). Exit status: 0 when
+every mutant was killed by a test that passes on the real sources; 1 otherwise; 2 for
+bad arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CSRC = ROOT / "csrc"
+TESTS = ROOT / "tests"
+SEED = ("getpid_test", "fork_test", "exit_test1", "exit2", "_exit1", "zombie")
+MUTANT_BODY = "int main(void){return 0;}\n"
+# -P: import the installed pylab, never the source tree's (it has no built extension);
+# -p no:cacheprovider: no cache files in the tree
+PYTEST = [sys.executable, "-P", "-m", "pytest", "-q", "-rfE", "-p", "no:randomly", "-p", "no:cacheprovider"]
+# each mutant: serial, in the order given, stop at the first failure
+MUTANT_RUN = [*PYTEST, "-x", "-n", "0"]
+TIMEOUT = 600
+FAILED = re.compile(r"^(FAILED|ERROR) (\S+::\S+)", re.M)
+
+
+@dataclass
+class Mutant:
+    program: str
+    tests: list[str]
+    killer: str | None = None          # the first test that failed on the mutant
+    problem: str | None = None         # why the run said nothing (no tests, a crash...)
+    output: str = field(default="", repr=False)
+
+
+def programs() -> list[str]:
+    return sorted(p.stem for p in (CSRC / "programs").glob("*.c"))
+
+
+def tests_for(program: str) -> list[str]:
+    """Test files that name the program as a string; the file most about it (mentions
+    per line) first, so the kill is by the lesson's own tests when they can make it."""
+    quoted = re.compile(rf"""["']{re.escape(program)}["']""")
+    density = {}
+    for path in sorted(TESTS.glob("test_*.py")):
+        if path.name.startswith("test_mutation"):
+            continue
+        text = path.read_text()
+        if n := len(quoted.findall(text)):
+            density[str(path.relative_to(ROOT))] = n / (text.count("\n") + 1)
+    return sorted(density, key=lambda f: -density[f])
+
+
+def mutate(source: Path) -> str:
+    """The program replaced by an empty main, its first comment kept."""
+    m = re.match(r"\s*/\*.*?\*/\n", source.read_text(), re.S)
+    return (m.group(0) if m else "") + MUTANT_BODY
+
+
+def copy_of_csrc(into: Path) -> Path:
+    target = into / "csrc"
+    shutil.copytree(CSRC, target)
+    return target
+
+
+def pytest_env(csrc: Path, cache: Path) -> dict:
+    env = dict(os.environ, PYLAB_CSRC=str(csrc), PYLAB_CACHE=str(cache))
+    env.pop("PYTEST_XDIST_WORKER", None)  # a nested pytest is a session of its own
+    env.pop("PYTEST_ADDOPTS", None)
+    return env
+
+
+def run_mutant(m: Mutant, work: Path, cache: Path) -> Mutant:
+    if not m.tests:
+        m.problem = "no test names it"
+        return m
+    scratch = Path(tempfile.mkdtemp(prefix=f"{m.program}.", dir=work))
+    csrc = copy_of_csrc(scratch)
+    (csrc / "programs" / f"{m.program}.c").write_text(mutate(CSRC / "programs" / f"{m.program}.c"))
+    try:
+        proc = subprocess.run([*MUTANT_RUN, *m.tests], cwd=ROOT, env=pytest_env(csrc, cache),
+                              capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        m.problem = f"its tests ran over {TIMEOUT}s"
+        return m
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    m.output = proc.stdout + proc.stderr
+    found = FAILED.search(proc.stdout)
+    if proc.returncode == 1 and found:
+        m.killer = found.group(2) + (" (error)" if found.group(1) == "ERROR" else "")
+    elif proc.returncode != 0:
+        m.problem = f"pytest exited {proc.returncode}: {m.output.strip().splitlines()[-1:]}"
+    return m
+
+
+def unproven(killers: list[str], work: Path, cache: Path, jobs: int) -> set[str]:
+    """The killing tests that do not pass on unmutated sources (each should pass)."""
+    if not killers:
+        return set()
+    csrc = copy_of_csrc(Path(tempfile.mkdtemp(prefix="original.", dir=work)))
+    ids = sorted({k.split(" ")[0] for k in killers})
+    proc = subprocess.run([*PYTEST, "-n", str(jobs), *ids], cwd=ROOT, env=pytest_env(csrc, cache),
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    if proc.returncode == 0:
+        return set()
+    bad = {m.group(2) for m in FAILED.finditer(proc.stdout)}
+    return bad or set(ids)  # pytest failed without naming a test: trust none of them
+
+
+def parse_args(argv):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("programs", nargs="*", metavar="NAME[=TEST,...]",
+                    help="programs to mutate (default: all of csrc/programs/); =TESTS runs those instead")
+    ap.add_argument("-j", "--jobs", type=int, default=2, help="mutants run at once (default 2)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="show pytest's output for survivors")
+    args = ap.parse_args(argv)
+    known = programs()
+    missing = [s for s in SEED if s not in known]
+    if missing:
+        ap.error(f"the seed's programs are missing from csrc/programs/: {', '.join(missing)}")
+    mutants = []
+    for spec in args.programs or known:
+        name, _, tests = spec.partition("=")
+        if name not in known:
+            ap.error(f"no program {name!r} in csrc/programs/")
+        mutants.append(Mutant(name, tests.split(",") if tests else tests_for(name)))
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    return args, mutants
+
+
+def main(argv=None) -> int:
+    args, mutants = parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="pylab-mutants.") as tmp:
+        work, cache = Path(tmp), Path(tmp) / "cache"
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            done = list(pool.map(lambda m: run_mutant(m, work, cache), mutants))
+        flaky = unproven([m.killer for m in done if m.killer], work, cache, args.jobs)
+    width = max(len(m.program) for m in done)
+    print(f"{'program':{width}}  killed by")
+    ok = True
+    for m in done:
+        if m.killer and m.killer.split(" ")[0] not in flaky:
+            verdict = m.killer
+        else:
+            ok = False
+            if m.killer:
+                verdict = f"UNPROVEN: {m.killer} fails on the real sources too"
+            else:
+                verdict = f"SURVIVED ({m.problem or 'every test passed'}; ran {' '.join(m.tests) or 'nothing'})"
+            if args.verbose and m.output:
+                print(m.output, file=sys.stderr)
+        print(f"{m.program:{width}}  {verdict}")
+    killed = sum(bool(m.killer) and m.killer.split(" ")[0] not in flaky for m in done)
+    print(f"{killed} of {len(done)} mutants killed")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
