@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mutation_smoke  # tests/ is on sys.path, as for support
+
 SCRIPT = Path(__file__).with_name("mutation_smoke.py")
 SEED = "tests/test_seed_programs.py"
 
@@ -36,3 +38,20 @@ def test_an_unknown_program_is_a_usage_error():
     r = smoke("no_such_lesson")
     assert r.returncode == 2
     assert r.stderr.strip().splitlines()[-1].endswith("no program 'no_such_lesson' in csrc/programs/")
+
+
+def test_a_kill_by_a_test_that_fails_on_the_real_sources_is_set_aside_and_rerun(monkeypatch, tmp_path):
+    # the loop alone, with the two pytest runs replaced: "t::broken" fails everywhere,
+    # "t::real" only on the mutant; the mutant must end up killed by the real one
+    runs = []
+
+    def run_mutant(m, work, cache, skip):
+        runs.append(set(skip))
+        m.killer = "t::real" if "t::broken" in skip else "t::broken"
+        return m
+
+    monkeypatch.setattr(mutation_smoke, "run_mutant", run_mutant)
+    monkeypatch.setattr(mutation_smoke, "unproven", lambda killers, *_: killers & {"t::broken"})
+    m = mutation_smoke.Mutant("zombie", ["t"])
+    assert mutation_smoke.hunt([m], tmp_path, tmp_path, 1) == {"t::broken"}
+    assert (m.killer, m.rejected, runs) == ("t::real", ["t::broken"], [set(), {"t::broken"}])
