@@ -3,8 +3,9 @@
 For each program in csrc/programs/ (the seed's six among them), a copy of csrc/ gets
 that program's source replaced by `int main(void){return 0;}` (its first comment is
 kept, so `pylab list` still shows a summary and a listing test cannot be what notices),
-and the test files that name the program run against the copy (PYLAB_CSRC points
-there; PYLAB_CACHE at a cache of this run's own). At least one test must fail: the
+and the tests that name the program (found in tests/test_*.py by reading their code)
+run against the copy (PYLAB_CSRC points there; PYLAB_CACHE at a cache of this run's
+own), serially, stopping at the first failure; two mutants at a time. At least one test must fail: the
 mutant is then killed. Every test that killed a mutant is run again on an unmutated
 copy, where it must pass, so a flaky or broken test is never counted as a kill (it is
 set aside, and the mutant runs again without it).
@@ -20,12 +21,14 @@ bad arguments.
 from __future__ import annotations
 
 import argparse
+import ast
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +56,7 @@ class Mutant:
     error: bool = False                # ...with an error (setup/teardown) rather than a failure
     problem: str | None = None         # why the run said nothing (no tests, a crash...)
     rejected: list[str] = field(default_factory=list)  # killers that fail on the real sources too
+    seconds: float = 0.0               # its last run's
     output: str = field(default="", repr=False)
 
 
@@ -61,17 +65,46 @@ def programs() -> list[str]:
 
 
 def tests_for(program: str) -> list[str]:
-    """Test files that name the program as a string; the file most about it (mentions
-    per line) first, so the kill is by the lesson's own tests when they can make it."""
+    """The tests that name the program as a string: in each test file that does, the
+    test functions whose code (decorators and fixtures included) names it, directly or
+    through a module-level helper or constant that does. The file most about it (mentions
+    per line) comes first, so the kill is by the lesson's own tests when they can make it."""
     quoted = re.compile(rf"""["']{re.escape(program)}["']""")
-    density = {}
+    found = {}
     for path in sorted(TESTS.glob("test_*.py")):
-        if path.name.startswith("test_mutation"):
-            continue
         text = path.read_text()
-        if n := len(quoted.findall(text)):
-            density[str(path.relative_to(ROOT))] = n / (text.count("\n") + 1)
-    return sorted(density, key=lambda f: -density[f])
+        if path.name.startswith("test_mutation") or not (n := len(quoted.findall(text))):
+            continue
+        rel = str(path.relative_to(ROOT))
+        found[rel] = (n / (text.count("\n") + 1), _tests_naming(quoted, text) or [rel])
+    ordered = sorted(found, key=lambda f: -found[f][0])
+    return [f"{f}::{t}" if t != f else f for f in ordered for t in found[f][1]]
+
+
+def _tests_naming(quoted: re.Pattern, text: str) -> list[str]:
+    """Names of the module's test functions that reach a string `quoted` matches."""
+    body = ast.parse(text).body
+
+    def names(node) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)} | {
+            a.arg for n in ast.walk(node) if isinstance(n, ast.arguments) for a in n.args}
+
+    def says(node) -> bool:
+        return any(quoted.search(ast.get_source_segment(text, n) or "") for n in [node, *getattr(node, "decorator_list", [])])
+
+    helpers = {}  # module-level name -> its node, for everything that is not a test
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("test"):
+            helpers[node.name] = node
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    helpers[target.id] = node
+    reach = {name for name, node in helpers.items() if says(node)}
+    while grown := {name for name, node in helpers.items() if name not in reach and names(node) & reach}:
+        reach |= grown
+    return [node.name for node in body if isinstance(node, ast.FunctionDef) and node.name.startswith("test")
+            and (says(node) or names(node) & reach)]
 
 
 def mutate(source: Path) -> str:
@@ -102,6 +135,7 @@ def run_mutant(m: Mutant, work: Path, cache: Path, skip: set[str]) -> Mutant:
     scratch = Path(tempfile.mkdtemp(prefix=f"{m.program}.", dir=work))
     csrc = copy_of_csrc(scratch)
     (csrc / "programs" / f"{m.program}.c").write_text(mutate(CSRC / "programs" / f"{m.program}.c"))
+    t0 = time.monotonic()
     try:
         deselect = [f"--deselect={t}" for t in sorted(skip)]
         proc = subprocess.run([*MUTANT_RUN, *deselect, *m.tests], cwd=ROOT, env=pytest_env(csrc, cache),
@@ -110,6 +144,7 @@ def run_mutant(m: Mutant, work: Path, cache: Path, skip: set[str]) -> Mutant:
         m.problem = f"its tests ran over {TIMEOUT}s"
         return m
     finally:
+        m.seconds = time.monotonic() - t0
         shutil.rmtree(scratch, ignore_errors=True)
     m.output = proc.stdout + proc.stderr
     found = FAILED.search(proc.stdout)
@@ -181,7 +216,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="pylab-mutants.") as tmp:
         broken = hunt(mutants, Path(tmp), Path(tmp) / "cache", args.jobs)
     width = max(len(m.program) for m in mutants)
-    print(f"{'program':{width}}  killed by")
+    print(f"{'program':{width}}  {'secs':>5}  killed by")
     for m in mutants:
         if m.killer:
             verdict = m.killer + (" (an error)" if m.error else "")
@@ -191,7 +226,7 @@ def main(argv=None) -> int:
             verdict = f"SURVIVED ({m.problem or 'every test passed'}; ran {' '.join(m.tests) or 'nothing'})"
         if args.verbose and not m.killer and m.output:
             print(m.output, file=sys.stderr)
-        print(f"{m.program:{width}}  {verdict}")
+        print(f"{m.program:{width}}  {m.seconds:5.1f}  {verdict}")
     killed = sum(bool(m.killer) for m in mutants)
     print(f"{killed} of {len(mutants)} mutants killed")
     if broken:

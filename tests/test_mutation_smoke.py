@@ -17,11 +17,18 @@ def smoke(*args) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300)
 
 
+def verdicts(stdout: str) -> dict[str, str]:
+    """program -> verdict, from the table's rows (name, seconds, verdict)."""
+    rows = stdout.splitlines()
+    assert rows[0].split() == ["program", "secs", "killed", "by"], stdout
+    return {name: verdict for name, _, verdict in (ln.split(None, 2) for ln in rows[1:-1])}
+
+
 def test_a_noticed_mutant_is_killed_and_a_missed_one_fails_the_run():
     # getpid_test's own test sees an empty main; a test about something else cannot
     r = smoke(f"getpid_test={SEED}::test_getpid_prints_the_pid_the_runner_started",
               f"exit_test1={SEED}::test_getpid_differs_between_runs")
-    table = dict(ln.split(None, 1) for ln in r.stdout.splitlines()[1:-1])
+    table = verdicts(r.stdout)
     assert table["getpid_test"].startswith(f"{SEED}::test_getpid_prints_the_pid_the_runner_started"), r.stdout
     assert table["exit_test1"].startswith("SURVIVED (every test passed"), r.stdout
     assert r.stdout.splitlines()[-1] == "1 of 2 mutants killed"
@@ -31,7 +38,8 @@ def test_a_noticed_mutant_is_killed_and_a_missed_one_fails_the_run():
 def test_every_killed_mutant_alone_exits_0():
     r = smoke(f"exit2={SEED}::test_exit_flushes_the_unfinished_line_under_every_target")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.splitlines()[1].startswith(f"exit2  {SEED}::test_exit_flushes_the_unfinished_line"), r.stdout
+    assert list(verdicts(r.stdout)) == ["exit2"]
+    assert verdicts(r.stdout)["exit2"].startswith(f"{SEED}::test_exit_flushes_the_unfinished_line"), r.stdout
 
 
 def test_an_unknown_program_is_a_usage_error():
