@@ -5,10 +5,10 @@ that program's source replaced by `int main(void){return 0;}` (its first comment
 kept, so `pylab list` still shows a summary and a listing test cannot be what notices),
 and the tests that name the program (found in tests/test_*.py by reading their code)
 run against the copy (PYLAB_CSRC points there; PYLAB_CACHE at a cache of this run's
-own), serially, stopping at the first failure; two mutants at a time. At least one test must fail: the
-mutant is then killed. Every test that killed a mutant is run again on an unmutated
-copy, where it must pass, so a flaky or broken test is never counted as a kill (it is
-set aside, and the mutant runs again without it).
+own), serially, stopping at the first failure; two mutants at a time. At least one
+test must fail: the mutant is then killed. Every test that killed a mutant is run
+again on an unmutated copy, where it must pass, so a flaky or broken test is never
+counted as a kill (it is set aside, and the mutant runs again without it).
 
     python tests/mutation_smoke.py               # every program; exit 0 only if all killed
     python tests/mutation_smoke.py zombie exit2  # just these
