@@ -22,7 +22,7 @@ from pylab.run.runner import MODES, run_program
 from support import run_python
 
 MISSING = "/nonexistent/program"
-LESSONS = ["atexit_order", "exec_demo", "fd_leak", "spawn", "fork_fail", "pgroups", "pidfd"]
+LESSONS = ["atexit_order", "exec_demo", "fd_leak", "spawn", "fork_fail", "pgroup_signal", "setsid", "ctty", "pidfd"]
 
 
 def test_the_lifecycle_programs_are_listed_with_a_summary(capsys):

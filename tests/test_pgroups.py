@@ -1,5 +1,7 @@
-"""pgroups: setpgid on both sides, kill(-pgid) reaching every member, setsid; the ids it
-prints checked against the runner and /proc; the same calls in-process."""
+"""Process groups and sessions: pgroup_signal (setpgid on both sides, one kill(-pgid) for
+every member), setsid (who may make a new session) and ctty (a new session has no
+controlling terminal); the ids they print checked against the runner and /proc; the same
+calls in-process."""
 from __future__ import annotations
 
 import os
@@ -25,7 +27,7 @@ def members(lines) -> dict[int, tuple[int, int]]:
 
 @pytest.mark.parametrize("mode", MODES)
 def test_one_kill_of_the_group_ends_every_member(mode):
-    r = run_program("pgroups", mode=mode)
+    r = run_program("pgroup_signal", mode=mode)
     assert r.exit_code == 0, r.stderr_text
     # the runner put the program in a group of its own, in the supervisor's session
     assert r.lines[0] == f"parent pid {r.pid}: pgid {r.pid}, sid {r.supervisor}"
@@ -39,44 +41,9 @@ def test_one_kill_of_the_group_ends_every_member(mode):
     assert killed == set(kids)
 
 
-SETSID = re.compile(r"child (before|after) setsid\(\): pid (\d+), pgid (\d+), sid (\d+); /dev/tty: (\w+)")
-
-
-def setsid_lines(lines) -> dict[str, tuple[int, int, int, str]]:
-    return {m[1]: (int(m[2]), int(m[3]), int(m[4]), m[5]) for m in map(SETSID.fullmatch, lines) if m}
-
-
-@pytest.mark.parametrize("mode", MODES)
-def test_setsid_fails_for_a_group_leader_and_makes_a_session_for_a_child(mode):
-    r = run_program("pgroups", mode=mode)
-    assert r.exit_code == 0, r.stderr_text
-    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid}: a group leader may not)" in r.lines
-    seen = setsid_lines(r.lines)
-    assert list(seen) == ["before", "after"], r.lines
-    pid, pgid, sid, _ = seen["before"]
-    assert (pgid, sid) == (r.pid, r.supervisor) and pid != r.pid   # the parent's group and session
-    assert seen["after"][:3] == (pid, pid, pid)                     # it leads both now
-    # a new session has no controlling terminal: on a tty the child had one just before
-    assert (seen["before"][3], seen["after"][3]) == ("opened" if mode == "tty" else "ENXIO", "ENXIO")
-
-
-def test_a_parent_that_leads_no_group_may_setsid_and_says_so():
-    # a shell without job control runs a command that is not its last in its own group
-    binary = toolchain.find("pgroups").build()
-    r = runner.run(["sh", "-c", '"$0"; exit $?', binary], mode="tty")
-    assert r.exit_code == 0, r.stderr_text
-    parent = int(re.match(r"parent pid (\d+): pgid (\d+)", r.lines[0])[1])
-    assert parent != r.pid                                          # sh leads the group, not pgroups
-    assert f"parent setsid(): new session {parent} (pid {parent} led no group, so it may)" in r.lines
-    seen = setsid_lines(r.lines)
-    # the parent's new session has no controlling terminal, so its child has none either
-    assert seen["before"] == (seen["before"][0], parent, parent, "ENXIO")
-    assert seen["after"][3] == "ENXIO"
-
-
 @pytest.mark.parametrize("mode", ["tty", "pipe"])
 def test_the_printed_ids_match_proc_while_the_group_is_alive(mode):
-    with runner.start([toolchain.find("pgroups").build(), "-"], mode=mode) as proc:
+    with runner.start([toolchain.find("pgroup_signal").build(), "-"], mode=mode) as proc:
         proc.expect(r"holding; send a line")
         lines = proc.output().decode().replace("\r\n", "\n").splitlines()
         kids = members(lines)
@@ -90,6 +57,63 @@ def test_the_printed_ids_match_proc_while_the_group_is_alive(mode):
         r = proc.wait(timeout=10)
     assert r.exit_code == 0
     assert r.match().count("child *: killed by SIGTERM") == 3
+
+
+IDS = re.compile(r"(parent|child before setsid\(\)|child after setsid\(\)):? pid (\d+), pgid (\d+), sid (\d+)")
+
+
+def ids(lines) -> dict[str, tuple[int, int, int]]:
+    """who -> (pid, pgid, sid) as setsid printed them."""
+    return {m[1]: (int(m[2]), int(m[3]), int(m[4])) for m in map(IDS.fullmatch, lines) if m}
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_group_leader_may_not_setsid_but_its_child_may(mode):
+    r = run_program("setsid", mode=mode)
+    assert r.exit_code == 0, r.stderr_text
+    seen = ids(r.lines)
+    assert list(seen) == ["parent", "child before setsid()", "child after setsid()"], r.lines
+    assert seen["parent"] == (r.pid, r.pid, r.supervisor)           # it leads its group
+    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid}: a group leader may not)" in r.lines
+    child = seen["child before setsid()"][0]
+    assert child != r.pid
+    assert seen["child before setsid()"] == (child, r.pid, r.supervisor)  # the parent's group and session
+    assert f"child setsid(): new session {child}" in r.lines
+    assert seen["child after setsid()"] == (child, child, child)   # it leads both now
+
+
+def test_a_parent_that_leads_no_group_may_setsid_and_says_so():
+    # a shell without job control runs a command that is not its last in its own group
+    binary = toolchain.find("setsid").build()
+    r = runner.run(["sh", "-c", '"$0"; exit $?', binary], mode="tty")
+    assert r.exit_code == 0, r.stderr_text
+    seen = ids(r.lines)
+    parent, pgid, sid = seen["parent"]
+    assert parent != r.pid and pgid == r.pid                        # sh leads the group, not setsid
+    assert sid == r.supervisor
+    assert f"parent setsid(): new session {parent} (pid {parent} led no group, so it may)" in r.lines
+    child = seen["child before setsid()"][0]
+    assert seen["child before setsid()"] == (child, parent, parent)  # born in the parent's new session
+    assert seen["child after setsid()"] == (child, child, child)
+
+
+CTTY = re.compile(r"(before|after) setsid\(\): pid (\d+), sid (\d+); /dev/tty: (\w+); tcgetsid\(1\): (\w+)")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_new_session_has_no_controlling_terminal_yet_stdout_still_reaches_it(mode):
+    r = run_program("ctty", mode=mode)
+    assert r.exit_code == 0, r.stderr_text
+    seen = {m[1]: (int(m[2]), int(m[3]), m[4], m[5]) for m in map(CTTY.fullmatch, r.lines) if m}
+    assert list(seen) == ["before", "after"], r.lines
+    child = seen["before"][0]
+    assert child != r.pid and seen["after"][0] == child
+    if mode == "tty":  # the supervisor's session has the terminal: the child can open it
+        assert seen["before"][1:] == (r.supervisor, "opened", str(r.supervisor))
+    else:              # a pipe or a file: no controlling terminal to lose
+        assert seen["before"][1:] == (r.supervisor, "ENXIO", "ENOTTY")
+    # after setsid: its own session, no terminal; the line itself came through fd 1
+    assert seen["after"][1:] == (child, "ENXIO", "ENOTTY")
 
 
 def test_in_process_group_kill_reaches_every_member():

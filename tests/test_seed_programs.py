@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 
 import pytest
 
@@ -76,33 +78,54 @@ def test__exit_on_a_pipe_or_file_loses_everything(mode):
     assert r.stdout == b""
 
 
+def zombie_child(proc_pid: int) -> int:
+    """The zombie program's one child, once it has exited (state Z, still its parent's)."""
+    (child,) = procstate.call_until(lambda: procstate.children(proc_pid), timeout=5,
+                                    what="zombie's child to appear")
+    procstate.wait_for_state(child, "Z", timeout=5)
+    assert procstate.read_stat(child).ppid == proc_pid
+    return child
+
+
+# These two run zombie without the runner: its supervisor is a subreaper and would reap a
+# child the program forgot to wait for. pytest is one too (conftest), but it never reaps
+# an adopted child by itself: had the program not waited, the child would still be here.
+
 def test_zombie_child_is_in_state_z_until_the_parent_waits():
     binary = toolchain.find("zombie").build()
-    with runner.start([binary, "-"], timeout=20) as proc:
-        child = procstate.call_until(lambda: procstate.children(proc.pid), timeout=5,
-                                     what="zombie's child to appear")[0]
-        procstate.wait_for_state(child, "Z", timeout=5)
+    with subprocess.Popen([binary, "-"], stdin=subprocess.PIPE) as proc:
+        child = zombie_child(proc.pid)
         assert procstate.states(child) == {"proc": "Z", "ps": "Z", "psutil": "Z"}
-        assert procstate.read_stat(child).ppid == proc.pid
         assert procstate.holdings(child)["vm_rss"] is None  # a zombie holds no memory
-        proc.write("release\n")  # the handshake: the parent now calls wait()
-        result = proc.wait(10)
-    assert result.exit_code == 0
-    assert not procstate.exists(child) or procstate.state_proc(child) != "Z"
-    assert result.stragglers == []
+        procstate.wait_for_state(proc.pid, "S")            # the parent holds, in fgets
+        assert procstate.state_proc(child) == "Z"          # ...and the child stays a zombie
+        proc.stdin.write(b"release\n")  # the handshake: the parent now calls wait()
+        proc.stdin.close()
+        assert proc.wait(timeout=10) == 0
+    assert not procstate.exists(child)  # reaped by its parent, not left to us
 
 
 def test_zombie_holds_for_the_seconds_given_and_reaps():
-    r = run_program("zombie", ["0"])
-    assert r.exit_code == 0
-    assert r.stragglers == []
+    hold = 0.5
+    binary = toolchain.find("zombie").build()
+    t0 = time.monotonic()
+    with subprocess.Popen([binary, str(hold)], stdin=subprocess.DEVNULL) as proc:
+        child = zombie_child(proc.pid)
+        # polled until gone (it is never slept on): a zombie until the hold ends, then reaped
+        procstate.wait_gone(child, timeout=10)
+        held = time.monotonic() - t0
+        assert proc.wait(timeout=10) == 0
+    assert held >= hold, f"the child was reaped after {held:.3f}s, before the {hold}s hold ended"
 
 
 def test_zombie_default_hold_is_cut_short_by_the_runner_timeout():
     # the seed's 60 s hold is never waited out: the timeout kills the whole tree
-    r = run_program("zombie", timeout=0.5)
-    assert r.timed_out
-    assert r.signal == 9
-    assert r.duration < 30
-    for pid in r.stragglers:
-        assert not procstate.exists(pid)
+    with runner.start([toolchain.find("zombie").build()], timeout=0.5) as proc:
+        child = zombie_child(proc.pid)          # the hold has begun
+        r = proc.wait(timeout=30)
+    assert r.timed_out and r.signal == 9
+    assert 0.5 <= r.duration < 30
+    # the parent died holding it; the supervisor adopted and reaped the zombie: gone, and
+    # no straggler, since there was nothing left to kill
+    assert not procstate.exists(child)
+    assert r.stragglers == []

@@ -127,7 +127,7 @@ def test_pythonunbuffered_changes_what_survives(rows):
 
 def test_adding_an_fflush_changes_the_matrix(tmp_path):
     """The cells come from the program: flushing before _exit makes the tail survive."""
-    source = toolchain.find("endings").source.read_text()
+    source = (toolchain.csrc_dir() / "drivers" / "endings.c").read_text()
     anchor = 'printf("<c-tail>");'
     assert anchor in source
     changed = tmp_path / "endings.c"

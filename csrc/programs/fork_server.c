@@ -26,11 +26,13 @@ static void on_sigchld(int sig)
     errno = saved;
 }
 
-static void serve(int conn)
+static void serve(int lfd, int conn)    /* in the child: echo until the client closes */
 {
     char buf[1024];
     ssize_t n;
-    while ((n = read(conn, buf, sizeof buf)) > 0) {   /* 0: the client closed */
+
+    close(lfd);
+    while ((n = read(conn, buf, sizeof buf)) > 0) {
         for (ssize_t i = 0; i < n; i++)
             buf[i] = toupper((unsigned char)buf[i]);
         if (write(conn, buf, n) != n)
@@ -42,7 +44,7 @@ static void serve(int conn)
 int main(int argc, char *argv[])
 {
     int reap = argc > 1 && strcmp(argv[1], "reap") == 0;
-    int max = argc > 2 ? atoi(argv[2]) : 5, served = 0, shown = 0, one = 1;
+    int max = argc > 2 ? atoi(argv[2]) : 5, served = 0, shown = 0;
     int hold = argc > 3 && argv[3][0] == '-';
     struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t len = sizeof addr;
@@ -56,40 +58,31 @@ int main(int argc, char *argv[])
     if (reap && (sigemptyset(&sa.sa_mask) == -1 || sigaction(SIGCHLD, &sa, NULL) == -1))
         err_exit("sigaction");
     int lfd = socket(AF_INET, SOCK_STREAM, 0);
-    if (lfd == -1 || setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1)
-        err_exit("socket");
-    if (bind(lfd, (struct sockaddr *)&addr, len) == -1 || listen(lfd, 128) == -1
-        || getsockname(lfd, (struct sockaddr *)&addr, &len) == -1)
-        err_exit("bind/listen");
-    printf("port %d\n", ntohs(addr.sin_port));
-    fflush(stdout);                     /* the driver waits for this line; and fork copies buffers */
+    if (lfd == -1 || bind(lfd, (struct sockaddr *)&addr, len) == -1 || listen(lfd, 128) == -1
+        || getsockname(lfd, (struct sockaddr *)&addr, &len) == -1)   /* port 0: any free one */
+        err_exit("socket/bind/listen");
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* each line out at once, for the driver; and so a */
+    printf("port %d\n", ntohs(addr.sin_port));  /* fork copies no pending output */
 
     struct pollfd fds[2] = { { .fd = lfd, .events = POLLIN }, { .fd = 0, .events = POLLIN } };
     while (served < max) {
-        if (poll(fds, hold ? 2 : 1, -1) == -1) {
-            if (errno != EINTR)         /* SIGCHLD interrupts poll even with SA_RESTART */
-                err_exit("poll");
-        } else if (hold && fds[1].revents) {
+        int ready = poll(fds, hold ? 2 : 1, -1);
+        if (ready == -1 && errno != EINTR)  /* SIGCHLD interrupts poll even with SA_RESTART */
+            err_exit("poll");
+        if (ready > 0 && hold && fds[1].revents)
             break;                      /* a line or EOF on stdin: stop early */
-        } else if (fds[0].revents) {
-            int conn = accept(lfd, NULL, NULL);
-            if (conn == -1)
-                continue;               /* EINTR, or a client that gave up */
+        int conn = ready > 0 && fds[0].revents ? accept(lfd, NULL, NULL) : -1;
+        if (conn != -1) {               /* -1: EINTR, or a client that gave up */
             pid_t pid = fork();
             if (pid == -1)
                 err_exit("fork");
-            if (pid == 0) {
-                close(lfd);
-                serve(conn);
-            }
+            if (pid == 0)
+                serve(lfd, conn);
             close(conn);                /* the child has its own copy */
             printf("served %d (child %d)\n", ++served, (int)pid);
-            fflush(stdout);
         }
-        if (reaped != shown) {
+        if (reaped != shown)
             printf("reaped %d\n", shown = reaped);
-            fflush(stdout);
-        }
     }
     close(lfd);
     if (hold && served == max)          /* the zombies (or not) stay for the driver to count */

@@ -1,13 +1,11 @@
 /* wait_status - a child ends each way and the parent prints what the W* macros say.
  *
- * Usage: wait_status [CASE]   no CASE: every ending in turn, decoded by the parent; a CASE
- * (return7 exit3 exit256 exit-1 SIGTERM SIGSEGV): just end that way, for Python drivers
- * (the caller's RLIMIT_CORE then decides whether SIGSEGV writes a core in its cwd).
- * Look for: exit(256) is seen as 0 and exit(-1) as 255 (only the low 8 bits travel); a
- * signal gives WIFSIGNALED and WTERMSIG; SIGSEGV sets WCOREDUMP when a core was written
- * (without a CASE the children run in a scratch dir, which the parent removes, with the
- * soft RLIMIT_CORE raised to the hard one, and the program says why when there is no
- * core bit); SIGSTOP and SIGCONT from the parent show only with WUNTRACED and WCONTINUED.
+ * Usage: wait_status [CASE]. No CASE: each ending in turn (in a scratch dir, with the soft
+ * RLIMIT_CORE raised to the hard one); a CASE (return7 exit3 exit256 exit-1 SIGTERM
+ * SIGSEGV): just end that way, for Python drivers. Look for: exit(256) seen as 0 and
+ * exit(-1) as 255 (only the low 8 bits travel); WIFSIGNALED and WTERMSIG for a signal;
+ * WCOREDUMP when SIGSEGV wrote a core (if not, the program says why); SIGSTOP and SIGCONT
+ * seen only with WUNTRACED and WCONTINUED.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -40,15 +38,12 @@ static void show(const char *label, int raw)
     if (WIFCONTINUED(raw)) printf("WIFCONTINUED\n");
 }
 
-static void why_no_core(void)               /* the core bit was 0: say what stood in the way */
+static void why_no_core(struct rlimit rl)   /* the core bit was 0: say what stood in the way */
 {
-    struct rlimit rl;
     char pattern[256] = "?";
     FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
-    if (f && !fgets(pattern, sizeof pattern, f)) pattern[0] = 0;
-    if (f) fclose(f);
+    if (f) { if (!fgets(pattern, sizeof pattern, f)) pattern[0] = 0; fclose(f); }
     pattern[strcspn(pattern, "\n")] = 0;
-    getrlimit(RLIMIT_CORE, &rl);
     printf("core bit not observed: RLIMIT_CORE hard limit %lld, core_pattern \"%s\"%s\n",
            rl.rlim_max == RLIM_INFINITY ? -1LL : (long long)rl.rlim_max, pattern,
            pattern[0] == '|' ? " (a pipe: its handler decides)" : "");
@@ -65,8 +60,8 @@ int main(int argc, char *argv[])
         return end_as(argv[1]);
     if (!mkdtemp(dir) || chdir(dir) < 0)    /* a core lands in the cwd: keep it off the user's */
         err_exit("scratch directory");
-    getrlimit(RLIMIT_CORE, &rl);             /* only here, in the scratch dir: allow a core */
-    rl.rlim_cur = rl.rlim_max;               /* (raising soft to hard is always allowed) */
+    getrlimit(RLIMIT_CORE, &rl);             /* here only: soft up to hard is always allowed */
+    rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_CORE, &rl);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fflush(stdout);                      /* nothing buffered may be copied into the child */
@@ -75,10 +70,10 @@ int main(int argc, char *argv[])
         if (waitpid(pid, &raw, 0) < 0) err_exit("waitpid");
         show(cases[i], raw);
         if (WIFSIGNALED(raw) && WTERMSIG(raw) == SIGSEGV) segv = pid;
-        if (segv == pid && !WCOREDUMP(raw)) why_no_core();
+        if (segv == pid && !WCOREDUMP(raw)) why_no_core(rl);
     }
     if (pipe(fds) < 0 || (pid = fork()) < 0) err_exit("fork");
-    if (pid == 0) { close(fds[1]); (void)!read(fds[0], &raw, 1); _exit(0); }  /* blocks */
+    if (pid == 0) { close(fds[1]); (void)!read(fds[0], &raw, 1); _exit(0); }  /* until EOF */
     kill(pid, SIGSTOP);                      /* stopped and continued, with the child alive */
     if (waitpid(pid, &raw, WUNTRACED) < 0) err_exit("waitpid WUNTRACED");
     show("SIGSTOP", raw);

@@ -62,7 +62,7 @@ def environment(env: str) -> dict:
 def command(w: Way, env: str, code: int = DEFAULT_CODE, c_binary=None) -> list[str]:
     """The argv that ends in way `w` (c_binary: another build of endings.c)."""
     if w.lang == "C":
-        return [str(c_binary or toolchain.find("endings").build()), w.ending, str(code)]
+        return [str(c_binary or toolchain.build(toolchain.csrc_dir() / "drivers" / "endings.c")), w.ending, str(code)]
     # -P: never import pylab from the current folder (a source tree has no built extension)
     flags = ["-P", "-u"] if env == "python -u" else ["-P"]
     return [sys.executable, *flags, "-c", python_script(w, code)]
@@ -133,7 +133,7 @@ def matrix(ways=WAYS, modes=MODES, envs=ENVS, code: int = DEFAULT_CODE, c_binary
     """Every cell, run now, in parallel (runs mostly wait on process start-up)."""
     todo = cases(ways, modes, envs)
     if any(w.lang == "C" for w, _, _ in todo) and c_binary is None:
-        c_binary = toolchain.find("endings").build()  # once, before the threads
+        c_binary = toolchain.build(toolchain.csrc_dir() / "drivers" / "endings.c")  # once, before the threads
     with ThreadPoolExecutor(max_workers=jobs or 2 * (os.cpu_count() or 1) + 2) as pool:
         futures = [pool.submit(observe, w, t, e, code, c_binary) for w, e, t in todo]
         return [f.result() for f in futures]
