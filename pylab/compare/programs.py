@@ -1,6 +1,6 @@
 """The programs behind `pylab compare`: one row per way a process ends.
 
-C rows run csrc/programs/endings.c with HOW in argv. Python rows run a generated script:
+C rows run csrc/drivers/endings.c with HOW in argv. Python rows run a generated script:
 each leaves a line and a tail (no newline) in the stdout buffer(s) it uses, registers
 exit handlers, and ends in its row's way inside try/finally. Every piece of output is a
 marker (<py-tail>) so the matrix is read off what reached stdout; handlers and finally
