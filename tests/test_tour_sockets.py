@@ -1,0 +1,170 @@
+"""The sockets claims' judges (pylab/tour/sockets.py), each fed observations leading to
+every verdict it can give. (The experiments and the live verdicts: test_sockets_seed.py.)"""
+from __future__ import annotations
+
+import pytest
+
+from pylab.sockets import spin
+from pylab.tour import sockets as S
+
+
+def _spin(cpu, lines, empty, back):
+    return {"while the observer worked: server CPU ns": cpu, "while the observer worked: new empty recv lines": lines,
+            "empty recv lines after the disconnect": empty, "back in accept ('waiting for a connection' again)": back}
+
+
+SPINNING = _spin(9_000_000, 1500, spin.SPIN_LINES + 1, False)
+BLOCKED = {**_spin(0, 0, 0, True), "second client reply": "AGAIN"}
+
+
+def test_recv_spins_judge_gives_each_verdict():
+    assert S.judge_recv_spins({"seed server": SPINNING, "fixed server": BLOCKED}).verdict == "confirmed"
+    assert S.judge_recv_spins({"seed server": BLOCKED, "fixed server": BLOCKED}).verdict == "refuted"
+    assert S.judge_recv_spins({"seed server": SPINNING, "fixed server": SPINNING}).verdict == "refuted"
+    blind = S.judge_recv_spins({"seed server": _spin(None, 10, 2000, False), "fixed server": BLOCKED})
+    assert blind.verdict == "unverified"
+    # CPU time moved but no empty receives: no clear sample either way
+    assert S.judge_recv_spins({"seed server": _spin(5, 0, 0, False), "fixed server": BLOCKED}).verdict == "unverified"
+
+
+def test_tcp_server_first_judge_gives_each_verdict():
+    ev = {"connect before the server": "ConnectionRefusedError: ECONNREFUSED", "connect once it listens": "connected to port 1"}
+    assert S.judge_tcp_server_first(ev).verdict == "confirmed"
+    assert S.judge_tcp_server_first({**ev, "connect before the server": "connected"}).verdict == "refuted"
+
+
+CONNECT = {"connect_ex returned": 111, "connect_ex errno name": "ECONNREFUSED", "send after ignoring it": "BrokenPipeError: EPIPE"}
+
+
+def test_connect_ex_judge_gives_each_verdict():
+    assert S.judge_connect_ex({**CONNECT, "connect_ex with a port out of range": "returned 22"}).verdict == "confirmed"
+    q = S.judge_connect_ex({**CONNECT, "connect_ex with a port out of range": "raised OverflowError"})
+    assert q.verdict == "qualified" and "a port out of range still raised OverflowError" in q.condition
+    assert S.judge_connect_ex({**CONNECT, "connect_ex errno name": "0 (connected)"}).verdict == "refuted"
+
+
+def _cases(server_nn, server_yy, server_ny, client_nn):
+    rows = []
+    for first, old, new, res in (("server", False, False, server_nn), ("server", True, True, server_yy),
+                                 ("server", False, True, server_ny), ("server", True, False, "EADDRINUSE"),
+                                 ("client", False, False, client_nn)):
+        rows.append({"closes first": first, "old server SO_REUSEADDR": old, "new server SO_REUSEADDR": new, "restart": res})
+    return {"cases": rows}
+
+
+def test_time_wait_judge_gives_each_verdict():
+    assert S.judge_time_wait(_cases("EADDRINUSE", "ok", "ok", "EADDRINUSE")).verdict == "confirmed"
+    today = S.judge_time_wait({**_cases("EADDRINUSE", "ok", "EADDRINUSE", "ok"), "other causes": {
+        "a live connection of the stopped server (FIN_WAIT)": {"states": ["FIN_WAIT2"], "restart": "EADDRINUSE"},
+        "a child still holding the listener": {"restart with SO_REUSEADDR": "EADDRINUSE"}}})
+    assert today.verdict == "qualified"
+    assert "FIN_WAIT2" in today.condition and "forked child" in today.condition and "closed first" in today.condition
+    assert S.judge_time_wait(_cases("ok", "ok", "ok", "ok")).verdict == "refuted"
+
+
+def test_tw_recycle_judge_gives_each_verdict():
+    gone = S.judge_tw_recycle({"tcp_tw_recycle": "absent (/proc/sys/net/ipv4/tcp_tw_recycle does not exist)"})
+    assert gone.verdict == "refuted" and "4.12" in gone.documentation
+    assert S.judge_tw_recycle({"tcp_tw_recycle": "0"}).verdict == "qualified"
+
+
+def _reuse(value, reused, bind="EADDRINUSE"):
+    return {"bind": bind, "reuse": {"tcp_tw_reuse": value, "connect() reused the 4-tuple": reused, "after s": 1.0,
+                                    "connect() from that port, attempts refused": 3, "refused with": ["EADDRNOTAVAIL"]}}
+
+
+def test_tw_reuse_judge_gives_each_verdict():
+    q = S.judge_tw_reuse(_reuse("2", True))
+    assert q.verdict == "qualified" and "outgoing connect() only" in q.condition and q.documentation
+    assert S.judge_tw_reuse(_reuse("1", True, bind="ok")).verdict == "confirmed"
+    assert S.judge_tw_reuse(_reuse("1", False)).verdict == "refuted"
+    off = S.judge_tw_reuse(_reuse("0", False))
+    assert off.verdict == "unverified" and "tcp_tw_reuse is 0" in off.missing
+
+
+def test_fin_timeout_judge_gives_each_verdict():
+    assert S.judge_fin_timeout({"fin_timeout": 30, "time_wait left": 59.9, "fin_wait2 left": 30.0}).verdict == "refuted"
+    same = S.judge_fin_timeout({"fin_timeout": 60, "time_wait left": 59.9, "fin_wait2 left": 60.0})
+    assert same.verdict == "unverified" and "60 s" in same.missing
+    assert S.judge_fin_timeout({"fin_timeout": 60, "time_wait left": 45.0, "fin_wait2 left": 60.0}).verdict == "qualified"
+
+
+SEND = {"bytes offered": 100, "send returned": 10, "received after send": 10, "received after sendall": 100,
+        "blocking send (the seed's socket) returned": 100}
+
+
+def test_send_judge_gives_each_verdict():
+    refuted = S.judge_send(SEND)
+    assert refuted.verdict == "refuted" and "non-blocking" in refuted.evidence["so"]
+    assert "returned 100" in refuted.evidence["and"]  # the seed's blocking socket, shown too
+    assert S.judge_send({**SEND, "received after send": 5}).verdict == "confirmed"
+    assert S.judge_send({**SEND, "send returned": 100, "received after send": 100}).verdict == "qualified"
+
+
+UDP = {"client sends before the server exists": "no error", "the early datagram": "lost (no one was bound)",
+       "server bound first, then a client sends b'late'": "server received b'late'",
+       "connected": {"connected: next call (recv)": "ConnectionRefusedError: ECONNREFUSED"}}
+
+
+def test_udp_first_judge_gives_each_verdict():
+    q = S.judge_udp_first(UDP)
+    assert q.verdict == "qualified" and "lost, silently" in q.condition and "ECONNREFUSED" in q.condition
+    assert S.judge_udp_first({**UDP, "the early datagram": "received",
+                              "connected": {"connected: next call (recv)": "returned data"}}).verdict == "confirmed"
+    assert S.judge_udp_first({**UDP, "client sends before the server exists": "OSError: EHOSTUNREACH"}).verdict == "refuted"
+
+
+def _unix(size):
+    f = {"type": "socket", "st_size": size, "st_blocks": 0}
+    return {"the file before a transfer": f, "the file after the transfer": f, "bytes received": 10,
+            "bytes sent through the socket": 10, "after close: the file exists": True, "bind again": "OSError: EADDRINUSE",
+            "abstract: in /proc/net/unix while open": True, "abstract: files by that name (cwd, temp dir)": []}
+
+
+def test_unix_file_judge_gives_each_verdict():
+    assert S.judge_unix_file(_unix(0)).verdict == "refuted"
+    assert S.judge_unix_file(_unix(10)).verdict == "confirmed"
+    with pytest.raises(RuntimeError):
+        S.judge_unix_file({**_unix(0), "bytes received": 3})
+
+
+def test_timeouts_judge_gives_each_verdict():
+    ev = {"recv with settimeout": "TimeoutError (timed out)", "raised after s": 0.11, "timeout set s": 0.1,
+          "recv non-blocking": "BlockingIOError: EAGAIN"}
+    assert S.judge_timeouts(ev).verdict == "confirmed"
+    assert S.judge_timeouts({**ev, "recv non-blocking": "returned"}).verdict == "refuted"
+
+
+def test_udp_boundaries_judge_gives_each_verdict():
+    ev = {"datagrams sent": ["a", "bb"], "recvfrom(1024) calls returned": ["a", "bb"], "tcp: the same three sends, one recv(1024)": "abb"}
+    assert S.judge_udp_boundaries(ev).verdict == "confirmed"
+    assert S.judge_udp_boundaries({**ev, "recvfrom(1024) calls returned": ["abb"]}).verdict == "refuted"
+
+
+REFUSED = {"connected: next call (recv)": "ConnectionRefusedError: ECONNREFUSED",
+           "a witness socket (IP_RECVERR, sent after b'plain'): error queue": "ICMP type 3 code 3 (ECONNREFUSED)",
+           "unconnected: then its error queue": "ICMP type 3 code 3 (ECONNREFUSED)",
+           "unconnected, IP_RECVERR never on, sent b'plain': recvfrom": "BlockingIOError: EAGAIN",
+           "unconnected, IP_RECVERR never on: SO_ERROR": 0,
+           "unconnected: error queue after b'first' (IP_RECVERR off when it was sent)": "empty",
+           "unconnected: then recvfrom": "ConnectionRefusedError: ECONNREFUSED"}
+
+
+def test_udp_refused_judge_gives_each_verdict():
+    assert S.judge_udp_refused(REFUSED).verdict == "qualified"
+    assert S.judge_udp_refused({**REFUSED, "unconnected: then recvfrom": "BlockingIOError: EAGAIN"}).verdict == "confirmed"
+    assert S.judge_udp_refused({**REFUSED, "connected: next call (recv)": "returned data"}).verdict == "refuted"
+
+
+def test_fork_servers_judge_gives_each_verdict():
+    seen = {"clients each": 3, "noreap": {"zombies": 3}, "reap": {"zombies": 0},
+            "python": {"clients": [], "collect_children lines": [], "zombies after the last client": 1}}
+    assert S.judge_fork_servers(seen).verdict == "confirmed"
+    assert S.judge_fork_servers({**seen, "reap": {"zombies": 2}}).verdict == "refuted"
+
+
+def test_echo_faults_judge_gives_each_verdict():
+    ev = {"server fds at the end": 4, "server fds at start": 4, "server still serves": "STILL THERE?",
+          "silent client": {"served meanwhile": "MEANWHILE", "its server logged": ["closed timeout"]}}
+    assert S.judge_echo_faults(ev).verdict == "confirmed"
+    assert S.judge_echo_faults({**ev, "server fds at the end": 9}).verdict == "refuted"
