@@ -62,31 +62,75 @@ def test_time_wait_judge_gives_each_verdict():
     assert S.judge_time_wait(_cases("ok", "ok", "ok", "ok")).verdict == "refuted"
 
 
+NETNS = {"defaults": {"tcp_syncookies": "1", "tcp_tw_reuse": "2", "tcp_fin_timeout": "60"},
+         "tcp_fin_timeout=30": {"a fresh TIME_WAIT's timer (s)": 60.0, "an orphaned FIN_WAIT_2's timer (s)": 30.0},
+         "tcp_tw_reuse_delay ms used": "50",
+         "connect() onto a TIME_WAIT 4-tuple": {"tcp_tw_reuse=0": {"reused": False, "refused with": ["EADDRNOTAVAIL"]},
+                                               "tcp_tw_reuse=1": {"reused": True, "refused with": [], "after s": 0.06}},
+         "the seed's advice applied": {"tcp_tw_reuse": "1"},
+         "with it, a server restart on its port in TIME_WAIT (no SO_REUSEADDR)": "EADDRINUSE"}
+NO_NS = {"unavailable": "unshare --net failed"}
+
+
+def _advice(netns=NETNS, recycle="absent (no file)", bind="EADDRINUSE", fin=60, tw_left=59.9, fw2=60.0):
+    return {"host": {"tcp_tw_recycle": recycle}, "bind": bind, "netns": netns, "fin_timeout": fin,
+            "time_wait left": tw_left, "fin_wait2 left": fw2,
+            "reuse": {"tcp_tw_reuse": "2", "connect() reused the 4-tuple": True, "refused with": ["EADDRNOTAVAIL"]}}
+
+
 def test_tw_recycle_judge_gives_each_verdict():
-    gone = S.judge_tw_recycle({"tcp_tw_recycle": "absent (/proc/sys/net/ipv4/tcp_tw_recycle does not exist)"})
+    gone = S.judge_tw_recycle(_advice())
     assert gone.verdict == "refuted" and "4.12" in gone.documentation
-    assert S.judge_tw_recycle({"tcp_tw_recycle": "0"}).verdict == "qualified"
+    assert S.judge_tw_recycle(_advice(recycle="0")).verdict == "qualified"
 
 
-def _reuse(value, reused, bind="EADDRINUSE"):
-    return {"bind": bind, "reuse": {"tcp_tw_reuse": value, "connect() reused the 4-tuple": reused, "after s": 1.0,
-                                    "connect() from that port, attempts refused": 3, "refused with": ["EADDRNOTAVAIL"]}}
+def _tried(off, on):
+    return {**NETNS, "connect() onto a TIME_WAIT 4-tuple": {"tcp_tw_reuse=0": {"reused": off, "refused with": []},
+                                                           "tcp_tw_reuse=1": {"reused": on, "refused with": [], "after s": 0.1}}}
 
 
 def test_tw_reuse_judge_gives_each_verdict():
-    q = S.judge_tw_reuse(_reuse("2", True))
-    assert q.verdict == "qualified" and "outgoing connect() only" in q.condition and q.documentation
-    assert S.judge_tw_reuse(_reuse("1", True, bind="ok")).verdict == "confirmed"
-    assert S.judge_tw_reuse(_reuse("1", False)).verdict == "refuted"
-    off = S.judge_tw_reuse(_reuse("0", False))
-    assert off.verdict == "unverified" and "tcp_tw_reuse is 0" in off.missing
+    q = S.judge_tw_reuse(_advice())
+    assert q.verdict == "qualified" and "outgoing connect() only" in q.condition and "default is 2" in q.condition
+    assert q.documentation and "tcp_tw_reuse_delay" in q.documentation
+    seed_world = {**NETNS, "defaults": {**NETNS["defaults"], "tcp_tw_reuse": "0"}}
+    assert S.judge_tw_reuse(_advice(netns=seed_world, bind="ok")).verdict == "confirmed"
+    assert S.judge_tw_reuse(_advice(netns=_tried(True, True))).verdict == "refuted"
+    assert S.judge_tw_reuse(_advice(netns=_tried(False, False))).verdict == "refuted"
+    assert S.judge_tw_reuse(_advice(netns=NO_NS)).verdict == "unverified"
 
 
 def test_fin_timeout_judge_gives_each_verdict():
-    assert S.judge_fin_timeout({"fin_timeout": 30, "time_wait left": 59.9, "fin_wait2 left": 30.0}).verdict == "refuted"
-    same = S.judge_fin_timeout({"fin_timeout": 60, "time_wait left": 59.9, "fin_wait2 left": 60.0})
+    refuted = S.judge_fin_timeout(_advice())
+    assert refuted.verdict == "refuted" and "still starts at 60.0 s" in refuted.evidence["so"]
+    follows = {**NETNS, "tcp_fin_timeout=30": {"a fresh TIME_WAIT's timer (s)": 30.0, "an orphaned FIN_WAIT_2's timer (s)": 30.0}}
+    assert S.judge_fin_timeout(_advice(netns=follows)).verdict == "qualified"
+    same = S.judge_fin_timeout(_advice(netns=NO_NS))
     assert same.verdict == "unverified" and "60 s" in same.missing
-    assert S.judge_fin_timeout({"fin_timeout": 60, "time_wait left": 45.0, "fin_wait2 left": 60.0}).verdict == "qualified"
+    assert S.judge_fin_timeout(_advice(netns=NO_NS, fin=30, tw_left=59.0)).verdict == "refuted"
+
+
+def test_sysctl_defaults_and_cure_judges_give_each_verdict():
+    assert S.judge_sysctl_defaults(_advice()).verdict == "refuted"
+    zeros = {**NETNS, "defaults": {"tcp_syncookies": "0", "tcp_tw_reuse": "0"}}
+    assert S.judge_sysctl_defaults(_advice(netns=zeros)).verdict == "confirmed"
+    assert S.judge_sysctl_defaults(_advice(netns=NO_NS)).verdict == "unverified"
+    assert S.judge_sysctls_cure_bind(_advice()).verdict == "refuted"
+    cured = {**NETNS, "with it, a server restart on its port in TIME_WAIT (no SO_REUSEADDR)": "ok"}
+    assert S.judge_sysctls_cure_bind(_advice(netns=cured)).verdict == "confirmed"
+    assert S.judge_sysctls_cure_bind(_advice(netns=NO_NS)).verdict == "unverified"
+
+
+def test_private_network_namespace_shows_the_defaults_and_what_the_settings_change():
+    ns = S.observe_netns()
+    assert "unavailable" not in ns, ns  # root and unprivileged users both get one here
+    assert ns["loopback"] == "up"
+    assert ns["defaults"]["tcp_tw_reuse"] == "2" and ns["defaults"]["tcp_syncookies"] == "1"
+    timers = ns["tcp_fin_timeout=30"]
+    assert timers["a fresh TIME_WAIT's timer (s)"] > 55 and abs(timers["an orphaned FIN_WAIT_2's timer (s)"] - 30) <= 1
+    tried = ns["connect() onto a TIME_WAIT 4-tuple"]
+    assert tried["tcp_tw_reuse=0"]["reused"] is False and tried["tcp_tw_reuse=1"]["reused"] is True
+    assert ns["with it, a server restart on its port in TIME_WAIT (no SO_REUSEADDR)"] == "EADDRINUSE"
 
 
 SEND = {"bytes offered": 100, "send returned": 10, "received after send": 10, "received after sendall": 100,

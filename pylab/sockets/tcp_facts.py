@@ -192,7 +192,7 @@ def _connect_from(port: int, server_port: int) -> socket.socket:
         raise
 
 
-def tw_reuse() -> dict:
+def tw_reuse(grace: float = 2.0) -> dict:
     """A client closes first, so its 4-tuple waits in TIME_WAIT on the client's side;
     then a new connect() to the same server, confined to that same local port: does the
     kernel reuse the 4-tuple (tcp_tw_reuse), or refuse with EADDRNOTAVAIL?"""
@@ -221,7 +221,7 @@ def tw_reuse() -> dict:
                 return None
 
         try:  # tried until the reuse delay has surely passed
-            new = procstate.call_until(attempt, lambda s: s is not None, int(delay or 1000) / 1000 + 2,
+            new = procstate.call_until(attempt, lambda s: s is not None, int(delay or 1000) / 1000 + grace,
                                        "connect() reusing the 4-tuple")
         except TimeoutError:
             new = None

@@ -106,3 +106,23 @@ def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
     found = [m for m in map(CALL.match, lines) if m]
     return Trace(True, calls=[m.group(2) for m in found], lines=lines, result=r,
                  numbers={m.group(2): int(m.group(1)) for m in found if m.group(1)})
+
+
+UNSHARE = {"pid": ["--pid", "--fork", "--mount-proc"], "net": ["--net"], "user": ["--user", "--map-root-user"]}
+
+
+def in_namespaces(argv, kinds=("pid",), timeout: float = 30.0) -> dict:
+    """Run argv in new namespaces of `kinds` with unshare(1): as root directly, as any
+    other user inside a new user namespace too (unprivileged user namespaces). Returns
+    {"ran": True, "stdout", "as"} or {"ran": False, "why"}: why it could not run."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return {"ran": False, "why": "unshare is not installed (util-linux)"}
+    kinds = list(kinds) + ([] if os.geteuid() == 0 else ["user"])
+    flags = [f for k in kinds for f in UNSHARE[k]]
+    r = runner.run([unshare, *flags, *map(str, argv)], timeout=timeout)
+    how = "root" if os.geteuid() == 0 else f"uid {os.getuid()} in a user namespace"
+    if r.exit_code != 0:
+        why = (r.stderr_text.strip().splitlines() or [r.describe()])[-1][:200]
+        return {"ran": False, "why": f"unshare {' '.join(flags)} failed as {how}: {why}"}
+    return {"ran": True, "as": how, "namespaces": kinds, "stdout": r.stdout_text}

@@ -9,13 +9,15 @@ evidence, and the tour's exit status is then 1.
 """
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
+from typing import Any, Callable
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from pylab.core.output import emit_json
@@ -41,11 +43,18 @@ def collect(modules=MODULES) -> dict[str, Claim]:
     return found
 
 
-def check(c: Claim) -> dict:
-    """Observe, then judge; one broken check must not hide the others."""
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
+    return fn(), time.monotonic() - started
+
+
+def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> dict:
+    """Observe (or take the shared observation `observed` gives), then judge a copy of it;
+    one broken check must not hide the others."""
+    seconds = 0.0
     try:
-        f = c.check()
+        seen, seconds = observed() if observed else _timed(c.observe)
+        f = c.judge(copy.deepcopy(seen))  # judges sharing an observation never see each other's edits
         if not isinstance(f, Finding):
             raise TypeError(f"judge returned {type(f).__name__}, not a Finding")
         row = {"verdict": f.verdict, "condition": f.condition, "missing": f.missing,
@@ -54,28 +63,38 @@ def check(c: Claim) -> dict:
         row = {"verdict": "error", "condition": None, "missing": None, "documentation": None,
                "evidence": {"error": f"{type(e).__name__}: {e}",
                             "where": traceback.format_exc(limit=-3).splitlines()[-3:]}}
-    return {"id": c.id, "seed": c.seed, "claim": c.text, **row,
-            "seconds": round(time.monotonic() - started, 3)}
+    return {"id": c.id, "seed": c.seed, "claim": c.text, **row, "seconds": round(seconds, 3)}
 
 
 def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
-    """Check the claims (`only`: these ids). Timing-sensitive ones (Claim.alone) run first,
-    one at a time; the others then run concurrently. Rows keep the registry's order."""
+    """Check the claims (`only`: these ids). Each distinct observe runs once, however many
+    claims judge it. Timing-sensitive ones (Claim.alone) run first, one at a time; the
+    others then run concurrently. Rows keep the registry's order."""
     claims = collect()
     if only:
         unknown = [i for i in only if i not in claims]
         if unknown:
             raise UsageError(f"unknown claim id(s): {', '.join(unknown)}; 'pylab tour --json' lists them")
     chosen = [c for c in claims.values() if not only or c.id in only]
-    rows = {c.id: check(c) for c in chosen if c.alone}
-    rest = [c for c in chosen if not c.alone]
     workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
+    futures: dict[int, Future] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        rows.update(zip((c.id for c in rest), pool.map(check, rest)))
-    ordered = [rows[c.id] for c in chosen]
-    summary = {v: sum(r["verdict"] == v for r in ordered) for v in (*VERDICTS, "error")}
-    summary["total"] = len(ordered)
-    return {"claims": ordered, "summary": summary}
+        for c in sorted(chosen, key=lambda c: not c.alone):
+            if id(c.observe) in futures:
+                continue
+            if c.alone:  # alone: nothing else of the tour runs meanwhile
+                done: Future = Future()
+                try:
+                    done.set_result(_timed(c.observe))
+                except Exception as e:  # noqa: BLE001 - reported by check, as any other failure
+                    done.set_exception(e)
+                futures[id(c.observe)] = done
+            else:
+                futures[id(c.observe)] = pool.submit(_timed, c.observe)
+        rows = [check(c, futures[id(c.observe)].result) for c in chosen]
+    summary = {v: sum(r["verdict"] == v for r in rows) for v in (*VERDICTS, "error")}
+    summary["total"] = len(rows)
+    return {"claims": rows, "summary": summary}
 
 
 MARKS = {v: v.upper() for v in (*VERDICTS, "error")}

@@ -4,7 +4,11 @@ sockets lab (pylab.sockets); here each claim is an observe (one of them, returni
 evidence) and a judge registered in CLAIMS, as in every other claim module."""
 from __future__ import annotations
 
+import json
+import sys
+
 from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
+from pylab.tour import probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 
 CLAIMS = ClaimList()
@@ -104,9 +108,26 @@ def judge_time_wait(ev: dict) -> Finding:
     return Finding("confirmed", ev)
 
 
+def observe_netns() -> dict:
+    """pylab.sockets.netns in a private network namespace (its own defaults, changed freely)."""
+    r = probes.in_namespaces([sys.executable, "-P", "-m", "pylab.sockets.netns"], ("net",))
+    return json.loads(r["stdout"]) if r["ran"] else {"unavailable": r["why"]}
+
+
+def observe_sysctl_advice() -> dict:
+    """Everything the seed's sysctl advice is judged on: the host's settings (read only),
+    connect() onto a TIME_WAIT on the host, the timers, and the private namespace's run."""
+    tw = tcp_facts.time_wait()
+    return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
+            "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
+            "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
+            "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": observe_netns()}
+
+
 @CLAIMS.claim("sysctl-tw-recycle", SEED, "Set net.ipv4.tcp_tw_recycle=1 in /etc/sysctl.conf for fast "
-              "recycling of TIME-WAIT sockets", observe=tcp_facts.sysctls)
-def judge_tw_recycle(ev: dict) -> Finding:
+              "recycling of TIME-WAIT sockets", observe=observe_sysctl_advice)
+def judge_tw_recycle(seen: dict) -> Finding:
+    ev = seen["host"]
     if ev["tcp_tw_recycle"].startswith("absent"):
         ev = {**ev, "so": "the setting does not exist on this kernel: the file is absent and sysctl cannot read it"}
         return Finding("refuted", ev, documentation="tcp_tw_recycle was removed in Linux 4.12")
@@ -114,66 +135,88 @@ def judge_tw_recycle(ev: dict) -> Finding:
                    documentation="ip-sysctl.rst of kernels before 4.12")
 
 
-def observe_tw_reuse() -> dict:
-    tw = tcp_facts.time_wait()
-    return {"bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse()}
-
-
 TW_REUSE_MEANING = {"0": "off", "1": "on", "2": "on for loopback only"}
 
 
 @CLAIMS.claim("sysctl-tw-reuse", SEED, "net.ipv4.tcp_tw_reuse=1 lets TIME-WAIT sockets be reused for new "
-              "TCP connections (default 0), which relieves many TIME_WAITs", observe=observe_tw_reuse)
+              "TCP connections (default 0), which relieves many TIME_WAITs", observe=observe_sysctl_advice)
 def judge_tw_reuse(seen: dict) -> Finding:
-    out, bind = seen["reuse"], seen["bind"]
+    out, bind, ns = seen["reuse"], seen["bind"], seen["netns"]
     value = out["tcp_tw_reuse"]
     meaning = TW_REUSE_MEANING.get(value, "?")
-    ev = {"tcp_tw_reuse here (read only)": value, "its meaning": meaning,
-          "outgoing connect() onto a client-side TIME_WAIT (observed)": out,
-          "a server's bind() on its port in TIME_WAIT, no SO_REUSEADDR (observed)": bind}
+    ev = {"tcp_tw_reuse on the host (read only)": f"{value} ({meaning})",
+          "host: outgoing connect() onto a client-side TIME_WAIT": out,
+          "host: a server's bind() on its port in TIME_WAIT, no SO_REUSEADDR": bind}
     doc = ("ip-sysctl.rst: tcp_tw_reuse (0 off, 1 on, 2 loopback only) lets a new outgoing connect() take "
            "over a TIME_WAIT 4-tuple when timestamps allow it, after tcp_tw_reuse_delay")
-    reused = out["connect() reused the 4-tuple"]
-    if reused and bind != "ok":
-        return Finding("qualified", ev, f"for outgoing connect() only: a connect() took over a TIME_WAIT "
-                       f"4-tuple here (after {out['after s']} s, {out['connect() from that port, attempts refused']} "
-                       f"earlier attempts got {'/'.join(out['refused with']) or 'nothing'}), while a server's "
-                       f"bind() on a port in TIME_WAIT still failed ({bind}); the setting here is {value} "
-                       f"({meaning}), not 1", documentation=doc)
-    if reused:
-        return Finding("confirmed", ev, documentation=doc)
-    if value in ("1", "2"):  # on (2: loopback, which the lab used) and yet no reuse
+    if "unavailable" in ns:
+        return unverified(f"tcp_tw_reuse 0 against 1: a private network namespace was not available "
+                          f"({ns['unavailable']}) and the host's setting is never changed", ev)
+    tried = ns["connect() onto a TIME_WAIT 4-tuple"]
+    ev["private network namespace: connect() onto a TIME_WAIT 4-tuple"] = tried
+    ev["private network namespace: default tcp_tw_reuse"] = ns["defaults"]["tcp_tw_reuse"]
+    off, on = tried["tcp_tw_reuse=0"]["reused"], tried["tcp_tw_reuse=1"]["reused"]
+    if off or not on:
         return Finding("refuted", ev, documentation=doc)
-    return unverified(f"tcp_tw_reuse is {value} ({meaning}) here and the lab does not change the host's "
-                      f"setting: connect() did not reuse the TIME_WAIT ({'/'.join(out['refused with'])})", ev)
-
-
-def observe_fin_timeout() -> dict:
-    seen = tcp_facts.time_wait()["time_wait seen"]
-    return {"fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
-            "time_wait left": max(r["timer_left_s"] or 0 for r in seen["/proc/net/tcp"]),
-            "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"]}
+    default = ns["defaults"]["tcp_tw_reuse"]
+    if bind != "ok" or default != "0":
+        return Finding("qualified", ev, "for outgoing connect() only: with 1 a connect() took over a TIME_WAIT "
+                       f"4-tuple (after {tried['tcp_tw_reuse=1']['after s']} s; tcp_tw_reuse_delay set to "
+                       f"{ns['tcp_tw_reuse_delay ms used']} ms), with 0 it got "
+                       f"{'/'.join(tried['tcp_tw_reuse=0']['refused with'])}; a server's bind() on a port in "
+                       f"TIME_WAIT still failed ({bind}); and the default is {default} "
+                       f"({TW_REUSE_MEANING.get(default, '?')}), not 0", documentation=doc)
+    return Finding("confirmed", ev, documentation=doc)
 
 
 @CLAIMS.claim("sysctl-fin-timeout", SEED, "net.ipv4.tcp_fin_timeout changes the system's default TIMEOUT "
-              "(the seed names no state; the lab reads it as the TIME_WAIT timeout)", observe=observe_fin_timeout)
+              "(the seed names no state; the lab reads it as the TIME_WAIT timeout)", observe=observe_sysctl_advice)
 def judge_fin_timeout(seen: dict) -> Finding:
-    fin, left, fw2 = seen["fin_timeout"], seen["time_wait left"], seen["fin_wait2 left"]
+    fin, left, fw2, ns = seen["fin_timeout"], seen["time_wait left"], seen["fin_wait2 left"], seen["netns"]
     ev = {"the seed says": "net.ipv4.tcp_fin_timeout修改系統默认的TIMEOUT时间 (changes the system's default TIMEOUT)",
           "the lab's reading (an interpretation)": "TIMEOUT = how long a connection stays in TIME_WAIT",
-          "tcp_fin_timeout (read only)": fin,
-          "a fresh TIME_WAIT's timer (s, /proc/net/tcp)": left,
-          "an orphaned FIN_WAIT_2's timer (s, /proc/net/tcp)": fw2}
-    follows = fw2 is not None and abs(fw2 - fin) <= 1
-    governs = (f"it times FIN_WAIT_2: an orphaned FIN_WAIT_2 here starts at {fw2} s, as tcp_fin_timeout"
-               if follows else f"an orphaned FIN_WAIT_2 here starts at {fw2} s, not at tcp_fin_timeout ({fin} s)")
+          "host: tcp_fin_timeout (read only)": fin,
+          "host: a fresh TIME_WAIT's timer (s, /proc/net/tcp)": left,
+          "host: an orphaned FIN_WAIT_2's timer (s, /proc/net/tcp)": fw2}
+    if "unavailable" not in ns:
+        ev["private network namespace, tcp_fin_timeout=30"] = changed = ns["tcp_fin_timeout=30"]
+        tw, fw = changed["a fresh TIME_WAIT's timer (s)"], changed["an orphaned FIN_WAIT_2's timer (s)"]
+        if tw > 31:
+            ev["so"] = (f"set to 30, TIME_WAIT still starts at {tw} s: it does not follow the setting; "
+                        f"an orphaned FIN_WAIT_2 starts at {fw} s: that is what it times")
+            return Finding("refuted", ev)
+        return Finding("qualified", ev, f"set to 30, a TIME_WAIT starts at {tw} s and a FIN_WAIT_2 at {fw} s")
     if left > fin + 1:  # TIME_WAIT outlasts the setting: it does not follow it
-        ev["so"] = f"TIME_WAIT does not follow it; {governs}"
+        ev["so"] = f"TIME_WAIT does not follow it (FIN_WAIT_2 starts at {fw2} s)"
         return Finding("refuted", ev)
-    if round(left) == fin:
-        return unverified(f"both timers are {fin} s here, so whether TIME_WAIT follows the setting cannot be "
-                          "told without changing it (the host's setting is never changed)", ev)
-    return Finding("qualified", ev, f"{governs}; a TIME_WAIT here starts at {left} s")
+    return unverified(f"a private network namespace to change the setting in ({ns['unavailable']}); on the host "
+                      f"both timers start at {fin} s, so whether TIME_WAIT follows it cannot be told", ev)
+
+
+@CLAIMS.claim("sysctl-defaults", SEED, "tcp_syncookies and tcp_tw_reuse default to 0 (off)",
+              observe=observe_sysctl_advice)
+def judge_sysctl_defaults(seen: dict) -> Finding:
+    ns = seen["netns"]
+    if "unavailable" in ns:
+        return unverified(f"a fresh network namespace to read the defaults in ({ns['unavailable']}); the host's "
+                          "values may have been set by its administrator", {"host": seen["host"]})
+    d = ns["defaults"]
+    ev = {"a fresh network namespace's defaults": d, "host (read only)": seen["host"]}
+    if d["tcp_syncookies"] == "0" and d["tcp_tw_reuse"] == "0":
+        return Finding("confirmed", ev)
+    return Finding("refuted", ev, documentation="tcp_tw_reuse 2 means on for loopback only (ip-sysctl.rst)")
+
+
+@CLAIMS.claim("sysctls-cure-bind", SEED, "These sysctl settings (syncookies, tw_reuse, fin_timeout 30) cure "
+              "the server's 'Address already in use' on restart", observe=observe_sysctl_advice)
+def judge_sysctls_cure_bind(seen: dict) -> Finding:
+    ns = seen["netns"]
+    if "unavailable" in ns:
+        return unverified(f"a private network namespace to apply the advice in ({ns['unavailable']}); the host's "
+                          "settings are never changed", {"host": seen["host"]})
+    key = "with it, a server restart on its port in TIME_WAIT (no SO_REUSEADDR)"
+    ev = {"the seed's advice applied in a private network namespace": ns["the seed's advice applied"], key: ns[key]}
+    return Finding("refuted" if ns[key] == "EADDRINUSE" else "confirmed", ev)
 
 
 @CLAIMS.claim("send-loses-data", SEED, "send() loses data when it is larger than the free space in the "
