@@ -214,7 +214,8 @@ def test_settimeout_raises_after_the_time_and_non_blocking_raises_blocking_io_er
 
 SEED_CLAIMS = {"recv-empty-spins", "tcp-server-first", "connect-ex-errno", "time-wait-reuseaddr",
                "sysctl-tw-recycle", "sysctl-tw-reuse", "sysctl-fin-timeout", "sysctl-defaults", "sysctls-cure-bind",
-               "send-loses-data",
+               "send-loses-data", "socket-facade", "ip-port-identifies", "af-inet-most-used", "connection-at-accept",
+               "listen-backlog", "makefile-creates-file", "disconnect-recv-empty",
                "udp-either-first", "unix-socket-file", "settimeout-raises"}
 LAB_CLAIMS = {"udp-boundaries", "udp-connected-refused", "fork-server-zombies", "echo-survives-faults"}
 

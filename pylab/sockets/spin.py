@@ -58,6 +58,11 @@ def observe(fixed: bool) -> dict:
             ev["decided within ms"] = None
         ev["empty recv lines after the disconnect"] = empty
         ev["back in accept ('waiting for a connection' again)"] = waits >= 2
+        if waits >= 2:  # it printed the line just before accept(): let it get there (asleep) first
+            try:
+                procstate.wait_for_state(srv.pid, "S", timeout=2)
+            except TimeoutError:
+                pass  # never asleep: the samples below will show it running
         before = {"cpu ns": cpu_ns(srv.pid), "empty recv lines": srv.count(EMPTY)}
         ev["observer worked (CPU s)"] = _work(SAMPLE_CPU)
         after = {"cpu ns": cpu_ns(srv.pid), "empty recv lines": srv.count(EMPTY)}

@@ -52,8 +52,8 @@ def connect_refused() -> dict:
 
 
 # -- TIME_WAIT --------------------------------------------------------------------------
-TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK",
-              "0A": "LISTEN", "05": "FIN_WAIT2", "04": "FIN_WAIT1"}
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
+              "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
 
 def proc_net_tcp(port: int, remote_port: int | None = None) -> list[dict]:

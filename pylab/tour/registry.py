@@ -22,10 +22,10 @@ from typing import Any, Callable
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.tour import exit as exit_claims
-from pylab.tour import processes, sockets
+from pylab.tour import lifecycle, processes, sockets, sockets_model, system
 from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding  # noqa: F401 (re-exported)
 
-MODULES: tuple[ModuleType, ...] = (processes, exit_claims, sockets)
+MODULES: tuple[ModuleType, ...] = (processes, system, exit_claims, lifecycle, sockets, sockets_model)
 WORKERS = 4  # independent observations run side by side; most of their time is waiting
 
 
@@ -76,6 +76,8 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
         if unknown:
             raise UsageError(f"unknown claim id(s): {', '.join(unknown)}; 'pylab tour --json' lists them")
     chosen = [c for c in claims.values() if not only or c.id in only]
+    seeds = list(dict.fromkeys(c.seed for c in claims.values()))
+    chosen.sort(key=lambda c: (c.seed.startswith("lab:"), seeds.index(c.seed)))  # stable: module order kept
     workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
     futures: dict[int, Future] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

@@ -18,7 +18,10 @@ LAB = "lab:sockets"  # the lab's own claims; registered last so the tour shows t
 
 
 def observe_spin() -> dict:
-    return {"seed server": spin.observe(fixed=False), "fixed server": spin.observe(fixed=True)}
+    """Both servers, watched the same way (alone: CPU samples need the machine quiet); and
+    TCP's merging of three sends, which the socket-facade claim judges with them."""
+    return {"seed server": spin.observe(fixed=False), "fixed server": spin.observe(fixed=True),
+            "tcp: three sends, one recv(1024)": udp_unix_facts.udp_order()["tcp: the same three sends, one recv(1024)"]}
 
 
 def spins(ev: dict) -> bool | None:
@@ -40,7 +43,8 @@ def spins(ev: dict) -> bool | None:
               observe=observe_spin, alone=True)
 def judge_recv_spins(seen: dict) -> Finding:
     seed, fixed = spins(seen["seed server"]), spins(seen["fixed server"])
-    evidence = {**seen, "seed server spins": seed, "fixed server spins": fixed}
+    evidence = {"seed server": seen["seed server"], "fixed server": seen["fixed server"],
+                "seed server spins": seed, "fixed server spins": fixed}
     if seed is None or fixed is None:
         return unverified("a clear sample: the server's CPU time (schedstat) and its empty receives did not "
                           "agree, or /proc/PID/schedstat is missing", evidence)
