@@ -247,10 +247,12 @@ def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_
         other = tw["other causes"]
         assert ("FIN_WAIT2" in rows["time-wait-reuseaddr"]["condition"]) == (
             other["a live connection of the stopped server (FIN_WAIT)"]["restart"] == "EADDRINUSE")
-    seed_server, fixed_server = spin.observe(fixed=False), spin.observe(fixed=True)
-    expected = {(True, False): "confirmed", (None, False): "unverified", (False, False): "refuted"}
-    assert rows["recv-empty-spins"]["verdict"] == expected.get(
-        (sockets_claims.spins(seed_server), sockets_claims.spins(fixed_server)), "refuted")
+    # the tour watched both servers alone; this test watches them again, with other tests running:
+    # when its own samples decide, the verdict must agree with them
+    mine = (sockets_claims.spins(spin.observe(fixed=False)), sockets_claims.spins(spin.observe(fixed=True)))
+    if None not in mine:
+        assert rows["recv-empty-spins"]["verdict"] == ("confirmed" if mine == (True, False) else "refuted")
+    assert rows["recv-empty-spins"]["verdict"] == "confirmed"  # and the seed's server does spin
     # a private network namespace (root, or a user namespace) starts with tcp_tw_reuse=2, not 0
     ns = sockets_claims.observe_netns()
     assert rows["sysctl-tw-reuse"]["verdict"] == ("unverified" if "unavailable" in ns else "qualified")

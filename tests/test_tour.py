@@ -295,3 +295,15 @@ def test_fork_into_a_pid_namespace_whose_init_exited_fails_with_enomem_and_retur
     assert rows["fork-enomem"]["verdict"] == "qualified"
     assert rows["fork-errors-rare"]["verdict"] == "refuted"
     assert rows["fork-returns-minus-one"]["verdict"] == "qualified"
+
+
+def test_ppid_judge_gives_each_verdict_and_the_live_one_follows_the_orphan(rows):
+    probe = {"child_getppid": "4", "parent_getpid": "4"}
+    adopted = ["orphan 11: parent 10", "orphan 11: parent 10 exited, new parent 9 (supervise)"]
+    q = P.judge_ppid({"fork": probe, "orphan": adopted})
+    assert q.verdict == "qualified" and "new parent 9 (supervise)" in q.condition
+    assert P.judge_ppid({"fork": probe, "orphan": ["orphan 11: parent 10"]}).verdict == "confirmed"
+    assert P.judge_ppid({"fork": {**probe, "child_getppid": "1"}, "orphan": adopted}).verdict == "refuted"
+    seen = P.observe_ppid()
+    assert any("new parent" in ln for ln in seen["orphan"])
+    assert rows["ppid-is-parent"]["verdict"] == "qualified"

@@ -20,7 +20,8 @@ EMPTY = r"^b'' <class 'bytes'>$"
 WAITING = r"^waiting for a connection$"
 SPIN_LINES = 1000      # empty receives that show the loop no longer blocks
 DETECT_TIMEOUT = 5.0   # the bound on deciding; either outcome is usually seen in milliseconds
-SAMPLE_CPU = 0.01      # CPU seconds the observer works between the two samples
+SAMPLE_CPU = 0.01      # CPU seconds the observer works between the two samples, at least
+SAMPLE_MOST = 0.05     # and at most, while the server's CPU time has not moved
 
 
 def cpu_ns(pid: int) -> int | None:
@@ -32,11 +33,16 @@ def cpu_ns(pid: int) -> int | None:
         return None
 
 
-def _work(cpu_seconds: float, cap: int = 10_000_000) -> float:
-    """Burn a bounded bit of our own CPU: time in which a spinning server runs too."""
+def _work(pid: int, since: int | None, cpu_seconds: float, most: float, cap: int = 50_000_000) -> float:
+    """Burn our own CPU: at least `cpu_seconds`, and on (up to `most`) until pid's CPU
+    time moves past `since`: on a busy machine a spinning server may wait for a CPU a
+    while, a blocked one never moves. Returns the CPU seconds we worked."""
     start = time.process_time()
-    for _ in range(cap):
-        if time.process_time() - start >= cpu_seconds:
+    for i in range(cap):
+        spent = time.process_time() - start
+        if spent >= most:
+            break
+        if spent >= cpu_seconds and i % 1000 == 0 and cpu_ns(pid) != since:  # /proc read now and then
             break
     return round(time.process_time() - start, 4)
 
@@ -64,7 +70,7 @@ def observe(fixed: bool) -> dict:
             except TimeoutError:
                 pass  # never asleep: the samples below will show it running
         before = {"cpu ns": cpu_ns(srv.pid), "empty recv lines": srv.count(EMPTY)}
-        ev["observer worked (CPU s)"] = _work(SAMPLE_CPU)
+        ev["observer worked (CPU s)"] = _work(srv.pid, before["cpu ns"], SAMPLE_CPU, SAMPLE_MOST)
         after = {"cpu ns": cpu_ns(srv.pid), "empty recv lines": srv.count(EMPTY)}
         ev["state"] = procstate.state_proc(srv.pid)
         ev["while the observer worked: server CPU ns"] = (

@@ -238,6 +238,24 @@ def judge_fork_returns(seen: dict) -> Finding:
     return Finding("confirmed" if ok else "refuted", evidence)
 
 
+def observe_ppid() -> dict:
+    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines}
+
+
+@CLAIMS.claim("ppid-is-parent", SEED, "PPID is the process ID of the process's parent", observe=observe_ppid)
+def judge_ppid(seen: dict) -> Finding:
+    probe, orphan = seen["fork"], seen["orphan"]
+    evidence = {"fork probe: child's getppid, parent's getpid": [probe.get("child_getppid"), probe.get("parent_getpid")],
+                "orphan program": orphan}
+    if probe.get("child_getppid") != probe.get("parent_getpid"):
+        return Finding("refuted", evidence)
+    adopted = next((ln for ln in orphan if "new parent" in ln), None)
+    if adopted:
+        return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
+                       f"PPID changes ({adopted.split(': ', 1)[-1]}), to the nearest subreaper or to its namespace's init")
+    return Finding("confirmed", evidence)
+
+
 def count_tasks(uid: int) -> int:
     """Tasks (threads count: RLIMIT_NPROC counts them) whose real uid is `uid`."""
     n = 0
