@@ -21,9 +21,12 @@ def rows(tour_run):
 
 def test_live_verdicts_follow_what_this_test_observes(rows):
     creds = Y.observe_creds()["probe"]
-    assert rows["pid-carries-permissions"]["verdict"] == ("refuted" if os.geteuid() == 0 else "unverified")
-    if os.geteuid() == 0:  # one PID, two uids, two answers
-        assert creds["pid_before"] == creds["pid_after"] and creds["kill_before"] == "ok" and creds["kill_after"] == "EPERM"
+    # one PID: allowed with its capabilities (in its own UTS namespace), refused without them
+    assert creds["pid_before"] == creds["pid_after"]
+    assert creds["hostname_before"] == "ok" and creds["capset"] == "ok" and creds["hostname_after"] == "EPERM"
+    if os.geteuid() == 0:  # and as root: two uids, two answers
+        assert creds["kill_before"] == "ok" and creds["kill_after"] == "EPERM"
+    assert rows["pid-carries-permissions"]["verdict"] == "refuted"
     sched = Y.observe_sched()
     assert int(sched["tasks_while_spinning"]) == 3  # the main thread and two spinners: three tasks
     assert rows["pcb-per-process"]["verdict"] == "qualified"
@@ -48,11 +51,18 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
 
 
 def test_creds_judge_gives_each_verdict():
-    same_pid = {"pid_before": "7", "pid_after": "7", "uid_before": "0", "uid_after": "65534", "setuid": "ok"}
-    assert Y.judge_creds({"probe": {**same_pid, "kill_before": "ok", "kill_after": "EPERM"}}).verdict == "refuted"
-    assert Y.judge_creds({"probe": {**same_pid, "kill_before": "ok", "kill_after": "ok"}}).verdict == "confirmed"
-    f = Y.judge_creds({"probe": {**same_pid, "setuid": "EPERM"}})
-    assert f.verdict == "unverified" and "needs root" in f.missing
+    before = {"pid_before": "7", "uid_before": "0", "hostname_before": "ok", "kill_before": "ok"}
+    after = {"pid_after": "7", "uid_after": "65534", "setuid": "ok", "capset": "ok", "hostname_after": "EPERM",
+             "kill_after": "EPERM"}
+    f = Y.judge_creds({"probe": {**before, **after}})
+    assert f.verdict == "refuted" and "sethostname: ok" in f.evidence["so"] and "kill(parent, 0): ok" in f.evidence["so"]
+    as_user = {**before, **after, "setuid": "EPERM", "kill_after": "ok"}
+    assert Y.judge_creds({"probe": as_user}).verdict == "refuted"  # the capabilities alone show it
+    same = {**before, **after, "hostname_after": "ok", "kill_after": "ok"}
+    assert Y.judge_creds({"probe": same}).verdict == "confirmed"
+    stuck = Y.judge_creds({"probe": {**before, **after, "setuid": "EPERM", "capset": "EPERM"}})
+    assert stuck.verdict == "unverified" and "neither credential" in stuck.missing
+    assert Y.judge_creds({"probe": {"ran": False, "why": "unshare failed"}}).verdict == "unverified"
 
 
 SCHED = {"cpus": "2", "tasks_while_spinning": "3", "wall_ms": "40", "cpu_ms": "80", "slice_before_ns": "1400000",

@@ -108,7 +108,8 @@ def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
                  numbers={m.group(2): int(m.group(1)) for m in found if m.group(1)})
 
 
-UNSHARE = {"pid": ["--pid", "--fork", "--mount-proc"], "net": ["--net"], "user": ["--user", "--map-root-user"]}
+UNSHARE = {"pid": ["--pid", "--fork", "--mount-proc"], "net": ["--net"], "uts": ["--uts"],
+           "user": ["--user", "--map-root-user"]}
 
 
 def in_namespaces(argv, kinds=("pid",), timeout: float = 30.0) -> dict:

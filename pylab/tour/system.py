@@ -18,7 +18,8 @@ CLAIMS = ClaimList()
 
 
 def observe_creds() -> dict:
-    return {"probe": probes.fields(probes.run("creds").stdout_text), "euid": os.geteuid()}
+    r = probes.in_namespaces([probes.build("creds")], ("uts",))
+    return {"probe": probes.fields(r["stdout"]) if r["ran"] else r, "euid": os.geteuid()}
 
 
 @CLAIMS.claim("pid-carries-permissions", SEED, "The system gives a PID a set of permissions (from the user "
@@ -26,15 +27,24 @@ def observe_creds() -> dict:
               observe=observe_creds)
 def judge_creds(seen: dict) -> Finding:
     out = seen["probe"]
-    evidence = {"creds probe: one child, before and after it changes its uid": out}
-    if out.get("setuid") != "ok":
-        return unverified(f"switching one process's uid needs root (setresuid: {out.get('setuid')}), so the "
-                          "same PID could not be seen with other credentials", evidence)
-    if out["pid_before"] == out["pid_after"] and out["kill_before"] != out["kill_after"]:
-        evidence["so"] = (f"the same PID {out['pid_after']} could signal its parent as uid {out['uid_before']} "
-                          f"({out['kill_before']}) and could not as uid {out['uid_after']} ({out['kill_after']}): "
-                          "permissions come from the credentials (uid, gid, capabilities), not from the PID")
+    evidence = {"creds probe: one child, before and after its credentials change": out}
+    if out.get("ran") is False:
+        return unverified(f"a UTS namespace to change the hostname in ({out['why']})", evidence)
+    same_pid = out.get("pid_before") == out.get("pid_after")
+    seen_changes = []
+    if out.get("capset") == "ok" and out.get("hostname_before") != out.get("hostname_after"):
+        seen_changes.append(f"sethostname: {out['hostname_before']} with its capabilities, {out['hostname_after']} "
+                            "after it dropped them (same uid)")
+    if out.get("setuid") == "ok" and out.get("kill_before") != out.get("kill_after"):
+        seen_changes.append(f"kill(parent, 0): {out['kill_before']} as uid {out['uid_before']}, {out['kill_after']} "
+                            f"as uid {out['uid_after']}")
+    if same_pid and seen_changes:
+        evidence["so"] = (f"the same PID {out['pid_after']} was allowed, then refused: " + "; ".join(seen_changes)
+                          + ": permissions come from the credentials (uid, gid, capabilities), not from the PID")
         return Finding("refuted", evidence)
+    if out.get("capset") != "ok" and out.get("setuid") != "ok":
+        return unverified(f"neither credential could be changed (capset: {out.get('capset')}, setresuid: "
+                          f"{out.get('setuid')})", evidence)
     return Finding("confirmed", evidence)
 
 
