@@ -221,7 +221,7 @@ LAB_CLAIMS = {"udp-boundaries", "udp-connected-refused", "fork-server-zombies", 
 
 
 def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_run):
-    assert tour_run.returncode == 0, tour_run.stderr
+    assert tour_run.returncode == 0, tour_run.stderr or [r for r in json.loads(tour_run.stdout)["claims"] if r["verdict"] == "error"]
     report = json.loads(tour_run.stdout)
     seeds = {r["id"]: r["seed"] for r in report["claims"] if r["seed"] in ("sockets", "lab:sockets")}
     assert seeds == {**{i: "sockets" for i in SEED_CLAIMS}, **{i: "lab:sockets" for i in LAB_CLAIMS}}
@@ -247,15 +247,18 @@ def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_
         other = tw["other causes"]
         assert ("FIN_WAIT2" in rows["time-wait-reuseaddr"]["condition"]) == (
             other["a live connection of the stopped server (FIN_WAIT)"]["restart"] == "EADDRINUSE")
-    # the tour watched both servers alone; this test watches them again, with other tests running:
-    # when its own samples decide, the verdict must agree with them
-    mine = (sockets_claims.spins(spin.observe(fixed=False)), sockets_claims.spins(spin.observe(fixed=True)))
-    if None not in mine:
-        assert rows["recv-empty-spins"]["verdict"] == ("confirmed" if mine == (True, False) else "refuted")
-    # the seed's server does spin; only a sample the tour itself found unclear may leave it unverified
+    # the tour watched both servers alone; this test watches them again, with other tests running.
+    # The verdict follows the tour's own samples; where both samples decide, they agree.
     ev = rows["recv-empty-spins"]["evidence"]
-    unclear = None in (sockets_claims.spins(ev["seed server"]), sockets_claims.spins(ev["fixed server"]))
-    assert rows["recv-empty-spins"]["verdict"] == ("unverified" if unclear else "confirmed")
+    theirs = (sockets_claims.spins(ev["seed server"]), sockets_claims.spins(ev["fixed server"]))
+    mine = (sockets_claims.spins(spin.observe(fixed=False)), sockets_claims.spins(spin.observe(fixed=True)))
+    if None in theirs:
+        assert rows["recv-empty-spins"]["verdict"] == "unverified"
+    else:
+        assert rows["recv-empty-spins"]["verdict"] == ("confirmed" if theirs == (True, False) else "refuted")
+    if None not in theirs and None not in mine:
+        assert mine == theirs
+    assert True in (theirs[0], mine[0])  # the seed's server was seen to spin
     # a private network namespace (root, or a user namespace) starts with tcp_tw_reuse=2, not 0
     ns = sockets_claims.observe_netns()
     assert rows["sysctl-tw-reuse"]["verdict"] == ("unverified" if "unavailable" in ns else "qualified")

@@ -23,7 +23,7 @@ SEED_CLAIMS = 14  # the issue asks for at least this many
 
 @pytest.fixture
 def rows(tour_run):
-    assert tour_run.returncode == 0, tour_run.stderr
+    assert tour_run.returncode == 0, tour_run.stderr or [r for r in json.loads(tour_run.stdout)["claims"] if r["verdict"] == "error"]
     return {r["id"]: r for r in json.loads(tour_run.stdout)["claims"]}
 
 
