@@ -50,9 +50,9 @@ def judge_getpid_differs(seen: dict) -> Finding:
     if len(set(pids)) != len(pids):
         return Finding("refuted", evidence)
     if all(isinstance(x, int) for x in fresh) and len(set(fresh)) < len(fresh):
-        return Finding("qualified", evidence, "the runs share a PID namespace and overlap or follow "
-                       f"closely: run each in a new PID namespace and each prints {fresh[0]}; and PIDs are "
-                       "reused once freed (see pid-unique)")
+        return Finding("qualified", evidence, "the runs share one PID namespace: run each in a new PID "
+                       f"namespace and each prints {fresh[0]}; and within one namespace a freed PID is handed "
+                       "out again (see pid-unique)")
     return Finding("confirmed", evidence)
 
 
