@@ -3,6 +3,7 @@ the live verdicts, and every judge fed observations leading to each verdict it c
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -46,6 +47,12 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     others = max(v for k, v in counts.items() if not k.startswith("AF_INET ") and v is not None)
     assert rows["af-inet-most-used"]["verdict"] == ("refuted" if others > inet else "qualified")
     assert set(model_facts.families()) == set(counts)
+    a, b = socket.socketpair()
+    with a, b, socket.socket() as t:
+        t.bind(("127.0.0.1", 0))
+        t.listen()
+        now = model_facts.families()
+        assert now["AF_UNIX"] >= 2 and now["AF_INET tcp"] >= 1  # ours are among those counted
     assert rows["socket-facade"]["verdict"] in ("refuted", "unverified")
 
 
