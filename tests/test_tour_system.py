@@ -33,7 +33,11 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
     assert rows["sched-time-slices"]["verdict"] == "qualified"
     assert rows["sessions-hold-groups"]["verdict"] == "confirmed"
     assert rows["ps-aux"]["verdict"] == ("qualified" if shutil.which("ps") else "unverified")
-    kthreadd = os.path.exists("/proc/2/comm") and open("/proc/2/comm").read().strip() == "kthreadd"
+    try:
+        with open("/proc/2/comm") as f:
+            kthreadd = f.read().strip() == "kthreadd"
+    except FileNotFoundError:
+        kthreadd = False
     assert rows["ps-stat-sw"]["verdict"] == ("refuted" if kthreadd and shutil.which("ps") else "unverified")
     diff = L.observe_forkdiff()
     assert diff["child"]["pending_usr1"] == "0" and diff["parent"]["pending_usr1"] == "1"

@@ -147,7 +147,7 @@ def _stopped_mid_connection() -> dict:
     connected: the server's side goes to FIN_WAIT, never TIME_WAIT yet; restart it."""
     ls = _listener(False)
     port = ls.getsockname()[1]
-    with socket.create_connection((LOCALHOST, port), timeout=5) as c:
+    with socket.create_connection((LOCALHOST, port), timeout=5):  # the client, never closed while we look
         conn, _ = ls.accept()
         conn.close()
         ls.close()  # the client never closes while we look

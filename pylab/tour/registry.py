@@ -15,15 +15,16 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.tour import exit as exit_claims
 from pylab.tour import lifecycle, processes, sockets, sockets_model, system
-from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding  # noqa: F401 (re-exported)
+from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding
 
 MODULES: tuple[ModuleType, ...] = (processes, system, exit_claims, lifecycle, sockets, sockets_model)
 WORKERS = 4  # independent observations run side by side; most of their time is waiting

@@ -16,8 +16,9 @@ standard's documentation rather than from this run (labelled as such wherever sh
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 VERDICTS = ("confirmed", "qualified", "refuted", "unverified")
 

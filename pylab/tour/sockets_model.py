@@ -36,9 +36,11 @@ def judge_ip_port(ev: dict) -> Finding:
     same_local = len({c.split(" <- ")[0] for c in ev["accepted connections: (local, remote)"]}) == 1
     if not shared and not same_local:
         return Finding("confirmed", ev)
-    return Finding("qualified", ev, "only per protocol and per socket option: " + "; ".join(
-        [f"{k} (both ok here)" for k in shared] + (["and one port serves many connections: each is a 4-tuple "
-                                                     "(local ip, local port, remote ip, remote port)"] if same_local else [])))
+    parts = [f"{k} (both ok here)" for k in shared]
+    if same_local:
+        parts.append("and one port serves many connections: each is a 4-tuple (local ip, local port, remote ip, "
+                     "remote port)")
+    return Finding("qualified", ev, "only per protocol and per socket option: " + "; ".join(parts))
 
 
 @CLAIMS.claim("af-inet-most-used", SEED, "AF_INET is the most widely used address family",
