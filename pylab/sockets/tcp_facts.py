@@ -37,6 +37,14 @@ def connect_refused() -> dict:
             ev["connect_ex errno name"] = errno.errorcode.get(code, "0 (connected)")
             # the seed's client goes on as if connected
             ev["send after ignoring it"] = outcome(lambda: c.send(b"hi"), "sent")
+        # errors that come before the C connect(): does connect_ex return them as codes too?
+        for what, where in (("a port out of range", (LOCALHOST, 70000)),
+                            ("a name the resolver does not know", ("no such host", 80))):
+            with socket.socket() as c:
+                try:
+                    ev[f"connect_ex with {what}"] = f"returned {c.connect_ex(where)}"
+                except Exception as e:  # noqa: BLE001 - what it raises is the observation
+                    ev[f"connect_ex with {what}"] = f"raised {type(e).__name__}"
         hold.listen()  # now the server exists on that port
         with socket.create_connection(addr, timeout=5) as c:
             ev["connect once it listens"] = "connected to port %d" % c.getpeername()[1]
@@ -44,8 +52,8 @@ def connect_refused() -> dict:
 
 
 # -- TIME_WAIT --------------------------------------------------------------------------
-TCP_STATES = {"01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT", "09": "LAST_ACK",
-              "0A": "LISTEN", "05": "FIN_WAIT2", "04": "FIN_WAIT1"}
+TCP_STATES = {"01": "ESTABLISHED", "02": "SYN_SENT", "03": "SYN_RECV", "04": "FIN_WAIT1", "05": "FIN_WAIT2",
+              "06": "TIME_WAIT", "07": "CLOSE", "08": "CLOSE_WAIT", "09": "LAST_ACK", "0A": "LISTEN", "0B": "CLOSING"}
 
 
 def proc_net_tcp(port: int, remote_port: int | None = None) -> list[dict]:
@@ -129,7 +137,41 @@ def time_wait() -> dict:
                               "states on the port": [r["name"] for r in rows]})
                 if observed is None and rows:
                     observed = {"port": port, "/proc/net/tcp": rows, "ss": ss_time_wait(port)}
-    return {"cases": cases, "time_wait seen": observed, "tcp_tw_reuse": read_sysctl("tcp_tw_reuse")}
+    return {"cases": cases, "time_wait seen": observed, "tcp_tw_reuse": read_sysctl("tcp_tw_reuse"),
+            "other causes": {"a live connection of the stopped server (FIN_WAIT)": _stopped_mid_connection(),
+                             "a child still holding the listener": _child_holds_listener()}}
+
+
+def _stopped_mid_connection() -> dict:
+    """A server stops (closes everything, as a kill does) while its client stays
+    connected: the server's side goes to FIN_WAIT, never TIME_WAIT yet; restart it."""
+    ls = _listener(False)
+    port = ls.getsockname()[1]
+    with socket.create_connection((LOCALHOST, port), timeout=5):  # the client, never closed while we look
+        conn, _ = ls.accept()
+        conn.close()
+        ls.close()  # the client never closes while we look
+        rows = procstate.call_until(lambda: proc_net_tcp(port), lambda r: any(x["name"] == "FIN_WAIT2" for x in r),
+                                    5, f"FIN_WAIT2 on port {port}")
+        out = {"states": sorted({r["name"] for r in rows}), "restart": _restart(port, False),
+               "restart with SO_REUSEADDR": _restart(port, True)}
+    return out
+
+
+def _child_holds_listener() -> dict:
+    """The server's listening socket inherited by a child (as a forking server's children
+    inherit it): the server closes its copy, the child still holds one; restart."""
+    ls = _listener(True)
+    port = ls.getsockname()[1]
+    child = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(ls.fileno(),))
+    try:
+        ls.close()
+        out = {"child": child.pid, "restart with SO_REUSEADDR": _restart(port, True)}
+    finally:
+        child.stdin.close()  # cat ends at EOF and its copy of the listener goes with it
+        child.wait(10)
+    out["after the child ended, restart with SO_REUSEADDR"] = _restart(port, True)
+    return out
 
 
 # -- tcp_tw_reuse, observed (read only) ------------------------------------------------
@@ -150,7 +192,7 @@ def _connect_from(port: int, server_port: int) -> socket.socket:
         raise
 
 
-def tw_reuse() -> dict:
+def tw_reuse(grace: float = 2.0) -> dict:
     """A client closes first, so its 4-tuple waits in TIME_WAIT on the client's side;
     then a new connect() to the same server, confined to that same local port: does the
     kernel reuse the 4-tuple (tcp_tw_reuse), or refuse with EADDRNOTAVAIL?"""
@@ -179,7 +221,7 @@ def tw_reuse() -> dict:
                 return None
 
         try:  # tried until the reuse delay has surely passed
-            new = procstate.call_until(attempt, lambda s: s is not None, int(delay or 1000) / 1000 + 2,
+            new = procstate.call_until(attempt, lambda s: s is not None, int(delay or 1000) / 1000 + grace,
                                        "connect() reusing the 4-tuple")
         except TimeoutError:
             new = None
@@ -250,15 +292,16 @@ def _receiver(sock: socket.socket, counted: list) -> None:
 
 
 def send_vs_sendall(size: int = 1 << 20) -> dict:
-    """One non-blocking send of `size` bytes through small buffers, then sendall of the
-    same; a receiver counts what arrives on each connection."""
+    """One non-blocking send of `size` bytes through small buffers (nobody reading yet),
+    one blocking send (the seed's kind of socket) with a reader, then sendall of the same;
+    a receiver counts what arrives on each connection."""
     ev = {"bytes offered": size}
     data = b"x" * size
     with socket.socket() as ls:
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_BUF)  # inherited by accept
         ls.bind((LOCALHOST, 0))
         ls.listen()
-        for how in ("send", "sendall"):
+        for how in ("send", "blocking send", "sendall"):
             with socket.socket() as c:
                 c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SMALL_BUF)
                 c.connect(ls.getsockname())
@@ -272,6 +315,14 @@ def send_vs_sendall(size: int = 1 << 20) -> dict:
                     _receiver(conn, counted)
                     ev["send returned"] = sent
                     ev["received after send"] = counted[0]
+                elif how == "blocking send":  # the seed's socket: blocking, a reader draining it
+                    t = threading.Thread(target=_receiver, args=(conn, counted))
+                    t.start()
+                    c.settimeout(None)
+                    ev["blocking send (the seed's socket) returned"] = c.send(data)  # waits for room
+                    c.close()
+                    t.join(30)
+                    ev["received after the blocking send"] = counted[0] if counted else None
                 else:
                     t = threading.Thread(target=_receiver, args=(conn, counted))
                     t.start()

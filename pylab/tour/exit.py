@@ -1,26 +1,26 @@
 """The claims of seeds/processes.md about exit, _exit, zombies and wait, each checked live.
 
-Same shape as pylab/claims_processes.py: `observe_*` runs the experiment and returns
-plain data, `judge_*` turns data into a Finding, so tests can feed other observations.
+Same shape as pylab/tour/processes.py: `observe_*` runs the experiment and returns plain
+data, `judge_*` (registered in CLAIMS with its observe) turns it into a Finding.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 from collections import Counter
 
 from pylab.bindings import native
-
-from pylab.tour import probes
-
 from pylab.observe import procstate
-
 from pylab.run import runner, toolchain
-from pylab.tour.registry import Finding, claim
-from pylab.tour.processes import SEED, observe_fork_limit, read_pid_max
 from pylab.run.runner import MODES, run_program
+from pylab.tour import probes
+from pylab.tour.processes import SEED, observe_fork_limit, read_pid_max
+from pylab.tour.shape import ClaimList, Finding, unverified
+
+CLAIMS = ClaimList()
 
 # C programs don't read PYTHONUNBUFFERED, but keep the environment plain anyway
 PLAIN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
@@ -29,22 +29,31 @@ _EXIT1_SEED = "output begin\n"
 TARGETS = {"tty": "a terminal (tty)", "pipe": "a pipe", "file": "a file"}
 
 
+def observe_exit_stops() -> dict[str, dict]:
+    runs = {}
+    for mode in ("tty", "pipe"):
+        r = run_program("exit_test1", mode=mode)
+        runs[mode] = {"lines": r.lines, "exit_code": r.exit_code, "pid": r.pid}
+    return runs
+
+
+@CLAIMS.claim("exit-stops-here", SEED,
+              "exit ends the process where it is called: exit_test1 never prints 'never be displayed!'",
+              observe=observe_exit_stops)
 def judge_exit_stops(runs: dict[str, dict]) -> Finding:
     ok = all(r["lines"] == ["this process will exit!"] and r["exit_code"] == 0 for r in runs.values())
     return Finding("confirmed" if ok else "refuted",
                    {f"exit_test1, stdout = {m}": r for m, r in runs.items()})
 
 
-@claim("exit-stops-here", SEED,
-       "exit ends the process where it is called: exit_test1 never prints 'never be displayed!'")
-def exit_stops_here() -> Finding:
-    runs = {}
-    for mode in ("tty", "pipe"):
-        r = run_program("exit_test1", mode=mode)
-        runs[mode] = {"lines": r.lines, "exit_code": r.exit_code, "pid": r.pid}
-    return judge_exit_stops(runs)
+def observe_exit_status(codes=("0", "1", "3", "255", "256")) -> dict[int, int]:
+    out = probes.fields(probes.run("exitstatus", list(codes)).stdout_text)
+    return {int(k[4:]): int(v) for k, v in out.items() if k.startswith("exit")}
 
 
+@CLAIMS.claim("exit-status", SEED, "exit's status tells the parent how the process ended "
+              "(0 normal, anything else an error) and the parent's wait receives it",
+              observe=observe_exit_status)
 def judge_exit_status(seen: dict[int, int | None]) -> Finding:
     evidence = {"exit(N) -> WEXITSTATUS seen by the parent's wait": seen}
     lost = {n: got for n, got in seen.items() if got != n}
@@ -57,20 +66,14 @@ def judge_exit_status(seen: dict[int, int | None]) -> Finding:
     return Finding("refuted", evidence)
 
 
-@claim("exit-status", SEED, "exit's status tells the parent how the process ended "
-       "(0 normal, anything else an error) and the parent's wait receives it")
-def exit_status() -> Finding:
-    out = probes.fields(probes.run("exitstatus", ["0", "1", "3", "255", "256"]).stdout_text)
-    seen = {int(k[4:]): int(v) for k, v in out.items() if k.startswith("exit")}
-    return judge_exit_status(seen)
-
-
 def observe_exit_outputs() -> dict[str, dict[str, str]]:
     """stdout of exit2 and _exit1 under each stdout target."""
     return {prog: {m: run_program(prog, mode=m, env=PLAIN_ENV).stdout_text for m in MODES}
             for prog in ("exit2", "_exit1")}
 
 
+@CLAIMS.claim("exit2-vs-_exit1", SEED, "exit2 prints 'output begin' and 'content in buffer'; "
+              "_exit1 prints only 'output begin'", observe=observe_exit_outputs)
 def judge_exit_outputs(outputs: dict[str, dict[str, str]]) -> Finding:
     evidence = {f"{prog} stdout": by_mode for prog, by_mode in outputs.items()}
     holds = [m for m in MODES if outputs["exit2"].get(m) == EXIT2_SEED
@@ -85,46 +88,48 @@ def judge_exit_outputs(outputs: dict[str, dict[str, str]]) -> Finding:
                    "stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest")
 
 
-@claim("exit2-vs-_exit1", SEED, "exit2 prints 'output begin' and 'content in buffer'; "
-       "_exit1 prints only 'output begin'")
-def exit2_vs__exit1() -> Finding:
-    return judge_exit_outputs(observe_exit_outputs())
+def _writes(trace: dict) -> list[str]:
+    return [ln.split(None, 1)[-1][:60] for ln in trace["lines"] if "write(" in ln or "exit" in ln]
 
 
-def _writes(trace: probes.Trace) -> list[str]:
-    return [ln.split(None, 1)[-1][:60] for ln in trace.lines if "write(" in ln or "exit" in ln]
+def observe_exit_flushes() -> dict:
+    progs = ("exit2", "_exit1")
+    return {"outputs": {p: run_program(p, mode="pipe", env=PLAIN_ENV).stdout_text for p in progs},
+            "traces": {p: probes.strace([toolchain.find(p).build()], trace="write,exit,exit_group").data()
+                       for p in progs}}
 
 
-def judge_exit_flushes(outputs: dict[str, str], traces: dict[str, probes.Trace]) -> Finding:
+@CLAIMS.claim("exit-flushes", SEED, "exit writes stdio buffers back before the process ends; _exit "
+              "does not, and what was buffered is lost", observe=observe_exit_flushes)
+def judge_exit_flushes(seen: dict) -> Finding:
+    outputs, traces = seen["outputs"], seen["traces"]
     evidence = {"stdout on a pipe": outputs}
-    if all(t.available for t in traces.values()):
+    if all(t["available"] for t in traces.values()):
         evidence.update({f"strace {p}": _writes(t) for p, t in traces.items()})
     else:
-        evidence["strace"] = {p: t.why for p, t in traces.items() if not t.available}
+        evidence["strace"] = {p: t["why"] for p, t in traces.items() if not t["available"]}
     flushed = outputs["exit2"] == EXIT2_SEED and "content in buffer" not in outputs["_exit1"]
-    if traces["exit2"].available:
-        calls = traces["exit2"].calls
+    if traces["exit2"]["available"]:
+        calls = traces["exit2"]["calls"]
         flushed = flushed and "write" in calls and calls.index("write") < len(calls) - 1
     return Finding("confirmed" if flushed else "refuted", evidence)
 
 
-@claim("exit-flushes", SEED, "exit writes stdio buffers back before the process ends; _exit "
-       "does not, and what was buffered is lost")
-def exit_flushes() -> Finding:
-    progs = ("exit2", "_exit1")
-    outputs = {p: run_program(p, mode="pipe", env=PLAIN_ENV).stdout_text for p in progs}
-    traces = {p: probes.strace([toolchain.find(p).build()], trace="write,exit,exit_group") for p in progs}
-    return judge_exit_flushes(outputs, traces)
+def observe_exit_syscall() -> dict:
+    return {p: probes.strace([toolchain.find(p).build()]).data() for p in ("exit2", "_exit1")}
 
 
-def judge_exit_syscall(traces: dict[str, probes.Trace]) -> Finding:
-    if not all(t.available for t in traces.values()):
-        return Finding("qualified", {"strace": {p: t.why for p, t in traces.items()}},
-                       "strace not available: how exit and _exit reach the kernel was not observed")
-    last = {p: next((c for c in reversed(t.calls) if c.startswith("exit")), None)
+@CLAIMS.claim("exit-same-syscall", SEED, "exit and _exit end in the same system call (__NR__exit is __NR_exit)",
+              observe=observe_exit_syscall)
+def judge_exit_syscall(traces: dict[str, dict]) -> Finding:
+    if not all(t["available"] for t in traces.values()):
+        why = {p: t["why"] for p, t in traces.items() if not t["available"]}
+        return unverified("strace: how exit and _exit reach the kernel was not observed ("
+                          + "; ".join(why.values()) + ")", {"strace": why})
+    last = {p: next((c for c in reversed(t["calls"]) if c.startswith("exit")), None)
             for p, t in traces.items()}
     evidence = {"last system call of": last,
-                "numbers": {c: n for t in traces.values() for c, n in t.numbers.items()}}
+                "numbers": {c: n for t in traces.values() for c, n in t["numbers"].items()}}
     kinds = set(last.values())
     if len(kinds) != 1:
         return Finding("refuted", evidence)
@@ -133,12 +138,6 @@ def judge_exit_syscall(traces: dict[str, probes.Trace]) -> Finding:
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, f"'the exit system call' means {call}: both end in that "
                    "one call (it ends every thread of the process), not in exit")
-
-
-@claim("exit-same-syscall", SEED, "exit and _exit end in the same system call (__NR__exit is __NR_exit)")
-def exit_same_syscall() -> Finding:
-    return judge_exit_syscall({p: probes.strace([toolchain.find(p).build()])
-                               for p in ("exit2", "_exit1")})
 
 
 # -- zombies and wait -----------------------------------------------------------------
@@ -164,23 +163,19 @@ def observe_zombie_program() -> dict:
     return seen
 
 
+@CLAIMS.claim("zombie-shows-z", SEED, "A child that has exited and is not yet waited for is a zombie: "
+              "ps -ax shows it with state Z until the parent's wait", observe=observe_zombie_program)
 def judge_zombie_ps(seen: dict) -> Finding:
     line = seen.get("ps -ax line")
     gone = seen.get("after the parent's wait") == "gone"
     if line is None:  # no ps here: /proc says what ps would
         seen = {**seen, "ps -ax line": "ps is not installed (Debian: apt-get install procps)"}
         if seen.get("states", {}).get("proc") == "Z" and gone:
-            return Finding("qualified", seen, "ps is installed: here it is not, and /proc/PID/stat "
-                           "showed the state Z that ps would print")
+            return unverified("ps is not installed: only /proc/PID/stat was read (it showed Z, the "
+                              "state ps would print)", seen)
         return Finding("refuted", seen)
     stat = line.split()[2] if len(line.split()) > 2 else ""
     return Finding("confirmed" if stat.startswith("Z") and gone else "refuted", seen)
-
-
-@claim("zombie-shows-z", SEED, "A child that has exited and is not yet waited for is a zombie: "
-       "ps -ax shows it with state Z until the parent's wait")
-def zombie_shows_z() -> Finding:
-    return judge_zombie_ps(observe_zombie_program())
 
 
 def _schedstat(pid: int) -> list[int] | None:
@@ -202,61 +197,73 @@ def _observer_works(cpu_seconds: float = 0.005, cap: int = 10_000_000) -> float:
     return round(time.process_time() - start, 4)
 
 
+def _kept(pid: int) -> dict:
+    """What /proc still shows of a process: state, memory, credentials, context switches."""
+    h, st = procstate.holdings(pid), procstate.status_fields(pid)
+    return {"State": h["state"], "VmRSS": h["vm_rss"], "Uid": st.get("Uid", "").split(),
+            "context switches (voluntary, involuntary)": [int(st.get("voluntary_ctxt_switches", -1)),
+                                                          int(st.get("nonvoluntary_ctxt_switches", -1))],
+            "exit status field": h["exit_code_field"], "CPU ticks": [h["utime_ticks"], h["stime_ticks"]],
+            "schedstat": _schedstat(pid)}
+
+
 def observe_zombie_holdings(code: int = 7) -> dict:
-    """The cpuzombie probe's child burns 20 ms of CPU and exits; /proc shows what the
-    zombie keeps (read twice, with work of ours in between); then the probe's wait4
-    reaps it and prints the CPU time it collected."""
+    """The cpuzombie probe's child burns 20 ms of CPU, handles one signal and exits; /proc
+    shows what the zombie keeps (read, then a SIGUSR1 sent to it and work of ours, then
+    read again); then the probe's wait4 reaps it and prints the rusage it collected."""
     with runner.start([probes.build("cpuzombie"), str(code)]) as p:
         pid = int(probes.fields(p.expect(r"zombie=\d+\n").group(0).decode())["zombie"])
-        h, sched = procstate.holdings(pid), _schedstat(pid)
+        first = _kept(pid)
         with open(f"/proc/{pid}/maps") as f:
             maps = f.read()
+        os.kill(pid, signal.SIGUSR1)  # a sleeping process would wake and die of it; a zombie cannot run
         worked = _observer_works()
-        again, sched_again = procstate.holdings(pid), _schedstat(pid)
+        again = _kept(pid)
         p.write("\n")  # the handshake: the probe now reaps it with wait4
         r = p.wait(10)
     reaped = probes.fields(r.stdout_text)
-    status = h["exit_code_field"]
     per_tick = 1_000_000 // int(reaped.get("clk_tck", "100"))
-    collected = ([int(reaped["utime_us"]) // per_tick, int(reaped["stime_us"]) // per_tick]
-                 if "utime_us" in reaped else None)
-    return {"pid": pid, "exit code given": code, "State": h["state"], "State read again": again["state"],
-            "VmRSS": h["vm_rss"], "VmSize": h["vm_size"], "mapped regions": len(maps.splitlines()),
-            "exit status kept (stat field 52)": status,
-            "which decodes to exit code": None if status is None else os.WEXITSTATUS(status),
-            "CPU ticks kept (utime, stime)": [h["utime_ticks"], h["stime_ticks"]],
-            "schedstat (ns run, ns waited, timeslices)": sched,
-            "CPU seconds the observer worked between the reads": worked,
-            "CPU ticks read again": [again["utime_ticks"], again["stime_ticks"]],
-            "schedstat read again": sched_again,
-            "wait4 by the parent: exit code": int(reaped["exit_code"]) if "exit_code" in reaped else None,
-            "wait4 by the parent: rusage (utime, stime) in ticks": collected,
-            "VmRSS of this live process, to compare": procstate.status_fields(os.getpid()).get("VmRSS", "").strip()}
+    return {"pid": pid, "exit code given": code, "first read": first, "mapped regions": len(maps.splitlines()),
+            "SIGUSR1 sent, then CPU seconds the observer worked": worked, "read again": again,
+            "our uid": os.getuid(),
+            "wait4 by the parent": {k: int(v) for k, v in reaped.items() if k not in ("reaped", "zombie")},
+            "wait4 CPU ticks (utime, stime)": [int(reaped["utime_us"]) // per_tick, int(reaped["stime_us"]) // per_tick]
+            if "utime_us" in reaped else None}
 
 
+@CLAIMS.claim("zombie-holds", SEED, "A zombie has given up its memory and code and cannot be scheduled; "
+              "it keeps its exit status, its CPU times, its page faults and the signals it received, "
+              "which its parent's wait collects", observe=observe_zombie_holdings)
 def judge_zombie_holds(seen: dict) -> Finding:
-    kept = seen["CPU ticks kept (utime, stime)"]
-    sched = seen["schedstat (ns run, ns waited, timeslices)"]
-    ok = (seen["State"].startswith("Z") and seen["State read again"].startswith("Z")
-          and seen["VmRSS"] is None and seen["mapped regions"] == 0
-          and seen["which decodes to exit code"] == seen["exit code given"]
-          and seen["wait4 by the parent: exit code"] == seen["exit code given"]
-          and sum(kept) > 0 and kept == seen["CPU ticks read again"]
-          and kept == seen["wait4 by the parent: rusage (utime, stime) in ticks"]
-          and sched == seen["schedstat read again"])
-    if not ok:
-        return Finding("refuted", seen)
-    if sched is None:  # a kernel without schedstat: that it is not run was not seen
-        return Finding("qualified", seen, "'cannot be scheduled' is taken on trust: "
-                       "/proc/PID/schedstat is missing here, so only its state Z and its "
-                       "unchanged CPU ticks were seen")
-    return Finding("confirmed", seen)
-
-
-@claim("zombie-holds", SEED, "A zombie has given up its memory and code and cannot be scheduled; "
-       "it keeps only its exit status and CPU times, which its parent's wait collects")
-def zombie_holds() -> Finding:
-    return judge_zombie_holds(observe_zombie_holdings())
+    first, again, ru = seen["first read"], seen["read again"], seen["wait4 by the parent"]
+    status = first["exit status field"]
+    evidence = {"/proc while a zombie": first, "mapped regions": seen["mapped regions"],
+                "after a SIGUSR1 and our work": again, "wait4 collected (rusage)": ru}
+    zombie = (first["State"].startswith("Z") and again["State"].startswith("Z") and first["VmRSS"] is None
+              and seen["mapped regions"] == 0)
+    status_kept = status is not None and os.WEXITSTATUS(status) == seen["exit code given"] == ru.get("exit_code")
+    cpu_kept = sum(first["CPU ticks"]) > 0 and first["CPU ticks"] == again["CPU ticks"] == seen["wait4 CPU ticks (utime, stime)"]
+    if not (zombie and status_kept and cpu_kept):
+        return Finding("refuted", evidence)
+    if first["schedstat"] is None:
+        return unverified("/proc/PID/schedstat is missing here: that the zombie is never run was not seen "
+                          "(its state Z and unchanged CPU ticks were)", evidence)
+    if first["schedstat"] != again["schedstat"]:
+        evidence["note"] = "the zombie's schedstat moved between the reads: it ran"
+        return Finding("refuted", evidence)
+    faults, signals = ru.get("minflt", 0) + ru.get("majflt", 0), ru.get("nsignals")
+    evidence["so"] = (f"it kept its PID {seen['pid']}, credentials (Uid {' '.join(first['Uid'])}), context switches "
+                      f"{first['context switches (voluntary, involuntary)']}, and rusage: {faults} page faults, "
+                      f"maxrss {ru.get('maxrss_kb')} kB; a SIGUSR1 sent to it changed nothing (schedstat still "
+                      f"{again['schedstat']}), where a sleeping process would have been woken to die of it")
+    if faults > 0 and signals == 0:
+        return Finding("qualified", evidence, "not the signals: wait4's ru_nsignals is 0 although the child "
+                       "handled a SIGUSR1 (Linux does not count signals in rusage); and it keeps more than "
+                       "the seed lists: its PID and process-table entry (task_struct), credentials, context "
+                       "switches, maxrss")
+    if faults > 0:
+        return Finding("confirmed", evidence)
+    return Finding("refuted", evidence)
 
 
 def observe_wait(code: int = 5) -> dict:
@@ -268,34 +275,32 @@ def observe_wait(code: int = 5) -> dict:
             "after wait": "gone" if not procstate.exists(pid) else procstate.state_proc(pid)}
 
 
+@CLAIMS.claim("wait-collects", SEED, "wait collects a zombie's exit status and makes it disappear",
+              observe=observe_wait)
 def judge_wait(seen: dict) -> Finding:
     ok = (seen["state before wait"] == "Z" and seen["wait returned"]["exit_code"] == seen["exit code given"]
           and seen["after wait"] == "gone")
     return Finding("confirmed" if ok else "refuted", seen)
 
 
-@claim("wait-collects", SEED, "wait collects a zombie's exit status and makes it disappear")
-def wait_collects() -> Finding:
-    return judge_wait(observe_wait())
+def observe_zombies_block() -> dict:
+    return {"probe": observe_fork_limit("zombie"), "pid_max": read_pid_max()}
 
 
-def judge_zombies_block(out: dict, pid_max: int) -> Finding:
-    evidence = {"forklimit probe (children are zombies)": out, "pid_max": pid_max}
+@CLAIMS.claim("zombies-block-fork", SEED, "Zombies take almost no resources, but too many of them "
+              "can stop new processes from being created", observe=observe_zombies_block)
+def judge_zombies_block(seen: dict) -> Finding:
+    out = seen["probe"]
+    evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"]}
     if out.get("errno") == "EAGAIN":
-        return Finding("qualified", evidence, "they fill a process limit: each zombie keeps "
-                       f"its PID and counts against RLIMIT_NPROC (here {out.get('made')} zombies, "
-                       f"their parent and the uid's {out.get('tasks of that uid before')} other "
-                       f"tasks filled a limit of {out.get('nproc limit')}) and pid_max")
+        evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {out.get('made')} "
+                          f"zombies, their parent and the uid's {out.get('tasks of that uid before')} other "
+                          f"tasks filled a limit of {out.get('nproc limit')}")
+        return Finding("confirmed", evidence)
     if out.get("errno") == "none":
-        return Finding("qualified", evidence, "a process limit is enforced; here it was not: the "
-                       "zombies did not stop fork (root and CAP_SYS_RESOURCE ignore RLIMIT_NPROC)")
+        return unverified("an enforced process limit: the zombies did not stop fork (root and "
+                          "CAP_SYS_RESOURCE ignore RLIMIT_NPROC)", evidence)
     return Finding("refuted", evidence)
-
-
-@claim("zombies-block-fork", SEED, "Zombies take almost no resources, but too many of them "
-       "can stop new processes from being created")
-def zombies_block_fork() -> Finding:
-    return judge_zombies_block(observe_fork_limit("zombie"), read_pid_max())
 
 
 CLASSIC_STATES = {"R", "S", "D", "T", "Z"}
@@ -316,7 +321,7 @@ def observe_lab_states() -> dict[str, str]:
     return seen
 
 
-def observe_states() -> Counter:
+def observe_visible_states() -> dict[str, int]:
     """The states of every process visible in /proc now (extra evidence: which processes
     are visible depends on the machine, a container shows fewer)."""
     seen = Counter()
@@ -326,26 +331,38 @@ def observe_states() -> Counter:
                 seen[procstate.status_fields(int(name))["State"]] += 1
             except (procstate.NoSuchProcess, KeyError, OSError):
                 pass
-    return seen
+    return dict(seen.most_common())
 
 
-def judge_states(made: dict[str, str], visible: Counter) -> Finding:
+def observe_states() -> dict:
+    return {"made": observe_lab_states(), "visible": observe_visible_states()}
+
+
+# the refinements of the classic five Linux added since 2.4 (fs/proc/array.c)
+REFINEMENTS = {"t": "T (stopped), by a tracer", "I": "D (uninterruptible), an idle kernel thread",
+               "X": "Z (dead), being removed", "P": "parked kernel thread", "W": "paging (gone since 2.6)"}
+
+
+@CLAIMS.claim("five-states", SEED, "A Linux process is in one of five states, zombie being one of them",
+              observe=observe_states)
+def judge_states(seen: dict) -> Finding:
+    made, visible = seen["made"], seen["visible"]
     evidence = {f"lab's child {how}": state for how, state in made.items()}
-    evidence["states of the processes in /proc now"] = dict(visible.most_common())
+    evidence["states of the processes in /proc now"] = visible
     letters = {s.split()[0] for s in (*made.values(), *visible) if s.split()}
     extra = sorted(letters - CLASSIC_STATES)
     evidence["state letters seen"] = sorted(letters)
     if "Z" not in letters:
         evidence["note"] = "no zombie was seen"
         return Finding("refuted", evidence)
-    if extra:
-        evidence["not among the classic five (R S D T Z)"] = extra
+    if not extra:
+        evidence["note"] = (f"only classic states were seen ({' '.join(sorted(letters))}); "
+                            "a sample of states, not the kernel's whole list")
+        return Finding("confirmed", evidence)
+    evidence["not among the classic five (R S D T Z)"] = extra
+    unknown = [x for x in extra if x not in REFINEMENTS]
+    if unknown:
         return Finding("refuted", evidence)
-    evidence["note"] = (f"only classic states were seen ({' '.join(sorted(letters))}); "
-                        "a sample of states, not the kernel's whole list")
-    return Finding("confirmed", evidence)
-
-
-@claim("five-states", SEED, "A Linux process is in one of five states, zombie being one of them")
-def five_states() -> Finding:
-    return judge_states(observe_lab_states(), observe_states())
+    return Finding("qualified", evidence, "five classic states (Linux 2.4 had exactly those); today's "
+                   "kernel shows refinements of them too: " + "; ".join(f"{x} refines {REFINEMENTS[x]}" for x in extra),
+                   documentation="fs/proc/array.c task_state_array: R S D T t X Z P I")

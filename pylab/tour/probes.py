@@ -1,9 +1,9 @@
 """Tiny C probes the tour compiles and runs to observe what the seed's programs don't print.
 
-Each probe is a few lines of C kept here as text: `build(name)` writes it to a temporary
-file and compiles it with the lab's toolchain (cached by content hash), `run(name, ...)`
-runs it supervised. `strace(argv)` runs a command under `strace -f` and returns the
-system calls it saw, or the reason it could not.
+Each probe is a file csrc/probes/NAME.c (its first comment says what it shows):
+`build(name)` compiles it with the lab's one compile path, toolchain.build (cached by
+content hash), `run(name, ...)` runs it supervised. `strace(argv)` runs a command under `strace -f` and returns
+the system calls it saw, or the reason it could not.
 """
 from __future__ import annotations
 
@@ -17,246 +17,20 @@ from pathlib import Path
 
 from pylab.run import runner, toolchain
 
-SOURCES = {
-    # the sizes and system-call numbers of this machine's C ABI
-    "abi": r"""
-#include <stdio.h>
-#include <sys/syscall.h>
-#include <sys/types.h>
-#ifndef SYS_fork
-#define SYS_fork -1
-#endif
-#ifndef SYS_vfork
-#define SYS_vfork -1
-#endif
-#ifndef SYS_clone3
-#define SYS_clone3 -1
-#endif
-int main(void)
-{
-    printf("sizeof_pid_t=%zu sizeof_int=%zu pid_t_signed=%d sizeof_long=%zu\n",
-           sizeof(pid_t), sizeof(int), (pid_t)-1 < 0, sizeof(long));
-    printf("fork=%d vfork=%d clone=%d clone3=%d exit=%d exit_group=%d getpid=%d\n",
-           SYS_fork, SYS_vfork, SYS_clone, SYS_clone3, SYS_exit, SYS_exit_group, SYS_getpid);
-    return 0;
-}
-""",
-    # fork's two return values; the parent waits first, so the order is fixed
-    "forkret": r"""
-#include <stdio.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(void)
-{
-    pid_t pid = fork();
-    if (pid < 0) { perror("fork"); return 1; }
-    if (pid == 0) {
-        printf("child returned=%d getpid=%d getppid=%d\n", pid, getpid(), getppid());
-        return 0;
-    }
-    waitpid(pid, NULL, 0);
-    printf("parent returned=%d getpid=%d\n", pid, getpid());
-    return 0;
-}
-""",
-    # children exit(N) for each N given; the parent's wait reads WEXITSTATUS
-    "exitstatus": r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char *argv[])
-{
-    for (int i = 1; i < argc; i++) {
-        int st;
-        pid_t pid = fork();
-        if (pid < 0) { perror("fork"); return 1; }
-        if (pid == 0) exit(atoi(argv[i]));
-        waitpid(pid, &st, 0);
-        printf("exit%s=%d ", argv[i], WIFEXITED(st) ? WEXITSTATUS(st) : -1);
-    }
-    printf("\n");
-    return 0;
-}
-""",
-    # fork until fork fails; children stay alive ("live") or are zombies ("zombie")
-    "forklimit": r"""
-#define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(int argc, char *argv[])
-{
-    int zombies = argc > 1 && strcmp(argv[1], "zombie") == 0, made = 0, err = 0, fds[2];
-    siginfo_t si;
-    if (pipe(fds) < 0) { perror("pipe"); return 1; }
-    for (made = 0; made < 200; made++) {
-        pid_t pid = fork();
-        if (pid < 0) { err = errno; break; }
-        if (pid == 0) {                 /* live: block until the parent closes the pipe */
-            char c;
-            close(fds[1]);
-            if (!zombies) (void)!read(fds[0], &c, 1);
-            _exit(0);
-        }
-        if (zombies)                    /* be sure it has exited (and is not reaped) */
-            waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
-    }
-    printf("made=%d mode=%s errno=%s\n", made, zombies ? "zombie" : "live",
-           err ? strerrorname_np(err) : "none");
-    fflush(stdout);
-    close(fds[1]);
-    while (wait(NULL) > 0) {}
-    return 0;
-}
-""",
-    # system() and the shell it runs: how do they create processes?
-    "system": r"""
-#include <stdlib.h>
-int main(void)
-{
-    return system("/bin/true; /bin/true");
-}
-""",
-    # fork under an address-space limit that leaves no room for more memory
-    "memfork": r"""
-#define _GNU_SOURCE
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(void)
-{
-    unsigned long pages = 0;
-    FILE *f = fopen("/proc/self/statm", "r");
-    if (!f || fscanf(f, "%lu", &pages) != 1) { perror("statm"); return 1; }
-    fclose(f);
-    struct rlimit rl = { pages * sysconf(_SC_PAGESIZE) + (16 << 20), RLIM_INFINITY };
-    rl.rlim_max = rl.rlim_cur;
-    if (setrlimit(RLIMIT_AS, &rl) < 0) { perror("setrlimit"); return 1; }
-    void *p = malloc(64 << 20);
-    printf("limit=%lu malloc64M=%s\n", (unsigned long)rl.rlim_cur, p ? "ok" : strerrorname_np(errno));
-    fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) _exit(0);
-    printf("fork=%s\n", pid > 0 ? "ok" : strerrorname_np(errno));
-    if (pid > 0) waitpid(pid, NULL, 0);
-    return 0;
-}
-""",
-    # a signal sent to a process group reaches every process in it
-    "pgroup": r"""
-#include <signal.h>
-#include <stdio.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-int main(void)
-{
-    sigset_t term; int fds[2], st; char c;
-    struct timespec five = { 5, 0 };
-    sigemptyset(&term); sigaddset(&term, SIGTERM);
-    sigprocmask(SIG_BLOCK, &term, NULL);        /* the parent collects SIGTERM by sigtimedwait */
-    if (pipe(fds) < 0) { perror("pipe"); return 1; }
-    pid_t pid = fork();
-    if (pid == 0) {                              /* child: SIGTERM's default action kills it */
-        sigprocmask(SIG_UNBLOCK, &term, NULL);
-        close(fds[0]); close(fds[1]);            /* closing is the "ready" handshake */
-        for (;;) pause();
-    }
-    close(fds[1]);
-    (void)!read(fds[0], &c, 1);
-    printf("ready parent=%d child=%d pgrp=%d\n", getpid(), pid, getpgrp());
-    fflush(stdout);
-    int got = sigtimedwait(&term, NULL, &five);
-    waitpid(pid, &st, 0);
-    printf("parent_got=%s child_signal=%d\n", got == SIGTERM ? "SIGTERM" : "none",
-           WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-    return 0;
-}
-""",
-    # children in the states the lab can make: R (spinning), S (pause), T (SIGSTOP),
-    # t (stopped under ptrace), Z (exited, not reaped); all killed and reaped after a line
-    "states": r"""
-#define _GNU_SOURCE
-#include <signal.h>
-#include <stdio.h>
-#include <sys/ptrace.h>
-#include <sys/wait.h>
-#include <unistd.h>
-int main(void)
-{
-    pid_t kids[5]; int st; siginfo_t si; char line[8];
-    for (int i = 0; i < 5; i++) {
-        if ((kids[i] = fork()) < 0) { perror("fork"); return 1; }
-        if (kids[i] > 0) continue;
-        if (i == 0) for (;;) {}                         /* R: always runnable */
-        if (i == 1 || i == 2) for (;;) pause();         /* S; T once stopped below */
-        if (i == 3) {                                   /* t: stopped for its tracer */
-            if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0) _exit(2);
-            raise(SIGSTOP);
-        }
-        _exit(0);                                       /* Z */
-    }
-    kill(kids[2], SIGSTOP);
-    waitpid(kids[2], &st, WUNTRACED);                   /* it has stopped */
-    waitpid(kids[3], &st, WUNTRACED);                   /* the tracer sees its stop */
-    int traced = WIFSTOPPED(st);
-    waitid(P_PID, kids[4], &si, WEXITED | WNOWAIT);     /* exited, left unreaped */
-    printf("R=%d S=%d T=%d t=%d Z=%d traceme=%s\n", kids[0], kids[1], kids[2], kids[3],
-           kids[4], traced ? "ok" : "failed");
-    fflush(stdout);
-    (void)!fgets(line, sizeof line, stdin);
-    for (int i = 0; i < 5; i++) kill(kids[i], SIGKILL);
-    while (wait(NULL) > 0) {}
-    return 0;
-}
-""",
-    # a child burns 20 ms of CPU and exits; it stays a zombie until a line arrives on
-    # stdin, then wait4 reaps it and prints the CPU time the parent collected
-    "cpuzombie": r"""
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-int main(int argc, char *argv[])
-{
-    int code = argc > 1 ? atoi(argv[1]) : 7, st; siginfo_t si; struct rusage ru; char line[8];
-    pid_t pid = fork();
-    if (pid < 0) { perror("fork"); return 1; }
-    if (pid == 0) {
-        clock_t end = clock() + CLOCKS_PER_SEC / 50;    /* 20 ms of its own CPU time */
-        volatile unsigned long n = 0;
-        while (clock() < end) n++;
-        _exit(code);
-    }
-    waitid(P_PID, pid, &si, WEXITED | WNOWAIT);         /* exited, left unreaped */
-    printf("zombie=%d\n", pid);
-    fflush(stdout);
-    (void)!fgets(line, sizeof line, stdin);
-    if (wait4(pid, &st, 0, &ru) != pid) { perror("wait4"); return 1; }
-    printf("reaped=%d exit_code=%d utime_us=%ld stime_us=%ld clk_tck=%ld\n", pid,
-           WEXITSTATUS(st), ru.ru_utime.tv_sec * 1000000L + ru.ru_utime.tv_usec,
-           ru.ru_stime.tv_sec * 1000000L + ru.ru_stime.tv_usec, sysconf(_SC_CLK_TCK));
-    return 0;
-}
-""",
-}
+
+def source(name: str) -> Path:
+    """csrc/probes/NAME.c, wherever the lab's C sources are (toolchain.csrc_dir)."""
+    return toolchain.csrc_dir() / "probes" / f"{name}.c"
+
+
+def names() -> list[str]:
+    return sorted(p.stem for p in (toolchain.csrc_dir() / "probes").glob("*.c"))
 
 
 def build(name: str) -> Path:
-    """Compile the probe `name` (cached by content) and return its binary."""
-    with tempfile.TemporaryDirectory(prefix="pylab-probe-") as d:
-        src = Path(d) / f"probe_{name}.c"
-        src.write_text(SOURCES[name])
-        return toolchain.build(src, flags=(*toolchain.FLAGS, "-Werror"))
+    """Compile the probe `name` with the lab's one compile path (cached by content;
+    -Werror: a probe that warns is a probe to fix) and return its binary."""
+    return toolchain.build(source(name), flags=(*toolchain.FLAGS, "-Werror"))
 
 
 def run(name: str, args=(), **kw) -> runner.RunResult:
@@ -297,9 +71,14 @@ class Trace:
     def names(self) -> set[str]:
         return set(self.calls)
 
+    def data(self) -> dict:
+        """The trace as plain data (what an observation returns to its judge)."""
+        return {"available": self.available, "why": self.why, "calls": self.calls,
+                "numbers": self.numbers, "lines": self.lines}
+
 
 # "PID [ NR] name(" with the pid (strace -f -o) and the number (strace -n) optional
-_CALL = re.compile(r"^(?:\d+\s+)?(?:\[\s*(\d+)\]\s+)?([a-z_0-9]+)\(")
+CALL = re.compile(r"^(?:\d+\s+)?(?:\[\s*(\d+)\]\s+)?([a-z_0-9]+)\(")
 
 
 def strace_path() -> str | None:
@@ -324,6 +103,27 @@ def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
         why = (r.stderr_text.strip().splitlines() or [r.describe()])[-1]
         return Trace(False, f"strace could not trace: {why}", result=r)
     lines = text.splitlines()
-    found = [m for m in map(_CALL.match, lines) if m]
+    found = [m for m in map(CALL.match, lines) if m]
     return Trace(True, calls=[m.group(2) for m in found], lines=lines, result=r,
                  numbers={m.group(2): int(m.group(1)) for m in found if m.group(1)})
+
+
+UNSHARE = {"pid": ["--pid", "--fork", "--mount-proc"], "net": ["--net"], "uts": ["--uts"],
+           "user": ["--user", "--map-root-user"]}
+
+
+def in_namespaces(argv, kinds=("pid",), timeout: float = 30.0) -> dict:
+    """Run argv in new namespaces of `kinds` with unshare(1): as root directly, as any
+    other user inside a new user namespace too (unprivileged user namespaces). Returns
+    {"ran": True, "stdout", "as"} or {"ran": False, "why"}: why it could not run."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return {"ran": False, "why": "unshare is not installed (util-linux)"}
+    kinds = list(kinds) + ([] if os.geteuid() == 0 else ["user"])
+    flags = [f for k in kinds for f in UNSHARE[k]]
+    r = runner.run([unshare, *flags, *map(str, argv)], timeout=timeout)
+    how = "root" if os.geteuid() == 0 else f"uid {os.getuid()} in a user namespace"
+    if r.exit_code != 0:
+        why = (r.stderr_text.strip().splitlines() or [r.describe()])[-1][:200]
+        return {"ran": False, "why": f"unshare {' '.join(flags)} failed as {how}: {why}"}
+    return {"ran": True, "as": how, "namespaces": kinds, "stdout": r.stdout_text}

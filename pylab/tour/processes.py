@@ -1,44 +1,31 @@
 """The claims of seeds/processes.md about PIDs and fork, each checked live.
 
-Every claim is two small functions: an `observe_*` that runs the experiment and returns
-plain data, and a `judge_*` that turns that data into a Finding. The judges hold no
-fixed answers, so a test can feed them other observations and see the verdict follow.
-(exit, _exit, zombies and wait: pylab/claims_exit.py.)
+Every claim is an `observe_*` that runs the experiment and returns plain data and a
+`judge_*` (registered in CLAIMS with its observe) that turns that data into a Finding.
+The judges hold no fixed answers: a test feeds them other observations and the verdict
+follows. (exit, _exit, zombies and wait: pylab/tour/exit.py.)
 """
 from __future__ import annotations
 
 import os
 import platform
 import re
-import shutil
 import signal
 from collections import Counter
 
-from pylab.tour import probes
-
 from pylab.observe import procstate
-
 from pylab.run import runner, toolchain
-from pylab.tour.registry import Finding, claim
 from pylab.run.runner import run_program
+from pylab.tour import probes
+from pylab.tour.shape import ClaimList, Finding, unverified
 
 SEED = "processes"
 ORDER_RUNS = 30  # fork_test runs per stdout target
+CLAIMS = ClaimList()
 
 
-def _printed_pid(result: runner.RunResult) -> int:
+def printed_pid(result: runner.RunResult) -> int:
     return int(result.stdout_text.split()[-1])
-
-
-# -- PIDs -------------------------------------------------------------------------------
-def judge_getpid_differs(pids: list[int]) -> Finding:
-    verdict = "confirmed" if len(set(pids)) == len(pids) else "refuted"
-    return Finding(verdict, {"pids printed by successive runs of getpid_test": pids})
-
-
-@claim("getpid-differs", SEED, "Each run of the same program gets a different process ID")
-def getpid_differs() -> Finding:
-    return judge_getpid_differs([_printed_pid(run_program("getpid_test")) for _ in range(3)])
 
 
 def read_pid_max() -> int:
@@ -46,87 +33,143 @@ def read_pid_max() -> int:
         return int(f.read())
 
 
-def judge_pids_increase(pids: list[int], pid_max: int) -> Finding:
+# -- PIDs -------------------------------------------------------------------------------
+def observe_getpid(runs: int = 3) -> dict:
+    binary = toolchain.find("getpid_test").build()
+    fresh = [probes.in_namespaces([binary], ("pid",)) for _ in range(2)]
+    return {"pids": [printed_pid(run_program("getpid_test")) for _ in range(runs)],
+            "in a new PID namespace each": [int(r["stdout"].split()[-1]) if r["ran"] else r["why"] for r in fresh]}
+
+
+@CLAIMS.claim("getpid-differs", SEED, "Each run of the same program gets a different process ID",
+              observe=observe_getpid)
+def judge_getpid_differs(seen: dict) -> Finding:
+    pids, fresh = seen["pids"], seen["in a new PID namespace each"]
+    evidence = {"pids printed by successive runs of getpid_test": pids,
+                "getpid_test run twice, each in its own new PID namespace, printed": fresh}
+    if len(set(pids)) != len(pids):
+        return Finding("refuted", evidence)
+    if all(isinstance(x, int) for x in fresh) and len(set(fresh)) < len(fresh):
+        return Finding("qualified", evidence, "the runs share one PID namespace: run each in a new PID "
+                       f"namespace and each prints {fresh[0]}; and within one namespace a freed PID is handed "
+                       "out again (see pid-unique)")
+    return Finding("confirmed", evidence)
+
+
+def observe_pids_increase(runs: int = 4) -> dict:
+    seq = probes.in_namespaces([probes.build("pidseq")], ("pid",))
+    return {"pids": [printed_pid(run_program("getpid_test")) for _ in range(runs)],
+            "pid_max": read_pid_max(), "private PID namespace": probes.fields(seq["stdout"]) if seq["ran"] else seq}
+
+
+@CLAIMS.claim("pids-increase", SEED, "Successive runs get successive PIDs (1980, then 1981)",
+              observe=observe_pids_increase)
+def judge_pids_increase(seen: dict) -> Finding:
+    pids, pid_max, ns = seen["pids"], seen["pid_max"], seen["private PID namespace"]
     steps = [b - a for a, b in zip(pids, pids[1:])]
-    evidence = {"pids of successive runs": pids, "steps": steps, "pid_max": pid_max}
+    evidence = {"pids of successive runs (each through the lab's supervisor)": pids, "steps": steps,
+                "pid_max": pid_max, "pidseq probe as init of a private PID namespace": ns}
     if all(s == 1 for s in steps):
         return Finding("confirmed", evidence)
-    if all(s > 0 for s in steps):
-        return Finding("qualified", evidence, "nothing else creates a process in between: here "
-                       f"PIDs rose by {steps}, as every process created meanwhile (at least the "
-                       f"runner's supervisor) takes a number; after {pid_max - 1} they wrap around")
-    return Finding("qualified", evidence, f"PIDs do not wrap around: here they did, after pid_max - 1 "
-                   f"= {pid_max - 1} the kernel starts again from low numbers, reusing free PIDs")
+    if ns.get("ran") is False:
+        return unverified(f"a quiet PID namespace to count in ({ns['why']}); on the host PIDs rose by {steps}", evidence)
+    seq = [int(x) for x in ns["seq"].split(",")]
+    successive = all(b - a == 1 for a, b in zip(seq, seq[1:]))
+    if not successive:
+        return Finding("refuted", evidence)
+    cond = (f"nothing else creates a task in between: in a private PID namespace children got {ns['seq']}; "
+            f"on the host each run rose by {steps}, as every task created meanwhile (at least the lab's "
+            "supervisor) takes a number")
+    if ns.get("thread") and int(ns["after_thread"]) == int(ns["thread"]) + 1:
+        cond += f"; threads take numbers too (a thread got {ns['thread']}, the next child {ns['after_thread']})"
+    if ns.get("wrapped"):
+        cond += (f"; and after pid_max - 1 ({ns['top']} here, pid_max {ns['pid_max']}) numbering wraps "
+                 f"to {ns['wrapped']}, not to a low number")
+    return Finding("qualified", evidence, cond)
 
 
-@claim("pids-increase", SEED, "Successive runs get successive PIDs (1980, then 1981)")
-def pids_increase() -> Finding:
-    return judge_pids_increase([_printed_pid(run_program("getpid_test")) for _ in range(4)],
-                               read_pid_max())
+def kernel_word_bits() -> dict:
+    """The kernel's own word size, read from the kernel (a 32-bit userland on a 64-bit
+    kernel has a 4-byte long, the kernel does not): /sys/kernel/address_bits, else the
+    width of the addresses in /proc/kallsyms (printed even when hidden as zeros)."""
+    try:
+        with open("/sys/kernel/address_bits") as f:
+            return {"bits": int(f.read()), "from": "/sys/kernel/address_bits"}
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/kallsyms") as f:
+            return {"bits": 4 * len(f.readline().split()[0]), "from": "/proc/kallsyms address width"}
+    except (OSError, IndexError):
+        return {"bits": None, "from": "neither /sys/kernel/address_bits nor /proc/kallsyms is readable"}
 
 
-def kernel_pid_ceiling(sizeof_long: int) -> int:
+def kernel_pid_ceiling(bits: int) -> int:
     """PID_MAX_LIMIT of include/linux/threads.h: 4 Mi on 64-bit kernels, 32768 on 32-bit
     (CONFIG_BASE_SMALL aside). The highest value pid_max may be set to."""
-    return 4 * 1024 * 1024 if sizeof_long > 4 else 32768
+    return 4 * 1024 * 1024 if bits > 32 else 32768
 
 
-def judge_pid_range(pid_max: int, sizeof_long: int, lowest_pid: int, machine: str) -> Finding:
-    ceiling = kernel_pid_ceiling(sizeof_long)
+def observe_pid_range() -> dict:
+    return {"pid_max": read_pid_max(), "kernel": kernel_word_bits(), "machine": platform.machine(),
+            "lowest": min(int(n) for n in os.listdir("/proc") if n.isdigit())}
+
+
+@CLAIMS.claim("pid-range", SEED, "On i386 a PID ranges over 0-32767", observe=observe_pid_range)
+def judge_pid_range(seen: dict) -> Finding:
+    pid_max, bits = seen["pid_max"], seen["kernel"]["bits"]
     evidence = {"/proc/sys/kernel/pid_max": pid_max, "so PIDs run up to": pid_max - 1,
-                "lowest PID in /proc": lowest_pid, "machine": machine,
-                "sizeof(long)": sizeof_long,
-                "kernel ceiling for pid_max (PID_MAX_LIMIT for this word size)": ceiling}
-    if sizeof_long <= 4:  # a 32-bit kernel, as the seed's i386
+                "lowest PID in /proc": seen["lowest"], "machine (uname)": seen["machine"],
+                f"kernel word size (bits, from {seen['kernel']['from']})": bits}
+    if bits is None:
+        return unverified("the kernel's word size (neither /sys/kernel/address_bits nor "
+                          "/proc/kallsyms could be read), so its pid_max ceiling is unknown", evidence)
+    ceiling = kernel_pid_ceiling(bits)
+    evidence["kernel ceiling for pid_max (PID_MAX_LIMIT for this word size)"] = ceiling
+    doc = "PID_MAX_LIMIT (include/linux/threads.h): 32768 on 32-bit kernels, 4194304 on 64-bit; PID 0 is the idle task"
+    if bits <= 32:  # a 32-bit kernel, as the seed's i386
         if pid_max == 32768:
-            return Finding("confirmed", evidence)
+            return Finding("confirmed", evidence, documentation=doc)
         if pid_max < 32768:
             return Finding("qualified", evidence, "pid_max keeps its default: it is a setting "
-                           f"(sysctl kernel.pid_max), here lowered to {pid_max}")
-        return Finding("refuted", evidence)  # above the 32-bit ceiling the seed describes
+                           f"(sysctl kernel.pid_max), here lowered to {pid_max}", documentation=doc)
+        return Finding("refuted", evidence, documentation=doc)  # above the 32-bit ceiling
     return Finding("qualified", evidence, "the kernel is 32-bit (the seed's i386) and pid_max "
-                   "is left at its default: 32768 is the default and the ceiling on 32-bit "
-                   "kernels; pid_max is configurable (sysctl kernel.pid_max), here "
-                   f"{pid_max}, and 64-bit kernels such as this one allow up to {ceiling}; "
-                   "PID 0 is the kernel's idle task, never a process you can see")
+                   "is left at its default; pid_max is configurable (sysctl kernel.pid_max), here "
+                   f"{pid_max}, and this {bits}-bit kernel allows up to {ceiling}", documentation=doc)
 
 
-@claim("pid-range", SEED, "On i386 a PID ranges over 0-32767")
-def pid_range() -> Finding:
-    abi = probes.fields(probes.run("abi").stdout_text)
-    lowest = min(int(n) for n in os.listdir("/proc") if n.isdigit())
-    return judge_pid_range(read_pid_max(), int(abi["sizeof_long"]), lowest, platform.machine())
+def observe_pid_unique() -> dict:
+    seq = probes.in_namespaces([probes.build("pidseq")], ("pid",))
+    return {"pidseq": probes.fields(seq["stdout"]) if seq["ran"] else seq,
+            "pid1_comm": procstate.read_stat(1).comm, "pid_max": read_pid_max()}
 
 
-def observe_pid_in_new_namespace() -> dict:
-    """getpid_test in a new PID namespace (unshare; as non-root in a user namespace too)."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return {"error": "unshare is not installed (util-linux)"}
-    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
-    binary = toolchain.find("getpid_test").build()
-    r = runner.run([unshare, *user, "--pid", "--fork", binary])
-    if r.exit_code != 0 or not r.stdout_text.strip():
-        return {"error": f"unshare failed ({r.describe()}): {r.stderr_text.strip()[-200:]}"}
-    return {"pid printed inside": _printed_pid(r), "unshare ran as pid": r.pid}
+@CLAIMS.claim("pid-unique", SEED, "A PID identifies one process, like an ID card number: no two are the same",
+              observe=observe_pid_unique)
+def judge_pid_unique(seen: dict) -> Finding:
+    ns = seen["pidseq"]
+    evidence = {"pidseq probe in a new PID namespace": ns, "PID 1 of this namespace is": seen["pid1_comm"],
+                "pid_max": seen["pid_max"]}
+    if ns.get("ran") is False:
+        return unverified(f"a second PID namespace: {ns['why']}", evidence)
+    cond = []
+    if ns.get("self") == "1":
+        cond.append(f"within one PID namespace only: the probe in a new namespace is PID 1, as "
+                    f"{seen['pid1_comm']!r} is here")
+    if ns.get("reuse") not in (None, "unavailable") and ns["reuse"] == ns["seq"].split(",")[0]:
+        cond.append(f"and among live processes only: PID {ns['reuse']} was handed to a second process once "
+                    "the first had been reaped")
+    if cond:
+        return Finding("qualified", evidence, "; ".join(cond))
+    return Finding("confirmed", evidence)
 
 
-def judge_pid_unique(inside: dict, pid1_comm: str, pid_max: int) -> Finding:
-    evidence = {"new PID namespace": inside, "PID 1 of this namespace is": pid1_comm,
-                "pid_max": pid_max}
-    reuse = f"unique among live processes only: PIDs are reused after wrapping at {pid_max}"
-    if inside.get("pid printed inside") == 1:
-        return Finding("qualified", evidence, reuse + "; and within one PID namespace only: "
-                       f"getpid_test in a new namespace printed 1, the PID of {pid1_comm!r} here")
-    return Finding("qualified", evidence, reuse)
+def observe_abi() -> dict:
+    return probes.fields(probes.run("abi").stdout_text)
 
 
-@claim("pid-unique", SEED, "A PID identifies one process, like an ID card number: no two are the same")
-def pid_unique() -> Finding:
-    return judge_pid_unique(observe_pid_in_new_namespace(), procstate.read_stat(1).comm,
-                            read_pid_max())
-
-
+@CLAIMS.claim("pid-t-is-int", SEED, "pid_t is fully compatible with int (print it with %d)", observe=observe_abi)
 def judge_pid_t(abi: dict) -> Finding:
     evidence = {"probe output (sizeof, signedness)": {k: abi[k] for k in
                 ("sizeof_pid_t", "sizeof_int", "pid_t_signed")}, "machine": platform.machine()}
@@ -134,55 +177,39 @@ def judge_pid_t(abi: dict) -> Finding:
     return Finding("confirmed" if same else "refuted", evidence)
 
 
-@claim("pid-t-is-int", SEED, "pid_t is fully compatible with int (print it with %d)")
-def pid_t_is_int() -> Finding:
-    return judge_pid_t(probes.fields(probes.run("abi").stdout_text))
+def observe_pid1() -> dict:
+    with open("/proc/1/cmdline", "rb") as f:
+        cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    st = procstate.read_stat(1)
+    return {"comm": st.comm, "cmdline": cmdline, "ppid": st.ppid}
 
 
-def judge_pid1(comm: str, cmdline: str, ppid: int) -> Finding:
-    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": cmdline[:120], "PID 1's parent": ppid}
+@CLAIMS.claim("pid1-is-init", SEED, "PID 1 is init (the seed's ps -aux listing)", observe=observe_pid1)
+def judge_pid1(seen: dict) -> Finding:
+    comm, ppid = seen["comm"], seen["ppid"]
+    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"][:120], "PID 1's parent": ppid}
     if comm in ("init", "systemd"):
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the first "
                    f"process the kernel starts (its parent is {ppid}), but here it runs {comm!r}")
 
 
-@claim("pid1-is-init", SEED, "PID 1 is init (the seed's ps -aux listing)")
-def pid1_is_init() -> Finding:
-    with open("/proc/1/cmdline", "rb") as f:
-        cmdline = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    st = procstate.read_stat(1)
-    return judge_pid1(st.comm, cmdline, st.ppid)
-
-
-def judge_group_signal(out: dict) -> Finding:
-    evidence = {"probe": out}
-    ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
-    return Finding("confirmed" if ok else "refuted", evidence)
-
-
-@claim("group-signal", SEED, "A signal sent to a process group reaches every process in it")
-def group_signal() -> Finding:
+def observe_group_signal() -> dict:
     with runner.start([probes.build("pgroup")]) as p:
         ready = p.expect(r"ready .*\n").group(0).decode()
         p.kill(signal.SIGTERM)  # kill(-pgrp, SIGTERM)
         r = p.wait(10)
-    return judge_group_signal({**probes.fields(ready), **probes.fields(r.stdout_text),
-                               "signal sent to pgrp": "SIGTERM"})
+    return {**probes.fields(ready), **probes.fields(r.stdout_text), "signal sent to pgrp": "SIGTERM"}
+
+
+@CLAIMS.claim("group-signal", SEED, "A signal sent to a process group reaches every process in it",
+              observe=observe_group_signal)
+def judge_group_signal(out: dict) -> Finding:
+    ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
+    return Finding("confirmed" if ok else "refuted", {"probe": out})
 
 
 # -- fork -------------------------------------------------------------------------------
-def judge_fork_returns(probe: dict, fork_test_lines: list[str]) -> Finding:
-    evidence = {"probe: child": {k: probe.get(f"child_{k}") for k in ("returned", "getpid", "getppid")},
-                "probe: parent": {k: probe.get(f"parent_{k}") for k in ("returned", "getpid")},
-                "fork_test lines": fork_test_lines}
-    ok = (probe.get("child_returned") == "0"
-          and probe.get("parent_returned") == probe.get("child_getpid")
-          and probe.get("child_getppid") == probe.get("parent_getpid")
-          and len({ln.split()[-1] for ln in fork_test_lines}) == 2)
-    return Finding("confirmed" if ok else "refuted", evidence)
-
-
 def parse_forkret(text: str) -> dict:
     out = {}
     for line in text.splitlines():
@@ -191,11 +218,42 @@ def parse_forkret(text: str) -> dict:
     return out
 
 
-@claim("fork-returns-twice", SEED,
-       "fork is called once and returns twice: the child's PID in the parent, 0 in the child")
-def fork_returns_twice() -> Finding:
-    return judge_fork_returns(parse_forkret(probes.run("forkret").stdout_text),
-                              run_program("fork_test").lines)
+def observe_fork_returns() -> dict:
+    return {"probe": parse_forkret(probes.run("forkret").stdout_text),
+            "fork_test lines": run_program("fork_test").lines}
+
+
+@CLAIMS.claim("fork-returns-twice", SEED,
+              "fork is called once and returns twice: the child's PID in the parent, 0 in the child",
+              observe=observe_fork_returns)
+def judge_fork_returns(seen: dict) -> Finding:
+    probe, lines = seen["probe"], seen["fork_test lines"]
+    evidence = {"probe: child": {k: probe.get(f"child_{k}") for k in ("returned", "getpid", "getppid")},
+                "probe: parent": {k: probe.get(f"parent_{k}") for k in ("returned", "getpid")},
+                "fork_test lines": lines}
+    ok = (probe.get("child_returned") == "0"
+          and probe.get("parent_returned") == probe.get("child_getpid")
+          and probe.get("child_getppid") == probe.get("parent_getpid")
+          and len({ln.split()[-1] for ln in lines}) == 2)
+    return Finding("confirmed" if ok else "refuted", evidence)
+
+
+def observe_ppid() -> dict:
+    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines}
+
+
+@CLAIMS.claim("ppid-is-parent", SEED, "PPID is the process ID of the process's parent", observe=observe_ppid)
+def judge_ppid(seen: dict) -> Finding:
+    probe, orphan = seen["fork"], seen["orphan"]
+    evidence = {"fork probe: child's getppid, parent's getpid": [probe.get("child_getppid"), probe.get("parent_getpid")],
+                "orphan program": orphan}
+    if probe.get("child_getppid") != probe.get("parent_getpid"):
+        return Finding("refuted", evidence)
+    adopted = next((ln for ln in orphan if "new parent" in ln), None)
+    if adopted:
+        return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
+                       f"PPID changes ({adopted.split(': ', 1)[-1]}), to the nearest subreaper or to its namespace's init")
+    return Finding("confirmed", evidence)
 
 
 def count_tasks(uid: int) -> int:
@@ -232,50 +290,76 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
             **out, "status": r.describe()}
 
 
+@CLAIMS.claim("fork-eagain", SEED, "fork fails with errno EAGAIN when the process-count limit is reached",
+              observe=lambda: observe_fork_limit("live"))
 def judge_fork_eagain(out: dict) -> Finding:
     err = out.get("errno")
     if err == "EAGAIN":
         return Finding("confirmed", out)
     if err == "none":
-        return Finding("qualified", out, "the limit is enforced; here it was not: this "
-                       "uid forked past RLIMIT_NPROC (root and CAP_SYS_RESOURCE ignore it)")
+        return unverified("an enforced process limit: this uid forked past RLIMIT_NPROC "
+                          "(root and CAP_SYS_RESOURCE ignore it)", out)
     return Finding("refuted", out)
 
 
-@claim("fork-eagain", SEED, "fork fails with errno EAGAIN when the process-count limit is reached")
-def fork_eagain() -> Finding:
-    return judge_fork_eagain(observe_fork_limit("live"))
+def mem_available_kb() -> int | None:
+    with open("/proc/meminfo") as f:
+        return next((int(ln.split()[1]) for ln in f if ln.startswith("MemAvailable:")), None)
 
 
-def read_overcommit() -> int:
-    with open("/proc/sys/vm/overcommit_memory") as f:
-        return int(f.read())
+def observe_fork_enomem() -> dict:
+    """Fork into a PID namespace whose init has exited (the nsfork probe), and how much
+    memory the machine had free meanwhile."""
+    r = probes.in_namespaces([probes.build("nsfork")], ())
+    return {"nsfork": probes.fields(r["stdout"]) if r["ran"] else r, "MemAvailable kB": mem_available_kb()}
 
 
-def judge_fork_enomem(out: dict, overcommit: int) -> Finding:
-    evidence = {"probe under RLIMIT_AS = its own size + 16 MiB": out,
-                "/proc/sys/vm/overcommit_memory": overcommit}
-    if out.get("fork") == "ENOMEM":
-        return Finding("confirmed", evidence)
-    if out.get("fork") == "ok":
-        malloc = out.get("malloc64M")
-        grew = (f"so the probe's 64 MiB malloc failed with {malloc}" if malloc != "ok"
-                else "yet the probe's 64 MiB malloc succeeded")
-        return Finding("qualified", evidence, "the kernel cannot allocate or commit the "
-                       "memory for the new process (for example under strict overcommit, "
-                       f"vm.overcommit_memory = 2; here it is {overcommit}, and the lab never "
-                       "changes it): RLIMIT_AS limits how far a process may grow its address "
-                       f"space with mmap/brk ({grew}); fork grows no address space, the "
-                       "child's is the same size as the parent's, so that limit does not stop fork")
+def _enomem_evidence(seen: dict) -> dict:
+    return {"fork into a PID namespace whose init has exited (nsfork probe)": seen["nsfork"],
+            "MemAvailable meanwhile (kB)": seen["MemAvailable kB"]}
+
+
+@CLAIMS.claim("fork-enomem", SEED, "fork fails with errno ENOMEM when the system is out of memory",
+              observe=observe_fork_enomem)
+def judge_fork_enomem(seen: dict) -> Finding:
+    out, evidence = seen["nsfork"], _enomem_evidence(seen)
+    if out.get("ran") is False or "second" not in out:
+        return unverified(f"a PID namespace to fork into ({out.get('why') or out})", evidence)
+    if out["second"] == "ENOMEM":
+        return Finding("qualified", evidence, "ENOMEM is not only 'out of memory': here fork failed with ENOMEM "
+                       f"with {seen['MemAvailable kB']} kB available, because the PID namespace it forked into "
+                       "had lost its init; running the machine out of memory was not tried",
+                       documentation="fork(2): ENOMEM when the kernel cannot allocate what it needs, or when "
+                       "forking into a PID namespace whose init has terminated")
     return Finding("refuted", evidence)
 
 
-@claim("fork-enomem", SEED, "fork fails with errno ENOMEM when the system is out of memory")
-def fork_enomem() -> Finding:
-    return judge_fork_enomem(probes.fields(probes.run("memfork").stdout_text), read_overcommit())
+@CLAIMS.claim("fork-errors-rare", SEED, "fork errors are rare and mostly EAGAIN; ENOMEM means the system is "
+              "near collapse", observe=observe_fork_enomem)
+def judge_fork_errors_rare(seen: dict) -> Finding:
+    out, evidence = seen["nsfork"], _enomem_evidence(seen)
+    if out.get("ran") is False or "second" not in out:
+        return unverified(f"a PID namespace to fork into ({out.get('why') or out})", evidence)
+    if out["second"] == "ENOMEM" and (seen["MemAvailable kB"] or 0) > 64 * 1024:
+        evidence["so"] = "ENOMEM came from a dead PID namespace on a machine with memory to spare"
+        return Finding("refuted", evidence)
+    return Finding("confirmed", evidence)
 
 
-def observe_fork_order(runs: int = ORDER_RUNS) -> dict[str, Counter]:
+@CLAIMS.claim("fork-returns-minus-one", SEED, "fork returns a negative value on error",
+              observe=observe_fork_enomem)
+def judge_fork_minus_one(seen: dict) -> Finding:
+    out, evidence = seen["nsfork"], _enomem_evidence(seen)
+    if out.get("ran") is False or "ret" not in out:
+        return unverified(f"a failing fork ({out.get('why') or out})", evidence)
+    ret = int(out["ret"])
+    if ret == -1:
+        return Finding("qualified", evidence, "'negative' is exactly -1: the failing fork returned -1 "
+                       f"and set errno ({out['second']})", documentation="POSIX fork(): returns -1 on failure")
+    return Finding("confirmed" if ret < 0 else "refuted", evidence)
+
+
+def observe_fork_order(runs: int = ORDER_RUNS) -> dict[str, dict[str, int]]:
     """Which process printed first, over `runs` runs of fork_test per stdout target."""
     seen = {}
     for mode in ("tty", "pipe"):
@@ -283,54 +367,83 @@ def observe_fork_order(runs: int = ORDER_RUNS) -> dict[str, Counter]:
         for _ in range(runs):
             lines = run_program("fork_test", mode=mode).lines
             firsts[lines[0].split()[3] if lines else "nothing"] += 1
-        seen[mode] = firsts
+        seen[mode] = dict(firsts)
     return seen
 
 
-def judge_fork_order(seen: dict[str, Counter]) -> Finding:
-    """Nothing orders the parent's line before the child's, so whatever the sample shows
-    the verdict is qualified; the counts say what this machine did."""
+@CLAIMS.claim("fork-test-order", SEED, "fork_test prints the parent's line, then the child's",
+              observe=observe_fork_order, alone=True)
+def judge_fork_order(seen: dict[str, dict[str, int]]) -> Finding:
+    """The verdict is what the sample showed: parent first every time, child first every
+    time, or both orders (then the order is the scheduler's)."""
     total = Counter()
     for c in seen.values():
         total.update(c)
     runs = sum(total.values())
     evidence = {f"first line came from (stdout = {m}, {sum(c.values())} runs)": dict(c)
                 for m, c in seen.items()}
-    evidence["note"] = "fork(2) promises no order between parent and child"
-    return Finding("qualified", evidence, "the order is the scheduler's; it was parent-first "
-                   f"in {total['parent']} of {runs} runs here (child-first in {total['child']})")
-
-
-@claim("fork-test-order", SEED, "fork_test prints the parent's line, then the child's")
-def fork_test_order() -> Finding:
-    return judge_fork_order(observe_fork_order())
+    doc = "fork(2) promises no order between parent and child"
+    if runs and total["parent"] == runs:
+        evidence["note"] = f"parent-first in all {runs} runs here"
+        return Finding("confirmed", evidence, documentation=doc)
+    if total["parent"] and total["child"]:
+        return Finding("qualified", evidence, "the scheduler happens to run the parent first: it was "
+                       f"parent-first in {total['parent']} of {runs} runs here (child-first in "
+                       f"{total['child']})", documentation=doc)
+    return Finding("refuted", evidence, documentation=doc)
 
 
 CREATORS = ("fork", "vfork", "clone", "clone3")
+_FLAGS = re.compile(r"flags=([A-Z_0-9|]+)")
 
 
-def judge_fork_only_way(traces: dict[str, probes.Trace]) -> Finding:
-    missing = {what: t.why for what, t in traces.items() if not t.available}
+def creations(lines: list[str]) -> list[dict]:
+    """The process-creating calls of strace lines, each with its clone flags and what they make."""
+    out = []
+    for line in lines:
+        m = probes.CALL.match(line)
+        if not m or m.group(2) not in CREATORS or "resumed>" in line:
+            continue
+        call = m.group(2)
+        flags = (_FLAGS.search(line).group(1).split("|") if _FLAGS.search(line) else [])
+        if call == "fork" or (call in ("clone", "clone3") and "CLONE_VM" not in flags):
+            kind = "a fork (a copy of the memory, no CLONE_VM)" if call != "fork" else "a fork"
+        elif call == "vfork" or "CLONE_VFORK" in flags:
+            kind = "a vfork (shares the parent's memory, the parent waits: CLONE_VM|CLONE_VFORK)"
+        else:
+            kind = "a thread or other clone sharing memory (CLONE_VM)"
+        out.append({"call": call, "flags": flags, "is": kind})
+    return out
+
+
+def observe_fork_only_way() -> dict:
+    traces = {"fork_test (calls fork())": probes.strace([toolchain.find("fork_test").build()]),
+              'system("/bin/true; /bin/true") and its sh': probes.strace([probes.build("system")])}
+    return {what: {"available": t.available, "why": t.why, "creations": creations(t.lines)}
+            for what, t in traces.items()}
+
+
+@CLAIMS.claim("fork-only-way", SEED,
+              "fork is the only way to create a process; system() and the shell call fork inside",
+              observe=observe_fork_only_way)
+def judge_fork_only_way(seen: dict) -> Finding:
+    missing = {what: t["why"] for what, t in seen.items() if not t["available"]}
     if missing:
-        return Finding("qualified", {"strace": missing}, "strace not available: the system calls "
-                       "that create processes could not be observed")
-    used = {what: [c for c in t.calls if c in CREATORS] for what, t in traces.items()}
-    evidence = {f"process-creating system calls of {what}": calls for what, calls in used.items()}
-    kinds = {c for calls in used.values() for c in calls}
-    if kinds == {"fork"}:
+        return unverified("strace: the system calls that create processes could not be observed ("
+                          + "; ".join(missing.values()) + ")", {"strace": missing})
+    evidence = {f"process-creating system calls of {what} (strace -f)":
+                [f"{c['call']}({'|'.join(c['flags']) or 'no flags shown'}): {c['is']}" for c in t["creations"]]
+                for what, t in seen.items()}
+    made = [c for t in seen.values() for c in t["creations"]]
+    if not made:
+        return unverified("strace saw no process-creating call at all", evidence)
+    others = sorted({c["is"] for c in made if not c["is"].startswith("a fork")})
+    if not others:
+        evidence["note"] = "glibc's fork() is the clone system call with SIGCHLD and no CLONE_VM: a fork"
         return Finding("confirmed", evidence)
-    evidence["note"] = ("the fork() library function and system() exist, but the kernel was asked "
-                        f"for {', '.join(sorted(kinds))}")
+    evidence["note"] = ("glibc's fork() is clone(...SIGCHLD): that is a fork; but processes were also "
+                        f"created as {'; '.join(others)}, which is not a fork")
     return Finding("refuted", evidence)
-
-
-@claim("fork-only-way", SEED,
-       "fork is the only way to create a process; system() and the shell call fork inside")
-def fork_only_way() -> Finding:
-    return judge_fork_only_way({
-        "fork_test (calls fork())": probes.strace([toolchain.find("fork_test").build()]),
-        'system("/bin/true; /bin/true") and its sh': probes.strace([probes.build("system")]),
-    })
 
 
 SEED_NUMBERS = {"getpid": 20, "fork": 2, "exit": 1}  # the seed's, for Linux 2.4.4 on i386
@@ -356,29 +469,30 @@ def _shown(numbers: dict) -> str:
     return "/".join(str(numbers.get(n)) for n in ("exit", "fork", "getpid"))
 
 
-def judge_syscall_numbers(abi: dict, i386: dict, traced: dict[str, int], machine: str) -> Finding:
+def observe_syscall_numbers() -> dict:
+    trace = probes.strace([toolchain.find("fork_test").build()], trace="process,getpid")
+    return {"abi": observe_abi(), "i386": read_i386_numbers(), "machine": platform.machine(),
+            "traced": trace.numbers if trace.available else {"strace": trace.why}}
+
+
+@CLAIMS.claim("syscall-numbers", SEED, "getpid is system call 20, fork 2, exit 1 (Linux 2.4.4, i386)",
+              observe=observe_syscall_numbers)
+def judge_syscall_numbers(seen: dict) -> Finding:
+    abi, i386, machine = seen["abi"], seen["i386"], seen["machine"]
     here = {name: int(abi[name]) for name in SEED_NUMBERS}
     table = {n: i386[n] for n in SEED_NUMBERS if n in i386}
     evidence = {"seed (Linux 2.4.4, i386)": SEED_NUMBERS,
                 "i386 table": i386 if i386.get("header") is None else {"from": i386["header"], **table},
                 f"<sys/syscall.h> here ({machine})": here,
-                "numbers strace saw fork_test use": traced}
+                "numbers strace saw fork_test use": seen["traced"]}
     if here == SEED_NUMBERS:  # this machine uses the i386 numbers itself
         return Finding("confirmed", evidence)
     if i386.get("header") is None:
-        return Finding("qualified", evidence, "the numbers are per architecture: the i386 table "
-                       "is not on this machine, so the seed's exit/fork/getpid = 1/2/20 could not "
-                       f"be seen; this machine's {machine} kernel uses {_shown(here)}")
+        return unverified("the i386 table (unistd_32.h) is not on this machine, so the seed's "
+                          f"exit/fork/getpid = 1/2/20 could not be seen; this machine's {machine} "
+                          f"kernel uses {_shown(here)}", evidence)
     if table == SEED_NUMBERS:
         return Finding("qualified", evidence, "numbers are per architecture: on i386 they are "
                        f"still {_shown(table)} (exit/fork/getpid); this machine's {machine} "
                        f"kernel uses {_shown(here)}")
     return Finding("refuted", evidence)
-
-
-@claim("syscall-numbers", SEED, "getpid is system call 20, fork 2, exit 1 (Linux 2.4.4, i386)")
-def syscall_numbers() -> Finding:
-    trace = probes.strace([toolchain.find("fork_test").build()], trace="process,getpid")
-    traced = trace.numbers if trace.available else {"strace": trace.why}
-    return judge_syscall_numbers(probes.fields(probes.run("abi").stdout_text), read_i386_numbers(),
-                                 traced, platform.machine())

@@ -1,98 +1,106 @@
-"""The seeds' claims, each checked live on this machine: the tour (`pylab tour`).
+"""The tour (`pylab tour`): every claim of the seeds, observed and judged live, and the
+one renderer for all of them (text and JSON), processes and sockets alike.
 
-A claim is a function registered with @claim(id, seed, text). It runs experiments
-(through the runner, procstate, native) and returns a Finding: a verdict, the
-condition under which the claim holds (for `qualified`), and the evidence observed.
-Nothing in a verdict is hard-coded: change the machine and the verdict follows.
-
-Verdicts:
-  confirmed  observed as the seed says
-  qualified  holds only under a condition the lab names (e.g. only on a terminal)
-  refuted    not so on this machine
-A check that cannot run gets the verdict `error` with the reason as evidence, and
-the tour's exit status is then 1.
+The claims are found by import: MODULES lists the claim modules, each with its CLAIMS
+(pylab.tour.shape). A module that is missing or broken fails the import of this one, and
+a module in MODULES without claims is an error: no claim is ever dropped silently.
+A check whose observation or judge raises gets the verdict `error` with the reason as
+evidence, and the tour's exit status is then 1.
 """
 from __future__ import annotations
 
-import importlib
+import copy
 import json
+import os
 import sys
 import time
 import traceback
-from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
 
-VERDICTS = ("confirmed", "qualified", "refuted")
-# modules whose import registers more claims (the sockets seed lives with the sockets lab)
-CLAIM_MODULES = ("pylab.tour.processes", "pylab.tour.exit", "pylab.tour.sockets")
+from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from pylab.core.output import emit_json
+from pylab.tour import exit as exit_claims
+from pylab.tour import lifecycle, processes, sockets, sockets_model, system
+from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding
 
-
-@dataclass
-class Finding:
-    verdict: str
-    evidence: dict
-    condition: str | None = None
-
-
-@dataclass
-class Claim:
-    id: str
-    seed: str  # "processes" or "sockets"; "lab:sockets": the lab's own, in no seed
-    text: str  # the seed's claim, in English
-    check: Callable[[], Finding] = field(repr=False)
+MODULES: tuple[ModuleType, ...] = (processes, system, exit_claims, lifecycle, sockets, sockets_model)
+WORKERS = 4  # independent observations run side by side; most of their time is waiting
 
 
-REGISTRY: dict[str, Claim] = {}
+def collect(modules=MODULES) -> dict[str, Claim]:
+    """Every claim of `modules`, in order; a module without CLAIMS or a repeated id raises."""
+    found: dict[str, Claim] = {}
+    for m in modules:
+        claims = getattr(m, "CLAIMS", None)
+        if not isinstance(claims, ClaimList) or not claims:
+            raise LookupError(f"claim module {m.__name__} has no CLAIMS (a ClaimList of its claims)")
+        for c in claims:
+            if c.id in found:
+                raise ValueError(f"claim id {c.id!r} is registered by two modules")
+            found[c.id] = c
+    return found
 
 
-def claim(id: str, seed: str, text: str):
-    """Register a check for one claim of a seed."""
-
-    def register(fn: Callable[[], Finding]):
-        if id in REGISTRY:
-            raise ValueError(f"claim id {id!r} registered twice")
-        REGISTRY[id] = Claim(id, seed, text, fn)
-        return fn
-
-    return register
-
-
-def load() -> dict[str, Claim]:
-    for name in CLAIM_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name is None or not name.startswith(e.name):
-                raise
-    return REGISTRY
-
-
-def check(c: Claim) -> dict:
+def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
+    return fn(), time.monotonic() - started
+
+
+def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> dict:
+    """Observe (or take the shared observation `observed` gives), then judge a copy of it;
+    one broken check must not hide the others."""
+    seconds = 0.0
     try:
-        f = c.check()
-        if f.verdict not in VERDICTS:
-            raise ValueError(f"check returned verdict {f.verdict!r}")
-        row = {"verdict": f.verdict, "condition": f.condition, "evidence": f.evidence}
-    except Exception as e:  # one broken check must not hide the others
-        row = {"verdict": "error", "condition": None,
+        seen, seconds = observed() if observed else _timed(c.observe)
+        f = c.judge(copy.deepcopy(seen))  # judges sharing an observation never see each other's edits
+        if not isinstance(f, Finding):
+            raise TypeError(f"judge returned {type(f).__name__}, not a Finding")
+        row = {"verdict": f.verdict, "condition": f.condition, "missing": f.missing,
+               "documentation": f.documentation, "evidence": f.evidence}
+    except Exception as e:
+        row = {"verdict": "error", "condition": None, "missing": None, "documentation": None,
                "evidence": {"error": f"{type(e).__name__}: {e}",
                             "where": traceback.format_exc(limit=-3).splitlines()[-3:]}}
-    return {"id": c.id, "seed": c.seed, "claim": c.text, **row,
-            "seconds": round(time.monotonic() - started, 3)}
+    return {"id": c.id, "seed": c.seed, "claim": c.text, **row, "seconds": round(seconds, 3)}
 
 
-def tour(only: list[str] | None = None) -> dict:
-    claims = load()
+def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
+    """Check the claims (`only`: these ids). Each distinct observe runs once, however many
+    claims judge it. Timing-sensitive ones (Claim.alone) run first, one at a time; the
+    others then run concurrently. Rows keep the registry's order."""
+    claims = collect()
     if only:
         unknown = [i for i in only if i not in claims]
         if unknown:
-            from pylab.core.errors import UsageError
             raise UsageError(f"unknown claim id(s): {', '.join(unknown)}; 'pylab tour --json' lists them")
-    rows = [check(c) for c in claims.values() if not only or c.id in only]
+    chosen = [c for c in claims.values() if not only or c.id in only]
+    seeds = list(dict.fromkeys(c.seed for c in claims.values()))
+    chosen.sort(key=lambda c: (c.seed.startswith("lab:"), seeds.index(c.seed)))  # stable: module order kept
+    workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
+    futures: dict[int, Future] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for c in sorted(chosen, key=lambda c: not c.alone):
+            if id(c.observe) in futures:
+                continue
+            if c.alone:  # alone: nothing else of the tour runs meanwhile
+                done: Future = Future()
+                try:
+                    done.set_result(_timed(c.observe))
+                except Exception as e:  # noqa: BLE001 - reported by check, as any other failure
+                    done.set_exception(e)
+                futures[id(c.observe)] = done
+            else:
+                futures[id(c.observe)] = pool.submit(_timed, c.observe)
+        rows = [check(c, futures[id(c.observe)].result) for c in chosen]
     summary = {v: sum(r["verdict"] == v for r in rows) for v in (*VERDICTS, "error")}
     summary["total"] = len(rows)
     return {"claims": rows, "summary": summary}
+
+
+MARKS = {v: v.upper() for v in (*VERDICTS, "error")}
 
 
 def _evidence_lines(evidence: dict, width: int = 100) -> list[str]:
@@ -105,25 +113,39 @@ def _evidence_lines(evidence: dict, width: int = 100) -> list[str]:
     return lines
 
 
+def render_row(row: dict) -> list[str]:
+    """One claim as text: verdict, id, claim, condition / what was missing, documentation, evidence."""
+    lines = [f"[{MARKS[row['verdict']]}] {row['id']}: {row['claim']}"]
+    if row.get("condition"):
+        lines.append(f"    only when: {row['condition']}")
+    if row.get("missing"):
+        lines.append(f"    not observed: {row['missing']}")
+    if row.get("documentation"):
+        lines.append(f"    documentation (read, not observed here): {row['documentation']}")
+    return lines + _evidence_lines(row["evidence"])
+
+
+def render_text(report: dict, stream=None) -> None:
+    """The whole report, grouped by seed, then the summary line."""
+    out = stream or sys.stdout
+    seed = None
+    for row in report["claims"]:
+        if row["seed"] != seed:
+            seed = row["seed"]
+            # "lab:NAME": the NAME lab's own claims (from its issue), in no seed
+            print(f"\n== the {seed[4:]} lab's own claims (not in a seed) ==" if seed.startswith("lab:")
+                  else f"\n== seed: {seed}.md ==", file=out)
+        print("", *render_row(row), sep="\n", file=out)
+    s = report["summary"]
+    print(f"\n{s['total']} claims: {s['confirmed']} confirmed, {s['qualified']} qualified, "
+          f"{s['refuted']} refuted, {s['unverified']} unverified"
+          + (f", {s['error']} could not be checked" if s["error"] else ""), file=out)
+
+
 def main(args) -> int:
     report = tour(getattr(args, "only", None))
-    if args.json:
-        json.dump(report, sys.stdout, indent=2, ensure_ascii=False)
-        print()
+    if getattr(args, "json", False):
+        emit_json(report)
     else:
-        marks = {"confirmed": "CONFIRMED", "qualified": "QUALIFIED", "refuted": "REFUTED", "error": "ERROR"}
-        seed = None
-        for row in report["claims"]:
-            if row["seed"] != seed:
-                seed = row["seed"]
-                # "lab:NAME": the NAME lab's own claims (from its issue), in no seed
-                print(f"\n== the {seed[4:]} lab's own claims (not in a seed) ==" if seed.startswith("lab:")
-                      else f"\n== seed: {seed}.md ==")
-            print(f"\n[{marks[row['verdict']]}] {row['id']}: {row['claim']}")
-            if row["condition"]:
-                print(f"    only when: {row['condition']}")
-            print("\n".join(_evidence_lines(row["evidence"])))
-        s = report["summary"]
-        print(f"\n{s['total']} claims: {s['confirmed']} confirmed, {s['qualified']} qualified, "
-              f"{s['refuted']} refuted" + (f", {s['error']} could not be checked" if s["error"] else ""))
-    return 0 if report["summary"]["error"] == 0 else 1
+        render_text(report)
+    return EXIT_OK if report["summary"]["error"] == 0 else EXIT_FAILED

@@ -1,0 +1,155 @@
+"""What a socket is, observed: a byte stream with no framing, ports per protocol and
+connections as 4-tuples, the families in use, the handshake done before accept, the
+listen backlog, makefile, and how a sudden disconnect looks to recv. Each function
+returns the evidence."""
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import tempfile
+
+from pylab.observe import procstate
+from pylab.sockets import LOCALHOST, outcome
+from pylab.sockets.tcp_facts import proc_net_tcp
+
+
+def shared_ports() -> dict:
+    """The same port number held by a TCP and a UDP socket at once; two SO_REUSEPORT
+    listeners on one port; accepted connections on the listener's port."""
+    ev = {}
+    with socket.socket() as t:
+        t.bind((LOCALHOST, 0))
+        port = t.getsockname()[1]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            ev["TCP and UDP bind the same port"] = outcome(lambda: u.bind((LOCALHOST, port)))
+    a, b = socket.socket(), socket.socket()
+    with a, b:
+        for s in (a, b):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        a.bind((LOCALHOST, 0))
+        ev["a second SO_REUSEPORT listener on that port"] = outcome(lambda: b.bind(a.getsockname()))
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen()
+        clients = [socket.create_connection(ls.getsockname(), timeout=5) for _ in range(2)]
+        conns = [ls.accept()[0] for _ in clients]
+        ev["accepted connections: (local, remote)"] = [f"{c.getsockname()[1]} <- {c.getpeername()[1]}" for c in conns]
+        ev["listener port"] = ls.getsockname()[1]
+        for s in (*clients, *conns):
+            s.close()
+    return ev
+
+
+def families() -> dict:
+    """Sockets on this machine by family, from /proc/net (this network namespace; TCP
+    sockets in TIME_WAIT, left by the lab's own experiments, are not counted)."""
+    counts = {}
+    for name, path in (("AF_INET tcp", "tcp"), ("AF_INET udp", "udp"), ("AF_INET6 tcp", "tcp6"),
+                       ("AF_INET6 udp", "udp6"), ("AF_UNIX", "unix"), ("AF_NETLINK", "netlink")):
+        try:
+            with open(f"/proc/net/{path}") as f:
+                rows = [ln.split() for ln in f.readlines()[1:]]
+            counts[name] = sum(1 for r in rows if not (path.startswith("tcp") and r[3] == "06"))
+        except OSError:
+            counts[name] = None
+    return counts
+
+
+def handshake_before_accept() -> dict:
+    """connect() returns and both ends are ESTABLISHED before anyone calls accept()."""
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen()
+        port = ls.getsockname()[1]
+        with socket.create_connection((LOCALHOST, port), timeout=5) as c:
+            ev = {"connect() returned": "connected", "client port": c.getsockname()[1]}
+            rows = procstate.call_until(lambda: proc_net_tcp(port), lambda r: any(x["name"] == "ESTABLISHED" for x in r),
+                                        5, "the server side established")
+            ev["states on the server port before accept"] = sorted(r["name"] for r in rows)
+            ev["the client sends before accept"] = outcome(lambda: c.sendall(b"early"), "sent")
+            conn, _ = ls.accept()
+            with conn:
+                conn.settimeout(5)
+                ev["accept() then returns the connection, and recv"] = conn.recv(16).decode()
+    return ev
+
+
+def read_somaxconn() -> int | None:
+    try:
+        with open("/proc/sys/net/core/somaxconn") as f:
+            return int(f.read())
+    except OSError:
+        return None
+
+
+def backlog(n: int = 2, clients: int = 6) -> dict:
+    """listen(n), nobody accepts, `clients` non-blocking connects: how many complete?"""
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen(n)
+        port = ls.getsockname()[1]
+        socks = []
+        try:
+            for _ in range(clients):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex((LOCALHOST, port))
+                socks.append(s)
+            ports = {s.getsockname()[1] for s in socks}
+
+            def client_states():
+                return sorted(r["name"] for r in _rows_from(ports, port))
+            states = procstate.call_until(client_states, lambda st: st.count("ESTABLISHED") >= n + 1, 5,
+                                          "the accept queue to fill")
+        finally:
+            for s in socks:
+                s.close()
+    return {"listen backlog": n, "clients connecting": clients, "client sides, states": states,
+            "completed (ESTABLISHED)": states.count("ESTABLISHED"), "somaxconn": read_somaxconn()}
+
+
+def _rows_from(ports: set[int], server_port: int) -> list[dict]:
+    return [r for p in ports for r in proc_net_tcp(p, server_port)]
+
+
+def makefile_files() -> dict:
+    """sock.makefile(): what object, which descriptors, and whether a file appears anywhere."""
+    with tempfile.TemporaryDirectory(prefix="pylab-makefile-") as d:
+        cwd = os.getcwd()
+        os.chdir(d)
+        try:
+            a, b = socket.socketpair()
+            with a, b:
+                fds_before = len(os.listdir("/proc/self/fd"))
+                f = a.makefile("rwb")
+                f.write(b"line\n")
+                f.flush()
+                got = b.recv(16)
+                ev = {"makefile returned": type(f).__name__, "wraps": type(getattr(f, "raw", f)).__name__,
+                      "descriptors opened by it": len(os.listdir("/proc/self/fd")) - fds_before,
+                      "bytes through it": got.decode(), "files in the working directory": os.listdir(d)}
+                f.close()
+        finally:
+            os.chdir(cwd)
+    return ev
+
+
+def sudden_disconnect() -> dict:
+    """The peer closes normally (FIN), then a peer resets (close with SO_LINGER 0: RST)."""
+    ev = {}
+    for how in ("close()", "close() with SO_LINGER 0 (RST)"):
+        with socket.socket() as ls:
+            ls.bind((LOCALHOST, 0))
+            ls.listen()
+            with socket.create_connection(ls.getsockname(), timeout=5) as c:
+                conn, _ = ls.accept()
+                if "LINGER" in how:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                conn.close()
+                c.settimeout(5)
+                try:
+                    ev[f"peer {how}: recv"] = repr(c.recv(16))
+                except OSError as e:
+                    ev[f"peer {how}: recv"] = f"{type(e).__name__}"
+    return ev

@@ -1,0 +1,178 @@
+"""The claims of seeds/processes.md about what fork copies, what exit and _exit clean up,
+when stdio writes its buffers, what wait and waitpid do, and what fork and exec are
+(library functions or system calls). Same shape as every claim module."""
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+
+from pylab.run import toolchain
+from pylab.run.runner import run_program
+from pylab.tour import probes
+from pylab.tour.exit import PLAIN_ENV, observe_wait
+from pylab.tour.processes import SEED
+from pylab.tour.shape import ClaimList, Finding, unverified
+
+CLAIMS = ClaimList()
+SYSCALL_HEADERS = ("/usr/include/x86_64-linux-gnu/asm/unistd_64.h", "/usr/include/asm/unistd_64.h",
+                   "/usr/include/aarch64-linux-gnu/asm/unistd.h", "/usr/include/asm-generic/unistd.h")
+
+
+def observe_forkdiff() -> dict:
+    with tempfile.TemporaryDirectory(prefix="pylab-forkdiff-") as d:
+        out = probes.run("forkdiff", [os.path.join(d, "lock")]).stdout_text
+    return {who: probes.fields(line) for who, _, line in (ln.partition(" ") for ln in out.splitlines())}
+
+
+@CLAIMS.claim("fork-differs-only-pid", SEED, "Parent and child differ only in their PID and in the value "
+              "fork returned (pid)", observe=observe_forkdiff)
+def judge_forkdiff(seen: dict) -> Finding:
+    parent, child = seen.get("parent", {}), seen.get("child", {})
+    evidence = {"parent": parent, "child": child}
+    if not parent or not child:
+        raise RuntimeError(f"the forkdiff probe printed {seen}")
+    differ = {k: (parent[k], child[k]) for k in ("ppid", "pending_usr1", "alarm_left", "cpu_ms")
+              if parent[k] != child[k]}
+    if child["lock_held_by_other"] == parent["pid"]:
+        differ["record lock"] = ("held", f"not inherited (held by the parent, {parent['pid']})")
+    evidence["differ besides the PID (parent, child)"] = differ
+    if differ:
+        return Finding("refuted", evidence, documentation="fork(2) lists what the child does not inherit: "
+                       "PPID, pending signals, timers, record locks, resource usage, and more")
+    return Finding("confirmed", evidence)
+
+
+@CLAIMS.claim("exit-clears-pcb", SEED, "exit and _exit clear the process's data structures, the PCB "
+              "included, and end it", observe=observe_wait)
+def judge_exit_clears(seen: dict) -> Finding:
+    evidence = {"after its exit, before the parent's wait": seen["state before wait"],
+                "after the parent's wait": seen["after wait"], "wait returned": seen["wait returned"]}
+    if seen["state before wait"] == "Z" and seen["after wait"] == "gone":
+        evidence["so"] = ("the process-table entry stays after exit, as the zombie with its exit status, "
+                          "until the parent's wait removes it")
+        return Finding("refuted", evidence)
+    return Finding("confirmed", evidence)
+
+
+def observe_integrity() -> dict:
+    binary = toolchain.find("exit2").build()
+    t = probes.strace([binary], trace="write,fsync,fdatasync,sync,syncfs,exit_group", mode="file")
+    return {"strace exit2 (stdout a file)": t.data(),
+            "fork_stdio stdout": {m: run_program("fork_stdio", mode=m, env=PLAIN_ENV).stdout_text for m in ("pipe", "file")}}
+
+
+@CLAIMS.claim("exit-guarantees-integrity", SEED, "To guarantee the integrity of data, use exit() (not _exit)",
+              observe=observe_integrity)
+def judge_integrity(seen: dict) -> Finding:
+    trace = seen["strace exit2 (stdout a file)"]
+    dup = {m: out.count("before fork") for m, out in seen["fork_stdio stdout"].items()}
+    evidence = {"fork_stdio: 'before fork' lines printed (one printf)": dup}
+    if not trace["available"]:
+        return unverified(f"strace: whether exit syncs to disk was not seen ({trace['why']})", evidence)
+    calls = trace["calls"]
+    evidence["strace exit2, stdout a file"] = [c for c in calls]
+    synced = any(c in ("fsync", "fdatasync", "sync", "syncfs") for c in calls)
+    cond = []
+    if not synced:
+        cond.append("for stdio's buffers only, and only as far as the kernel: exit wrote them with write() and "
+                    "called no fsync, so the data sat in the page cache, not on disk")
+    if any(n > 1 for n in dup.values()):
+        cond.append("and not after fork: a child's exit wrote the parent's unflushed buffer a second time "
+                    f"({dup} lines for one printf)")
+    if cond:
+        return Finding("qualified", evidence, "; ".join(cond))
+    return Finding("confirmed", evidence)
+
+
+def observe_flush_triggers() -> dict:
+    binary = probes.build("prompt")
+    traces = {m: probes.strace([binary], trace="read,write", mode=m) for m in ("tty", "pipe")}
+    out = {}
+    for m, t in traces.items():
+        if not t.available:
+            out[m] = {"available": False, "why": t.why}
+            continue
+        order = [("write" if "write(1" in ln else "read") for ln in t.lines if "write(1" in ln or "read(0" in ln]
+        out[m] = {"available": True, "order": order}
+    return out
+
+
+@CLAIMS.claim("stdio-flushes-on-newline", SEED, "stdio writes its buffer out when it fills or on certain "
+              "characters, such as the newline and EOF", observe=observe_flush_triggers)
+def judge_flush_triggers(seen: dict) -> Finding:
+    evidence = {f"prompt probe, stdout = {m}: first events (write of the prompt, read of stdin)": v.get("order", v)
+                for m, v in seen.items()}
+    if not all(v["available"] for v in seen.values()):
+        return unverified("strace: the order of the prompt's write and the read was not seen", evidence)
+    tty_first, pipe_first = seen["tty"]["order"][:1], seen["pipe"]["order"][:1]
+    if tty_first == ["write"] and pipe_first == ["read"]:
+        return Finding("qualified", evidence, "the newline flushes only a line-buffered stream (a terminal); "
+                       "a pipe or a file is written when the buffer fills or at exit; and a read from a "
+                       "line-buffered input flushes a line-buffered stdout too (the prompt without a newline "
+                       "was written before the read, on the terminal only); EOF is not a character in the buffer",
+                       documentation="C11 7.21.3: line-buffered streams are flushed on newline and when input is "
+                       "requested; setvbuf(3)")
+    if tty_first == ["write"] and pipe_first == ["write"]:
+        return Finding("confirmed", evidence)
+    return Finding("refuted", evidence)
+
+
+def observe_waits() -> dict:
+    return {"waitid_peek": run_program("waitid_peek", stdin=b"\n").lines,
+            "sigchld_ignore": run_program("sigchld_ignore", stdin=b"\n\n\n").lines, "wait": observe_wait()}
+
+
+@CLAIMS.claim("wait-and-waitpid-reap", SEED, "wait and waitpid both collect what a zombie left and make it "
+              "disappear; that is how zombies end", observe=observe_waits)
+def judge_waits(seen: dict) -> Finding:
+    peek, ignore, w = seen["waitid_peek"], seen["sigchld_ignore"], seen["wait"]
+    evidence = {"waitpid on a zombie": w, "waitid_peek": peek, "sigchld_ignore": ignore}
+    if not (w["state before wait"] == "Z" and w["after wait"] == "gone"):
+        return Finding("refuted", evidence)
+    peeked = sum("(WNOWAIT)" in ln and "state Z" in ln for ln in peek) >= 2
+    no_zombie = sum(ln == "child ended: state -" for ln in ignore) >= 1
+    cond = []
+    if peeked:
+        cond.append("waiting need not reap: waitid with WNOWAIT read the zombie's status twice and left it a zombie")
+    if no_zombie:
+        cond.append("and a zombie need not exist: with SIGCHLD ignored (SIG_IGN) or SA_NOCLDWAIT the kernel reaps "
+                    "the child itself, and wait then fails with ECHILD")
+    if cond:
+        return Finding("qualified", evidence, "; ".join(cond))
+    return Finding("confirmed", evidence)
+
+
+def read_syscall_table(paths=SYSCALL_HEADERS) -> dict:
+    for path in paths:
+        try:
+            with open(path) as f:
+                found = dict(re.findall(r"#define\s+__NR_(\w+)\s+(\d+)", f.read()))
+        except OSError:
+            continue
+        return {"header": path, **{n: int(found[n]) if n in found else None
+                                   for n in ("fork", "clone", "clone3", "execve", "execveat", "execl", "execvp")}}
+    return {"header": None}
+
+
+def observe_fork_exec() -> dict:
+    t = probes.strace([toolchain.find("exec_demo").build()], trace="process")
+    return {"table": read_syscall_table(),
+            "strace exec_demo": sorted({c for c in t.calls if c.startswith("exec") or c in ("clone", "clone3", "fork")})
+            if t.available else t.why}
+
+
+@CLAIMS.claim("fork-exec-library", SEED, "fork is a Linux library function; exec is a family of C standard "
+              "library functions", observe=observe_fork_exec)
+def judge_fork_exec(seen: dict) -> Finding:
+    table = seen["table"]
+    evidence = {"the kernel's system-call table": table, "system calls exec_demo made (strace)": seen["strace exec_demo"]}
+    if table.get("header") is None:
+        return unverified("the system-call table (asm/unistd_64.h) is not on this machine", evidence)
+    kernel_calls = table.get("execve") is not None and table.get("execl") is None and table.get("execvp") is None
+    if kernel_calls and (table.get("fork") is not None or table.get("clone") is not None):
+        evidence["so"] = ("fork and clone are system calls (glibc's fork() wraps clone); of the exec family only "
+                          "execve and execveat are system calls, execl/execvp/... are library functions over execve")
+        return Finding("refuted", evidence, documentation="exec* and fork are POSIX, not ISO C: the C standard "
+                       "library has neither (ISO C knows system(), not fork or exec)")
+    return Finding("confirmed", evidence)

@@ -1,0 +1,105 @@
+"""The claims of seeds/sockets.md about what a socket is: a facade over TCP/IP, ip+port
+as an application's identity, AF_INET's share, the connection made at accept, listen's
+backlog, makefile, and recv after a sudden disconnect. The experiments are in
+pylab.sockets.model_facts; same claim shape as every module."""
+from __future__ import annotations
+
+from pylab.sockets import model_facts
+from pylab.tour.shape import ClaimList, Finding, unverified
+from pylab.tour.sockets import SEED, observe_spin, spins
+
+CLAIMS = ClaimList()
+
+
+@CLAIMS.claim("socket-facade", SEED, "A socket is a facade over TCP/IP: a program that follows the socket's "
+              "rules follows TCP's, and the socket organises the data to fit the protocol", observe=observe_spin, alone=True)
+def judge_facade(seen: dict) -> Finding:
+    merged = seen["tcp: three sends, one recv(1024)"] == "abbccc"
+    spun = spins(seen["seed server"])
+    evidence = {"three sends of a, bb, ccc; one recv(1024) got": seen["tcp: three sends, one recv(1024)"],
+                "the seed's own server after its client left": {k: seen["seed server"][k] for k in
+                ("empty recv lines after the disconnect", "while the observer worked: server CPU ns")}}
+    if spun is None:
+        return unverified("whether the seed's server spins (its sample was unclear)", evidence)
+    if merged and spun:
+        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing), short reads and "
+                          "end-of-file are the program's job, as the seed's own spinning server shows")
+        return Finding("refuted", evidence)
+    return Finding("confirmed", evidence)
+
+
+@CLAIMS.claim("ip-port-identifies", SEED, "An IP address and a port identify one application on the network "
+              "uniquely", observe=model_facts.shared_ports)
+def judge_ip_port(ev: dict) -> Finding:
+    shared = [k for k in ("TCP and UDP bind the same port", "a second SO_REUSEPORT listener on that port")
+              if ev[k] == "ok"]
+    same_local = len({c.split(" <- ")[0] for c in ev["accepted connections: (local, remote)"]}) == 1
+    if not shared and not same_local:
+        return Finding("confirmed", ev)
+    parts = [f"{k} (both ok here)" for k in shared]
+    if same_local:
+        parts.append("and one port serves many connections: each is a 4-tuple (local ip, local port, remote ip, "
+                     "remote port)")
+    return Finding("qualified", ev, "only per protocol and per socket option: " + "; ".join(parts))
+
+
+@CLAIMS.claim("af-inet-most-used", SEED, "AF_INET is the most widely used address family",
+              observe=model_facts.families)
+def judge_families(counts: dict) -> Finding:
+    known = {k: v for k, v in counts.items() if v is not None}
+    inet = sum(v for k, v in known.items() if k.startswith("AF_INET "))
+    others = {k: v for k, v in known.items() if not k.startswith("AF_INET ")}
+    evidence = {"sockets in this network namespace, by family": counts, "AF_INET in all": inet}
+    top = max(others, key=others.get) if others else None
+    if top and others[top] > inet:
+        return Finding("refuted", evidence)
+    return Finding("qualified", evidence, f"on this machine it is ({inet} AF_INET sockets, more than any other "
+                   "family here); how the world's programs use families is not observable from one machine")
+
+
+@CLAIMS.claim("connection-at-accept", SEED, "The connection between client and server is established when "
+              "the server's accept() returns", observe=model_facts.handshake_before_accept)
+def judge_accept(ev: dict) -> Finding:
+    before = ev["states on the server port before accept"]
+    if "ESTABLISHED" in before and ev["the client sends before accept"] == "sent":
+        ev = {**ev, "so": "the kernel completed the handshake after listen(): connect() returned, the connection "
+              "was ESTABLISHED and took data before accept(), which only took it off the queue"}
+        return Finding("refuted", ev)
+    return Finding("confirmed", ev)
+
+
+@CLAIMS.claim("listen-backlog", SEED, "listen(5): the backlog is how many connection requests may wait",
+              observe=model_facts.backlog)
+def judge_backlog(ev: dict) -> Finding:
+    n, done = ev["listen backlog"], ev["completed (ESTABLISHED)"]
+    if done == n:
+        return Finding("confirmed", ev)
+    if done == n + 1:
+        return Finding("qualified", ev, f"it bounds the queue of completed connections: with listen({n}) and nobody "
+                       f"accepting, {done} completed (Linux allows backlog + 1) and the rest stayed SYN_SENT; the "
+                       f"value is capped by net.core.somaxconn ({ev['somaxconn']} here)",
+                       documentation="listen(2): since Linux 2.2 the backlog is the queue of completely "
+                       "established sockets waiting to be accepted")
+    return Finding("refuted", ev)
+
+
+@CLAIMS.claim("makefile-creates-file", SEED, "makefile() creates a file associated with the socket",
+              observe=model_facts.makefile_files)
+def judge_makefile(ev: dict) -> Finding:
+    if ev["files in the working directory"] or ev["descriptors opened by it"] > 0:
+        return Finding("confirmed", ev)
+    ev = {**ev, "so": f"makefile returned an io wrapper ({ev['makefile returned']}) over the socket: no new "
+          "descriptor, nothing on disk"}
+    return Finding("refuted", ev)
+
+
+@CLAIMS.claim("disconnect-recv-empty", SEED, "When the client disconnects suddenly, the server's recv "
+              "returns b'' (empty)", observe=model_facts.sudden_disconnect)
+def judge_disconnect(ev: dict) -> Finding:
+    fin, rst = ev["peer close(): recv"], ev["peer close() with SO_LINGER 0 (RST): recv"]
+    if fin == "b''" and rst == "b''":
+        return Finding("confirmed", ev)
+    if fin == "b''":
+        return Finding("qualified", ev, f"the peer closed normally (FIN): then recv returns b''; a peer that "
+                       f"resets the connection (RST) makes recv raise {rst}")
+    return Finding("refuted", ev)

@@ -1,0 +1,108 @@
+"""The tour's registry, claim shape and renderer: claims found by import (a broken module
+fails loudly), one shape (observe, then judge), one renderer for every claim, and the
+C probes as files built by the one compile path."""
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import types
+
+import pytest
+
+from pylab.run import toolchain
+from pylab.tour import probes, registry
+from pylab.tour.shape import Claim, ClaimList, Finding, unverified
+
+
+def test_every_claim_module_is_imported_and_every_claim_has_observe_and_judge():
+    claims = registry.collect()
+    assert {c.seed for c in claims.values()} >= {"processes", "sockets", "lab:sockets"}
+    for m in registry.MODULES:
+        assert all(claims[c.id] is c for c in m.CLAIMS)
+    for c in claims.values():
+        assert callable(c.observe) and callable(c.judge), c.id
+
+
+def test_a_module_without_claims_fails_loudly():
+    with pytest.raises(LookupError, match="pylab.tour.empty has no CLAIMS"):
+        registry.collect([types.ModuleType("pylab.tour.empty")])
+
+
+def test_an_id_registered_twice_fails_loudly():
+    a, b = types.ModuleType("a"), types.ModuleType("b")
+    a.CLAIMS, b.CLAIMS = ClaimList(), ClaimList()
+    for m in (a, b):
+        m.CLAIMS.claim("same", "processes", "text", observe=dict)(lambda seen: Finding("confirmed", {"x": 1}))
+    with pytest.raises(ValueError, match="'same' is registered by two modules"):
+        registry.collect([a, b])
+    with pytest.raises(ValueError, match="registered twice"):
+        a.CLAIMS.claim("same", "processes", "text", observe=dict)(lambda seen: None)
+
+
+@pytest.mark.parametrize("module", ["pylab.tour.sockets", "pylab.tour.exit"])
+def test_a_broken_claim_module_stops_the_tour_with_its_error(module):
+    # the module raises on import (as a typo inside it would): the tour must not run without it
+    code = (f"import sys; sys.modules[{module!r}] = None\n"
+            "from pylab.cli import main\nsys.exit(main.main(['tour', '--only', 'pid-range']))")
+    r = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert f"import of {module} halted" in r.stderr or "ModuleNotFoundError" in r.stderr or "ImportError" in r.stderr
+    assert "[QUALIFIED] pid-range" not in r.stdout
+
+
+def test_the_registry_does_not_import_the_command_line():
+    code = "import sys, pylab.tour.registry; print(any(m.startswith('pylab.cli') for m in sys.modules))"
+    r = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False", r.stderr
+
+
+def test_a_failing_observation_is_reported_as_error_not_hidden():
+    def broken():
+        raise RuntimeError("observation failed")
+    row = registry.check(Claim("x", "processes", "a claim", broken, lambda seen: Finding("confirmed", {})))
+    assert row["verdict"] == "error" and "observation failed" in row["evidence"]["error"]
+
+
+def test_a_finding_must_carry_what_its_verdict_needs():
+    with pytest.raises(ValueError):
+        Finding("qualified", {})  # a condition is needed
+    with pytest.raises(ValueError):
+        Finding("unverified", {})  # what was missing is needed
+    with pytest.raises(ValueError):
+        Finding("confirmed", {}, condition="only on Tuesdays")
+    with pytest.raises(ValueError):
+        Finding("maybe", {})
+    assert unverified("no strace").missing == "no strace"
+
+
+def test_one_renderer_shows_condition_missing_and_documentation_labelled():
+    rows = [{"id": "a", "seed": "processes", "claim": "A", "verdict": "qualified", "condition": "only here",
+             "missing": None, "documentation": "fork(2) says so", "evidence": {"k": 1}},
+            {"id": "b", "seed": "lab:sockets", "claim": "B", "verdict": "unverified", "condition": None,
+             "missing": "no namespaces", "documentation": None, "evidence": {"k": "v"}}]
+    summary = {"confirmed": 0, "qualified": 1, "refuted": 0, "unverified": 1, "error": 0, "total": 2}
+    out = io.StringIO()
+    registry.render_text({"claims": rows, "summary": summary}, out)
+    text = out.getvalue()
+    assert "[QUALIFIED] a: A\n    only when: only here\n    documentation (read, not observed here): fork(2) says so" in text
+    assert "[UNVERIFIED] b: B\n    not observed: no namespaces" in text
+    assert "== seed: processes.md ==" in text and "== the sockets lab's own claims (not in a seed) ==" in text
+    assert text.rstrip().endswith("2 claims: 0 confirmed, 1 qualified, 0 refuted, 1 unverified")
+
+
+def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
+    ids = ["getpid-differs", "pid-range", "udp-boundaries", "wait-collects"]
+    report = registry.tour(ids, workers=4)
+    assert [r["id"] for r in report["claims"]] == [i for i in registry.collect() if i in ids]
+    assert report["summary"]["total"] == 4 and report["summary"]["error"] == 0
+
+
+def test_probes_are_c_files_under_csrc_built_by_the_toolchain():
+    names = probes.names()
+    assert set(names) >= {"abi", "forkret", "exitstatus", "forklimit", "system", "pgroup", "states", "cpuzombie"}
+    for name in names:
+        src = probes.source(name)
+        assert src.parent == toolchain.csrc_dir() / "probes"
+        assert src.read_text().startswith("/* probe "), name  # the first comment says what it shows
+        assert probes.build(name) == toolchain.build(src, flags=(*toolchain.FLAGS, "-Werror"))

@@ -1,0 +1,106 @@
+"""The claims of pylab/tour/sockets_model.py: the experiments of pylab.sockets.model_facts,
+the live verdicts, and every judge fed observations leading to each verdict it can give."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from pylab.sockets import model_facts, spin
+from pylab.tour import sockets_model as M
+
+SPINNING = {"while the observer worked: server CPU ns": 9_000_000, "while the observer worked: new empty recv lines": 1500,
+            "empty recv lines after the disconnect": spin.SPIN_LINES + 1,
+            "back in accept ('waiting for a connection' again)": False}
+BLOCKED = {"while the observer worked: server CPU ns": 0, "while the observer worked: new empty recv lines": 0,
+           "empty recv lines after the disconnect": 0, "back in accept ('waiting for a connection' again)": True}
+
+
+@pytest.fixture
+def rows(tour_run):
+    assert tour_run.returncode == 0, tour_run.stderr or [r for r in json.loads(tour_run.stdout)["claims"] if r["verdict"] == "error"]
+    return {r["id"]: r for r in json.loads(tour_run.stdout)["claims"]}
+
+
+def test_socket_model_experiments_and_live_verdicts(rows):
+    ports = model_facts.shared_ports()
+    assert ports["TCP and UDP bind the same port"] == "ok"
+    assert ports["a second SO_REUSEPORT listener on that port"] == "ok"
+    assert rows["ip-port-identifies"]["verdict"] == "qualified"
+    hs = model_facts.handshake_before_accept()
+    assert "ESTABLISHED" in hs["states on the server port before accept"]
+    assert hs["accept() then returns the connection, and recv"] == "early"
+    assert rows["connection-at-accept"]["verdict"] == "refuted"
+    bl = model_facts.backlog(n=1, clients=4)
+    assert bl["completed (ESTABLISHED)"] == 2 and bl["client sides, states"].count("SYN_SENT") == 2
+    assert rows["listen-backlog"]["verdict"] == "qualified"
+    mf = model_facts.makefile_files()
+    assert mf["files in the working directory"] == [] and mf["descriptors opened by it"] == 0
+    assert rows["makefile-creates-file"]["verdict"] == "refuted"
+    dis = model_facts.sudden_disconnect()
+    assert dis["peer close(): recv"] == "b''" and dis["peer close() with SO_LINGER 0 (RST): recv"] == "ConnectionResetError"
+    assert rows["disconnect-recv-empty"]["verdict"] == "qualified"
+    # the families in use shift while other tests run: the verdict follows the counts the tour saw
+    counts = rows["af-inet-most-used"]["evidence"]["sockets in this network namespace, by family"]
+    inet = sum(v for k, v in counts.items() if k.startswith("AF_INET ") and v)
+    others = max(v for k, v in counts.items() if not k.startswith("AF_INET ") and v is not None)
+    assert rows["af-inet-most-used"]["verdict"] == ("refuted" if others > inet else "qualified")
+    assert set(model_facts.families()) == set(counts)
+    a, b = socket.socketpair()
+    with a, b, socket.socket() as t:
+        t.bind(("127.0.0.1", 0))
+        t.listen()
+        now = model_facts.families()
+        assert now["AF_UNIX"] >= 2 and now["AF_INET tcp"] >= 1  # ours are among those counted
+    assert rows["socket-facade"]["verdict"] in ("refuted", "unverified")
+
+
+def test_facade_judge_gives_each_verdict():
+    seen = {"tcp: three sends, one recv(1024)": "abbccc", "seed server": SPINNING}
+    assert M.judge_facade(seen).verdict == "refuted"
+    assert M.judge_facade({**seen, "seed server": BLOCKED, "tcp: three sends, one recv(1024)": "a"}).verdict == "confirmed"
+    unclear = {**SPINNING, "while the observer worked: server CPU ns": None}
+    assert M.judge_facade({**seen, "seed server": unclear}).verdict == "unverified"
+
+
+def test_ip_port_judge_gives_each_verdict():
+    ev = {"TCP and UDP bind the same port": "ok", "a second SO_REUSEPORT listener on that port": "ok",
+          "accepted connections: (local, remote)": ["5 <- 6", "5 <- 7"], "listener port": 5}
+    q = M.judge_ip_port(ev)
+    assert q.verdict == "qualified" and "4-tuple" in q.condition
+    apart = {"TCP and UDP bind the same port": "OSError: EADDRINUSE", "a second SO_REUSEPORT listener on that port":
+             "OSError: EADDRINUSE", "accepted connections: (local, remote)": ["5 <- 6", "8 <- 7"]}
+    assert M.judge_ip_port(apart).verdict == "confirmed"
+
+
+def test_families_judge_gives_each_verdict():
+    assert M.judge_families({"AF_INET tcp": 50, "AF_UNIX": 10}).verdict == "qualified"
+    assert M.judge_families({"AF_INET tcp": 5, "AF_UNIX": 100}).verdict == "refuted"
+
+
+def test_accept_judge_gives_each_verdict():
+    ev = {"states on the server port before accept": ["ESTABLISHED", "LISTEN"], "the client sends before accept": "sent"}
+    assert M.judge_accept(ev).verdict == "refuted"
+    assert M.judge_accept({**ev, "states on the server port before accept": ["LISTEN", "SYN_RECV"]}).verdict == "confirmed"
+
+
+def test_backlog_judge_gives_each_verdict():
+    ev = {"listen backlog": 2, "somaxconn": 4096}
+    assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 2}).verdict == "confirmed"
+    q = M.judge_backlog({**ev, "completed (ESTABLISHED)": 3})
+    assert q.verdict == "qualified" and "somaxconn (4096" in q.condition
+    assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 6}).verdict == "refuted"
+
+
+def test_makefile_judge_gives_each_verdict():
+    ev = {"makefile returned": "BufferedRWPair", "descriptors opened by it": 0, "files in the working directory": []}
+    assert M.judge_makefile(ev).verdict == "refuted"
+    assert M.judge_makefile({**ev, "files in the working directory": ["sock.file"]}).verdict == "confirmed"
+
+
+def test_disconnect_judge_gives_each_verdict():
+    fin, rst = "peer close(): recv", "peer close() with SO_LINGER 0 (RST): recv"
+    assert M.judge_disconnect({fin: "b''", rst: "ConnectionResetError"}).verdict == "qualified"
+    assert M.judge_disconnect({fin: "b''", rst: "b''"}).verdict == "confirmed"
+    assert M.judge_disconnect({fin: "ConnectionResetError", rst: "ConnectionResetError"}).verdict == "refuted"

@@ -1,0 +1,173 @@
+"""The claims of pylab/tour/system.py and pylab/tour/lifecycle.py: live verdicts against what
+this test sees, the probes' observations, and every judge fed observations leading to each
+verdict it can give."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from pylab.tour import lifecycle as L
+from pylab.tour import system as Y
+
+
+@pytest.fixture
+def rows(tour_run):
+    assert tour_run.returncode == 0, tour_run.stderr or [r for r in json.loads(tour_run.stdout)["claims"] if r["verdict"] == "error"]
+    return {r["id"]: r for r in json.loads(tour_run.stdout)["claims"]}
+
+
+def test_live_verdicts_follow_what_this_test_observes(rows):
+    creds = Y.observe_creds()["probe"]
+    # one PID: allowed with its capabilities (in its own UTS namespace), refused without them
+    assert creds["pid_before"] == creds["pid_after"]
+    assert creds["hostname_before"] == "ok" and creds["capset"] == "ok" and creds["hostname_after"] == "EPERM"
+    if os.geteuid() == 0:  # and as root: two uids, two answers
+        assert creds["kill_before"] == "ok" and creds["kill_after"] == "EPERM"
+    assert rows["pid-carries-permissions"]["verdict"] == "refuted"
+    sched = Y.observe_sched()
+    assert int(sched["tasks_while_spinning"]) == 3  # the main thread and two spinners: three tasks
+    assert rows["pcb-per-process"]["verdict"] == "qualified"
+    assert rows["sched-time-slices"]["verdict"] == "qualified"
+    assert rows["sessions-hold-groups"]["verdict"] == "confirmed"
+    assert rows["ps-aux"]["verdict"] == ("qualified" if shutil.which("ps") else "unverified")
+    try:
+        with open("/proc/2/comm") as f:
+            kthreadd = f.read().strip() == "kthreadd"
+    except FileNotFoundError:
+        kthreadd = False
+    assert rows["ps-stat-sw"]["verdict"] == ("refuted" if kthreadd and shutil.which("ps") else "unverified")
+    diff = L.observe_forkdiff()
+    assert diff["child"]["pending_usr1"] == "0" and diff["parent"]["pending_usr1"] == "1"
+    assert diff["child"]["alarm_left"] == "0" and diff["parent"]["alarm_left"] == "100"
+    assert diff["child"]["lock_held_by_other"] == diff["parent"]["pid"]
+    assert rows["fork-differs-only-pid"]["verdict"] == "refuted"
+    assert rows["exit-clears-pcb"]["verdict"] == "refuted"  # the zombie is the entry that stays
+    strace = shutil.which("strace")
+    assert rows["exit-guarantees-integrity"]["verdict"] == ("qualified" if strace else "unverified")
+    assert rows["stdio-flushes-on-newline"]["verdict"] == ("qualified" if strace else "unverified")
+    assert rows["wait-and-waitpid-reap"]["verdict"] == "qualified"
+    table = L.read_syscall_table()
+    assert table["execve"] is not None and table["execl"] is None
+    assert rows["fork-exec-library"]["verdict"] == "refuted"
+
+
+def test_creds_judge_gives_each_verdict():
+    before = {"pid_before": "7", "uid_before": "0", "hostname_before": "ok", "kill_before": "ok"}
+    after = {"pid_after": "7", "uid_after": "65534", "setuid": "ok", "capset": "ok", "hostname_after": "EPERM",
+             "kill_after": "EPERM"}
+    f = Y.judge_creds({"probe": {**before, **after}})
+    assert f.verdict == "refuted" and "sethostname: ok" in f.evidence["so"] and "kill(parent, 0): ok" in f.evidence["so"]
+    as_user = {**before, **after, "setuid": "EPERM", "kill_after": "ok"}
+    assert Y.judge_creds({"probe": as_user}).verdict == "refuted"  # the capabilities alone show it
+    same = {**before, **after, "hostname_after": "ok", "kill_after": "ok"}
+    assert Y.judge_creds({"probe": same}).verdict == "confirmed"
+    stuck = Y.judge_creds({"probe": {**before, **after, "setuid": "EPERM", "capset": "EPERM"}})
+    assert stuck.verdict == "unverified" and "neither credential" in stuck.missing
+    assert Y.judge_creds({"probe": {"ran": False, "why": "unshare failed"}}).verdict == "unverified"
+
+
+SCHED = {"cpus": "2", "tasks_while_spinning": "3", "wall_ms": "40", "cpu_ms": "80", "slice_before_ns": "1400000",
+         "setattr": "ok", "slice_after_ns": "3000000"}
+
+
+def test_sched_judges_give_each_verdict():
+    q = Y.judge_sched_slices(SCHED)
+    assert q.verdict == "qualified" and "1.4 ms here and 3 ms after" in q.condition and "2.0 CPUs' worth at once" in q.condition
+    assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "-1"}).verdict == "unverified"
+    assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "500000000"}).verdict == "refuted"
+    assert Y.judge_pcb(SCHED).verdict == "qualified"
+    assert Y.judge_pcb({**SCHED, "tasks_while_spinning": "1"}).verdict == "confirmed"
+
+
+def test_session_judge_gives_each_verdict():
+    ok = {"leader_pid": "5", "leader_sid": "5", "leader_pgrp": "5", "member_pid": "6", "member_sid": "5",
+          "member_pgrp": "6", "parent_sid": "1"}
+    assert Y.judge_session(ok).verdict == "confirmed"
+    assert Y.judge_session({**ok, "member_sid": "6"}).verdict == "refuted"
+
+
+def _ps(header_dash, header, user_x=False, stats=("S", "I<")):
+    return {"ps": {"ps -aux": {"header": header_dash, "exit": 0}, "ps aux": {"header": header, "exit": 0}},
+            "a user named x exists": user_x, "STAT of kernel threads (children of kthreadd)": list(stats)}
+
+
+def test_ps_judges_give_each_verdict():
+    cols = ["USER", "PID", "%CPU"]
+    q = Y.judge_ps_aux(_ps(cols, cols))
+    assert q.verdict == "qualified" and "no user named x" in q.condition and "-a -u x" in q.documentation
+    assert Y.judge_ps_aux(_ps(["PID", "TTY"], cols)).verdict == "refuted"
+    assert Y.judge_ps_aux({"ps": None}).verdict == "unverified"
+    assert Y.judge_stat_sw(_ps(cols, cols)).verdict == "refuted"
+    assert Y.judge_stat_sw(_ps(cols, cols, stats=("SW", "SWN"))).verdict == "confirmed"
+    assert Y.judge_stat_sw(_ps(cols, cols, stats=())).verdict == "unverified"
+
+
+def test_forkdiff_judge_gives_each_verdict():
+    parent = {"pid": "10", "ppid": "1", "pending_usr1": "1", "alarm_left": "100", "cpu_ms": "20", "lock_held_by_other": "0"}
+    child = {"pid": "11", "ppid": "10", "pending_usr1": "0", "alarm_left": "0", "cpu_ms": "0", "lock_held_by_other": "10"}
+    f = L.judge_forkdiff({"parent": parent, "child": child})
+    assert f.verdict == "refuted" and set(f.evidence["differ besides the PID (parent, child)"]) == {
+        "ppid", "pending_usr1", "alarm_left", "cpu_ms", "record lock"}
+    twin = {**parent, "pid": "11", "lock_held_by_other": "0"}
+    assert L.judge_forkdiff({"parent": parent, "child": twin}).verdict == "confirmed"
+
+
+def test_exit_clears_judge_gives_each_verdict():
+    seen = {"state before wait": "Z", "after wait": "gone", "wait returned": {"exit_code": 5}}
+    assert L.judge_exit_clears(seen).verdict == "refuted"
+    assert L.judge_exit_clears({**seen, "state before wait": "gone"}).verdict == "confirmed"
+
+
+def _integrity(calls, dup=2, available=True):
+    return {"strace exit2 (stdout a file)": {"available": available, "why": "no strace", "calls": calls},
+            "fork_stdio stdout": {"pipe": "before fork\n" * dup, "file": "before fork\n" * dup}}
+
+
+def test_integrity_judge_gives_each_verdict():
+    q = L.judge_integrity(_integrity(["write", "exit_group"]))
+    assert q.verdict == "qualified" and "no fsync" in q.condition and "second time" in q.condition
+    assert L.judge_integrity(_integrity(["write", "fsync", "exit_group"], dup=1)).verdict == "confirmed"
+    assert L.judge_integrity(_integrity([], available=False)).verdict == "unverified"
+
+
+def test_flush_triggers_judge_gives_each_verdict():
+    def seen(tty, pipe):
+        return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe}}
+    q = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
+    assert q.verdict == "qualified" and "line-buffered" in q.condition and q.documentation
+    assert L.judge_flush_triggers(seen(["write", "read"], ["write", "read"])).verdict == "confirmed"
+    assert L.judge_flush_triggers(seen(["read", "write"], ["read", "write"])).verdict == "refuted"
+    blind = {"tty": {"available": False, "why": "no strace"}, "pipe": {"available": False, "why": "no strace"}}
+    assert L.judge_flush_triggers(blind).verdict == "unverified"
+
+
+def test_prompt_is_written_before_the_read_on_a_terminal_only():
+    seen = L.observe_flush_triggers()
+    if not shutil.which("strace"):
+        assert not seen["tty"]["available"]
+        return
+    assert seen["tty"]["order"][0] == "write" and seen["pipe"]["order"][0] == "read"
+
+
+def test_waits_judge_gives_each_verdict():
+    w = {"state before wait": "Z", "after wait": "gone"}
+    peek = ["peek 1 (WNOWAIT): pid 5 si_status 42; /proc says state Z", "peek 2 (WNOWAIT): pid 5 si_status 42; /proc says state Z"]
+    q = L.judge_waits({"wait": w, "waitid_peek": peek, "sigchld_ignore": ["child ended: state -"]})
+    assert q.verdict == "qualified" and "WNOWAIT" in q.condition and "SIG_IGN" in q.condition
+    assert L.judge_waits({"wait": w, "waitid_peek": [], "sigchld_ignore": []}).verdict == "confirmed"
+    assert L.judge_waits({"wait": {**w, "after wait": "Z"}, "waitid_peek": peek, "sigchld_ignore": []}).verdict == "refuted"
+
+
+def test_fork_exec_judge_gives_each_verdict(tmp_path):
+    header = tmp_path / "unistd_64.h"
+    header.write_text("#define __NR_clone 56\n#define __NR_fork 57\n#define __NR_execve 59\n")
+    table = L.read_syscall_table([str(header)])
+    assert table["execve"] == 59 and table["execl"] is None
+    f = L.judge_fork_exec({"table": table, "strace exec_demo": ["clone", "execve"]})
+    assert f.verdict == "refuted" and "POSIX, not ISO C" in f.documentation
+    header.write_text("#define __NR_execl 400\n#define __NR_execve 59\n#define __NR_fork 2\n")
+    assert L.judge_fork_exec({"table": L.read_syscall_table([str(header)]), "strace exec_demo": []}).verdict == "confirmed"
+    assert L.judge_fork_exec({"table": L.read_syscall_table([str(tmp_path / "none.h")]), "strace exec_demo": []}).verdict == "unverified"
