@@ -113,6 +113,19 @@ def _rows_from(ports: set[int], server_port: int) -> list[dict]:
     return [r for p in ports for r in proc_net_tcp(p, server_port)]
 
 
+def _fds_on(sock: socket.socket) -> list[str]:
+    """This process's descriptors that refer to the same open socket as `sock`."""
+    target = os.readlink(f"/proc/self/fd/{sock.fileno()}")
+    found = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if os.readlink(f"/proc/self/fd/{fd}") == target:
+                found.append(fd)
+        except OSError:  # closed meanwhile by another thread
+            pass
+    return found
+
+
 def makefile_files() -> dict:
     """sock.makefile(): what object, which descriptors, and whether a file appears anywhere."""
     with tempfile.TemporaryDirectory(prefix="pylab-makefile-") as d:
@@ -121,13 +134,14 @@ def makefile_files() -> dict:
         try:
             a, b = socket.socketpair()
             with a, b:
-                fds_before = len(os.listdir("/proc/self/fd"))
+                # count only descriptors on this socket: other threads of the tour open fds meanwhile
+                fds_before = _fds_on(a)
                 f = a.makefile("rwb")
                 f.write(b"line\n")
                 f.flush()
                 got = b.recv(16)
                 ev = {"makefile returned": type(f).__name__, "wraps": type(getattr(f, "raw", f)).__name__,
-                      "descriptors opened by it": len(os.listdir("/proc/self/fd")) - fds_before,
+                      "descriptors opened by it": len(_fds_on(a)) - len(fds_before),
                       "bytes through it": got.decode(), "files in the working directory": os.listdir(d)}
                 f.close()
         finally:

@@ -83,8 +83,9 @@ def judge_pids_increase(seen: dict) -> Finding:
     if ns.get("thread") and int(ns["after_thread"]) == int(ns["thread"]) + 1:
         cond += f"; threads take numbers too (a thread got {ns['thread']}, the next child {ns['after_thread']})"
     if ns.get("wrapped"):
-        cond += (f"; and after pid_max - 1 ({ns['top']} here, pid_max {ns['pid_max']}) numbering wraps "
-                 f"to {ns['wrapped']}, not to a low number")
+        cond += (f"; and after pid_max - 1 numbering wraps to {ns['wrapped']}, not to a low number (seen in "
+                 f"the private namespace, whose pid_max is {ns['pid_max']}: it handed out {ns['top']}, then "
+                 f"{ns['wrapped']}; the host's pid_max is {pid_max})")
     return Finding("qualified", evidence, cond)
 
 
