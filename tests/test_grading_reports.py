@@ -75,7 +75,7 @@ def test_junit_has_one_testcase_per_visible_check_and_failures_with_the_reason(m
     assert len(cases) == len(visible) == int(root.get("tests"))
     failures = root.findall(".//testcase/failure")
     assert len(failures) == sum(not r.passed for r in visible) == int(root.get("failures")) == 1
-    assert "The current process ID is N" in failures[0].text
+    assert '"The current process ID is {pid}"' in failures[0].text
     props = {p.get("name"): p.get("value") for p in root.iter("property")}
     assert float(props["score"]) == mixed_report.score
 
@@ -122,6 +122,11 @@ def test_write_atomic_replaces_the_file_and_leaves_no_temp(tmp_path):
 def test_csv_summary_has_a_row_per_submission(mixed_report):
     text = reporters.csv_summary([("alice", mixed_report), ("bob", mixed_report)])
     lines = text.strip().splitlines()
-    assert lines[0].split(",") == list(reporters.CSV_FIELDS)
+    head = lines[0].split(",")
+    assert head[:len(reporters.CSV_FIELDS)] == list(reporters.CSV_FIELDS)
+    # then one column per check, its score: what an LMS imports
+    assert head[len(reporters.CSV_FIELDS):] == [f"{r.exercise}/{r.check}" for r in mixed_report.results]
     assert [ln.split(",")[0] for ln in lines[1:]] == ["alice", "bob"]
-    assert lines[1].split(",")[1] == "6"
+    row = lines[1].split(",")
+    assert row[1] == "6"
+    assert row[len(reporters.CSV_FIELDS):] == [f"{r.score:g}" for r in mixed_report.results]

@@ -106,7 +106,7 @@ def _run_check(check, ctx: Context, res: CheckResult) -> None:
         if fraction < 1.0:
             res.expected, res.observed = "full marks", f"partial credit: {fraction:.0%}"
     except Fail as f:
-        res.score, res.expected, res.observed = 0.0, f.expected, f.observed
+        res.score, res.expected, res.observed = round(res.max_score * getattr(f, "credit", 0.0), 4), f.expected, f.observed
         res.hint = f.hint or res.hint
     except Exception as e:  # the grader's own failure: this check only
         res.score, res.error = 0.0, True

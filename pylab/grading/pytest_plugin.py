@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from pylab.grading.files import write_atomic
+
 
 def registered_by_entry_point() -> bool:
     """Whether pytest will load this plugin by itself (the package is installed)."""
@@ -75,8 +77,6 @@ def pytest_sessionfinish(session):
     path = session.config.getoption("--pylab-report", default=None)
     if table is None or not path:
         return
-    from pylab.grading.reporters import write_atomic
-
     write_atomic(path, json.dumps(list(table.values()), indent=1))
 
 
