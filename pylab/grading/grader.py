@@ -187,6 +187,7 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
 def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
     Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed."""
+    tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
     with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
@@ -212,12 +213,12 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
         entries = json.loads(report.read_text()) if report.exists() else []
     results = []
     for j, e in enumerate(entries, 1):
-        r = CheckResult("instructor", e["nodeid"], e["name"], f"{index}.{j}", float(e["points"]),
-                        visibility=e["visibility"])
-        if e["outcome"] == "passed":
-            r.score = r.max_score
-        else:
-            r.expected, r.observed = "the instructor's check to pass", e["message"] or e["outcome"]
+        r = CheckResult(e.get("exercise") or "instructor", e["nodeid"], e["name"], f"{index}.{j}",
+                        float(e["points"]), visibility=e["visibility"], hint=e.get("hint", ""))
+        r.score = round(r.max_score * e.get("credit", 1.0 if e["outcome"] == "passed" else 0.0), 4)
+        if e["outcome"] != "passed" or r.score < r.max_score:
+            r.expected = e.get("expected") or "the instructor's check to pass"
+            r.observed = e["message"] or e["outcome"]
         results.append(r)
     if not entries:
         text = out.decode(errors="replace")[-COMPILER_OUTPUT_CAP:]
