@@ -315,56 +315,51 @@ def expect_reaped(result, forks, unreaped, hint: str = ""):
 def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
     """Start the program with stdin open, wait until `count` of its children are in
     `state`, then write `release` and close stdin. Returns (result, forks, unreaped at exit).
-    A child that is collected during the hold is told apart from one that never ended."""
+    A child collected during the hold (the fork log names it, /proc no longer has it as a
+    child) is told apart from one that never ended and from one never forked."""
     proc = ctx.start(*args, mode=mode, watch_forks=True)
-    pid, seen_kids = proc.pid, set()
+    pid = proc.pid
+    meaning = procstate.STATE_NAMES.get(state, state)
 
     def look():
         kids = procstate.children(pid)
-        seen_kids.update(kids)
-        in_state = []
+        forked = {c for c, p in ctx.watch().forks if p == pid}
+        in_state = {}
         for kid in kids:
             try:
-                if procstate.state_proc(kid) == state:
-                    in_state.append(kid)
+                in_state[kid] = procstate.state_proc(kid)
             except procstate.NoSuchProcess:
                 pass
-        return in_state
+        return {"kids": in_state, "collected": forked - set(kids), "running": proc.running}
+
+    def settled(seen):
+        return (sum(s == state for s in seen["kids"].values()) >= count or seen["collected"]
+                or not seen["running"])
 
     try:
-        procstate.call_until(look, lambda got: len(got) >= count or not proc.running,
-                             timeout=max(ctx.time_left() - 0.5, 0.1), what=f"children in state {state}")
-        got = look()
+        seen = procstate.call_until(look, settled, timeout=max(ctx.time_left() - 0.5, 0.1),
+                                    what=f"children in state {state}")
     except TimeoutError:
-        got = look()
-    meaning = procstate.STATE_NAMES.get(state, state)
-    if len(got) < count:
+        seen = look()
+    if sum(s == state for s in seen["kids"].values()) < count:
         expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
-        if not proc.running:
+        if seen["collected"]:
+            observed = ("its child ended and was already collected while the program held: the parent waited "
+                        "before the hold, so there was no zombie to see")
+        elif not seen["running"]:
             result = proc.wait()
-            trouble = describe_run(result, ctx.limits)
-            gone = seen_kids or {c for c, p in ctx.watch().forks if p == result.pid}
-            observed = trouble or (f"the program ended ({result.describe()}) without waiting for a line on stdin"
-                                   + (" (its child was already collected)" if gone else " and without a child"))
+            observed = describe_run(result, ctx.limits) or (
+                f"the program ended ({result.describe()}) without waiting for a line on stdin")
+        elif not seen["kids"]:
+            observed = "the program kept running but no child process appeared"
         else:
-            now = procstate.children(pid)
-            forked = {c for c, p in ctx.watch().forks if p == pid}
-            if forked and not now:
-                observed = ("its child ended and was already collected while the program held: the parent "
-                            "called wait before the hold, so there was no zombie to see")
-            elif not forked and not now:
-                observed = "the program kept running but no child process appeared"
-            else:
-                states = []
-                for kid in now:
-                    try:
-                        s = procstate.state_proc(kid)
-                        states.append(f"{kid} in state {s} ({procstate.STATE_NAMES.get(s, s)})")
-                    except procstate.NoSuchProcess:
-                        pass
-                observed = f"its children stayed {', '.join(states) or 'gone'}"
+            observed = "its children stayed " + ", ".join(
+                f"{kid} in state {s} ({procstate.STATE_NAMES.get(s, s)})" for kid, s in seen["kids"].items())
         raise Fail(expected=expected, observed=observed, hint=hint)
-    proc.write(release)
+    try:
+        proc.write(release)
+    except OSError:  # it ended on its own meanwhile: what it did is judged below
+        pass
     proc.close_stdin()
     result = proc.wait()
     watch = ctx.watch()
