@@ -59,6 +59,8 @@ def _with_time_limit(fn: Callable, seconds: float) -> Callable:
     def timed(ctx):
         if hasattr(ctx, "deadline"):
             ctx.deadline = time.monotonic() + seconds
+        if hasattr(getattr(ctx, "limits", None), "with_"):  # so messages name this check's limit
+            ctx.limits = ctx.limits.with_(wall=seconds)
         try:
             return fn(ctx)
         except Fail as f:
