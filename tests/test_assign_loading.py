@@ -177,3 +177,22 @@ def test_data_and_python_checks_grade_the_reference_full_and_the_starter_zero(tm
     (sub / "one.c").write_text((folder / "one" / "starter.c").read_text())
     report = grade_submission(sub, [ex])
     assert report.score == 0 and not any(r.error for r in report.results)
+
+
+def test_a_check_s_own_time_limit_bounds_it_and_its_message_names_it(tmp_path):
+    checks = '''
+[[check]]
+name = "quick"
+title = "answers within a second"
+time_limit = 1
+lines = ["done"]
+'''
+    ex = assignments.load(make_assignment(tmp_path / "a", names=("one",), checks=checks)).exercises[0]
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "one.c").write_text("#include <unistd.h>\nint main(void){ for (;;) pause(); }\n")
+    report = grade_submission(sub, [ex])
+    (r,) = report.results
+    assert r.score == 0 and "after the time limit 1 s" in r.observed
+    assert r.duration < 3  # not the grader's 5 s wall limit
+

@@ -159,3 +159,66 @@ def test_instructor_pytest_checks_join_the_grade_through_the_plugin(tmp_path):
     assert mine["test_zombie_child_is_in_state_z"]["status"] == "passed"
     assert mine["test_that_fails"]["status"] == "failed"
     assert "instructor says no" in mine["test_that_fails"]["output"]
+
+
+MORE_INSTRUCTOR_TESTS = '''
+import pytest
+from pylab.grading.checks import Fail
+
+pytestmark = pytest.mark.exercise("getpid_test")
+
+
+@pytest.mark.points(4)
+def test_partial_credit(lab_credit):
+    lab_credit(0.25)
+
+
+@pytest.mark.points(2)
+def test_a_fail_gives_its_three_parts(lab_compile):
+    raise Fail(expected="E-part", observed="O-part", hint="H-part", credit=0.5)
+
+
+@pytest.mark.time_limit(1)
+def test_over_its_own_time_limit(lab_compile, lab_start):
+    proc = lab_start(lab_compile("getpid_test.c"))
+    proc.wait()
+    import time
+    while True:
+        time.sleep(0.05)  # the instructor's own code runs away: only this test is lost
+
+
+def test_the_guard_fails_a_fork_bomb(lab_compile, lab_run):
+    result = lab_run(lab_compile("getpid_test.c"))
+    assert result.exit_code == 0
+
+
+def test_after_the_runaway_still_runs(lab_submission):
+    assert (lab_submission / "getpid_test.c").exists()
+'''
+FORK_BOMB = "#include <unistd.h>\nint main(void){ for (;;) fork(); }\n"
+
+
+def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard(tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_more.py").write_text(MORE_INSTRUCTOR_TESTS)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "getpid_test.c").write_text(FORK_BOMB)
+    res = tmp_path / "results.json"
+    monkeypatch.chdir(tmp_path)  # --tests as a relative path
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=2")
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(res), "--tests", "extra", "--text"]) == 1
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    mine = {t["name"].split(": ", 1)[1]: t for t in doc["tests"] if "test_" in t["name"]}
+    assert all(t["name"].startswith("getpid_test: ") for t in doc["tests"])  # under their exercise
+    assert mine["test_partial_credit"]["score"] == 1.0
+    assert mine["test_a_fail_gives_its_three_parts"]["score"] == 1.0
+    assert mine["test_a_fail_gives_its_three_parts"]["output"] == "expected: E-part\nobserved: O-part\nhint: H-part"
+    assert "within 1 s" in mine["test_over_its_own_time_limit"]["output"]
+    guard = mine["test_the_guard_fails_a_fork_bomb"]
+    assert guard["score"] == 0 and ("fork loop" in guard["output"] or "process" in guard["output"]), guard
+    assert mine["test_after_the_runaway_still_runs"]["status"] == "passed"
+    for t in mine.values():
+        assert "Traceback" not in t["output"] and "def test_" not in t["output"]
