@@ -19,6 +19,7 @@ forked, {parent} the program's parent (the grader's supervisor), {int} any integ
 """
 from __future__ import annotations
 
+import platform
 import re
 from dataclasses import dataclass, field
 
@@ -312,6 +313,24 @@ def expect_reaped(result, forks, unreaped, hint: str = ""):
                             "(their new parent) to collect", hint=hint)
 
 
+# wait4 and waitid by architecture: a parent blocked in them is about to collect its zombie
+WAIT_SYSCALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}}.get(platform.machine(), set())
+
+
+def _holding(pid: int) -> bool:
+    """Whether pid is blocked in something other than wait4/waitid (/proc/PID/syscall
+    names the call it sleeps in, or says "running"); by its state when that is unreadable."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            first = f.read().split(maxsplit=1)
+    except OSError:
+        try:
+            return procstate.state_proc(pid) == "S"
+        except procstate.NoSuchProcess:
+            return False
+    return bool(first) and first[0].isdigit() and int(first[0]) not in WAIT_SYSCALLS
+
+
 def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
     """Start the program with stdin open, wait until `count` of its children are in
     `state`, then write `release` and close stdin. Returns (result, forks, unreaped at exit).
@@ -332,16 +351,20 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
                 pass
         return {"kids": in_state, "collected": forked - set(kids), "running": proc.running}
 
+    def held(seen) -> bool:
+        # a zombie counts while the parent is blocked elsewhere (its hold), not on its way to
+        # wait() or inside it: that one it is collecting
+        return sum(s == state for s in seen["kids"].values()) >= count and (state != "Z" or _holding(pid))
+
     def settled(seen):
-        return (sum(s == state for s in seen["kids"].values()) >= count or seen["collected"]
-                or not seen["running"])
+        return held(seen) or seen["collected"] or not seen["running"]
 
     try:
         seen = procstate.call_until(look, settled, timeout=max(ctx.time_left() - 0.5, 0.1),
                                     what=f"children in state {state}")
     except TimeoutError:
         seen = look()
-    if sum(s == state for s in seen["kids"].values()) < count:
+    if not held(seen):
         expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
         if seen["collected"]:
             observed = ("its child ended and was already collected while the program held: the parent waited "
