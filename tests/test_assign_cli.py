@@ -230,3 +230,18 @@ def test_the_command_line_works_through_the_installed_entry_point(week2, tmp_pat
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "total 10/10" in proc.stdout
+
+
+def test_check_in_a_folder_started_from_an_assignment_needs_no_assignment_option(week2, tmp_path, capsys):
+    work = tmp_path / "work"
+    assert cli.main(["starter", str(work), "--assignment", str(week2)]) == 0
+    shutil.copy(week2 / "p2" / "reference.c", work / "p2.c")
+    capsys.readouterr()
+    assert cli.main(["check", str(work)]) == 0
+    assert "[PASS] p2: the parent collects its child before it exits" in capsys.readouterr().out
+
+
+def test_classroom_and_prairielearn_results_are_for_one_submission(week2, tmp_path, capsys):
+    batch = five_submissions(tmp_path / "batch", week2)
+    assert cli.main(["grade", str(batch), "--assignment", str(week2), "--classroom", str(tmp_path / "c.json")]) == 2
+    assert "--classroom is for one submission" in capsys.readouterr().err

@@ -23,6 +23,7 @@ from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits
 
 BATCH_DEFAULT_OUT = "pylab-results"
+POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
 
 
 def limits_from_env() -> Limits:
@@ -44,8 +45,10 @@ def limits_from_env() -> Limits:
     return limits.with_(**changes)
 
 
-def _assignment(args) -> assignments.Assignment:
+def _assignment(args, work: Path | None = None) -> assignments.Assignment:
     folder = getattr(args, "assignment", None)
+    if not folder and work is not None and (work / POINTER).is_file():
+        folder = (work / POINTER).read_text().strip()  # the assignment this folder was started from
     found = assignments.load(folder) if folder else assignments.builtin()
     if not folder:  # the practice assignment offers what the lab has lessons for
         found.exercises = [e for e in found.exercises if e.reference_source() is not None]
@@ -54,8 +57,8 @@ def _assignment(args) -> assignments.Assignment:
     return found
 
 
-def _exercises(args, names) -> tuple[assignments.Assignment, list]:
-    found = _assignment(args)
+def _exercises(args, names, work: Path | None = None) -> tuple[assignments.Assignment, list]:
+    found = _assignment(args, work)
     return found, found.select(names)
 
 
@@ -80,6 +83,8 @@ def starter(args) -> int:
             written.append(name)
         index.append(f"- [{ex.name}]({ex.name}.md) ({ex.max_score:g} points): {ex.summary}")
     (target / "README.md").write_text("\n".join(index) + "\n")
+    if args.assignment:  # so that `pylab check` here needs no --assignment
+        (target / POINTER).write_text(str(found.folder) + "\n")
     if args.json:
         emit_json({"dir": str(target), "assignment": found.title, "exercises": found.names,
                    "written": written, "kept": kept})
@@ -103,7 +108,7 @@ def check(args) -> int:
     folder = Path(where)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
-    _, exercises = _exercises(args, names)
+    _, exercises = _exercises(args, names, work=folder)
     report = grade_submission(folder, exercises, limits_from_env(), visible_only=True)
     if args.json:
         emit_json(reporters.to_json(report, visible_only=True))
@@ -151,6 +156,9 @@ def grade(args) -> int:
     tests = _tests_dir(args, found)
     limits = limits_from_env()
     if _is_batch(folder):
+        for flag in ("classroom", "prairielearn"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
         return _grade_batch(folder, args, limits, exercises, tests, part)
     if part:
         raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
