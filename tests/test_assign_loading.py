@@ -196,3 +196,25 @@ lines = ["done"]
     assert r.score == 0 and "after the time limit 1 s" in r.observed
     assert r.duration < 3  # not the grader's 5 s wall limit
 
+
+
+def test_children_and_forks_count_the_program_s_own_and_its_whole_tree(tmp_path):
+    checks = '''
+[[check]]
+name = "tree"
+title = "one child, which forks one grandchild"
+children = 1
+forks = 2
+exit_code = 0
+'''
+    ex = assignments.load(make_assignment(tmp_path / "a", names=("one",), checks=checks)).exercises[0]
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    two_generations = ("#include <sys/wait.h>\n#include <unistd.h>\nint main(void){\n"
+                       "  if (fork() == 0) { if (fork() == 0) return 0; wait(NULL); return 0; }\n"
+                       "  wait(NULL); return 0; }\n")
+    (sub / "one.c").write_text(two_generations)
+    assert grade_submission(sub, [ex]).full_marks
+    (sub / "one.c").write_text(two_generations.replace("if (fork() == 0) return 0; wait(NULL); ", ""))
+    (r,) = grade_submission(sub, [ex]).results
+    assert r.score == 0 and "they forked 1" in r.observed

@@ -222,3 +222,18 @@ def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard
     assert mine["test_after_the_runaway_still_runs"]["status"] == "passed"
     for t in mine.values():
         assert "Traceback" not in t["output"] and "def test_" not in t["output"]
+
+
+def test_an_instructor_file_that_does_not_load_is_reported_without_its_source(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_broken.py").write_text("SECRET_HIDDEN_ANSWER = 42\nimport no_such_module_at_all\n")
+    (extra / "test_fine.py").write_text("def test_fine():\n    pass\n")
+    res = tmp_path / "results.json"
+    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    broken = [t for t in doc["tests"] if "test_broken.py" in t["name"]]
+    assert len(broken) == 1 and "could not be loaded" in broken[0]["output"] and broken[0]["max_score"] == 0
+    assert "SECRET_HIDDEN_ANSWER" not in json.dumps(doc) and "no_such_module_at_all" not in json.dumps(doc)
+    assert any(t["name"].endswith("test_fine") and t["status"] == "passed" for t in doc["tests"])

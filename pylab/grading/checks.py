@@ -30,7 +30,8 @@ from pylab.grading.exercise import (Fail, check, describe_run, find_lines, make_
 from pylab.observe import procstate
 
 CASE_KEYS = {"name", "title", "points", "visibility", "hint", "time_limit", "mode", "modes", "args", "stdin",
-             "stdout", "lines", "unordered", "contains", "absent", "exit_code", "children", "reaped", "hold", "release"}
+             "stdout", "lines", "unordered", "contains", "absent", "exit_code", "children", "forks", "reaped",
+             "hold", "release"}
 HOLD_KEYS = {"state", "count"}
 PLACEHOLDERS = {"pid": r"(?P<pid{n}>\d+)", "child": r"(?P<child{n}>\d+)", "parent": r"(?P<parent{n}>\d+)",
                 "int": r"-?\d+", "any": r".*"}
@@ -54,6 +55,7 @@ class Case:
     absent: tuple = ()               # no line like these
     exit_code: int | None = None
     children: int | None = None      # processes the program forks itself
+    forks: int | None = None         # processes its whole tree forks (children, grandchildren...)
     reaped: bool = False             # every child reaped before the program exits
     hold: dict | None = None         # {"state": "Z", "count": 1}: children in that state while stdin is open
     release: str = "\n"              # written to stdin to end the hold
@@ -63,7 +65,8 @@ class Case:
     @property
     def needs_forks(self) -> bool:
         text = " ".join((self.lines or ()) + (self.unordered or ()) + (self.contains or ()))
-        return self.children is not None or self.reaped or self.hold is not None or "{child}" in text
+        counts = self.children is not None or self.forks is not None
+        return counts or self.reaped or self.hold is not None or "{child}" in text
 
 
 def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
@@ -96,7 +99,8 @@ def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
     hold = spec.get("hold")
     if hold is not None and (not isinstance(hold, dict) or set(hold) - HOLD_KEYS or "state" not in hold):
         raise CaseError(f"{where}: hold must be a table like {{state = \"Z\", count = 1}}")
-    for key, kind in (("stdout", str), ("exit_code", int), ("children", int), ("reaped", bool), ("stdin", str), ("release", str)):
+    for key, kind in (("stdout", str), ("exit_code", int), ("children", int), ("forks", int), ("reaped", bool),
+                      ("stdin", str), ("release", str)):
         if key in spec and not isinstance(spec[key], kind):
             raise CaseError(f"{where}: {key} must be {kind.__name__}")
     if not isinstance(spec.get("args", []), list):
@@ -104,9 +108,10 @@ def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
     case = Case(modes=tuple(modes), args=tuple(str(a) for a in spec.get("args", [])), stdin=spec.get("stdin"),
                 stdout=spec.get("stdout"), lines=strings("lines"), unordered=strings("unordered"), contains=strings("contains"),
                 absent=strings("absent") or (), exit_code=spec.get("exit_code"), children=spec.get("children"),
-                reaped=spec.get("reaped", False), hold=hold, release=spec.get("release", "\n"),
+                forks=spec.get("forks"), reaped=spec.get("reaped", False), hold=hold, release=spec.get("release", "\n"),
                 hint=spec.get("hint", ""))
-    if not (given or case.stdout is not None or case.exit_code is not None or case.children is not None or case.reaped or hold or case.absent):
+    expects = [case.stdout, case.exit_code, case.children, case.forks, hold]
+    if not (given or any(x is not None for x in expects) or case.reaped or case.absent):
         raise CaseError(f"{where}: the check expects nothing (give lines, unordered, contains, exit_code, "
                         "children, reaped or hold)")
     own = {k: spec[k] for k in ("title", "points", "visibility", "hint", "time_limit") if k in spec}
@@ -182,6 +187,8 @@ def run_mode(ctx, case: Case, mode: str):
         raise Fail(expected=f"exit status {case.exit_code}", observed=f"it {result.describe()}", hint=hint)
     if case.children is not None:
         expect_children(result, forks, case.children, hint=hint)
+    if case.forks is not None:
+        expect_tree(result, forks, case.forks, hint=hint)
     if case.reaped:
         expect_reaped(result, forks, unreaped, hint=hint)
     return result
@@ -299,6 +306,20 @@ def expect_children(result, forks, n: int, hint: str = ""):
     if len(made) != n:
         raise Fail(expected=f"the program to fork {n} child process(es) itself",
                    observed=f"it forked {len(made)}" + (f" ({', '.join(map(str, made))})" if made else ""), hint=hint)
+
+
+def expect_tree(result, forks, n: int, hint: str = ""):
+    """The program's whole tree forked n processes (fork pairs whose parent descends from it)."""
+    tree, grew = {result.pid}, True
+    while grew:
+        grew = False
+        for c, p in forks:
+            if p in tree and c not in tree:
+                tree.add(c)
+                grew = True
+    if len(tree) - 1 != n:
+        raise Fail(expected=f"the program and its descendants to fork {n} process(es) in all",
+                   observed=f"they forked {len(tree) - 1}", hint=hint)
 
 
 def expect_reaped(result, forks, unreaped, hint: str = ""):

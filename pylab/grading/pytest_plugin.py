@@ -65,6 +65,7 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "time_limit(s): seconds this check may take")
     if config.getoption("--pylab-report", default=None):
         config._pylab_outcomes = {}
+        config.option.continue_on_collection_errors = True  # one broken file costs its own checks only
 
 
 def _marker_arg(item, name, default):
@@ -84,6 +85,8 @@ def pytest_collection_modifyitems(session, config, items):
     table = getattr(config, "_pylab_outcomes", None)
     if table is None:
         return
+    for entry in _COLLECT_ERRORS:
+        table[entry["nodeid"]] = entry
     for item in items:  # every check counts from the start, as not run until it has
         table[item.nodeid] = {
             "nodeid": item.nodeid, "name": item.name, "outcome": "failed", "message": NOT_RUN,
@@ -93,6 +96,19 @@ def pytest_collection_modifyitems(session, config, items):
             "credit": 0.0,
         }
     _save(config)
+
+
+def pytest_collectreport(report):
+    """A test file that does not import becomes one failed, pointless entry that says so,
+    never pytest's output (which would show the file's source to students)."""
+    if not report.failed:
+        return
+    _COLLECT_ERRORS.append({"nodeid": report.nodeid, "name": f"{report.nodeid} loads", "outcome": "failed",
+                            "message": "this instructor check file could not be loaded; tell your instructor",
+                            "points": 0.0, "visibility": "visible", "exercise": None, "credit": 0.0})
+
+
+_COLLECT_ERRORS: list[dict] = []
 
 
 def _explain(excinfo) -> dict:
