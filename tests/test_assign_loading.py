@@ -218,3 +218,14 @@ exit_code = 0
     (sub / "one.c").write_text(two_generations.replace("if (fork() == 0) return 0; wait(NULL); ", ""))
     (r,) = grade_submission(sub, [ex]).results
     assert r.score == 0 and "they forked 1" in r.observed
+
+
+def test_loading_from_many_threads_at_once_gives_every_check_every_time():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pylab.grading import assignment as fresh
+    for name in [n for n in list(__import__("sys").modules) if n.startswith("pylab_checks_")]:
+        del __import__("sys").modules[name]  # as in a new process: nothing loaded yet
+    with ThreadPoolExecutor(8) as pool:
+        counts = set(pool.map(lambda _: sum(len(e.checks) for e in fresh.builtin().exercises), range(16)))
+    assert counts == {sum(len(e.checks) for e in fresh.builtin().exercises)}

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import sys
+import threading
 import tomllib
 import traceback
 from dataclasses import dataclass
@@ -195,7 +196,15 @@ def sibling(path, stem: str = "checks"):
     return _import(Path(path).resolve().parent / f"{stem}.py")
 
 
+_IMPORTING = threading.RLock()  # parallel graders load exercises too; hidden.py loads checks.py inside
+
+
 def _import(path: Path):
+    with _IMPORTING:
+        return _import_locked(path)
+
+
+def _import_locked(path: Path):
     name = _module_name(path)
     if name in sys.modules:
         return sys.modules[name]
