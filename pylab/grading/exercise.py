@@ -25,6 +25,7 @@ from typing import Callable
 
 from pylab.core.status import signal_name
 from pylab.grading import safe
+from pylab.run import toolchain
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 MARK = "_pylab_check"  # the attribute @check leaves on a function
@@ -132,8 +133,6 @@ class Exercise:
         """The reference solution's file, or None when it is not there (yet)."""
         ref = self.reference or "reference.c"
         if ref.startswith("lesson:"):
-            from pylab.run import toolchain
-
             prog = toolchain.programs().get(ref.split(":", 1)[1])
             return prog.source if prog else None
         path = self.folder / ref

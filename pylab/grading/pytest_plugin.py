@@ -41,6 +41,9 @@ import pytest
 from pylab.grading.exercise import Fail, require_clean
 from pylab.grading.files import write_atomic
 
+# pytest loads this plugin in every session on the machine (entry point pytest11): the
+# fixtures import the sandbox and /proc readers when a test asks for them, not at load.
+
 NOT_RUN = "it did not run: the time for the instructor's checks ran out"
 
 
