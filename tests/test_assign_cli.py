@@ -245,3 +245,37 @@ def test_classroom_and_prairielearn_results_are_for_one_submission(week2, tmp_pa
     batch = five_submissions(tmp_path / "batch", week2)
     assert cli.main(["grade", str(batch), "--assignment", str(week2), "--classroom", str(tmp_path / "c.json")]) == 2
     assert "--classroom is for one submission" in capsys.readouterr().err
+
+
+def test_merge_refuses_shards_of_different_batches(week2, tmp_path, capsys):
+    for batch, names in (("b1", ("a", "b")), ("b2", ("a", "c"))):
+        for name in names:
+            (tmp_path / batch / name).mkdir(parents=True)
+            shutil.copy(week2 / "p2" / "reference.c", tmp_path / batch / name / "p2.c")
+    cli.main(["grade", str(tmp_path / "b1"), "--assignment", str(week2), "--shard", "1/2", "--results",
+              str(tmp_path / "r1")])
+    cli.main(["grade", str(tmp_path / "b2"), "--assignment", str(week2), "--shard", "2/2", "--results",
+              str(tmp_path / "r2")])
+    capsys.readouterr()
+    assert cli.main(["assignment", "merge", str(tmp_path / "m"), str(tmp_path / "r1"), str(tmp_path / "r2")]) == 2
+    assert "different batches" in capsys.readouterr().err
+    assert cli.main(["assignment", "merge", str(tmp_path / "m"), str(tmp_path / "b1")]) == 2
+    assert "not the results of a shard" in capsys.readouterr().err
+
+
+def test_export_refuses_a_folder_that_is_not_empty_or_inside_the_assignment(week2, tmp_path, capsys):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    assert cli.main(["assignment", "export-student", str(week2), str(tmp_path / "full")]) == 2
+    assert "is not empty" in capsys.readouterr().err
+    assert cli.main(["assignment", "export-student", str(week2), str(week2 / "bundle")]) == 2
+    assert "inside the assignment folder" in capsys.readouterr().err
+
+
+def test_new_exercise_takes_the_submission_file_name(tmp_path, capsys):
+    assert cli.main(["new-exercise", str(tmp_path / "course" / "q1"), "--source", "answer.c", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["files"] == ["statement.md", "starter.c", "reference.c", "exercise.toml"]
+    from pylab.grading import assignment as assignments
+    assert assignments.load(tmp_path / "course").find("q1").source == "answer.c"
+    assert "answer.c" in (tmp_path / "course" / "q1" / "statement.md").read_text()
