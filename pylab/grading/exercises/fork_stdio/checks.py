@@ -24,16 +24,17 @@ def _counts(ctx, remedy, mode):
           and (c, p) in ctx.watch().forks and all(int(m.group(1)) == p and m.group(2) == remedy for m in before))
     if not ok:
         raise Fail(expected=f"P = the program's pid ({result.pid}), C its forked child, each line naming them",
-                   observed=f"with stdout to a {mode}: {output_of(result)}", hint="each process names itself with getpid(); the parent knows its child from fork's return")
-    return len(before)
+                   observed=f"with stdout to a {mode}: {output_of(result)}",
+                   hint="each process names itself with getpid(); the parent knows its child from fork's return")
+    return len(before), result
 
 
 def expect_count(ctx, remedy, mode, n, why):
-    got = _counts(ctx, remedy, mode)
+    got, result = _counts(ctx, remedy, mode)
     if got != n:
         raise Fail(expected=f"the 'before fork' line {'once' if n == 1 else 'twice'} with remedy {remedy} "
                             f"and stdout to a {mode}: {why}",
-                   observed=f"{got} time(s)", hint=HINT)
+                   observed=f"{'once' if got == 1 else f'{got} times'}; {output_of(result)}", hint=HINT)
 
 
 @check("no remedy, stdout to a pipe: the line appears twice", points=2, hint=HINT)
