@@ -170,3 +170,16 @@ def test_sharded_course_workflow_merges_to_what_one_machine_gives(tmp_path):
                            cwd=course, capture_output=True, text=True, timeout=300)
     assert whole.returncode == 1  # not everyone has full marks
     assert (course / "results" / "summary.csv").read_text() == (course / "whole" / "summary.csv").read_text()
+
+
+def test_check_runs_the_assignment_s_visible_pytest_checks_and_shows_no_hidden_one(tmp_path, capsys):
+    from pylab.cli import main as cli
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    shutil.copy(COURSE / "p2" / "reference.c", sub / "p2.c")
+    assert cli.main(["check", str(sub), "--assignment", str(COURSE), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    names = [r["check"].rsplit("::", 1)[-1] for r in doc["results"]]
+    assert "test_the_parent_line_on_a_pipe_names_wait_s_return" in names
+    assert not [n for n in names if "hidden" in n]

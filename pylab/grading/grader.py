@@ -168,8 +168,9 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                         on_result(results)
             finally:  # while the uid is still this submission's
                 report.killed_at_close = sandbox.close()
-        if extra_tests is not None and not visible_only:
-            report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+        if extra_tests is not None:
+            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+            report.results += [r for r in extra if not visible_only or r.visibility == "visible"]
     except (toolchain.CompilerMissing, SandboxError) as e:
         report.env_error = str(e)
     except Exception as e:  # the grader itself: what is left fails with the reason
@@ -193,6 +194,7 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
     with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
+               "-o", "addopts=",  # a project's own pytest options (xdist...) must not apply here
                f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
                f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
         from pylab.grading import pytest_plugin
