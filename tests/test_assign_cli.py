@@ -101,6 +101,7 @@ def test_grade_json_and_check_json_are_the_report_check_shows_visible_checks_onl
     assert cli.main(["check", str(sub), "--assignment", str(week2), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [r["check"] for r in doc["results"]] == ["parent_waits", "child_collected"]
+    assert doc["checks_when_graded"] == 1  # counted, never shown
 
 
 def test_starter_json_lists_what_it_wrote_and_kept(week2, tmp_path, capsys):

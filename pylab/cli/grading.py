@@ -112,10 +112,13 @@ def check(args) -> int:
     own = found.folder / "tests"  # an instructor checking their own assignment: its visible pytest checks too
     tests = own if getattr(args, "assignment", None) and own.is_dir() else None
     report = grade_submission(folder, exercises, limits_from_env(), visible_only=True, extra_tests=tests)
+    later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
     if args.json:
-        emit_json(reporters.to_json(report, visible_only=True))
+        emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
     else:
         print(reporters.student_view(report))
+        if later:
+            print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
     if report.env_error:
         return EXIT_USAGE
     return EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED
