@@ -280,3 +280,17 @@ def test_new_exercise_takes_the_submission_file_name(tmp_path, capsys):
     from pylab.grading import assignment as assignments
     assert assignments.load(tmp_path / "course").find("q1").source == "answer.c"
     assert "answer.c" in (tmp_path / "course" / "q1" / "statement.md").read_text()
+
+
+def test_the_docs_python_check_example_works_as_written(week2, tmp_path, capsys):
+    course = tmp_path / "week2"
+    shutil.copytree(week2, course)
+    block = re.search(r"```python\n(# week2/p2/checks.py.*?)```", DOCS.read_text(), re.S).group(1)
+    (course / "p2" / "checks.py").write_text(block)
+    assert cli.main(["assignment", "verify", str(course)]) == 0, capsys.readouterr().out
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    shutil.copy(week2 / "p2" / "reference.c", sub / "p2.c")
+    capsys.readouterr()
+    assert cli.main(["check", str(sub), "--assignment", str(course)]) == 0
+    assert "[PASS] p2: on a pipe, the hello line comes twice" in capsys.readouterr().out
