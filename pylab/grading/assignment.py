@@ -93,7 +93,7 @@ def load(folder) -> Assignment:
     if folder.name == MANIFEST and folder.is_file():
         folder = folder.parent
     if not folder.is_dir():
-        raise AssignmentError(f"--assignment {folder}: no such directory")
+        raise AssignmentError(f"assignment {folder}: no such directory")
     folder = folder.resolve()
     manifest = folder / MANIFEST
     if not manifest.is_file():
