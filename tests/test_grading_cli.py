@@ -237,3 +237,21 @@ def test_an_instructor_file_that_does_not_load_is_reported_without_its_source(tm
     assert len(broken) == 1 and "could not be loaded" in broken[0]["output"] and broken[0]["max_score"] == 0
     assert "SECRET_HIDDEN_ANSWER" not in json.dumps(doc) and "no_such_module_at_all" not in json.dumps(doc)
     assert any(t["name"].endswith("test_fine") and t["status"] == "passed" for t in doc["tests"])
+
+
+def test_when_all_instructor_checks_run_out_of_time_the_finished_ones_still_count(tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_slow.py").write_text(
+        "import pytest, threading\n\n"
+        "def test_quick_one():\n    pass\n\n"
+        "@pytest.mark.time_limit(600)\n"
+        "def test_runs_past_the_whole_budget():\n    threading.Event().wait(600)\n\n"
+        "def test_never_reached():\n    pass\n")
+    monkeypatch.setattr("pylab.grading.grader.EXTRA_TIMEOUT", 12.0)  # pytest starts well within it
+    res = tmp_path / "results.json"
+    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    by = {t["name"].rsplit(": ", 1)[-1]: t for t in json.loads(res.read_text())["tests"]}
+    assert by["test_quick_one"]["status"] == "passed"
+    for name in ("test_runs_past_the_whole_budget", "test_never_reached"):
+        assert by[name]["score"] == 0 and "did not finish" in by[name]["output"], by[name]

@@ -44,7 +44,7 @@ from pylab.grading.files import write_atomic
 # pytest loads this plugin in every session on the machine (entry point pytest11): the
 # fixtures import the sandbox and /proc readers when a test asks for them, not at load.
 
-NOT_RUN = "it did not run: the time for the instructor's checks ran out"
+NOT_RUN = "it did not finish: the time for all the instructor's checks ran out"
 
 
 def registered_by_entry_point() -> bool:
