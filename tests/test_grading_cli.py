@@ -159,3 +159,99 @@ def test_instructor_pytest_checks_join_the_grade_through_the_plugin(tmp_path):
     assert mine["test_zombie_child_is_in_state_z"]["status"] == "passed"
     assert mine["test_that_fails"]["status"] == "failed"
     assert "instructor says no" in mine["test_that_fails"]["output"]
+
+
+MORE_INSTRUCTOR_TESTS = '''
+import pytest
+from pylab.grading.checks import Fail
+
+pytestmark = pytest.mark.exercise("getpid_test")
+
+
+@pytest.mark.points(4)
+def test_partial_credit(lab_credit):
+    lab_credit(0.25)
+
+
+@pytest.mark.points(2)
+def test_a_fail_gives_its_three_parts(lab_compile):
+    raise Fail(expected="E-part", observed="O-part", hint="H-part", credit=0.5)
+
+
+@pytest.mark.time_limit(1)
+def test_over_its_own_time_limit(lab_compile, lab_start):
+    proc = lab_start(lab_compile("getpid_test.c"))
+    proc.wait()
+    import time
+    while True:
+        time.sleep(0.05)  # the instructor's own code runs away: only this test is lost
+
+
+def test_the_guard_fails_a_fork_bomb(lab_compile, lab_run):
+    result = lab_run(lab_compile("getpid_test.c"))
+    assert result.exit_code == 0
+
+
+def test_after_the_runaway_still_runs(lab_submission):
+    assert (lab_submission / "getpid_test.c").exists()
+'''
+FORK_BOMB = "#include <unistd.h>\nint main(void){ for (;;) fork(); }\n"
+
+
+def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard(tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_more.py").write_text(MORE_INSTRUCTOR_TESTS)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "getpid_test.c").write_text(FORK_BOMB)
+    res = tmp_path / "results.json"
+    monkeypatch.chdir(tmp_path)  # --tests as a relative path
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=2")
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(res), "--tests", "extra", "--text"]) == 1
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    mine = {t["name"].split(": ", 1)[1]: t for t in doc["tests"] if "test_" in t["name"]}
+    assert all(t["name"].startswith("getpid_test: ") for t in doc["tests"])  # under their exercise
+    assert mine["test_partial_credit"]["score"] == 1.0
+    assert mine["test_a_fail_gives_its_three_parts"]["score"] == 1.0
+    assert mine["test_a_fail_gives_its_three_parts"]["output"] == "expected: E-part\nobserved: O-part\nhint: H-part"
+    assert "within 1 s" in mine["test_over_its_own_time_limit"]["output"]
+    guard = mine["test_the_guard_fails_a_fork_bomb"]
+    assert guard["score"] == 0 and ("fork loop" in guard["output"] or "process" in guard["output"]), guard
+    assert mine["test_after_the_runaway_still_runs"]["status"] == "passed"
+    for t in mine.values():
+        assert "Traceback" not in t["output"] and "def test_" not in t["output"]
+
+
+def test_an_instructor_file_that_does_not_load_is_reported_without_its_source(tmp_path):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_broken.py").write_text("SECRET_HIDDEN_ANSWER = 42\nimport no_such_module_at_all\n")
+    (extra / "test_fine.py").write_text("def test_fine():\n    pass\n")
+    res = tmp_path / "results.json"
+    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    broken = [t for t in doc["tests"] if "test_broken.py" in t["name"]]
+    assert len(broken) == 1 and "could not be loaded" in broken[0]["output"] and broken[0]["max_score"] == 0
+    assert "SECRET_HIDDEN_ANSWER" not in json.dumps(doc) and "no_such_module_at_all" not in json.dumps(doc)
+    assert any(t["name"].endswith("test_fine") and t["status"] == "passed" for t in doc["tests"])
+
+
+def test_when_all_instructor_checks_run_out_of_time_the_finished_ones_still_count(tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_slow.py").write_text(
+        "import pytest, threading\n\n"
+        "def test_quick_one():\n    pass\n\n"
+        "@pytest.mark.time_limit(600)\n"
+        "def test_runs_past_the_whole_budget():\n    threading.Event().wait(600)\n\n"
+        "def test_never_reached():\n    pass\n")
+    monkeypatch.setattr("pylab.grading.grader.EXTRA_TIMEOUT", 12.0)  # pytest starts well within it
+    res = tmp_path / "results.json"
+    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    by = {t["name"].rsplit(": ", 1)[-1]: t for t in json.loads(res.read_text())["tests"]}
+    assert by["test_quick_one"]["status"] == "passed"
+    for name in ("test_runs_past_the_whole_budget", "test_never_reached"):
+        assert by[name]["score"] == 0 and "did not finish" in by[name]["output"], by[name]

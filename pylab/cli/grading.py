@@ -1,30 +1,29 @@
-"""`pylab starter DIR`, `pylab check [DIR]`, `pylab grade DIR ...` (wired in pylab/cli.py).
+"""`pylab starter`, `check`, `grade`, `new-exercise` and `assignment ...` (wired in pylab/cli/main.py).
 
 Exit status: 0 full marks (every visible check passes, for `check`), 1 below full
 marks, 2 a usage or environment error (results files are still written).
 Limits can be set for a course with PYLAB_GRADE_LIMITS, e.g. "wall=3,cpu=1,nproc=16".
+Without --assignment, the lab's own practice assignment is used.
 """
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from pylab.grading import reporters
+from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
+from pylab.core.output import emit_json
+from pylab.grading import assignment as assignments
+from pylab.grading import export, reporters, scaffold, shard
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits
 
-from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 BATCH_DEFAULT_OUT = "pylab-results"
-
-
-def _usage(msg):
-    from pylab.core.errors import UsageError
-
-    return UsageError(msg)
+POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
 
 
 def limits_from_env() -> Limits:
@@ -38,55 +37,88 @@ def limits_from_env() -> Limits:
         name, _, value = part.partition("=")
         name = name.strip()
         if name not in fields or not value:
-            raise _usage(f"PYLAB_GRADE_LIMITS: unknown or empty limit {part!r} (known: {', '.join(fields)})")
+            raise UsageError(f"PYLAB_GRADE_LIMITS: unknown or empty limit {part!r} (known: {', '.join(fields)})")
         try:
             changes[name] = float(value) if name in ("wall", "linger", "compile_wall") else int(value)
         except ValueError:
-            raise _usage(f"PYLAB_GRADE_LIMITS: {name} must be a number, not {value!r}") from None
+            raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number, not {value!r}") from None
     return limits.with_(**changes)
 
 
-def _exercises():
-    from pylab.grading.exercises import all_exercises
-
-    found = all_exercises()
-    if not found:
-        raise _usage("no exercise is available (their reference programs are missing from csrc/programs)")
+def _assignment(args, work: Path | None = None) -> assignments.Assignment:
+    folder = getattr(args, "assignment", None)
+    if not folder and work is not None and (work / POINTER).is_file():
+        folder = (work / POINTER).read_text().strip()  # the assignment this folder was started from
+    found = assignments.load(folder) if folder else assignments.builtin()
+    if not folder:  # the practice assignment offers what the lab has lessons for
+        found.exercises = [e for e in found.exercises if e.reference_source() is not None]
+        if not found.exercises:
+            raise UsageError("no exercise is available (their reference lessons are missing from csrc/programs)")
     return found
+
+
+def _exercises(args, names, work: Path | None = None) -> tuple[assignments.Assignment, list]:
+    found = _assignment(args, work)
+    return found, found.select(names)
 
 
 # -- starter ---------------------------------------------------------------------------
 def starter(args) -> int:
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
-        raise _usage(f"{target} exists and is not a directory")
+        raise UsageError(f"{target} exists and is not a directory")
+    found = _assignment(args)
     target.mkdir(parents=True, exist_ok=True)
-    index = ["# Assignment: the process lifecycle in C", "",
+    index = [f"# Assignment: {found.title}", "",
              "Write one C file per exercise in this folder (the starters are here, with TODOs).",
              "Check your work with `pylab check` (visible checks only; more run when graded).", ""]
-    kept = []
-    for ex in _exercises():
+    written, kept = [], []
+    for ex in found.exercises:
         for name, text in ((ex.source, ex.starter), (f"{ex.name}.md", ex.statement)):
             path = target / name
             if path.exists():
                 kept.append(name)
                 continue
             path.write_text(text)
+            written.append(name)
         index.append(f"- [{ex.name}]({ex.name}.md) ({ex.max_score:g} points): {ex.summary}")
     (target / "README.md").write_text("\n".join(index) + "\n")
-    print(f"wrote the starter files for {len(_exercises())} exercises to {target}/ (README.md lists them)")
+    if args.assignment:  # so that `pylab check` here needs no --assignment
+        (target / POINTER).write_text(str(found.folder) + "\n")
+    if args.json:
+        emit_json({"dir": str(target), "assignment": found.title, "exercises": found.names,
+                   "written": written, "kept": kept})
+        return EXIT_OK
+    print(f"wrote the starter files for {len(found.exercises)} exercises to {target}/ (README.md lists them)")
     if kept:
         print(f"kept your existing files: {', '.join(kept)}")
     return EXIT_OK
 
 
 # -- check (students) ------------------------------------------------------------------
+def _split_dir(names: list[str]) -> tuple[str, list[str]]:
+    """`check [DIR] [EXERCISE...]`: the first word is DIR when it is a folder (or a path)."""
+    if names and (Path(names[0]).is_dir() or "/" in names[0]):
+        return names[0], names[1:]
+    return ".", names
+
+
 def check(args) -> int:
-    folder = Path(args.dir)
+    where, names = _split_dir(args.names)
+    folder = Path(where)
     if not folder.is_dir():
-        raise _usage(f"no such directory: {folder}")
-    report = grade_submission(folder, _exercises(), limits_from_env(), visible_only=True)
-    print(reporters.student_view(report))
+        raise UsageError(f"no such directory: {folder}")
+    found, exercises = _exercises(args, names, work=folder)
+    own = found.folder / "tests"  # an instructor checking their own assignment: its visible pytest checks too
+    tests = own if getattr(args, "assignment", None) and own.is_dir() else None
+    report = grade_submission(folder, exercises, limits_from_env(), visible_only=True, extra_tests=tests)
+    later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
+    if args.json:
+        emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
+    else:
+        print(reporters.student_view(report))
+        if later:
+            print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
     if report.env_error:
         return EXIT_USAGE
     return EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED
@@ -107,32 +139,57 @@ def _status(report: Report) -> int:
     return EXIT_OK if report.full_marks else EXIT_FAILED
 
 
+def _tests_dir(args, found) -> Path | None:
+    """Instructor pytest files: --tests DIR, else the assignment's own tests/ folder."""
+    if args.tests:
+        tests = Path(args.tests)
+        if not tests.is_dir():
+            raise UsageError(f"--tests: no such directory: {args.tests}")
+        return tests.resolve()
+    own = found.folder / "tests"
+    return own if getattr(args, "assignment", None) and own.is_dir() else None
+
+
 def grade(args) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
-        raise _usage(f"no such directory: {folder}")
+        raise UsageError(f"no such directory: {folder}")
     if args.jobs < 1:
-        raise _usage(f"--jobs must be at least 1, not {args.jobs}")
-    if args.tests and not Path(args.tests).is_dir():
-        raise _usage(f"--tests: no such directory: {args.tests}")
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    part = shard.parse(args.shard) if args.shard else None
+    found, exercises = _exercises(args, args.exercises)
+    tests = _tests_dir(args, found)
     limits = limits_from_env()
-    exercises = _exercises()
     if _is_batch(folder):
-        return _grade_batch(folder, args, limits, exercises)
+        for flag in ("classroom", "prairielearn"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
+        return _grade_batch(folder, args, limits, exercises, tests, part)
+    if part:
+        raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
     report = Report(str(folder))
     try:
-        report = grade_submission(folder, exercises, limits, extra_tests=args.tests)
+        report = grade_submission(folder, exercises, limits, extra_tests=tests)
     finally:  # written even when the grader itself fails
-        _write(report, args.results, args.junit)
-    print(reporters.table(report))
+        _write(report, args)
+    if args.json:
+        emit_json(reporters.to_json(report))
+    else:
+        print(reporters.table(report))
     return _status(report)
 
 
-def _write(report: Report, results: str | None, junit: str | None) -> None:
+def _write(report: Report, args, results=None, junit=None) -> None:
+    results = results if results is not None else args.results
+    junit = junit if junit is not None else args.junit
     if results:
-        reporters.write_atomic(results, reporters.dumps(reporters.gradescope(report)))
+        reporters.write_atomic(results, reporters.dumps(reporters.gradescope(report, markdown=not args.text)))
     if junit:
         reporters.write_atomic(junit, reporters.junit(report))
+    if getattr(args, "classroom", None):
+        reporters.write_atomic(args.classroom, reporters.dumps(reporters.classroom(report)))
+    if getattr(args, "prairielearn", None):
+        reporters.write_atomic(args.prairielearn, reporters.dumps(reporters.prairielearn(report)))
 
 
 class Progress:
@@ -147,6 +204,7 @@ class Progress:
         with self.lock:
             self.done += 1
             what = f"{name}: {report.score:g}/{report.max_score:g}" + (" (error)" if report.env_error else "")
+            what = reporters.safe.text(what)
             if self.tty:
                 width = 30
                 fill = width * self.done // self.total
@@ -158,24 +216,24 @@ class Progress:
             self.stream.flush()
 
 
-def _grade_batch(folder: Path, args, limits: Limits, exercises) -> int:
-    subs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> int:
+    every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    subs = shard.take(every, part) if part else every
     out = Path(args.results or BATCH_DEFAULT_OUT)
     junit_dir = Path(args.junit) if args.junit else None
     if out.exists() and not out.is_dir():
-        raise _usage(f"--results {out}: for a folder of submissions this must be a directory")
-    progress = Progress(len(subs))
+        raise UsageError(f"--results {out}: for a folder of submissions this must be a directory")
+    progress = Progress(max(len(subs), 1))
     reports: dict[str, Report] = {}
 
     def one(sub: Path) -> Report:
         report = Report(str(sub))
         try:
-            report = grade_submission(sub, exercises, limits, extra_tests=args.tests)
+            report = grade_submission(sub, exercises, limits, extra_tests=tests)
         except Exception as e:  # never lose the batch to one submission
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
         finally:
-            _write(report, out / f"{sub.name}.json",
-                   junit_dir / f"{sub.name}.xml" if junit_dir else None)
+            _write(report, args, out / f"{sub.name}.json", junit_dir / f"{sub.name}.xml" if junit_dir else "")
         return report
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -186,9 +244,93 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises) -> int:
             progress.step(name, reports[name])
     ordered = [(s.name, reports[s.name]) for s in subs]
     reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))
-    for name, rep in ordered:
-        print(f"{name:<24} {rep.score:g}/{rep.max_score:g}" + (f"  ({rep.env_error})" if rep.env_error else ""))
-    print(f"{len(ordered)} submissions graded; results in {out}/ (summary.csv and one NAME.json each)")
+    if part:
+        shard.write_manifest(out, part, [s.name for s in every], ordered)
+    if args.json:
+        emit_json({"results": str(out), "shard": args.shard,
+                   "submissions": [{"submission": n, "score": r.score, "max_score": r.max_score,
+                                    "env_error": reporters.safe.text(r.env_error) if r.env_error else None}
+                                   for n, r in ordered]})
+    else:
+        for name, rep in ordered:
+            print(reporters.safe.text(f"{name:<24} {rep.score:g}/{rep.max_score:g}"
+                                      + (f"  ({rep.env_error})" if rep.env_error else "")))
+        what = f"shard {args.shard}: " if part else ""
+        print(f"{what}{len(ordered)} submissions graded; results in {out}/ (summary.csv and one NAME.json each)")
     if any(r.env_error for _, r in ordered):
         return EXIT_USAGE
     return EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED
+
+
+# -- instructors: scaffold, export, merge, verify ----------------------------------------
+def new_exercise(args) -> int:
+    made = scaffold.new_exercise(Path(args.dir), args.source)
+    if args.json:
+        emit_json({"exercise": str(made.folder), "files": made.files, "assignment": made.manifest})
+        return EXIT_OK
+    print(f"wrote exercise {made.folder.name} in {made.folder}/: {', '.join(made.files)}")
+    if made.manifest:
+        print(f"listed it in {made.manifest}")
+    print(f"next: edit statement.md, reference.c and exercise.toml, then "
+          f"'pylab assignment verify {made.folder.parent}'")
+    return EXIT_OK
+
+
+def assignment(args) -> int:
+    if args.action == "export-student":
+        found = assignments.load(args.assignment_dir)
+        written = export.student_bundle(found, Path(args.out))
+        if args.json:
+            emit_json({"bundle": str(args.out), "files": written})
+        else:
+            print(f"wrote the student bundle of {found.title} to {args.out}/ ({len(written)} files: statements, "
+                  "starters, visible checks; no reference, hidden check or instructor test)")
+        return EXIT_OK
+    if args.action == "merge":
+        merged = shard.merge([Path(d) for d in args.shards], Path(args.out))
+        if args.json:
+            emit_json({"results": str(args.out), "submissions": len(merged)})
+        else:
+            print(f"merged {len(args.shards)} shards: {len(merged)} submissions in {args.out}/ (summary.csv)")
+        return EXIT_OK
+    if args.action == "verify":
+        return _verify(args)
+    raise UsageError(f"unknown assignment action {args.action!r}")
+
+
+def _verify(args) -> int:
+    """Each exercise's reference must get full marks and its starter must not."""
+    found = assignments.load(args.assignment_dir)
+    rows, ok = [], True
+    for ex in found.select(args.exercises):
+        ref = ex.reference_source()
+        row = {"exercise": ex.name, "reference": None, "starter": None, "max_score": ex.max_score, "problems": []}
+        with tempfile.TemporaryDirectory(prefix="pylab-verify-") as tmp:
+            for kind, text in (("reference", ref.read_text() if ref else None), ("starter", ex.starter)):
+                if text is None:
+                    row["problems"].append("no reference solution (reference.c or lesson = NAME)")
+                    continue
+                sub = Path(tmp) / kind
+                sub.mkdir()
+                (sub / ex.source).write_text(text)
+                report = grade_submission(sub, [ex], limits_from_env())
+                row[kind] = report.score
+                if report.env_error:
+                    row["problems"].append(f"{kind}: {report.env_error}")
+                if kind == "reference" and not report.full_marks:
+                    row["problems"] += [f"reference fails {r.name}: {reporters.text_output(r)}"
+                                        for r in report.results if not r.passed]
+                if kind == "starter" and report.max_score and report.score >= report.max_score:
+                    row["problems"].append("the starter gets full marks: its checks do not test the exercise")
+        ok = ok and not row["problems"]
+        rows.append(row)
+    if args.json:
+        emit_json({"assignment": found.title, "ok": ok, "exercises": rows})
+    else:
+        for row in rows:
+            mark = "ok" if not row["problems"] else "PROBLEM"
+            print(f"{mark:<8} {row['exercise']}: reference {row['reference']}/{row['max_score']:g}, "
+                  f"starter {row['starter']}/{row['max_score']:g}")
+            for p in row["problems"]:
+                print("         " + reporters.safe.text(p).replace("\n", "\n         "))
+    return EXIT_OK if ok else EXIT_FAILED

@@ -1,41 +1,46 @@
-"""What an exercise is: a statement, a starter file, a reference program and checks.
+"""What an exercise is: a folder with a statement, a starter, a reference and checks.
 
-An exercise lives in pylab/grading/exercises/ as three small files named after it:
-NAME.py (the checks), NAME.md (the statement students read) and NAME.c (the starter
-with TODOs). Its reference solution is csrc/programs/NAME.c; an exercise whose
-reference program is not there yet is not offered (so new exercises can be written
-before their programs land).
+    EXERCISE_DIR/
+      exercise.toml   summary, the file a submission holds, checks declared as data
+      statement.md    what students read
+      starter.c       what students start from (TODOs; it compiles)
+      reference.c     the instructor's solution (or `lesson = NAME`: one of the lab's own)
+      checks.py       optional: visible checks written in Python (students get this file)
+      hidden.py       optional: hidden / after-due-date checks in Python (they never do)
 
-    EXERCISE = Exercise(__file__, "fork once: one line from the parent, one from the child")
-
-    @EXERCISE.check("both lines appear", points=2, hint="...")
-    def both_lines(ctx):
-        result = ctx.run()
-        ...raise Fail(expected=..., observed=...) or return a fraction for partial credit
-
-A check observes behaviour through `ctx` (a supervised run of the student's binary)
-and either returns (full points; or a fraction in [0, 1] for partial credit) or
-raises Fail with what was expected, what was observed and a hint.
+docs/assignments.md describes the layout; pylab.grading.assignment loads it. A check
+observes behaviour through `ctx` (a supervised run of the student's binary in the
+sandbox) and either returns (full points; or a fraction in [0, 1] for partial credit)
+or raises Fail with what was expected, what was observed and a hint.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from pylab.core.status import signal_name
+from pylab.grading import safe
+from pylab.run import toolchain
+
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+MARK = "_pylab_check"  # the attribute @check leaves on a function
 
 
 class Fail(Exception):
-    """A check did not pass: what was expected, what was observed, how to fix it."""
+    """A check did not pass: what was expected, what was observed, how to fix it, and
+    the share of the check's points earned all the same (partial credit, 0 by default)."""
 
-    def __init__(self, expected: str, observed: str, hint: str = ""):
+    def __init__(self, expected: str, observed: str, hint: str = "", credit: float = 0.0):
         super().__init__(f"expected {expected}; observed {observed}")
         self.expected = expected
         self.observed = observed
         self.hint = hint
+        self.credit = min(max(float(credit), 0.0), 1.0)
 
 
 @dataclass(frozen=True)
@@ -46,49 +51,98 @@ class Check:
     fn: Callable
     visibility: str = "visible"
     hint: str = ""
+    time_limit: float | None = None  # seconds for all the check's runs; None: the grader's wall limit
+
+
+def _with_time_limit(fn: Callable, seconds: float) -> Callable:
+    """fn(ctx) with the context's deadline set to `seconds` from the start of the check."""
+    @functools.wraps(fn)
+    def timed(ctx):
+        if hasattr(ctx, "deadline"):
+            ctx.deadline = time.monotonic() + seconds
+        if hasattr(getattr(ctx, "limits", None), "with_"):  # so messages name this check's limit
+            ctx.limits = ctx.limits.with_(wall=seconds)
+        try:
+            return fn(ctx)
+        except Fail as f:
+            if f.observed == "the time for this check ran out":
+                raise Fail(expected=f"the check to finish within its {seconds:g} s", observed=f.observed,
+                           hint=f.hint) from None
+            raise
+    return timed
+
+
+def make_check(fn: Callable, title: str, points: float = 1.0, visibility: str = "visible", hint: str = "",
+               time_limit: float | None = None, name: str | None = None) -> Check:
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(VISIBILITIES)}, not {visibility!r}")
+    if float(points) < 0:
+        raise ValueError(f"points must be 0 or more, not {points!r}")
+    if time_limit is not None and not float(time_limit) > 0:
+        raise ValueError(f"time_limit must be a number of seconds above 0, not {time_limit!r}")
+    run = _with_time_limit(fn, float(time_limit)) if time_limit else fn
+    return Check(name or fn.__name__, title, float(points), run, visibility, hint,
+                 float(time_limit) if time_limit else None)
+
+
+def check(title: str, points: float = 1.0, visibility: str = "visible", hint: str = "",
+          time_limit: float | None = None):
+    """Decorator for a check in an exercise's checks.py / hidden.py: fn(ctx) is collected
+    by the loader, in definition order."""
+    make_check(lambda ctx: None, title, points, visibility, hint, time_limit)  # bad values fail here, at import
+
+    def mark(fn):
+        setattr(fn, MARK, dict(title=title, points=points, visibility=visibility, hint=hint, time_limit=time_limit))
+        return fn
+    return mark
 
 
 @dataclass
 class Exercise:
-    module_file: str
+    folder: Path               # the exercise's folder
     summary: str
-    reference: str | None = None  # csrc/programs/REFERENCE.c; defaults to the name
+    reference: str | None = None  # "lesson:NAME" (the lab's csrc/programs/NAME.c) or a file in the folder
     checks: list[Check] = field(default_factory=list)
+    source: str = ""           # the file a submission must hold; default FOLDER_NAME.c
+    name: str = ""             # default: the folder's name
+
+    def __post_init__(self):
+        self.folder = Path(self.folder)
+        if self.folder.suffix == ".py":  # code written when an exercise was NAME.py
+            self.folder = self.folder.with_suffix("")
+        self.name = self.name or self.folder.name
+        self.source = self.source or f"{self.name}.c"
 
     @property
-    def name(self) -> str:
-        return Path(self.module_file).stem
-
-    @property
-    def source(self) -> str:
-        """The file a submission must contain."""
-        return f"{self.name}.c"
+    def module_file(self) -> Path:  # the name older code used for the exercise's location
+        return self.folder
 
     @property
     def statement(self) -> str:
-        return Path(self.module_file).with_suffix(".md").read_text()
+        return (self.folder / "statement.md").read_text()
 
     @property
     def starter(self) -> str:
-        return Path(self.module_file).with_suffix(".c").read_text()
+        return (self.folder / "starter.c").read_text()
 
     @property
     def max_score(self) -> float:
         return sum(c.points for c in self.checks)
 
     def reference_source(self) -> Path | None:
-        from pylab.run import toolchain
+        """The reference solution's file, or None when it is not there (yet)."""
+        ref = self.reference or "reference.c"
+        if ref.startswith("lesson:"):
+            prog = toolchain.programs().get(ref.split(":", 1)[1])
+            return prog.source if prog else None
+        path = self.folder / ref
+        return path if path.is_file() else None
 
-        prog = toolchain.programs().get(self.reference or self.name)
-        return prog.source if prog else None
-
-    def check(self, title: str, points: float = 1.0, visibility: str = "visible", hint: str = ""):
+    def check(self, title: str, points: float = 1.0, visibility: str = "visible", hint: str = "",
+              time_limit: float | None = None):
         """Decorator: register fn(ctx) as a check of this exercise, in definition order."""
-        if visibility not in VISIBILITIES:
-            raise ValueError(f"visibility must be one of {VISIBILITIES}, not {visibility!r}")
-
         def register(fn):
-            self.checks.append(Check(fn.__name__, title, float(points), fn, visibility, hint))
+            self.checks.append(make_check(fn, title, points, visibility, hint, time_limit))
             return fn
         return register
 
@@ -108,8 +162,6 @@ SIGNAL_HINTS = {
 def describe_run(result, limits=None) -> str | None:
     """A sentence a student can act on when a run went wrong, or None when it ran cleanly
     (ended by itself, nothing left running, output within the cap)."""
-    from pylab.core.status import signal_name
-
     if result.exec_error is not None:
         return f"the program could not be started: {os.strerror(result.exec_error)}"
     if result.truncated:
@@ -138,22 +190,16 @@ def require_clean(result, limits=None, expected: str = "the program to end by it
 
 
 def _shown(result) -> str:
-    text = result.stdout_text.strip()
-    if not text:
+    if not result.stdout_text.strip():
         return ""
-    if len(text) > 300:
-        text = text[:300] + " ..."
-    return f"\nits output was:\n{text}"
+    return f"\nits output was: {safe.quote(result.stdout_text.strip())}"
 
 
 def output_of(result) -> str:
-    """stdout for a message: quoted, short, or 'nothing'."""
-    text = result.stdout_text
-    if not text:
+    """stdout for a message: quoted, safe, short, or 'nothing on stdout'."""
+    if not result.stdout:
         return "nothing on stdout"
-    if len(text) > 400:
-        text = text[:400] + " ..."
-    return "stdout:\n" + text
+    return "stdout: " + safe.quote(result.stdout_text, limit=400)
 
 
 def find_lines(result, pattern: str) -> list[re.Match]:

@@ -106,7 +106,7 @@ def _run_check(check, ctx: Context, res: CheckResult) -> None:
         if fraction < 1.0:
             res.expected, res.observed = "full marks", f"partial credit: {fraction:.0%}"
     except Fail as f:
-        res.score, res.expected, res.observed = 0.0, f.expected, f.observed
+        res.score, res.expected, res.observed = round(res.max_score * getattr(f, "credit", 0.0), 4), f.expected, f.observed
         res.hint = f.hint or res.hint
     except Exception as e:  # the grader's own failure: this check only
         res.score, res.error = 0.0, True
@@ -168,8 +168,9 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                         on_result(results)
             finally:  # while the uid is still this submission's
                 report.killed_at_close = sandbox.close()
-        if extra_tests is not None and not visible_only:
-            report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+        if extra_tests is not None:
+            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+            report.results += [r for r in extra if not visible_only or r.visibility == "visible"]
     except (toolchain.CompilerMissing, SandboxError) as e:
         report.env_error = str(e)
     except Exception as e:  # the grader itself: what is left fails with the reason
@@ -187,11 +188,13 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
 def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
     Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed."""
+    tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
     with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
+               "-o", "addopts=",  # a project's own pytest options (xdist...) must not apply here
                f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
                f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
         from pylab.grading import pytest_plugin
@@ -212,12 +215,12 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
         entries = json.loads(report.read_text()) if report.exists() else []
     results = []
     for j, e in enumerate(entries, 1):
-        r = CheckResult("instructor", e["nodeid"], e["name"], f"{index}.{j}", float(e["points"]),
-                        visibility=e["visibility"])
-        if e["outcome"] == "passed":
-            r.score = r.max_score
-        else:
-            r.expected, r.observed = "the instructor's check to pass", e["message"] or e["outcome"]
+        r = CheckResult(e.get("exercise") or "instructor", e["nodeid"], e["name"], f"{index}.{j}",
+                        float(e["points"]), visibility=e["visibility"], hint=e.get("hint", ""))
+        r.score = round(r.max_score * e.get("credit", 1.0 if e["outcome"] == "passed" else 0.0), 4)
+        if e["outcome"] != "passed" or r.score < r.max_score:
+            r.expected = e.get("expected") or "the instructor's check to pass"
+            r.observed = e["message"] or e["outcome"]
         results.append(r)
     if not entries:
         text = out.decode(errors="replace")[-COMPILER_OUTPUT_CAP:]

@@ -1,28 +1,50 @@
-"""pytest plugin (entry point pytest11 "pylab"): fixtures for instructors' extra checks.
+"""pytest plugin (entry point pytest11 "pylab"): instructors' checks written as pytest tests.
 
-`pylab grade DIR --tests EXTRA_DIR` runs the pytest files in EXTRA_DIR with
---pylab-submission=DIR; each test becomes a graded check (1 point unless marked
-@pytest.mark.points(N); visible unless @pytest.mark.visibility("hidden"), or
-"after_due_date", "after_published"). The fixtures run student code the way the
-grader does, under the same supervisor and limits:
+`pylab grade DIR --tests EXTRA_DIR` (or an assignment's own tests/ folder) runs the
+pytest files there with --pylab-submission=DIR; each test becomes a graded check, with
+the same feedback and partial credit as the lab's own checks:
 
-    def test_child_exits_3(lab_compile, lab_run):
-        binary = lab_compile("wait_status.c")      # the submission's file
-        result = lab_run(binary, "3")               # a pylab.run.runner.RunResult
-        assert result.exit_code == 0
+    pytestmark = pytest.mark.exercise("zombie")    # listed under its exercise
 
+    @pytest.mark.points(2)                          # default 1
+    @pytest.mark.visibility("hidden")               # visible, hidden, after_due_date, after_published
+    @pytest.mark.time_limit(10)                     # seconds for this test (default: 4x the run limit)
+    def test_child_exits_3(lab_compile, lab_run, lab_credit):
+        result = lab_run(lab_compile("wait_status.c"), "3")   # fails the check (with the reason)
+        if result.exit_code != 0:                             # if it crashed, hung, forked away...
+            raise Fail(expected="exit status 0", observed=result.describe(), hint="...")
+        lab_credit(0.5)                                       # half the points, and why not all
+
+Students never see a traceback or the test's source: a Fail gives its expected /
+observed / hint; an assert its message (or "the check's assertion failed"); any other
+error its type and message. The fixtures run student code the way the grader does:
+
+    lab_compile(name)                compile a submission file in the sandbox -> binary
+    lab_run(binary, *args, mode=, stdin=, timeout=, clean=True)   a RunResult; with clean,
+                                     a run that timed out, crashed, flooded or left processes
+                                     fails the check (the built-in checks' guard)
     lab_start(binary, *args, mode=)  a live handle (pid, write, expect), killed at teardown
     lab_procstate                    pylab.observe.procstate: read_stat, wait_for_state, children
     lab_submission                   the submission folder (a Path)
     lab_sandbox                      the Sandbox itself (its uid, limits, dir)
+    lab_credit(fraction)             the share of the points this test earns
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+from pylab.grading.exercise import Fail, require_clean
+from pylab.grading.files import write_atomic
+
+# pytest loads this plugin in every session on the machine (entry point pytest11): the
+# fixtures import the sandbox and /proc readers when a test asks for them, not at load.
+
+NOT_RUN = "it did not finish: the time for all the instructor's checks ran out"
 
 
 def registered_by_entry_point() -> bool:
@@ -42,8 +64,11 @@ def pytest_addoption(parser):
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): the points this instructor check is worth (default 1)")
     config.addinivalue_line("markers", "visibility(v): visible, hidden, after_due_date or after_published")
+    config.addinivalue_line("markers", "exercise(name): the exercise this check is listed under")
+    config.addinivalue_line("markers", "time_limit(s): seconds this check may take")
     if config.getoption("--pylab-report", default=None):
         config._pylab_outcomes = {}
+        config.option.continue_on_collection_errors = True  # one broken file costs its own checks only
 
 
 def _marker_arg(item, name, default):
@@ -51,33 +76,101 @@ def _marker_arg(item, name, default):
     return mark.args[0] if mark and mark.args else default
 
 
+def _save(config) -> None:
+    """Written after every test: if the whole run is cut short, what finished counts."""
+    table = getattr(config, "_pylab_outcomes", None)
+    path = config.getoption("--pylab-report", default=None)
+    if table is not None and path:
+        write_atomic(path, json.dumps(list(table.values()), indent=1))
+
+
+def pytest_collection_modifyitems(session, config, items):
+    table = getattr(config, "_pylab_outcomes", None)
+    if table is None:
+        return
+    for entry in _COLLECT_ERRORS:
+        table[entry["nodeid"]] = entry
+    for item in items:  # every check counts from the start, as not run until it has
+        table[item.nodeid] = {
+            "nodeid": item.nodeid, "name": item.name, "outcome": "failed", "message": NOT_RUN,
+            "points": float(_marker_arg(item, "points", 1.0)),
+            "visibility": str(_marker_arg(item, "visibility", "visible")),
+            "exercise": _marker_arg(item, "exercise", None),
+            "credit": 0.0,
+        }
+    _save(config)
+
+
+def pytest_collectreport(report):
+    """A test file that does not import becomes one failed, pointless entry that says so,
+    never pytest's output (which would show the file's source to students)."""
+    if not report.failed:
+        return
+    _COLLECT_ERRORS.append({"nodeid": report.nodeid, "name": f"{report.nodeid} loads", "outcome": "failed",
+                            "message": "this instructor check file could not be loaded; tell your instructor",
+                            "points": 0.0, "visibility": "visible", "exercise": None, "credit": 0.0})
+
+
+_COLLECT_ERRORS: list[dict] = []
+
+
+def _explain(excinfo) -> dict:
+    """Feedback from an exception, without a traceback or the test's source."""
+    err = excinfo.value
+    if isinstance(err, Fail):
+        return {"expected": err.expected, "message": err.observed, "hint": err.hint, "credit": err.credit}
+    if isinstance(err, AssertionError):
+        text = str(err).split("\nassert ", 1)[0].strip()
+        said = text.splitlines()[0] if text and not text.startswith("assert ") else ""
+        return {"message": said or "the check's assertion failed"}
+    if excinfo.typename in ("Failed", "Skipped"):  # pytest.fail(...) / pytest.skip(...)
+        return {"message": str(getattr(err, "msg", "") or err).strip() or excinfo.typename.lower()}
+    return {"message": f"the check hit an error: {excinfo.typename}: {err}"}
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
     rep = outcome.get_result()
     table = getattr(item.config, "_pylab_outcomes", None)
-    if table is None:
+    if table is None or item.nodeid not in table:
         return
-    entry = table.setdefault(item.nodeid, {
-        "nodeid": item.nodeid, "name": item.name, "outcome": "passed", "message": "",
-        "points": float(_marker_arg(item, "points", 1.0)),
-        "visibility": str(_marker_arg(item, "visibility", "visible")),
-    })
-    if rep.failed or (rep.skipped and rep.when == "call") or (rep.skipped and rep.when == "setup"):
-        if entry["outcome"] == "passed":
+    entry = table[item.nodeid]
+    if rep.when == "setup" and entry["message"] == NOT_RUN:
+        entry.update(outcome="passed", message="")
+    if rep.failed or rep.skipped:
+        if entry["outcome"] == "passed" and entry["message"] == "":
             entry["outcome"] = "failed" if rep.failed else "skipped"
-            text = getattr(rep, "longreprtext", "") or str(rep.longrepr or "")
-            entry["message"] = text[-2000:]
+            entry.update(_explain(call.excinfo) if call.excinfo else {"message": entry["outcome"]})
+            entry["credit"] = entry.get("credit", 0.0) if rep.failed else 0.0
+    elif rep.when == "call" and entry["outcome"] == "passed":
+        credit = getattr(item, "_pylab_credit", None)
+        entry["credit"] = 1.0 if credit is None else credit
+        if credit is not None and credit < 1.0:
+            entry.update(expected="full marks", message=f"partial credit: {credit:.0%}")
+    if rep.when == "teardown":
+        _save(item.config)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """The test's own time limit: SIGALRM in the main thread becomes a Fail."""
+    wall = item.config.getoption("--pylab-wall", default=None) or 5.0
+    limit = float(_marker_arg(item, "time_limit", 4 * wall))
+
+    def expired(signum, frame):
+        raise Fail(expected=f"the check to finish within {limit:g} s", observed="it was still running; it was stopped")
+    old = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def pytest_sessionfinish(session):
-    table = getattr(session.config, "_pylab_outcomes", None)
-    path = session.config.getoption("--pylab-report", default=None)
-    if table is None or not path:
-        return
-    from pylab.grading.reporters import write_atomic
-
-    write_atomic(path, json.dumps(list(table.values()), indent=1))
+    _save(session.config)
 
 
 # -- fixtures --------------------------------------------------------------------------
@@ -99,22 +192,32 @@ def lab_sandbox(request):
 @pytest.fixture
 def lab_compile(lab_sandbox, lab_submission):
     """compile(name_or_path) -> binary path; a bare name is looked up in the submission.
-    Raises pylab.run.toolchain.CompileError (its .output is the compiler's)."""
+    A missing file or a compile error fails the check with the compiler's first lines."""
+    from pylab.run import toolchain
+
     def compile_(source):
         path = Path(source)
         if not path.is_absolute():
             path = lab_submission / path
         if not path.is_file():
-            pytest.fail(f"the submission has no file {path.name}", pytrace=False)
-        return lab_sandbox.compile(path)
+            raise Fail(expected=f"a file {path.name} in your submission", observed=f"{path.name} is missing")
+        try:
+            return lab_sandbox.compile(path)
+        except toolchain.CompileError as e:
+            raise Fail(expected=f"{path.name} to compile", observed="it does not compile; the compiler said:\n"
+                       + e.output[:2000], hint="fix the first error the compiler reports, then the next") from None
     return compile_
 
 
 @pytest.fixture
 def lab_run(lab_sandbox):
-    """run(binary, *args, mode="pipe", stdin=None, timeout=None) -> RunResult, supervised."""
-    def run(binary, *args, mode="pipe", stdin=None, timeout=None):
+    """run(binary, *args, mode="pipe", stdin=None, timeout=None, clean=True) -> RunResult."""
+    def run(binary, *args, mode="pipe", stdin=None, timeout=None, clean=True):
+        if isinstance(stdin, str):
+            stdin = stdin.encode()
         result, _ = lab_sandbox.run([binary, *args], mode=mode, stdin=stdin, timeout=timeout)
+        if clean:
+            require_clean(result, lab_sandbox.limits)
         return result
     return run
 
@@ -138,3 +241,11 @@ def lab_procstate():
     from pylab.observe import procstate
 
     return procstate
+
+
+@pytest.fixture
+def lab_credit(request):
+    """credit(fraction): this test, if it passes, earns that share of its points."""
+    def credit(fraction: float):
+        request.node._pylab_credit = min(max(float(fraction), 0.0), 1.0)
+    return credit

@@ -1,10 +1,10 @@
 """fork_stdio: a line still buffered at fork is printed twice, unless remedied."""
 import re
 
-from pylab.grading.exercise import Exercise, Fail, output_of, require_clean
+from pylab.grading.checks import check, Fail, output_of, require_clean
 
-EXERCISE = Exercise(__file__, "a line buffered before fork prints twice on a pipe; three remedies")
-HINT = "printf the 'before fork' line, fork, let both processes exit(): no fflush, unless the remedy says so"
+HINT = ("fork copies the whole process, stdio's unwritten buffer included; each copy is flushed when its "
+        "process calls exit")
 
 
 def _counts(ctx, remedy, mode):
@@ -24,36 +24,34 @@ def _counts(ctx, remedy, mode):
           and (c, p) in ctx.watch().forks and all(int(m.group(1)) == p and m.group(2) == remedy for m in before))
     if not ok:
         raise Fail(expected=f"P = the program's pid ({result.pid}), C its forked child, each line naming them",
-                   observed=f"with stdout to a {mode}: {output_of(result)}", hint="print getpid()/getppid() and fork's return")
-    return len(before)
+                   observed=f"with stdout to a {mode}: {output_of(result)}",
+                   hint="each process names itself with getpid(); the parent knows its child from fork's return")
+    return len(before), result
 
 
-def _expect(ctx, remedy, mode, n, why):
-    got = _counts(ctx, remedy, mode)
+def expect_count(ctx, remedy, mode, n, why):
+    got, result = _counts(ctx, remedy, mode)
     if got != n:
         raise Fail(expected=f"the 'before fork' line {'once' if n == 1 else 'twice'} with remedy {remedy} "
                             f"and stdout to a {mode}: {why}",
-                   observed=f"{got} time(s)", hint=HINT)
+                   observed=f"{'once' if got == 1 else f'{got} times'}; {output_of(result)}", hint=HINT)
 
 
-@EXERCISE.check("no remedy, stdout to a pipe: the line appears twice", points=2, hint=HINT)
+@check("no remedy, stdout to a pipe: the line appears twice", points=2, hint=HINT)
 def twice_on_a_pipe(ctx):
-    _expect(ctx, "none", "pipe", 2, "the buffered line was copied by fork and both copies flushed at exit")
+    expect_count(ctx, "none", "pipe", 2, "the buffered line was copied by fork and both copies flushed at exit")
 
 
-@EXERCISE.check("no remedy, stdout to a terminal: once", points=1, hint=HINT)
+@check("no remedy, stdout to a terminal: once", points=1, hint=HINT)
 def once_on_a_terminal(ctx):
-    _expect(ctx, "none", "tty", 1, "a terminal is line-buffered: the newline wrote it before fork")
+    expect_count(ctx, "none", "tty", 1, "a terminal is line-buffered: the newline wrote it before fork")
 
 
-@EXERCISE.check("each remedy (fflush, setvbuf, _exit) prints it once on a pipe", points=2,
-                hint="fflush before fork; setvbuf(stdout, NULL, _IOLBF, BUFSIZ) first; the child leaves with _exit")
+@check("each remedy (fflush, setvbuf, _exit) prints it once on a pipe", points=2,
+                hint=("a remedy either empties stdio's buffer before fork or keeps the child from flushing its copy: "
+                      "see fflush(3), setvbuf(3) and _exit(2)"))
 def remedies_on_a_pipe(ctx):
     for remedy in ("fflush", "setvbuf", "_exit"):
-        _expect(ctx, remedy, "pipe", 1, f"the {remedy} remedy keeps the copy from being flushed twice")
+        expect_count(ctx, remedy, "pipe", 1, f"the {remedy} remedy keeps the copy from being flushed twice")
 
 
-@EXERCISE.check("stdout to a file: twice without a remedy, once with fflush", points=1, visibility="hidden")
-def file_like_a_pipe(ctx):
-    _expect(ctx, "none", "file", 2, "a file is fully buffered, like a pipe")
-    _expect(ctx, "fflush", "file", 1, "flushed before fork")

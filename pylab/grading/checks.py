@@ -1,0 +1,410 @@
+"""One way to write checks: simple cases as data, the rest in Python with the same helpers.
+
+A case declared in exercise.toml (docs/assignments.md lists every key):
+
+    [[check]]
+    title = "prints its own PID"
+    points = 3
+    modes = ["pipe", "tty"]         # each mode earns its share (partial credit)
+    lines = ["The current process ID is {pid}"]   # the whole stdout, in this order
+    exit_code = 0
+
+becomes a Check whose function is `run_case(ctx, Case(...))`. A Python check in
+checks.py calls the same pieces: `run(ctx, ...)`, `expect_lines(...)`,
+`hold(ctx, ...)`, `expect_children(...)`, `require_clean(...)`.
+
+Placeholders in expected lines: {pid} the program's PID, {child} a PID the program
+forked, {parent} the program's parent (the grader's supervisor), {int} any integer,
+{any} any text; {{ and }} are literal braces.
+"""
+from __future__ import annotations
+
+import platform
+import re
+from dataclasses import dataclass, field
+
+from pylab.core.targets import MODES
+from pylab.grading import safe
+from pylab.grading.exercise import (Fail, check, describe_run, find_lines, make_check,  # noqa: F401 (the API)
+                                    output_of, require_clean)
+from pylab.observe import procstate
+
+CASE_KEYS = {"name", "title", "points", "visibility", "hint", "time_limit", "mode", "modes", "args", "stdin",
+             "stdout", "lines", "unordered", "contains", "absent", "exit_code", "children", "forks", "reaped",
+             "hold", "release"}
+HOLD_KEYS = {"state", "count"}
+PLACEHOLDERS = {"pid": r"(?P<pid{n}>\d+)", "child": r"(?P<child{n}>\d+)", "parent": r"(?P<parent{n}>\d+)",
+                "int": r"-?\d+", "any": r".*"}
+WORDS = {"pid": "the program's PID", "child": "the PID of a child it forked",
+         "parent": "the program's parent's PID", "int": "a number", "any": "any text"}
+
+
+class CaseError(ValueError):
+    """A check declared as data is malformed (the message says which key and why)."""
+
+
+@dataclass(frozen=True)
+class Case:
+    modes: tuple = ("pipe",)
+    args: tuple = ()
+    stdin: str | None = None
+    stdout: str | None = None        # the whole stdout, exactly (to the byte, newlines included)
+    lines: tuple | None = None       # the whole stdout, in this order
+    unordered: tuple | None = None   # the whole stdout, in any order (concurrent processes)
+    contains: tuple | None = None    # these lines, in this order, among others
+    absent: tuple = ()               # no line like these
+    exit_code: int | None = None
+    children: int | None = None      # processes the program forks itself
+    forks: int | None = None         # processes its whole tree forks (children, grandchildren...)
+    reaped: bool = False             # every child reaped before the program exits
+    hold: dict | None = None         # {"state": "Z", "count": 1}: children in that state while stdin is open
+    release: str = "\n"              # written to stdin to end the hold
+    hint: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def needs_forks(self) -> bool:
+        text = " ".join((self.lines or ()) + (self.unordered or ()) + (self.contains or ()))
+        counts = self.children is not None or self.forks is not None
+        return counts or self.reaped or self.hold is not None or "{child}" in text
+
+
+def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
+    """(Case, the Check's own keys) from one [[check]] table; CaseError names the problem."""
+    unknown = set(spec) - CASE_KEYS
+    if unknown:
+        raise CaseError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} (known: {', '.join(sorted(CASE_KEYS))})")
+    if "title" not in spec:
+        raise CaseError(f"{where}: every check needs a title")
+    modes = spec.get("modes", [spec["mode"]] if "mode" in spec else ["pipe"])
+    if isinstance(modes, str) or not modes or any(m not in MODES for m in modes):
+        raise CaseError(f"{where}: modes must be a list of {', '.join(MODES)}, not {modes!r}")
+
+    def strings(key):
+        value = spec.get(key)
+        if value is None:
+            return None
+        if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
+            raise CaseError(f"{where}: {key} must be a list of strings")
+        for x in value:
+            for name in re.findall(r"(?<!\{)\{(\w*)\}(?!\})", x):
+                if name not in PLACEHOLDERS:
+                    raise CaseError(f"{where}: {key}: unknown placeholder {{{name}}} (known: "
+                                    f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
+        return tuple(value)
+
+    given = [k for k in ("lines", "unordered", "contains") if k in spec]
+    if len(set(given) & {"lines", "unordered"}) > 1:
+        raise CaseError(f"{where}: give lines (in order) or unordered (any order), not both")
+    hold = spec.get("hold")
+    if hold is not None and (not isinstance(hold, dict) or set(hold) - HOLD_KEYS or "state" not in hold):
+        raise CaseError(f"{where}: hold must be a table like {{state = \"Z\", count = 1}}")
+    for key, kind in (("stdout", str), ("exit_code", int), ("children", int), ("forks", int), ("reaped", bool),
+                      ("stdin", str), ("release", str)):
+        if key in spec and not isinstance(spec[key], kind):
+            raise CaseError(f"{where}: {key} must be {kind.__name__}")
+    if not isinstance(spec.get("args", []), list):
+        raise CaseError(f"{where}: args must be a list of strings")
+    case = Case(modes=tuple(modes), args=tuple(str(a) for a in spec.get("args", [])), stdin=spec.get("stdin"),
+                stdout=spec.get("stdout"), lines=strings("lines"), unordered=strings("unordered"), contains=strings("contains"),
+                absent=strings("absent") or (), exit_code=spec.get("exit_code"), children=spec.get("children"),
+                forks=spec.get("forks"), reaped=spec.get("reaped", False), hold=hold, release=spec.get("release", "\n"),
+                hint=spec.get("hint", ""))
+    expects = [case.stdout, case.exit_code, case.children, case.forks, hold]
+    if not (given or any(x is not None for x in expects) or case.reaped or case.absent):
+        raise CaseError(f"{where}: the check expects nothing (give lines, unordered, contains, exit_code, "
+                        "children, reaped or hold)")
+    own = {k: spec[k] for k in ("title", "points", "visibility", "hint", "time_limit") if k in spec}
+    own["name"] = spec.get("name") or re.sub(r"\W+", "_", spec["title"].lower()).strip("_")[:60]
+    return case, own
+
+
+def data_check(spec: dict, where: str):
+    """A Check made from one [[check]] table."""
+    case, own = parse_case(spec, where)
+
+    def fn(ctx):
+        return run_case(ctx, case)
+    fn.__name__ = own.pop("name")
+    try:
+        return make_check(fn, name=fn.__name__, **own)
+    except (ValueError, TypeError) as e:
+        raise CaseError(f"{where}: {e}") from None
+
+
+# -- running a case ---------------------------------------------------------------------
+def run_case(ctx, case: Case) -> float:
+    """Run the case in each of its modes; the fraction of modes that pass. A single mode
+    raises its Fail; with several, the failures are listed and the rest earn credit."""
+    failures = []
+    for mode in case.modes:
+        try:
+            run_mode(ctx, case, mode)
+        except Fail as f:
+            failures.append((mode, f))
+    if not failures:
+        return 1.0
+    if len(case.modes) == 1:
+        raise failures[0][1]
+    if len(failures) == len(case.modes):
+        mode, f = failures[0]
+        raise Fail(expected=f.expected, observed=f"in every mode ({', '.join(case.modes)}); with stdout to a "
+                   f"{mode}: {f.observed}", hint=f.hint)
+    raise Fail(expected="; ".join(f"with stdout to a {m}: {f.expected}" for m, f in failures),
+               observed="; ".join(f"with stdout to a {m}: {f.observed}" for m, f in failures),
+               hint=failures[0][1].hint, credit=1 - len(failures) / len(case.modes))
+
+
+def run_mode(ctx, case: Case, mode: str):
+    """One run of the case with stdout to `mode`; raises Fail with what differs."""
+    hint = case.hint
+    if case.hold is not None:
+        result, forks, unreaped = hold(ctx, *case.args, mode=mode, state=case.hold["state"],
+                                       count=case.hold.get("count", 1), release=case.release, hint=hint)
+    else:
+        result = ctx.run(*case.args, mode=mode, stdin=None if case.stdin is None else case.stdin.encode(),
+                         watch_forks=case.needs_forks)
+        watch = ctx.watch() if case.needs_forks else None
+        forks = watch.forks if watch else []
+        unreaped = watch.unreaped_at_exit.get(result.pid) if watch else None
+    require_clean(result, ctx.limits)
+    kids = {c for c, p in forks if p == result.pid}
+    for pattern in case.absent:
+        rx, _ = compile_line(pattern, 0)
+        bad = [ln for ln in result.lines if rx.fullmatch(ln)]
+        if bad:
+            raise Fail(expected=f"no line like {safe.quote(pattern)}", observed=f"the line {safe.quote(bad[0])}",
+                       hint=hint)
+    if case.stdout is not None and result.stdout_text != case.stdout:
+        raise Fail(expected=f"stdout to be exactly {safe.quote(case.stdout)}", observed=output_of(result), hint=hint)
+    if case.lines is not None:
+        expect_lines(result, case.lines, order=True, children=kids, hint=hint)
+    if case.unordered is not None:
+        expect_lines(result, case.unordered, order=False, children=kids, hint=hint)
+    if case.contains is not None:
+        expect_lines(result, case.contains, order=True, whole=False, children=kids, hint=hint)
+    if case.exit_code is not None and result.exit_code != case.exit_code:
+        raise Fail(expected=f"exit status {case.exit_code}", observed=f"it {result.describe()}", hint=hint)
+    if case.children is not None:
+        expect_children(result, forks, case.children, hint=hint)
+    if case.forks is not None:
+        expect_tree(result, forks, case.forks, hint=hint)
+    if case.reaped:
+        expect_reaped(result, forks, unreaped, hint=hint)
+    return result
+
+
+# -- lines ---------------------------------------------------------------------------------
+def compile_line(pattern: str, n: int) -> tuple[re.Pattern, list[str]]:
+    """A line pattern as a regex; the placeholders it holds, in order."""
+    out, used, pos = [], [], 0
+    for m in re.finditer(r"\{\{|\}\}|\{(\w+)\}", pattern):
+        out.append(re.escape(pattern[pos:m.start()]))
+        if m.group(0) in ("{{", "}}"):
+            out.append(re.escape(m.group(0)[0]))
+        else:
+            name = m.group(1)
+            group = PLACEHOLDERS[name].format(n=f"{n}_{len(used)}")
+            out.append(group)
+            used.append(name)
+        pos = m.end()
+    out.append(re.escape(pattern[pos:]))
+    return re.compile("".join(out)), used
+
+
+def describe_pattern(pattern: str) -> str:
+    names = [n for n in re.findall(r"\{(\w+)\}", pattern) if n in WORDS]
+    where = f" ({'; '.join(f'{{{n}}}: {WORDS[n]}' for n in dict.fromkeys(names))})" if names else ""
+    return safe.quote(pattern) + where
+
+
+def _line_matches(pattern: str, line: str, result, children: set[int]) -> str | None:
+    """None when `line` matches; else why not (a wrong value, or no match at all)."""
+    rx, _ = compile_line(pattern, 0)
+    m = rx.fullmatch(line)
+    if not m:
+        return "does not match"
+    for group, value in m.groupdict().items():
+        value = int(value)
+        if group.startswith("pid") and value != result.pid:
+            return f"names {value}, but the program's PID was {result.pid}"
+        if group.startswith("parent") and value != result.supervisor:
+            return f"names {value}, but the program's parent was {result.supervisor}"
+        if group.startswith("child") and value not in children:
+            made = ", ".join(map(str, sorted(children))) or "no process"
+            return f"names {value}, but the program forked {made}"
+    return None
+
+
+def expect_lines(result, patterns, order: bool = True, whole: bool = True, children=(), hint: str = ""):
+    """Fail unless stdout's lines match the patterns: the whole output (whole) or a part
+    of it, in this order (order) or as a set (concurrent processes). A last line without
+    its newline is a difference, as the statement's exact lines demand one."""
+    patterns, lines, children = list(patterns), result.lines, set(children)
+    how = "in this order" if order else "in any order"
+    scope = "exactly these lines" if whole else "these lines, among others"
+    expected = f"{scope}, {how}: " + ", ".join(describe_pattern(p) for p in patterns)
+    text = result.stdout_text
+    if whole and patterns and text and not text.endswith("\n"):
+        raise Fail(expected=expected + " (each ending with a newline)",
+                   observed=f"the last line {safe.quote(lines[-1])} has no newline at its end", hint=hint)
+    if order:
+        why = _match_in_order(patterns, lines, result, children, whole)
+    else:
+        why = _match_as_set(patterns, lines, result, children, whole)
+    if why:
+        raise Fail(expected=expected, observed=f"{why}; {output_of(result)}", hint=hint)
+
+
+def _match_in_order(patterns, lines, result, children, whole) -> str | None:
+    if whole:
+        for i, (p, ln) in enumerate(zip(patterns, lines), 1):
+            why = _line_matches(p, ln, result, children)
+            if why:
+                return f"line {i} {safe.quote(ln)} {why} ({describe_pattern(p)})"
+        if len(lines) < len(patterns):
+            return f"{len(lines)} line(s) where {len(patterns)} were expected: {describe_pattern(patterns[len(lines)])} is missing"
+        if len(lines) > len(patterns):
+            return f"{len(lines) - len(patterns)} line(s) more than expected, from {safe.quote(lines[len(patterns)])}"
+        return None
+    at = 0
+    for p in patterns:
+        while at < len(lines) and _line_matches(p, lines[at], result, children):
+            at += 1
+        if at == len(lines):
+            return f"no line {describe_pattern(p)} (after the lines before it)"
+        at += 1
+    return None
+
+
+def _match_as_set(patterns, lines, result, children, whole) -> str | None:
+    """A matching of patterns to distinct lines (augmenting paths: patterns may overlap)."""
+    fits = {i: [j for j, ln in enumerate(lines) if not _line_matches(p, ln, result, children)]
+            for i, p in enumerate(patterns)}
+    owner: dict[int, int] = {}
+
+    def place(i, seen):
+        for j in fits[i]:
+            if j not in seen:
+                seen.add(j)
+                if j not in owner or place(owner[j], seen):
+                    owner[j] = i
+                    return True
+        return False
+    missing = [patterns[i] for i in range(len(patterns)) if not place(i, set())]
+    if missing:
+        return f"no line {describe_pattern(missing[0])}" + (f" (and {len(missing) - 1} more missing)" if len(missing) > 1 else "")
+    if whole and len(lines) > len(patterns):
+        extra = [lines[j] for j in range(len(lines)) if j not in owner]
+        return f"{len(extra)} line(s) more than expected, such as {safe.quote(extra[0])}"
+    return None
+
+
+# -- processes -------------------------------------------------------------------------------
+def expect_children(result, forks, n: int, hint: str = ""):
+    made = [c for c, p in forks if p == result.pid]
+    if len(made) != n:
+        raise Fail(expected=f"the program to fork {n} child process(es) itself",
+                   observed=f"it forked {len(made)}" + (f" ({', '.join(map(str, made))})" if made else ""), hint=hint)
+
+
+def expect_tree(result, forks, n: int, hint: str = ""):
+    """The program's whole tree forked n processes (fork pairs whose parent descends from it)."""
+    tree, grew = {result.pid}, True
+    while grew:
+        grew = False
+        for c, p in forks:
+            if p in tree and c not in tree:
+                tree.add(c)
+                grew = True
+    if len(tree) - 1 != n:
+        raise Fail(expected=f"the program and its descendants to fork {n} process(es) in all",
+                   observed=f"they forked {len(tree) - 1}", hint=hint)
+
+
+def expect_reaped(result, forks, unreaped, hint: str = ""):
+    made = [c for c, p in forks if p == result.pid]
+    if unreaped is None:
+        raise Fail(expected="the program to collect its children, then return from main (or call exit)",
+                   observed=f"it ended without exit() ({result.describe()}), so nothing tells whether it collected them",
+                   hint=hint)
+    if unreaped:
+        raise Fail(expected=f"each of its {len(made)} child(ren) collected with wait/waitpid before it exits",
+                   observed=f"it exited with {unreaped} child(ren) not collected: they were left for the grader "
+                            "(their new parent) to collect", hint=hint)
+
+
+# wait4 and waitid by architecture: a parent blocked in them is about to collect its zombie
+WAIT_SYSCALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}}.get(platform.machine(), set())
+
+
+def _holding(pid: int) -> bool:
+    """Whether pid is blocked in something other than wait4/waitid (/proc/PID/syscall
+    names the call it sleeps in, or says "running"); by its state when that is unreadable."""
+    try:
+        with open(f"/proc/{pid}/syscall") as f:
+            first = f.read().split(maxsplit=1)
+    except OSError:
+        try:
+            return procstate.state_proc(pid) == "S"
+        except procstate.NoSuchProcess:
+            return False
+    return bool(first) and first[0].isdigit() and int(first[0]) not in WAIT_SYSCALLS
+
+
+def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
+    """Start the program with stdin open, wait until `count` of its children are in
+    `state`, then write `release` and close stdin. Returns (result, forks, unreaped at exit).
+    A child collected during the hold (the fork log names it, /proc no longer has it as a
+    child) is told apart from one that never ended and from one never forked."""
+    proc = ctx.start(*args, mode=mode, watch_forks=True)
+    pid = proc.pid
+    meaning = procstate.STATE_NAMES.get(state, state)
+
+    def look():
+        kids = procstate.children(pid)
+        forked = {c for c, p in ctx.watch().forks if p == pid}
+        in_state = {}
+        for kid in kids:
+            try:
+                in_state[kid] = procstate.state_proc(kid)
+            except procstate.NoSuchProcess:
+                pass
+        return {"kids": in_state, "collected": forked - set(kids), "running": proc.running}
+
+    def held(seen) -> bool:
+        # a zombie counts while the parent is blocked elsewhere (its hold), not on its way to
+        # wait() or inside it: that one it is collecting
+        return sum(s == state for s in seen["kids"].values()) >= count and (state != "Z" or _holding(pid))
+
+    def settled(seen):
+        return held(seen) or seen["collected"] or not seen["running"]
+
+    try:
+        seen = procstate.call_until(look, settled, timeout=max(ctx.time_left() - 0.5, 0.1),
+                                    what=f"children in state {state}")
+    except TimeoutError:
+        seen = look()
+    if not held(seen):
+        expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
+        if seen["collected"]:
+            observed = ("its child ended and was already collected while the program held: the parent waited "
+                        "before the hold, so there was no zombie to see")
+        elif not seen["running"]:
+            result = proc.wait()
+            observed = describe_run(result, ctx.limits) or (
+                f"the program ended ({result.describe()}) without waiting for a line on stdin")
+        elif not seen["kids"]:
+            observed = "the program kept running but no child process appeared"
+        else:
+            observed = "its children stayed " + ", ".join(
+                f"{kid} in state {s} ({procstate.STATE_NAMES.get(s, s)})" for kid, s in seen["kids"].items())
+        raise Fail(expected=expected, observed=observed, hint=hint)
+    try:
+        proc.write(release)
+    except OSError:  # it ended on its own meanwhile: what it did is judged below
+        pass
+    proc.close_stdin()
+    result = proc.wait()
+    watch = ctx.watch()
+    return result, watch.forks, watch.unreaped_at_exit.get(result.pid)
