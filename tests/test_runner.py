@@ -149,6 +149,25 @@ def test_bad_mode_and_bad_limit_are_errors():
         runner.run(["true"], limits={"files": 3})
 
 
+def test_a_sub_millisecond_timeout_is_still_a_timeout():
+    r = runner.run(["sleep", "30"], timeout=0.0004)
+    assert r.timed_out and r.signal == signal.SIGKILL
+    assert r.duration < 5
+
+
+def test_a_zero_or_negative_timeout_is_refused_not_taken_as_none():
+    for bad in (0, -1):
+        with pytest.raises(runner.RunError, match="timeout must be above 0"):
+            runner.run(["true"], timeout=bad)
+
+
+def test_run_and_process_take_their_options_by_keyword_only():
+    with pytest.raises(TypeError):
+        runner.run(["true"], "pipe")  # noqa - the point: a positional option is refused
+    with pytest.raises(TypeError):
+        runner.Process(["true"], "pipe", None)
+
+
 def test_line_matcher_in_order_and_as_set():
     m = result.LineMatcher(["a 1", "b 2", "c 3"])
     assert m.in_order(["a *", "c *"])

@@ -6,7 +6,7 @@
   edges that changed since the first moment (an orphan's adoption) drawn in red;
 - grid_figure: a table of categorical values as a coloured grid;
 - compare_figure: the compare matrix (pylab.compare.matrix rows) as such a grid: per way of
-  ending and (env, target), whether its pending output arrived, and what was lost.
+  ending and (env, mode), whether its pending output arrived, and what was lost.
 
 Each function takes data gathered live (pylab.observe.timeline, pylab.compare.matrix) and returns a
 Figure built without pyplot, so nothing is left in a global figure registry and any
@@ -20,14 +20,13 @@ from typing import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
+from pylab.observe.procstate import STATE_NAMES
 from pylab.observe.timeline import GONE, Node, Timeline
 
 STATE_COLOURS = {
     "R": "#2ca02c", "S": "#1f77b4", "D": "#9467bd", "T": "#ff7f0e", "t": "#ff7f0e",
     "Z": "#d62728", "X": "#7f7f7f", GONE: "#dddddd",
 }
-STATE_WORDS = {"R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped",
-               "t": "traced", "Z": "zombie", "X": "dead", GONE: "gone"}
 
 
 def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
@@ -58,7 +57,7 @@ def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
     ax.set_xlim(0, span + tail)
     ax.set_xlabel("milliseconds since sampling began")
     seen = sorted({s.state for s in tl.samples}, key=list(STATE_COLOURS).index)
-    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=s if s == GONE else f"{s} {STATE_WORDS.get(s, '')}")
+    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=s if s == GONE else f"{s} {STATE_NAMES.get(s, '')}")
                        for s in seen if s in STATE_COLOURS],
               loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title(title or "process states sampled from /proc")
@@ -177,19 +176,20 @@ ARRIVED_COLOURS = {"all": "#2ca02c", "some": "#ff7f0e", "none": "#d62728"}
 
 def compare_figure(rows: Sequence[Mapping]) -> Figure:
     """The compare matrix's rows (pylab.compare.matrix.matrix()) as a grid: one line per way,
-    one column per (env, target) in the order the rows came; green if all its pending
+    one column per (env, mode) in the order the rows came; green if all its pending
     output arrived, orange if some was lost, red if all; the cell names what was lost
     (cL = <c-line>, pT = <py-tail>, ...)."""
     def way(r):
         return f"{r['lang']} · {r['how']}"
 
     def column(r):
-        return f"{r['target']}\n{ENV_SHORT.get(r['env'], r['env'])}"
+        # the stdout target is `mode` everywhere; compare's rows still say `target` until renamed
+        return f"{r.get('mode', r.get('target'))}\n{ENV_SHORT.get(r['env'], r['env'])}"
 
     def arrived(r):
         return "all" if not r["lost"] else ("some" if r["flushed"] else "none")
 
-    # rows come way by way, env by env, target by target: first appearances keep that order
+    # rows come way by way, env by env, mode by mode: first appearances keep that order
     return grid_figure(list(dict.fromkeys(way(r) for r in rows)), list(dict.fromkeys(column(r) for r in rows)),
                        {(way(r), column(r)): arrived(r) for r in rows}, ARRIVED_COLOURS,
                        texts={(way(r), column(r)): "".join(MARKER_SHORT.get(m, m) for m in r["lost"]) for r in rows},

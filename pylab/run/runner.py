@@ -15,6 +15,7 @@ terminal (a pty: `tty`), a `pipe` or a `file`; stderr always to a pipe of its ow
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import selectors
@@ -42,8 +43,15 @@ class RunError(Exception):
 class Process:
     """A supervised program while it runs. Use as a context manager, or call wait()."""
 
-    def __init__(self, argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid,
-                 output_limit, interactive, stop_on_overflow=False):
+    def __init__(self, argv: Sequence[str | os.PathLike], *, mode: str = "pipe",
+                 stdin: bytes | str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 linger: float | None = None, env: dict | None = None,
+                 cwd: str | os.PathLike | None = None, limits: dict | None = None,
+                 uid: int | None = None, gid: int | None = None,
+                 output_limit: int | None = DEFAULT_OUTPUT_LIMIT, interactive: bool = False,
+                 stop_on_overflow: bool = False):
+        """The arguments are run()'s; interactive=True (start()) pumps the streams in a
+        thread and keeps stdin a pipe for write()."""
         if mode not in MODES:
             raise RunError(f"unknown stdout mode {mode!r}: choose one of {', '.join(MODES)}")
         for name in limits or {}:
@@ -51,6 +59,7 @@ class Process:
                 raise RunError(f"unknown limit {name!r}: choose from {', '.join(RLIMITS)}")
         if cwd is not None and not Path(cwd).is_dir():
             raise RunError(f"no such directory: {cwd}")
+        timeout_ms, linger_ms = _millis(timeout, "timeout"), _millis(linger, "linger", zero_ok=True)
         self.argv = [str(a) for a in argv]
         self.mode = mode
         self.output_limit = output_limit
@@ -90,8 +99,7 @@ class Process:
             self._stdin_data = memoryview(stdin) if stdin else None
         child_fds.append(in_r)
 
-        cmd = [str(supervisor), str(STATUS_FD), str(int(timeout * 1000) if timeout else 0),
-               str(-1 if linger is None else int(linger * 1000)), "1" if mode == "tty" else "0",
+        cmd = [str(supervisor), str(STATUS_FD), str(timeout_ms), str(linger_ms), "1" if mode == "tty" else "0",
                str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
         for name, value in (limits or {}).items():
             cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
@@ -312,6 +320,17 @@ class Process:
             self._finished.wait(30)
 
 
+def _millis(seconds: float | None, what: str, zero_ok: bool = False) -> int:
+    """Seconds as the supervisor's whole milliseconds, rounded up: a sub-millisecond
+    timeout stays a timeout (1 ms), never 0, which the supervisor reads as "none".
+    None: no timeout (0), or for linger "until the timeout" (-1)."""
+    if seconds is None:
+        return -1 if zero_ok else 0
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        raise RunError(f"{what} must be {'0 or more' if zero_ok else 'above 0'} seconds (None: no limit), not {seconds!r}")
+    return math.ceil(seconds * 1000)
+
+
 def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
     """posix_spawn the supervisor with the given stdio and the status pipe kept open.
 
@@ -333,30 +352,29 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
 _RESETTABLE = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 
 
-def start(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
-          timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
-          env: dict | None = None, cwd: str | os.PathLike | None = None,
-          limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-          output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> Process:
-    """Start a supervised run and return its live handle (stdin is a pipe you write)."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, True,
-                   stop_on_overflow)
+def start(argv: Sequence[str | os.PathLike], **options) -> Process:
+    """Start a supervised run and return its live handle (stdin is a pipe you write).
+    Takes run()'s keyword options."""
+    return Process(argv, interactive=True, **options)
 
 
-def run(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
+def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes | str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
         output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
-    timeout: seconds for the whole run (None: no limit); on expiry the whole tree is
-    killed. linger: how long, after the program ends, what it left running may go on
-    before it is killed (None: until the timeout). limits: rlimits by name (cpu, as,
-    fsize, nofile, nproc, core, stack, data; None means unlimited). stop_on_overflow:
-    end the run (as at its timeout) once a stream exceeds output_limit."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, False,
-                   stop_on_overflow).wait()
+    mode: where stdout goes (tty, pipe, file). timeout: seconds for the whole run
+    (None: no limit; a fraction of a millisecond is rounded up, never dropped); on
+    expiry the whole tree is killed. linger: how long, after the program ends, what it
+    left running may go on before it is killed (None: until the timeout). limits:
+    rlimits by name (cpu, as, fsize, nofile, nproc, core, stack, data; None means
+    unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
+    exceeds output_limit."""
+    return Process(argv, mode=mode, stdin=stdin, timeout=timeout, linger=linger, env=env, cwd=cwd,
+                   limits=limits, uid=uid, gid=gid, output_limit=output_limit,
+                   stop_on_overflow=stop_on_overflow).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:
