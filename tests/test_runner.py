@@ -168,6 +168,44 @@ def test_run_and_process_take_their_options_by_keyword_only():
         runner.Process(["true"], "pipe", None)
 
 
+def test_a_whole_terminal_puts_stdin_stdout_and_stderr_on_the_pty_in_order():
+    script = "test -t 0 && test -t 1 && test -t 2 && echo all three; echo err >&2; echo out"
+    r = runner.run(["sh", "-c", script], mode="tty", terminal=True)
+    assert r.terminal and r.lines == ["all three", "err", "out"]  # stderr kept in its place
+    assert r.stderr == b""
+    plain = runner.run(["sh", "-c", script], mode="tty")  # the default: only stdout is the pty
+    assert plain.lines == ["out"] and plain.stderr == b"err\n"
+
+
+def test_on_a_whole_terminal_stdin_data_is_typed_and_then_ends():
+    r = runner.run(["cat"], mode="tty", terminal=True, stdin="line one\nno newline", timeout=10)
+    assert not r.timed_out and r.exit_code == 0
+    assert r.stdout_text == "line one\nno newline"  # not echoed: only cat's copy
+    empty = runner.run(["cat"], mode="tty", terminal=True, timeout=10)
+    assert not empty.timed_out and empty.exit_code == 0 and empty.stdout == b""
+
+
+def test_stop_ends_the_whole_tree_at_once_whatever_its_session():
+    with runner.start(["sh", "-c", "setsid sh -c 'echo $$; exec sleep 300' & wait"], timeout=60) as proc:
+        escaped = int(proc.expect(rb"^(\d+)$").group(1))
+        procstate.call_until(lambda: procstate.read_stat(escaped).comm, lambda c: c == "sleep")
+        proc.stop()
+        r = proc.wait(timeout=10)
+    assert r.stopped and not r.timed_out and r.signal == signal.SIGKILL
+    assert escaped in r.stragglers and not procstate.exists(escaped)
+
+
+def test_the_supervisor_reports_what_outlived_the_program_and_who_adopted_it():
+    r = runner.run(["sh", "-c", "sleep 300 & echo $!"], linger=0.2)
+    (left,) = r.outlived
+    assert left["pid"] == int(r.stdout) and left["ppid"] == r.supervisor  # the orphan, adopted
+    assert left["state"] in "RS" and left["comm"] in ("sh", "sleep")  # (it may not have exec'd yet)
+    assert r.stragglers == [left["pid"]]
+    quick = runner.run(["sh", "-c", "(sleep 0.2; exit 3) & echo started"], linger=30)
+    assert [p["comm"] for p in quick.outlived] == ["sh"] and quick.stragglers == []
+    assert [os.waitstatus_to_exitcode(raw) for _, raw in quick.reaped] == [3]  # reaped by the supervisor
+
+
 def test_line_matcher_in_order_and_as_set():
     m = result.LineMatcher(["a 1", "b 2", "c 3"])
     assert m.in_order(["a *", "c *"])

@@ -50,7 +50,7 @@ def add_build_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("-l", dest="lib", action="append", default=[], metavar="LIB", help="link with library LIB")
     s.add_argument("-O", dest="opt", metavar="LEVEL", choices=("0", "1", "2", "3", "s", "g"),
                    help="optimisation level (default -O0, as the textbooks' examples assume; -O2 is one flag away)")
-    s.add_argument("--cflags", default="", metavar="'FLAGS'", help="more compiler flags, as one quoted string")
+    s.add_argument("--cflags", default="", metavar="'FLAGS'", help="more compiler flags, as one quoted string: --cflags='-O2 -pthread'")
     s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
     s.add_argument("--cwd", metavar="DIR", help="run in DIR (default: a fresh temporary folder)")
     s.add_argument("--keep", action="store_true", help="keep the temporary folder and say where it is")
@@ -160,8 +160,9 @@ def _forward_terminal(proc: runner.Process) -> None:
 
 def watch(proc: runner.Process, timeout: float) -> list[dict]:
     """Sample the run's tree from the supervisor down until it is over: each change of
-    state or parent, [{"t", "pid", "comm", "state", "ppid"}] in time order (the
-    supervisor itself left out). An orphan shows up under the supervisor, its new parent."""
+    state, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor itself
+    left out), and state "re-parented" where a process turned up under a new parent: an
+    orphan, adopted by the supervisor (the run's subreaper)."""
     tl, parents, changes = timeline.Timeline(), {}, []
 
     def poll() -> bool:
@@ -171,8 +172,11 @@ def watch(proc: runner.Process, timeout: float) -> list[dict]:
             if pid not in tl.names:
                 tl.watch(pid, node.comm)
             if parents.get(pid) != node.ppid:
-                changes.append({"t": tl.now(), "pid": pid, "comm": node.comm, "state": node.state,
-                                "ppid": node.ppid, "reparented_from": parents.get(pid)})
+                # the supervisor forks only the program: any other child of it was adopted
+                moved = pid in parents or (node.ppid == proc.supervisor and pid != proc.pid)
+                if moved:
+                    changes.append({"t": tl.now(), "pid": pid, "comm": node.comm, "state": "re-parented",
+                                    "ppid": node.ppid})
                 parents[pid] = node.ppid
         tl.sample()
         return not proc.running
@@ -181,10 +185,7 @@ def watch(proc: runner.Process, timeout: float) -> list[dict]:
     tl.sample()
     seen = [{"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state, "ppid": parents[pid]}
             for pid in tl.names for seg in tl.segments(pid)]
-    moves = [{**c, "state": "re-parented"} for c in changes if c["reparented_from"] is not None]
-    for m in moves:
-        m.pop("reparented_from")
-    return sorted(seen + moves, key=lambda c: c["t"])
+    return sorted(seen + changes, key=lambda c: c["t"])
 
 
 def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool):

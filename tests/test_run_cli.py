@@ -1,0 +1,209 @@
+"""`pylab run` and `pylab trace` with outside-shaped programs (tests/programs/): building
+as a C programmer does, the lab bench (folder, linger, stopping), and the explanations,
+under tty, pipe and file."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pylab.observe import procstate
+
+PROGRAMS = Path(__file__).parent / "programs"
+TWO = [str(PROGRAMS / "twofiles" / "main.c"), str(PROGRAMS / "twofiles" / "greet.c")]
+
+
+def pylab(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout)
+
+
+def prog(name: str) -> str:
+    return str(PROGRAMS / f"{name}.c")
+
+
+# -- building --------------------------------------------------------------------------
+def test_run_builds_two_files_with_an_include_folder_and_a_define():
+    out = pylab("run", *TWO, "-I", str(PROGRAMS / "twofiles" / "include"), "-D", 'GREETING="hi"', "--mode", "pipe")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "hi\nanswer 42\n"
+
+
+def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2():
+    out = pylab("run", TWO[0], "-I", str(PROGRAMS / "twofiles" / "include"))  # greet.c left out
+    assert out.returncode == 2
+    first, *rest = out.stderr.splitlines()
+    assert first == "pylab: error: main.c does not link: undefined reference to `greeting'"
+    assert "Traceback" not in out.stderr and any("ld returned 1" in ln for ln in rest)
+
+
+def test_the_default_is_O0_and_O2_is_one_flag_away():
+    assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
+    assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
+    assert pylab("run", prog("opt_changes_result"), "--cflags=-O2 -g", "--mode", "pipe").stdout.startswith("plain 1")
+    assert "-O0" in pylab("run", "--help").stdout
+
+
+def test_build_flags_for_a_lab_program_are_refused():
+    out = pylab("run", "zombie", "-O2")
+    assert out.returncode == 2 and "for .c files" in out.stderr
+
+
+# -- the bench ---------------------------------------------------------------------------
+def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path):
+    out = pylab("run", prog("writes_a_file"), "--mode", "pipe", cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout == "wrote result.txt\n"
+    assert "files the program created or changed" in out.stderr and "result.txt" in out.stderr
+    assert not (tmp_path / "result.txt").exists()  # not where pylab was started
+
+
+def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path):
+    data = json.loads(pylab("run", prog("writes_a_file"), "--keep", "--json").stdout)
+    kept = Path(data["cwd"])
+    try:
+        assert data["kept"] and data["files"] == ["result.txt"]
+        assert (kept / "result.txt").read_text() == "written by writes_a_file\n"
+        assert (kept / "writes_a_file.c").exists()  # as in the book's folder
+    finally:
+        shutil.rmtree(kept)
+
+
+def test_cwd_runs_in_the_folder_given(tmp_path):
+    out = pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path))
+    assert out.returncode == 0 and (tmp_path / "result.txt").exists()
+    assert pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path / "nope")).returncode == 2
+
+
+def test_a_child_that_outlives_the_program_is_reported_and_killed_after_a_short_linger():
+    out = pylab("run", prog("child_outlives"), "--mode", "pipe", "--json", timeout=60)
+    data = json.loads(out.stdout)
+    assert data["exit_code"] == 0 and data["duration"] < 1
+    (left,) = data["outlived"]
+    assert left["ppid"] == data["supervisor"]  # adopted by the subreaper
+    assert left["state"] == "S" and left["comm"] == "child_outlives"
+    assert data["stragglers"] == [left["pid"]]
+    text = pylab("run", prog("child_outlives"), "--mode", "pipe", "--linger", "0.2").stderr
+    assert "outlived the program" in text and "adopted by the supervisor" in text
+    assert "killed at the end of the linger" in text
+
+
+def test_the_linger_ends_as_soon_as_the_orphan_does():
+    # zombie holds its child 0.3 s then exits: nothing outlives it; a linger of 30 s costs nothing
+    out = pylab("run", "zombie", "--linger", "30", "--json", "--", "0.3")
+    data = json.loads(out.stdout)
+    assert data["outlived"] == [] and data["duration"] < 5
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stopping_pylab_stops_the_whole_tree_at_once(tmp_path, sig):
+    pylab_proc = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("escapes_to_new_session"),
+                                   "--cwd", str(tmp_path), "--mode", "pipe"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        pids = procstate.call_until(lambda: (tmp_path / "pids").exists() and (tmp_path / "pids").read_text(),
+                                    timeout=30, what="the program to write its pids")
+        supervisor, program, escaped = map(int, pids.split())
+        procstate.call_until(lambda: procstate.read_stat(escaped).session, lambda sid: sid == escaped,
+                             what="the child to leave the run's session")
+        pylab_proc.send_signal(sig)
+        rc = pylab_proc.wait(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.wait()
+    for pid in (escaped, program):
+        procstate.wait_for_state(pid, {"gone", "Z", "X"}, timeout=5)  # long before any timeout
+    if sig == signal.SIGINT:
+        assert rc == 130  # Ctrl-C: pylab stopped the run itself and said so
+    else:
+        assert rc == -sig  # pylab died of it; the supervisor saw its pidfd and stopped the run
+    # pylab gone first: the supervisor was re-parented to this test (a subreaper): reap it
+    procstate.call_until(lambda: _reaped(supervisor), timeout=10, what="the supervisor to end")
+    assert not procstate.exists(escaped)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # pylab reaped it itself
+        return not procstate.exists(pid) or procstate.state_proc(pid) == "Z"
+
+
+# -- explanations ------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_explain_says_fork_copied_the_unflushed_line(mode):
+    out = pylab("run", prog("fork_copies_buffer"), "--mode", mode, "--explain")
+    assert out.stdout.count("before fork\n") == 2
+    assert "'before fork' was written twice" in out.stderr
+    assert "when fork copied the buffer into the child" in out.stderr
+
+
+def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork():
+    out = pylab("run", prog("fork_copies_buffer"), "--mode", "tty", "--explain")
+    assert out.stdout.count("before fork\n") == 1
+    assert "written twice" not in out.stderr and "buffer was empty (stdout was line-buffered)" in out.stderr
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_trace_says_exec_discarded_the_childs_line(mode):
+    data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", mode, "--json").stdout)
+    assert "child before exec" not in data["stdout"]
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'child before exec'" in lost and "exec replaced the program with 'echo'" in lost
+    assert "exec_drops_buffer.c:21" in lost
+    kinds = {e["kind"] for e in data["events"]}
+    assert {"spawn", "exec", "write", "exit", "end", "reap", "stdio"} <= kinds
+
+
+def test_trace_on_a_tty_shows_the_line_before_exec():
+    data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", "tty", "--json").stdout)
+    assert "child before exec" in data["stdout"]
+    assert not [s for s in data["explanation"] if "never reached stdout" in s]
+
+
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_a_program_that_sets_its_own_buffering_is_named_with_the_line(mode):
+    data = json.loads(pylab("trace", prog("sets_own_buffering"), "--mode", mode, "--json").stdout)
+    assert data["stdout"].count("before fork") == 1  # unbuffered: nothing pending at fork
+    assert any("set stdout unbuffered itself (setvbuf) at sets_own_buffering.c:13" in s for s in data["explanation"])
+
+
+def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path):
+    figure = tmp_path / "lanes.svg"
+    out = pylab("trace", prog("child_outlives"), "--mode", "pipe", "--linger", "0.2", "--figure", str(figure))
+    assert out.returncode == 0
+    assert "process " in out.stderr and "the supervisor (the run's subreaper)" in out.stderr
+    assert "was re-parented to the supervisor" in out.stderr
+    assert figure.read_text().startswith("<?xml")
+
+
+def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait():
+    data = json.loads(pylab("trace", "zombie", "--mode", "pipe", "--json", "--", "0.3").stdout)
+    (zombie,) = [s for s in data["explanation"] if "was a zombie from" in s]
+    assert "until its parent's wait" in zombie
+    child = next(p for p in data["processes"].values() if p["parent"] == data["pid"])
+    assert child["reaped_at"] - child["ended"] >= 0.29  # the lesson's 0.3 s
+
+
+def test_watch_follows_an_orphan_to_the_supervisor():
+    data = json.loads(pylab("run", prog("child_outlives"), "--watch", "--linger", "0.5", "--json").stdout)
+    moves = [c for c in data["states"] if c["state"] == "re-parented"]
+    assert moves and all(m["ppid"] == data["supervisor"] for m in moves)
+
+
+def test_watch_says_when_it_saw_nothing(capsys):
+    from argparse import Namespace
+
+    from pylab.cli import run_cmd
+    from pylab.run.result import RunResult
+
+    r = RunResult(argv=["x"], mode="pipe", pid=1, status=0, stdout=b"", stderr=b"", duration=0.0001)
+    bench = Namespace(path=Path("."), temporary=False, keep=True)
+    run_cmd.report(Namespace(mode="pipe"), "x", r, bench, [], None, [])
+    assert "--watch saw nothing" in capsys.readouterr().err
