@@ -161,7 +161,7 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
 
     stdio: preload the marker library into the traced program (strace -E, so strace
     itself does not load it), after any LD_PRELOAD of `env` (default: os.environ)."""
-    cmd = [strace_path(), "-f", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
+    cmd = [strace_path(), "-f", "--seccomp-bpf", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
            "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
     if stdio:
         lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
