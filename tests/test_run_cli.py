@@ -135,6 +135,25 @@ def _reaped(pid: int) -> bool:
         return not procstate.exists(pid) or procstate.state_proc(pid) == "Z"
 
 
+def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal():
+    master, slave = os.openpty()
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("zombie_for_a_while"), "--mode", "tty",
+                            "--json"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        os.write(master, b"go\n")  # typed at pylab's terminal: it waits there until pylab reads it
+        out, err = run.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    data = json.loads(out)
+    assert data["stdout"].splitlines()[0] == "parent read: go", err
+    without = json.loads(pylab("run", prog("zombie_for_a_while"), "--mode", "tty", "--json").stdout)
+    assert without["stdout"].splitlines()[0] == "parent read nothing (EOF)"  # no terminal: EOF at once
+
+
 # -- explanations ------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["pipe", "file"])
 def test_explain_says_fork_copied_the_unflushed_line(mode):

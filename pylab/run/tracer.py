@@ -36,6 +36,7 @@ reads the mapping (the NSpid line of /proc/PID/status) while a process lives; st
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -220,6 +221,7 @@ def _marker(pid: int, t: float, data: bytes, addr2line) -> Event:
                  mode=mode, where=where)
 
 
+@functools.lru_cache(maxsize=1024)
 def _where(path: str, addr: str, base: str) -> str | None:
     """file:line of a return address, by addr2line on the (-g) object; None when unknown."""
     if not path or path == "?" or not addr.startswith("0x") or not shutil.which("addr2line"):
