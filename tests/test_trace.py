@@ -3,6 +3,7 @@ checked against outside-shaped programs in tests/programs/."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -132,3 +133,22 @@ def test_parse_reads_resumed_calls_and_exit_lines():
 
 def test_ns_pids_names_the_pid_in_each_namespace():
     assert tracer.ns_pids(os.getpid())[0] == os.getpid()
+
+
+def test_in_a_pid_namespace_events_name_host_pids_and_keep_the_programs_own():
+    binary = build("child_outlives")
+    # bwrap's pid 1 of the namespace adopts the orphan; the parent returns at once
+    argv = ["bwrap", "--unshare-user", "--unshare-pid", "--dev-bind", "/", "/", "--proc", "/proc", binary]
+    r = runner.run(argv, mode="pipe", trace=True, linger=0.5)
+    procs = r.trace.processes()
+    prog = next(p for p in procs.values() if p.argv == [str(binary)])
+    child = next(p for p in procs.values() if p.parent == prog.pid)
+    said = {m[1]: int(m[2]) for m in re.finditer(r"^(parent|child) (\d+)", r.stdout_text, re.M)}
+    assert said == {"parent": prog.nspid, "child": child.nspid}  # the pids they printed themselves
+    assert child.pid != child.nspid and prog.pid != prog.nspid  # the trace names them by host pid
+    init = next(p for p in procs.values() if p.nspid == 1)
+    assert prog.reaped_by == init.pid  # bwrap's init collected the program, named by host pid
+    # the orphan went to the namespace's init, not to the subreaper outside it
+    moves = [e.other for e in r.trace.events if e.kind == "reparent" and e.pid == child.pid]
+    assert moves == [init.pid] and child.signal == "SIGKILL"  # the sweep after the linger
+    assert not [e for e in r.trace.events if e.kind == "reparent" and e.pid == e.other]
