@@ -56,8 +56,9 @@ def test_build_flags_for_a_lab_program_are_refused():
 
 
 # -- the bench ---------------------------------------------------------------------------
-def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path):
-    out = pylab("run", prog("writes_a_file"), "--mode", "pipe", cwd=tmp_path)
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path, mode):
+    out = pylab("run", prog("writes_a_file"), "--mode", mode, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout == "wrote result.txt\n"
     assert "files the program created or changed" in out.stderr and "result.txt" in out.stderr
     assert not (tmp_path / "result.txt").exists()  # not where pylab was started
@@ -80,15 +81,18 @@ def test_cwd_runs_in_the_folder_given(tmp_path):
     assert pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path / "nope")).returncode == 2
 
 
-def test_a_child_that_outlives_the_program_is_reported_and_killed_after_a_short_linger():
-    out = pylab("run", prog("child_outlives"), "--mode", "pipe", "--json", timeout=60)
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_a_child_that_outlives_the_program_is_reported_and_killed_after_a_short_linger(mode):
+    out = pylab("run", prog("child_outlives"), "--mode", mode, "--json", timeout=60)
     data = json.loads(out.stdout)
     assert data["exit_code"] == 0 and data["duration"] < 1
+    assert sorted(data["stdout"].splitlines()) == sorted([f"parent {data['pid']} returns",
+                                                          f"child {data['outlived'][0]['pid']} sleeps"])
     (left,) = data["outlived"]
     assert left["ppid"] == data["supervisor"]  # adopted by the subreaper
     assert left["state"] == "S" and left["comm"] == "child_outlives"
     assert data["stragglers"] == [left["pid"]]
-    text = pylab("run", prog("child_outlives"), "--mode", "pipe", "--linger", "0.2").stderr
+    text = pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2").stderr
     assert "outlived the program" in text and "adopted by the supervisor" in text
     assert "killed at the end of the linger" in text
 
@@ -178,6 +182,21 @@ def test_trace_says_exec_discarded_the_childs_line(mode):
     assert "exec_drops_buffer.c:21" in lost
     kinds = {e["kind"] for e in data["events"]}
     assert {"spawn", "exec", "write", "exit", "end", "reap", "stdio"} <= kinds
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_trace_says_exit_underscore_dropped_the_buffer(mode):
+    data = json.loads(pylab("trace", "_exit1", "--mode", mode, "--json").stdout)
+    assert data["stdout"] == ""
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'output begin / content in buffer'" in lost and "_exit at _exit1.c:15" in lost
+
+
+def test_trace_on_a_tty_says_only_the_unfinished_line_was_dropped():
+    data = json.loads(pylab("trace", "_exit1", "--mode", "tty", "--json").stdout)
+    assert data["stdout"] == "output begin\n"
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'content in buffer'" in lost and "output begin" not in lost
 
 
 def test_trace_on_a_tty_shows_the_line_before_exec():

@@ -10,7 +10,8 @@ the book's folder; `--cwd DIR` to choose, `--keep` to keep it), and the files th
 program created are listed afterwards. What outlives the program may go on for the
 linger (1 s) and is then killed; the report says who outlived it, what it was doing
 and who adopted it. tty mode gives the program a whole terminal (stdin, stdout and
-stderr on a pty), with stdin from pylab's own terminal when it has one.
+stderr on a pty), with stdin from pylab's own terminal when it has one. Arguments for
+the program go after the .c files or after `--` (`pylab run prog.c -O2 -- -n 3`).
 """
 from __future__ import annotations
 

@@ -3,14 +3,18 @@
 Every run goes through csrc/tools/supervise.c: a small C supervisor that becomes a
 session leader and a child subreaper (PR_SET_CHILD_SUBREAPER), forks the program into
 its own process group, enforces the timeout and limits, and at the end SIGKILLs and
-reaps everything the run created, orphans and daemons included. stdout goes to a
-terminal (a pty: `tty`), a `pipe` or a `file`; stderr always to a pipe of its own.
+reaps everything the run created, orphans and daemons included. It watches this
+process through a pidfd: if pylab dies, the whole run is killed at once. stdout goes
+to a terminal (a pty: `tty`), a `pipe` or a `file`; stderr to a pipe of its own, or,
+with terminal=True in tty mode, stdin, stdout and stderr are all the pty.
 
     result = run(["./_exit1"], mode="tty")
-    result.exit_code, result.stdout_text, result.stragglers
+    result.exit_code, result.stdout_text, result.stragglers, result.outlived
 
 `start()` gives a live handle for drivers that must look at a process while it runs
-(its pid, `expect()` on its output, a line on its stdin as a handshake).
+(its pid, `expect()` on its output, a line on its stdin as a handshake, `stop()` to end
+the whole tree at once). trace=True runs it under the outside tracer (strace -f,
+pylab.run.tracer) and gives the events in `result.trace`.
 """
 from __future__ import annotations
 
