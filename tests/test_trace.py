@@ -152,3 +152,13 @@ def test_in_a_pid_namespace_events_name_host_pids_and_keep_the_programs_own():
     moves = [e.other for e in r.trace.events if e.kind == "reparent" and e.pid == child.pid]
     assert moves == [init.pid] and child.signal == "SIGKILL"  # the sweep after the linger
     assert not [e for e in r.trace.events if e.kind == "reparent" and e.pid == e.other]
+
+
+def test_the_marker_library_leaves_errno_as_the_program_had_it(tmp_path):
+    src = tmp_path / "keeps_errno.c"
+    src.write_text('#include <errno.h>\n#include <stdio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n'
+                   'int main(void) { errno = 0; pid_t p = fork(); if (p == 0) _exit(0);\n'
+                   '  int e = errno; waitpid(p, NULL, 0); printf("errno %d\\n", e); return 0; }\n')
+    r = runner.run([toolchain.build(src)], trace=True)
+    assert r.stdout == b"errno 0\n"
+    assert any(e.kind == "stdio" and e.text == "fork" for e in r.trace.events)  # the library was there
