@@ -139,6 +139,17 @@ def _reaped(pid: int) -> bool:
         return not procstate.exists(pid) or procstate.state_proc(pid) == "Z"
 
 
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_a_program_that_reads_its_own_source_finds_it_in_its_folder_and_loses_a_line(tmp_path, mode):
+    # OSTEP p3's shape, started from another folder: the bench holds a copy of the source
+    lines = len(Path(prog("counts_its_own_lines")).read_text().splitlines())
+    data = json.loads(pylab("run", prog("counts_its_own_lines"), "--mode", mode, "--explain", "--json",
+                            cwd=tmp_path).stdout)
+    assert data["stdout"] == f"{lines} counts_its_own_lines.c\nparent: done\n"
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'child: counting my own source'" in lost and "with 'wc'" in lost
+
+
 def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal():
     master, slave = os.openpty()
     run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("zombie_for_a_while"), "--mode", "tty",
