@@ -157,3 +157,12 @@ def test_the_same_source_beside_another_header_is_another_program(tmp_path):
     second = toolchain.build(tmp_path / "b" / "main.c")
     assert runner.run([first]).stdout == b"1\n" and runner.run([second]).stdout == b"2\n"
     assert toolchain.build(tmp_path / "a" / "main.c") == first  # each still cached
+
+
+def test_output_writes_the_binary_where_asked_every_time(tmp_path):
+    src = tmp_path / "o.c"
+    src.write_text('#include <stdio.h>\nint main(void) { puts("o"); return 0; }\n')
+    out = toolchain.build(src, output=tmp_path / "bin-o")
+    assert out == tmp_path / "bin-o" and runner.run([out]).stdout == b"o\n"
+    out.unlink()
+    assert toolchain.build(src, output=tmp_path / "bin-o").exists()  # not served from the cache

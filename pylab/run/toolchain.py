@@ -293,7 +293,7 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
             text += _run_cc([cc_path, *flags, *before, "-o", str(out), *objs, *after], sources)
         headers = _read_deps(deps, sources)
         if output is not None:
-            os.replace(out, output)
+            shutil.move(str(out), str(output))  # maybe onto another file system
             return Path(output)
         binary = slot / _headers_key(headers) / sources[0].stem
         binary.parent.mkdir(exist_ok=True)
