@@ -2,7 +2,6 @@
 checked against outside-shaped programs in tests/programs/."""
 from __future__ import annotations
 
-import os
 import re
 import signal
 from pathlib import Path
@@ -131,8 +130,6 @@ def test_parse_reads_resumed_calls_and_exit_lines():
     assert end.signal == "SIGSEGV" and end.core
 
 
-def test_ns_pids_names_the_pid_in_each_namespace():
-    assert tracer.ns_pids(os.getpid())[0] == os.getpid()
 
 
 def test_in_a_pid_namespace_events_name_host_pids_and_keep_the_programs_own():

@@ -34,7 +34,8 @@ event then names processes by strace's pids (the host's), also where a call insi
 namespace returned or reported the namespace's number (wait4, waitid, si_pid, kill):
 --pidns-translation logs both pids of each new process, and parse() maps the numbers
 back. Proc.nspid is the pid the program itself saw (what it prints with getpid);
-ns_pids() reads the same from /proc/PID/status (NSpid) while a process lives.
+pylab.observe.procstate.ns_pids() reads the same from /proc/PID/status (NSpid) while a
+process lives.
 """
 from __future__ import annotations
 
@@ -171,19 +172,6 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
         lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
         cmd += ["-E", f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"]
     return [*cmd, "--", *[str(a) for a in argv]]
-
-
-def ns_pids(pid: int) -> list[int]:
-    """The pid in each PID namespace it belongs to, outermost first (NSpid); [pid] on a
-    kernel without the line."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:"):
-                    return [int(x) for x in line.split()[1:]]
-    except FileNotFoundError:
-        return []
-    return [pid]
 
 
 # -- parsing ---------------------------------------------------------------------------
