@@ -22,9 +22,17 @@ one list for the whole tree in time order:
 
 The API the rest of the lab uses (the runner, `pylab trace`, the grading sandbox):
 
+    result = runner.run(argv, trace=True)      # strace around the supervisor; or, by hand:
     argv = command(log, ["./prog", "arg"], stdio=True)        # run this yourself
     trace = parse(log, subreaper=sup_pid)                       # then read the log
-    trace.events, trace.processes()[pid].writes, trace.root
+    trace.events                      # [Event], time order; Event.to_dict() for JSON
+    trace.processes()                 # {pid: Proc(parent, argv, exit_code, signal,
+                                      #   reaped_by, reaped_at, adopted_by, nspid, writes)}
+    trace.stdout(pid)                 # the bytes pid wrote to fd 1 (None: everyone's)
+    pylab.run.explain.sentences(trace, program=pid, supervisor=sup_pid)   # in words
+
+`log` must be a path the traced program cannot write (a folder of the caller's, or of
+another uid): the runner uses a fresh 0700 folder and deletes it after parsing.
 
 Markers come from inside the program (it could forge them): grading must trust only
 the system-call events (stdio=False skips the library altogether).
