@@ -17,17 +17,25 @@ def add_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--figure", metavar="FILE", help="also draw a swimlane per process (.svg or .png)")
 
 
-def per_process(trace, program: int, supervisor: int) -> list[str]:
-    """The events, one block per process in the order the processes appeared."""
+def per_process(trace, program: int, supervisor: int, names: dict[str, str] | None = None) -> list[str]:
+    """The events, one block per process in the order the processes appeared. names:
+    paths to show by a shorter name (the cached binary by the program's)."""
+    names = names or {}
     procs = trace.processes()
     out = []
     for pid in dict.fromkeys(e.pid for e in trace.events):
         p = procs[pid]
         who = "the supervisor (the run's subreaper)" if pid == supervisor else \
               "the program" if pid == program else f"child of {p.parent}"
-        out.append(f"process {pid}, {who}" + (f": {' '.join(p.argv)}" if p.argv and pid != supervisor else ""))
-        out += [f"  {line}" for e in trace.of(pid) if (line := explain.describe_event(e)) is not None
-                and not (pid == supervisor and e.kind == "exec")]  # its own command line is pylab's
+        argv = " ".join(names.get(a, a) for a in p.argv or [])
+        out.append(f"process {pid}, {who}" + (f": {argv}" if argv and pid != supervisor else ""))
+        for e in trace.of(pid):
+            line = explain.describe_event(e)
+            if line is None or (pid == supervisor and e.kind == "exec"):  # its command line is pylab's
+                continue
+            for path, short in names.items():
+                line = line.replace(path, short)
+            out.append(f"  {line}")
     return out
 
 
@@ -63,7 +71,7 @@ def main(args) -> int:
     err.write(result.stderr_text)
     print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
     print("pylab: what each process did, seen from outside (strace -f):", file=err)
-    for line in per_process(trace, result.pid, result.supervisor):
+    for line in per_process(trace, result.pid, result.supervisor, {str(binary): label}):
         print(f"  {line}", file=err)
     print("pylab: why:" if sentences else "pylab: nothing to explain (no line duplicated or lost, no zombie, "
           "no orphan)", file=err)
