@@ -90,7 +90,7 @@ def test_a_child_that_outlives_the_program_is_reported_and_killed_after_a_short_
                                                           f"child {data['outlived'][0]['pid']} sleeps"])
     (left,) = data["outlived"]
     assert left["ppid"] == data["supervisor"]  # adopted by the subreaper
-    assert left["state"] == "S" and left["comm"] == "child_outlives"
+    assert left["state"] in ("R", "S") and left["comm"] == "child_outlives"  # on its way to sleep(60), or in it
     assert data["stragglers"] == [left["pid"]]
     text = pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2").stderr
     assert "outlived the program" in text and "adopted by the supervisor" in text
