@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,12 @@ def test_the_default_is_O0_and_O2_is_one_flag_away():
     assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "--cflags=-O2 -g", "--mode", "pipe").stdout.startswith("plain 1")
-    assert "-O0" in pylab("run", "--help").stdout
+
+
+def test_help_says_the_default_is_O0():
+    from pylab.cli.main import build_parser
+
+    assert "default -O0" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()
 
 
 def test_build_flags_for_a_lab_program_are_refused():
@@ -82,19 +88,24 @@ def test_cwd_runs_in_the_folder_given(tmp_path):
 
 
 @pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
-def test_a_child_that_outlives_the_program_is_reported_and_killed_after_a_short_linger(mode):
-    out = pylab("run", prog("child_outlives"), "--mode", mode, "--json", timeout=60)
-    data = json.loads(out.stdout)
+def test_a_child_that_outlives_the_program_is_reported_with_its_adopter(mode):
+    data = json.loads(pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2", "--json").stdout)
     assert data["exit_code"] == 0 and data["duration"] < 1
-    assert sorted(data["stdout"].splitlines()) == sorted([f"parent {data['pid']} returns",
-                                                          f"child {data['outlived'][0]['pid']} sleeps"])
     (left,) = data["outlived"]
+    assert sorted(data["stdout"].splitlines()) == sorted([f"parent {data['pid']} returns",
+                                                          f"child {left['pid']} sleeps"])
     assert left["ppid"] == data["supervisor"]  # adopted by the subreaper
     assert left["state"] in ("R", "S") and left["comm"] == "child_outlives"  # on its way to sleep(60), or in it
     assert data["stragglers"] == [left["pid"]]
-    text = pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2").stderr
-    assert "outlived the program" in text and "adopted by the supervisor" in text
-    assert "killed at the end of the linger" in text
+
+
+def test_by_default_what_outlives_the_program_is_killed_after_one_second():
+    started = time.monotonic()
+    out = pylab("run", prog("child_outlives"), "--mode", "pipe")
+    took = time.monotonic() - started
+    assert 1.0 <= took < 30  # the 1 s linger, not the child's 60 s nor the 120 s timeout
+    assert "1 process(es) outlived the program" in out.stderr and "adopted by the supervisor" in out.stderr
+    assert "killed at the end of the linger" in out.stderr
 
 
 def test_the_linger_ends_as_soon_as_the_orphan_does():
