@@ -38,7 +38,7 @@ def test_a_copy_one_side_threw_away_is_said_to_be_written_once():
            + write(10, "1.004", b"hi\n"))
     said = sentences(log)
     assert not [s for s in said if "written twice" in s]
-    assert any("fork copied it into the child; 10 (the program) wrote its copy" in s for s in said)
+    assert any("fork copied it into the child; only 10 (the program) wrote its copy" in s for s in said)
     assert any(s.startswith("11 (the program's child)'s 'hi' never reached stdout") and "_exit" in s for s in said)
 
 
@@ -58,9 +58,11 @@ def test_a_zombie_interval_and_an_adoption_are_told():
            "10 1.302 wait4(11, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 11\n"
            "10 1.303 +++ exited with 0 +++\n"
            "12 1.400 +++ killed by SIGKILL +++\n"
-           "1 1.401 wait4(-1, NULL, 0, NULL) = 12\n")
+           "1 1.402 wait4(-1, NULL, 0, NULL) = 12\n")
     said = sentences(log)
     assert "11 (the program's child) was a zombie from t=2.0 ms until its parent's wait at t=302.0 ms." in said
+    assert "12 (the program's child) was a zombie from t=400.0 ms until the supervisor 1 (the run's subreaper) " \
+           "reaped it at t=402.0 ms." in said
     assert any(s.startswith("12 (the program's child) outlived its parent 10") and
                "re-parented to the supervisor 1 (the run's subreaper)" in s for s in said)
     assert "12 (the program's child) was killed by SIGKILL (t=400.0 ms)." in said

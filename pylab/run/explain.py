@@ -108,9 +108,9 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                            f"{child} at {_ms(writers[1][1].t)}: it was still in the {MODE_WORDS.get(e.mode, e.mode)} "
                            f"stdout buffer when fork copied the buffer into the child ({_ms(spawn.t)}).")
             else:
-                who = " and ".join(name(p) for p, _ in writers) or "neither of them"
+                who = f"only {name(writers[0][0])} wrote its copy" if writers else "neither wrote its copy"
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
-                           f"fork copied it into the child; {who} wrote its copy.")
+                           f"fork copied it into the child; {who}.")
         elif e.text in ("exec", "_exit") and e.data:
             if e.text == "exec":
                 done = _next(events, e, e.pid, ("exec", "stdio"))
@@ -159,8 +159,9 @@ def life_sentences(trace: Trace, name) -> list[str]:
         if p.pid == name.supervisor:
             continue
         if p.ended is not None and p.reaped_at is not None and p.reaped_at - p.ended >= ZOMBIE_MIN:
-            whose = "its parent's" if p.reaped_by == p.parent else f"{name(p.reaped_by)}'s"
-            out.append(f"{name(p.pid)} was a zombie from {_ms(p.ended)} until {whose} wait at {_ms(p.reaped_at)}.")
+            until = (f"its parent's wait at {_ms(p.reaped_at)}" if p.reaped_by == p.parent
+                     else f"{name(p.reaped_by)} reaped it at {_ms(p.reaped_at)}")
+            out.append(f"{name(p.pid)} was a zombie from {_ms(p.ended)} until {until}.")
         if p.signal:
             sender = next((e.pid for e in trace.events if e.kind == "kill" and e.other == p.pid), None)
             by = f", sent by {name(sender)}" if sender is not None else ""
