@@ -245,9 +245,10 @@ def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path):
 
 def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait():
     data = json.loads(pylab("trace", "zombie", "--mode", "pipe", "--json", "--", "0.3").stdout)
-    (zombie,) = [s for s in data["explanation"] if "was a zombie from" in s]
-    assert "until its parent's wait" in zombie
     child = next(p for p in data["processes"].values() if p["parent"] == data["pid"])
+    # (on a loaded machine the program itself may wait a moment for the supervisor too)
+    (zombie,) = [s for s in data["explanation"] if s.startswith(f"{child['pid']} ") and "was a zombie from" in s]
+    assert "until its parent's wait" in zombie
     assert child["reaped_at"] - child["ended"] >= 0.29  # the lesson's 0.3 s
 
 

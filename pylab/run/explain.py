@@ -79,7 +79,7 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
     many = {data for data, forks in copies.items() if len(forks) > 2}
     for data in many:
         forks = copies[data]
-        writers = {p for m, s in forks for p in (m.pid, s.other) if _wrote(trace, p, data, s.t)}
+        writers = {p for m, s in forks for p in (m.pid, s.other) if _wrote(trace, p, data, m.t)}
         pairs = ", ".join(f"{m.pid}->{s.other}" for m, s in forks)
         out.append(f"{_quote(data)} was still in the {MODE_WORDS.get(forks[0][0].mode, forks[0][0].mode)} stdout "
                    f"buffer at each of {len(forks)} forks ({pairs}): every fork copied it, and {len(writers)} "
@@ -100,8 +100,8 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                 continue
             if e.data in many:
                 continue
-            child = spawn.other
-            writers = [(p, w) for p in (e.pid, child) if (w := _wrote(trace, p, e.data, spawn.t))]
+            child = spawn.other  # (the child may run, and write, before its parent's fork returns)
+            writers = [(p, w) for p in (e.pid, child) if (w := _wrote(trace, p, e.data, e.t))]
             text = _quote(e.data)
             if len(writers) == 2:
                 out.append(f"{text} was written twice, by {name(e.pid)} at {_ms(writers[0][1].t)} and by its child "
