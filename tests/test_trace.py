@@ -159,3 +159,16 @@ def test_the_marker_library_leaves_errno_as_the_program_had_it(tmp_path):
     r = runner.run([toolchain.build(src)], trace=True)
     assert r.stdout == b"errno 0\n"
     assert any(e.kind == "stdio" and e.text == "fork" for e in r.trace.events)  # the library was there
+
+
+def test_a_threads_writes_are_its_process_and_a_thread_is_no_child(tmp_path):
+    src = tmp_path / "threads.c"
+    src.write_text('#include <pthread.h>\n#include <unistd.h>\n'
+                   'static void *say(void *a) { (void)a; write(1, "from thread\\n", 12); return NULL; }\n'
+                   'int main(void) { pthread_t t; pthread_create(&t, NULL, say, NULL); pthread_join(t, NULL);\n'
+                   '  write(1, "from main\\n", 10); return 0; }\n')
+    r = runner.run([toolchain.build(src, cflags="-pthread")], trace=True)
+    procs = r.trace.processes()
+    assert [p.pid for p in procs.values() if p.parent == r.pid] == []  # no child process
+    assert r.trace.stdout(r.pid) == b"from thread\nfrom main\n"
+    assert procs[r.pid].exit_code == 0 and not [e for e in r.trace.events if e.kind == "spawn" and e.pid == r.pid]

@@ -256,21 +256,27 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     host: dict[int, int] = {}
 
     def ours(caller: int, n: int) -> int:
-        return host.get(n, n) if caller in inside else n
+        n = host.get(n, n) if caller in inside else n
+        return thread_of.get(n, n)
+
+    thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     t0 = None
     for raw in text.splitlines():
         m = _LINE.match(raw)
         if not m:
             continue
-        pid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
+        tid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
+        pid = thread_of.get(tid, tid)
         if t0 is None:
             t0 = stamp
         t = stamp - t0
         if body.endswith("<unfinished ...>"):
-            pending[pid] = body[: -len("<unfinished ...>")].rstrip()
+            pending[tid] = body[: -len("<unfinished ...>")].rstrip()
             continue
         if body.startswith("<... "):
-            body = pending.pop(pid, "") + body.split(" resumed>", 1)[-1]
+            body = pending.pop(tid, "") + body.split(" resumed>", 1)[-1]
+        if tid != pid and (body.startswith("+++") or body.startswith("exit(")):
+            continue  # a thread ending is not its process ending
         if (x := _EXITED.match(body)):
             events.append(Event(t, pid, "end", code=int(x.group(1))))
             continue
@@ -291,6 +297,9 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             flags = _spawned(name, args)
             translated = _NSPID.search(body)
             child, nspid = (int(translated.group(1)), value) if translated else (value, None)
+            if "CLONE_THREAD" in flags:
+                thread_of[child] = pid
+                continue
             if translated or pid in inside:
                 inside.add(child)
                 host[value] = child
