@@ -271,3 +271,15 @@ def test_watch_says_when_it_saw_nothing(capsys):
     bench = Namespace(path=Path("."), temporary=False, keep=True)
     run_cmd.report(Namespace(mode="pipe"), "x", r, bench, [], None, [])
     assert "--watch saw nothing" in capsys.readouterr().err
+
+
+def test_without_strace_trace_and_explain_say_so_in_one_line(monkeypatch, capsys):
+    from pylab.cli.main import main
+    from pylab.run import tracer
+
+    real = tracer.shutil.which
+    monkeypatch.setattr(tracer.shutil, "which", lambda name: None if name == "strace" else real(name))
+    for argv in (["trace", prog("fork_copies_buffer")], ["run", prog("fork_copies_buffer"), "--explain"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == ["pylab: error: tracing needs strace, which is not installed (Debian: apt-get install strace)"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -270,4 +271,11 @@ def test_a_refused_or_failed_run_leaves_no_descriptor_open(tmp_path, monkeypatch
     for mode in runner.MODES:
         with pytest.raises(OSError, match="refused"):
             runner.run(["true"], mode=mode, stdin="data")
+    with pytest.raises(OSError, match="refused"):
+        runner.run(["true"], mode="tty", terminal=True, stdin="data")
+    monkeypatch.setattr(runner.tracer, "strace_path", lambda: (_ for _ in ()).throw(runner.tracer.TracerMissing("no")))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the trace's folder would be
+    with pytest.raises(runner.tracer.TracerMissing):
+        runner.run(["true"], mode="tty", terminal=True, trace=True)
     assert sorted(os.listdir("/proc/self/fd")) == before
+    assert not list(tmp_path.glob("pylab-trace-*"))

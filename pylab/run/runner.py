@@ -133,11 +133,11 @@ class Process:
             cmd += ["-c", str(cwd)]
         cmd += ["-o", str(os.getpid()), "--", *self.argv]
         env = os.environ if env is None else env
-        if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
-            self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
-            cmd = tracer.command(self._trace_log, cmd, env=env)
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
+            if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
+                self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
+                cmd = tracer.command(self._trace_log, cmd, env=env)
             self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
         except BaseException:
             for fd in ours:
