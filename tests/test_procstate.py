@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import sys
 
 import pytest
 
@@ -87,3 +88,37 @@ def test_no_such_process():
         procstate.read_stat(pid)
     with pytest.raises(procstate.NoSuchProcess):
         procstate.state_ps(pid)
+
+
+def test_a_uids_processes_and_its_nproc_count_are_two_different_numbers():
+    me = os.getuid()
+    # a Python process with an extra thread: one more process, two more tasks
+    code = "import threading, sys; threading.Thread(target=sys.stdin.read).start(); print('ready', flush=True)"
+    before_pids = set(procstate.processes_of_uid(me))
+    with runner.start([sys.executable, "-c", code]) as proc:
+        proc.expect("ready")
+        pids = procstate.processes_of_uid(me)
+        assert proc.pid in pids and proc.pid not in before_pids
+        threads = procstate.read_stat(proc.pid).num_threads
+        assert threads == 2
+        # every listed process counts its threads: nproc_count is at least that much bigger
+        assert procstate.nproc_count(me) >= len(pids) + threads - 1
+        proc.close_stdin()
+    assert proc.pid not in procstate.processes_of_uid(me)
+
+
+def test_no_process_runs_as_an_unused_uid():
+    unused = 64999
+    assert procstate.processes_of_uid(unused) == [] and procstate.nproc_count(unused) == 0
+
+
+def test_ns_pids_gives_the_host_pid_and_the_one_inside_a_pid_namespace():
+    assert procstate.ns_pids(os.getpid()) == [os.getpid()]
+    argv = ["bwrap", "--unshare-user", "--unshare-pid", "--dev-bind", "/", "/", "--proc", "/proc",
+            "sh", "-c", "echo $$; exec cat"]
+    with runner.start(argv) as proc:
+        inner = int(proc.expect(rb"^(\d+)$").group(1))  # what the shell sees as its own pid
+        cat = procstate.call_until(lambda: [p for p in procstate.descendants(proc.pid)
+                                            if procstate.read_stat(p).comm == "cat"], timeout=5)[0]
+        assert procstate.ns_pids(cat) == [cat, inner] and inner < cat
+        proc.close_stdin()

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from pylab.bindings import lab_wait as lifecycle, native
+from pylab.compare import statuses
 
 from pylab.observe import procstate
 
@@ -51,7 +52,7 @@ def test_the_core_bit_is_reported_as_observed_or_explained(soft, tmp_path):
     r = run_program("wait_status", limits={"core": soft}, cwd=tmp_path)
     assert list(tmp_path.iterdir()) == []
     raw, words = decoded(r)["SIGSEGV"]
-    obstacle = lifecycle.core_obstacle()
+    obstacle = statuses.core_obstacle()
     if obstacle is None:  # this machine writes plain core files: the bit must be there
         assert words.endswith("WCOREDUMP=1") and os.WCOREDUMP(raw), r.stdout_text
         assert "a core file was written (and removed)" in r.lines
@@ -79,7 +80,7 @@ def test_a_zero_hard_core_limit_is_said_not_hidden(tmp_path):
 
 def test_python_sees_the_same_statuses_as_c():
     c_side = decoded(run_program("wait_status", limits={"core": None}))
-    rows = {row["case"]: row for row in lifecycle.side_by_side()}
+    rows = {row["case"]: row for row in statuses.side_by_side()}
     expect = {"return7": 7, "exit3": 3, "exit256": 0, "exit-1": 255, "SIGTERM": -15, "SIGSEGV": -11}
     for case, code in expect.items():
         row = rows[case]
@@ -88,7 +89,7 @@ def test_python_sees_the_same_statuses_as_c():
         words = re.sub(r" \([^)]*\)", "", c_side[case][1])     # drop strsignal's text
         if case != "SIGSEGV":
             assert row["raw"] == c_side[case][0] and row["c"] == words, (row, c_side[case])
-    assert rows["SIGSEGV"]["core_dumped"] == (lifecycle.core_obstacle() is None)
+    assert rows["SIGSEGV"]["core_dumped"] == (statuses.core_obstacle() is None)
     assert rows["SIGSTOP"]["c"] == "WIFSTOPPED WSTOPSIG=19"
     assert rows["SIGCONT"]["c"] == "WIFCONTINUED" and rows["SIGCONT"]["raw"] == c_side["SIGCONT"][0]
     for case in ("SIGSTOP", "SIGCONT"):  # not endings: os.waitstatus_to_exitcode refuses them

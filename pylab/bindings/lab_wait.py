@@ -4,31 +4,21 @@ In-process counterparts of the C lessons wait_status, reap_all and waitid_peek
 (csrc/programs/), over csrc/lib/lab_wait.c. Functions that fork return only in the
 parent; the children end in C (_exit or a signal) and never run Python code. Every
 child made here must be reaped by the caller; the functions that reap say which.
-
-    statuses = side_by_side()      # one row per way to end: C macros, os, subprocess
+The wait_status lesson's endings read three ways side by side: pylab.compare.statuses.
 """
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from pylab.bindings import native
-
-from pylab.run import toolchain
-from pylab.bindings._native import ffi, lib
-from pylab.bindings.native import check  # the one errno -> OSError helper
+from pylab.bindings.native import check, ffi, lib  # check: the one errno -> OSError helper
 
 P_PID, P_ALL = lib.LAB_P_PID, lib.LAB_P_ALL
 WEXITED, WSTOPPED, WNOWAIT = lib.LAB_WEXITED, lib.LAB_WSTOPPED, lib.LAB_WNOWAIT
 CLD_NAMES = {lib.LAB_CLD_EXITED: "CLD_EXITED", lib.LAB_CLD_KILLED: "CLD_KILLED",
              lib.LAB_CLD_DUMPED: "CLD_DUMPED", lib.LAB_CLD_STOPPED: "CLD_STOPPED",
              lib.LAB_CLD_CONTINUED: "CLD_CONTINUED"}
-# The ways a child ends in the wait_status lesson, by the name its CASE argument takes.
-ENDINGS = ("return7", "exit3", "exit256", "exit-1", "SIGTERM", "SIGSEGV")
 
 
 @dataclass(frozen=True)
@@ -93,61 +83,3 @@ def macros(raw: int) -> str:
     if c.stopped:
         return f"WIFSTOPPED WSTOPSIG={c.stop_signal}"
     return "WIFCONTINUED" if c.continued else f"raw={raw:#x}"
-
-
-def _row(case: str, raw: int, returncode: int | None) -> dict:
-    try:
-        exitcode: int | str = os.waitstatus_to_exitcode(raw)
-    except ValueError as e:  # a stopped or continued status is not an ending
-        exitcode = f"ValueError: {e}"
-    return {"case": case, "raw": raw, "c": macros(raw), "core_dumped": native.decode_status(raw).core_dumped,
-            "waitstatus_to_exitcode": exitcode, "subprocess_returncode": returncode}
-
-
-def _allow_core() -> None:
-    """In the child, before exec: the soft RLIMIT_CORE up to the hard one, as wait_status
-    does itself only in its scratch directory (its CASE runs leave the choice to the caller)."""
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_CORE, (resource.getrlimit(resource.RLIMIT_CORE)[1],) * 2)
-
-
-def side_by_side() -> list[dict]:
-    """Each ending of the wait_status lesson, observed three ways at once: the raw status
-    from os.waitpid, read by C's W* macros and by os.waitstatus_to_exitcode, and the
-    returncode subprocess gives (negative: killed by that signal). Then a stopped and a
-    continued status, which only waitpid with WUNTRACED / WCONTINUED reports."""
-    binary = toolchain.find("wait_status").build()
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="pylab-wait-") as scratch:  # cores land here
-        for case in ENDINGS:
-            returncode = subprocess.run([binary, case], cwd=scratch, stderr=subprocess.DEVNULL,
-                                        preexec_fn=_allow_core).returncode
-            proc = subprocess.Popen([binary, case], cwd=scratch, stderr=subprocess.DEVNULL, preexec_fn=_allow_core)
-            _, raw = os.waitpid(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(raw)  # reaped here: tell Popen
-            rows.append(_row(case, raw, returncode))
-        for core in Path(scratch).glob("core*"):
-            core.unlink()
-    pid = fork_ending("block")
-    try:
-        os.kill(pid, signal.SIGSTOP)
-        rows.append(_row("SIGSTOP", os.waitpid(pid, os.WUNTRACED)[1], None))
-        os.kill(pid, signal.SIGCONT)
-        rows.append(_row("SIGCONT", os.waitpid(pid, os.WCONTINUED)[1], None))
-    finally:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    return rows
-
-
-def core_obstacle() -> str | None:
-    """Why a crash here would leave no core bit, or None when nothing in sight stops it."""
-    import resource
-
-    if resource.getrlimit(resource.RLIMIT_CORE)[1] == 0:
-        return "RLIMIT_CORE's hard limit is 0 and cannot be raised"
-    pattern = Path("/proc/sys/kernel/core_pattern").read_text().strip()
-    if pattern.startswith("|"):
-        return f"core_pattern pipes cores to a handler ({pattern}), which decides"
-    return None

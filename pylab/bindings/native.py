@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pylab.core.status import describe_status
+
 try:
     from pylab.bindings._native import ffi, lib
 except ImportError as e:  # the usual cause: importing the source tree, not the install
@@ -64,8 +66,6 @@ class WaitStatus:
         )
 
     def describe(self) -> str:
-        from pylab.core.status import describe_status
-
         return describe_status(self.raw)
 
 

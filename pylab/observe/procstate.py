@@ -14,6 +14,7 @@ from typing import Callable, Iterable, TypeVar
 
 T = TypeVar("T")
 
+# The one table of state letters in words (proc(5)); timelines and figures use it too.
 STATE_NAMES = {
     "R": "running", "S": "sleeping", "D": "disk sleep", "T": "stopped",
     "t": "tracing stop", "Z": "zombie", "X": "dead", "I": "idle", "P": "parked",
@@ -198,6 +199,13 @@ def status_fields(pid: int) -> dict[str, str]:
         raise NoSuchProcess(pid) from None
 
 
+def ns_pids(pid: int) -> list[int]:
+    """pid's number in each PID namespace it belongs to, outermost first (the NSpid line
+    of /proc/PID/status): [host pid, ..., the pid the process itself sees]."""
+    fields = status_fields(pid)
+    return [int(x) for x in fields["NSpid"].split()] if "NSpid" in fields else [pid]
+
+
 def holdings(pid: int) -> dict:
     """What a process still holds: memory, threads, open files, its exit code.
 
@@ -223,3 +231,35 @@ def holdings(pid: int) -> dict:
         "stime_ticks": int(tail[12]),
     }
 
+
+
+# -- a uid's processes: two questions, two names ---------------------------------------
+def _real_uid_and_threads(pid: int) -> tuple[int, int]:
+    fields = status_fields(pid)
+    return int(fields["Uid"].split()[0]), int(fields["Threads"])
+
+
+def _by_real_uid(uid: int) -> list[tuple[int, int]]:
+    """(pid, threads) of every process whose real uid is uid."""
+    found = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                real, threads = _real_uid_and_threads(int(name))
+            except (NoSuchProcess, ProcessLookupError, KeyError, ValueError, IndexError):
+                continue  # gone while we looked
+            if real == uid:
+                found.append((int(name), threads))
+    return found
+
+
+def processes_of_uid(uid: int) -> list[int]:
+    """Pids of the processes whose real uid is uid: whom to kill to leave a uid empty,
+    or whether anything runs as it at all."""
+    return [pid for pid, _ in _by_real_uid(uid)]
+
+
+def nproc_count(uid: int) -> int:
+    """What RLIMIT_NPROC counts against uid: its tasks (every thread of every process
+    whose real uid is uid), so a limit of nproc_count(uid) + n leaves room for n more."""
+    return sum(threads for _, threads in _by_real_uid(uid))

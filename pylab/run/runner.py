@@ -3,29 +3,36 @@
 Every run goes through csrc/tools/supervise.c: a small C supervisor that becomes a
 session leader and a child subreaper (PR_SET_CHILD_SUBREAPER), forks the program into
 its own process group, enforces the timeout and limits, and at the end SIGKILLs and
-reaps everything the run created, orphans and daemons included. stdout goes to a
-terminal (a pty: `tty`), a `pipe` or a `file`; stderr always to a pipe of its own.
+reaps everything the run created, orphans and daemons included. It watches this
+process through a pidfd: if pylab dies, the whole run is killed at once. stdout goes
+to a terminal (a pty: `tty`), a `pipe` or a `file`; stderr to a pipe of its own, or,
+with terminal=True in tty mode, stdin, stdout and stderr are all the pty.
 
     result = run(["./_exit1"], mode="tty")
-    result.exit_code, result.stdout_text, result.stragglers
+    result.exit_code, result.stdout_text, result.stragglers, result.outlived
 
 `start()` gives a live handle for drivers that must look at a process while it runs
-(its pid, `expect()` on its output, a line on its stdin as a handshake).
+(its pid, `expect()` on its output, a line on its stdin as a handshake, `stop()` to end
+the whole tree at once). trace=True runs it under the outside tracer (strace -f,
+pylab.run.tracer) and gives the events in `result.trace`.
 """
 from __future__ import annotations
 
 import errno
+import math
 import os
 import re
 import selectors
+import shutil
 import signal
 import tempfile
+import termios
 import threading
 from pathlib import Path
 from typing import Sequence
 
 from pylab.core.targets import MODES
-from pylab.run import toolchain
+from pylab.run import toolchain, tracer
 from pylab.run.result import RunResult
 
 DEFAULT_TIMEOUT = 10.0
@@ -42,8 +49,15 @@ class RunError(Exception):
 class Process:
     """A supervised program while it runs. Use as a context manager, or call wait()."""
 
-    def __init__(self, argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid,
-                 output_limit, interactive, stop_on_overflow=False):
+    def __init__(self, argv: Sequence[str | os.PathLike], *, mode: str = "pipe",
+                 stdin: bytes | str | None = None, timeout: float | None = DEFAULT_TIMEOUT,
+                 linger: float | None = None, env: dict | None = None,
+                 cwd: str | os.PathLike | None = None, limits: dict | None = None,
+                 uid: int | None = None, gid: int | None = None,
+                 output_limit: int | None = DEFAULT_OUTPUT_LIMIT, interactive: bool = False,
+                 stop_on_overflow: bool = False, terminal: bool = False, trace: bool = False):
+        """The arguments are run()'s; interactive=True (start()) pumps the streams in a
+        thread and keeps stdin open for write()."""
         if mode not in MODES:
             raise RunError(f"unknown stdout mode {mode!r}: choose one of {', '.join(MODES)}")
         for name in limits or {}:
@@ -51,78 +65,107 @@ class Process:
                 raise RunError(f"unknown limit {name!r}: choose from {', '.join(RLIMITS)}")
         if cwd is not None and not Path(cwd).is_dir():
             raise RunError(f"no such directory: {cwd}")
+        timeout_ms, linger_ms = _millis(timeout, "timeout"), _millis(linger, "linger", zero_ok=True)
         self.argv = [str(a) for a in argv]
         self.mode = mode
         self.output_limit = output_limit
         self._stop_on_overflow = stop_on_overflow
         self.pid: int | None = None
+        self._supervisor: int | None = None
         self._status: int | None = None
         self._duration = 0.0
-        self._timed_out = False
+        self._ended_how = 0  # the supervisor's HOW: 0 ended, 1 timed out, 2 stopped
         self._exec_error: int | None = None
         self._stragglers: list[int] = []
+        self._outlived: list[dict] = []
+        self._reaped: list[tuple[int, int]] = []
         self._done = False
         self._bufs = {"stdout": bytearray(), "stderr": bytearray()}
         self._seen = {"stdout": 0, "stderr": 0}
         self._cond = threading.Condition()
         self._finished = threading.Event()
         self._stdin_data = None
+        self._sent = False  # on a terminal: the last bytes written left a line unfinished
         self._file = None
+        self._terminal = mode == "tty" and terminal
+        self._trace_log: Path | None = None
 
         supervisor = toolchain.tool("supervise")
         status_r, status_w = os.pipe()
-        err_r, err_w = os.pipe()
-        child_fds = [status_w, err_w]
-        if mode == "tty":
+        child_fds = [status_w]
+        err_r = None
+        if self._terminal:  # the pty is the whole terminal: stdin, stdout and stderr
             out_r, out_w = os.openpty()
-        elif mode == "pipe":
-            out_r, out_w = os.pipe()
-        else:
-            self._file = tempfile.TemporaryFile(prefix="pylab-stdout-")
-            out_r, out_w = None, os.dup(self._file.fileno())
-        child_fds.append(out_w)
-        if stdin is None and not interactive:
-            in_r, self._stdin_w = os.open(os.devnull, os.O_RDONLY), None
-        else:
-            in_r, self._stdin_w = os.pipe()
+            attrs = termios.tcgetattr(out_w)
+            attrs[3] &= ~termios.ECHO  # input is not echoed into the output (a user's own terminal echoes)
+            termios.tcsetattr(out_w, termios.TCSANOW, attrs)
+            in_r, err_w = os.dup(out_w), os.dup(out_w)
+            self._stdin_w = os.dup(out_r)
             if isinstance(stdin, str):
                 stdin = stdin.encode()
             self._stdin_data = memoryview(stdin) if stdin else None
-        child_fds.append(in_r)
+            child_fds += [out_w, in_r, err_w]
+        else:
+            err_r, err_w = os.pipe()
+            child_fds.append(err_w)
+            if mode == "tty":
+                out_r, out_w = os.openpty()
+            elif mode == "pipe":
+                out_r, out_w = os.pipe()
+            else:
+                self._file = tempfile.TemporaryFile(prefix="pylab-stdout-")
+                out_r, out_w = None, os.dup(self._file.fileno())
+            child_fds.append(out_w)
+            if stdin is None and not interactive:
+                in_r, self._stdin_w = os.open(os.devnull, os.O_RDONLY), None
+            else:
+                in_r, self._stdin_w = os.pipe()
+                if isinstance(stdin, str):
+                    stdin = stdin.encode()
+                self._stdin_data = memoryview(stdin) if stdin else None
+            child_fds.append(in_r)
 
-        cmd = [str(supervisor), str(STATUS_FD), str(int(timeout * 1000) if timeout else 0),
-               str(-1 if linger is None else int(linger * 1000)), "1" if mode == "tty" else "0",
+        cmd = [str(supervisor), str(STATUS_FD), str(timeout_ms), str(linger_ms), "1" if mode == "tty" else "0",
                str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
         for name, value in (limits or {}).items():
             cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
         if cwd is not None:
             cmd += ["-c", str(cwd)]
-        cmd += ["--", *self.argv]
+        cmd += ["-o", str(os.getpid()), "--", *self.argv]
+        env = os.environ if env is None else env
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
-            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w,
-                                   os.environ if env is None else env)
+            if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
+                self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
+                cmd = tracer.command(self._trace_log, cmd, env=env)
+            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
         except BaseException:
             for fd in ours:
                 os.close(fd)
             if self._file is not None:
                 self._file.close()
+            self._drop_trace()
             raise
         finally:
             for fd in child_fds:
                 os.close(fd)
-        self._readers = {status_r: "status", err_r: "stderr"}
+        self._readers = {status_r: "status"}
+        if err_r is not None:
+            self._readers[err_r] = "stderr"
         if out_r is not None:
             self._readers[out_r] = "stdout"
         self._status_buf = b""
         if self._stdin_w is not None and self._stdin_data is None and not interactive:
-            os.close(self._stdin_w)
-            self._stdin_w = None
+            self.close_stdin()
         self._thread = None
         if interactive:
             self._thread = threading.Thread(target=self._pump, daemon=True)
             self._thread.start()
             self._wait_started(timeout=10)
+
+    def _drop_trace(self) -> None:
+        if self._trace_log is not None:
+            shutil.rmtree(self._trace_log.parent, ignore_errors=True)
 
     # -- the pump: read every stream until the supervisor says the run is done --------
     def _pump(self):
@@ -138,9 +181,9 @@ class Process:
             while sel.get_map():
                 try:
                     ready = sel.select()
-                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                except KeyboardInterrupt:  # Ctrl-C: stop the whole run at once, then collect it
                     interrupted = True
-                    self.kill()
+                    self.stop()
                     continue
                 for key, _ in ready:
                     fd = key.fd
@@ -161,7 +204,7 @@ class Process:
                         continue
                     self._take(self._readers[fd], data)
         except BaseException:
-            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            self.stop()  # whatever went wrong here, the run must end, not be waited on
             raise
         finally:
             sel.close()
@@ -184,6 +227,8 @@ class Process:
             n = os.write(self._stdin_w, self._stdin_data[:65536])
         except BrokenPipeError:
             n = len(self._stdin_data)
+        if n:
+            self._sent = bytes(self._stdin_data[n - 1:n]) != b"\n"
         self._stdin_data = self._stdin_data[n:]
         if not self._stdin_data:
             sel.unregister(self._stdin_w)
@@ -206,18 +251,26 @@ class Process:
             # End the run now rather than read a flood to its end: SIGALRM is the
             # supervisor's own timeout, so it kills and reaps the whole tree.
             self._stop_on_overflow = False
-            os.kill(self._sup_pid, signal.SIGALRM)
+            os.kill(self.supervisor, signal.SIGALRM)
 
     def _status_line(self, words):
         with self._cond:
-            if words[0] == "start":
+            if words[0] == "supervisor":
+                self._supervisor = int(words[1])
+            elif words[0] == "start":
                 self.pid = int(words[1])
             elif words[0] == "execfail":
                 self._exec_error = int(words[1])
             elif words[0] == "end":
                 self._status = int(words[2])
-                self._timed_out = words[3] == "1"
+                self._ended_how = int(words[3])
                 self._duration = int(words[4]) / 1e9
+            elif words[0] == "outlived":
+                pid, ppid, state, wchan = int(words[1]), int(words[2]), words[3], words[4]
+                self._outlived.append({"pid": pid, "ppid": ppid, "state": state,
+                                       "wchan": None if wchan == "-" else wchan, "comm": " ".join(words[5:])})
+            elif words[0] == "reaped":
+                self._reaped.append((int(words[1]), int(words[2])))
             elif words[0] == "straggler":
                 pid = int(words[1])  # a dying process may be signalled by two sweeps
                 if pid != self.pid and pid not in self._stragglers:
@@ -234,10 +287,17 @@ class Process:
         if isinstance(data, str):
             data = data.encode()
         os.write(self._stdin_w, data)
+        self._sent = data[-1:] not in (b"", b"\n")  # a line left unfinished on a terminal
 
     def close_stdin(self) -> None:
-        """Close the program's stdin (it reads EOF); safe to call more than once."""
+        """Close the program's stdin (it reads EOF); safe to call more than once. On a
+        whole terminal that is the EOF character (^D), as a user would type it."""
         if self._stdin_w is not None:
+            if self._terminal:
+                try:  # ^D ends a line being typed; a second ^D at a line's start is EOF
+                    os.write(self._stdin_w, b"\x04\x04" if self._sent else b"\x04")
+                except OSError:
+                    pass
             os.close(self._stdin_w)
             self._stdin_w = None
 
@@ -271,6 +331,15 @@ class Process:
             except ProcessLookupError:
                 pass
 
+    def stop(self) -> None:
+        """End the whole run at once: the supervisor SIGKILLs every process of it,
+        whatever its group or session, and reaps them (as at the timeout)."""
+        if not self._finished.is_set():
+            try:
+                os.kill(self.supervisor, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
     @property
     def running(self) -> bool:
         """True until the run is over (the program and everything it left behind)."""
@@ -278,8 +347,9 @@ class Process:
 
     @property
     def supervisor(self) -> int:
-        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
-        return self._sup_pid
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans.
+        (With trace=True the process pylab started is the tracer, the supervisor's parent.)"""
+        return self._supervisor if self._supervisor is not None else self._sup_pid
 
     def wait(self, timeout: float | None = None) -> RunResult:
         if self._thread is None:
@@ -293,13 +363,22 @@ class Process:
             stdout += TRUNCATION_MARKER
         if self._seen["stderr"] > len(stderr):
             stderr += TRUNCATION_MARKER
+        trace = None
+        if self._trace_log is not None:
+            try:
+                trace = tracer.parse(self._trace_log, subreaper=self.supervisor)
+            except FileNotFoundError:
+                trace = None
+            finally:
+                self._drop_trace()
         return RunResult(
             argv=self.argv, mode=self.mode, pid=self.pid, status=self._status,
             stdout=stdout, stderr=stderr, duration=self._duration,
-            timed_out=self._timed_out, exec_error=self._exec_error,
+            timed_out=self._ended_how == 1, stopped=self._ended_how == 2, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
-            supervisor=self._sup_pid,
+            supervisor=self.supervisor, outlived=list(self._outlived), reaped=list(self._reaped),
+            terminal=self._terminal, trace=trace,
         )
 
     def __enter__(self) -> "Process":
@@ -307,9 +386,20 @@ class Process:
 
     def __exit__(self, *exc) -> None:
         if not self._finished.is_set():
-            self.kill()
+            self.stop()
             self.close_stdin()
             self._finished.wait(30)
+
+
+def _millis(seconds: float | None, what: str, zero_ok: bool = False) -> int:
+    """Seconds as the supervisor's whole milliseconds, rounded up: a sub-millisecond
+    timeout stays a timeout (1 ms), never 0, which the supervisor reads as "none".
+    None: no timeout (0), or for linger "until the timeout" (-1)."""
+    if seconds is None:
+        return -1 if zero_ok else 0
+    if seconds < 0 or (seconds == 0 and not zero_ok):
+        raise RunError(f"{what} must be {'0 or more' if zero_ok else 'above 0'} seconds (None: no limit), not {seconds!r}")
+    return math.ceil(seconds * 1000)
 
 
 def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
@@ -333,30 +423,33 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
 _RESETTABLE = tuple(s for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 
 
-def start(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
-          timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
-          env: dict | None = None, cwd: str | os.PathLike | None = None,
-          limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-          output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> Process:
-    """Start a supervised run and return its live handle (stdin is a pipe you write)."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, True,
-                   stop_on_overflow)
+def start(argv: Sequence[str | os.PathLike], **options) -> Process:
+    """Start a supervised run and return its live handle (stdin is a pipe you write).
+    Takes run()'s keyword options."""
+    return Process(argv, interactive=True, **options)
 
 
-def run(argv: Sequence[str | os.PathLike], mode: str = "pipe", stdin: bytes | str | None = None,
+def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes | str | None = None,
         timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> RunResult:
+        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False,
+        terminal: bool = False, trace: bool = False) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
-    timeout: seconds for the whole run (None: no limit); on expiry the whole tree is
-    killed. linger: how long, after the program ends, what it left running may go on
-    before it is killed (None: until the timeout). limits: rlimits by name (cpu, as,
-    fsize, nofile, nproc, core, stack, data; None means unlimited). stop_on_overflow:
-    end the run (as at its timeout) once a stream exceeds output_limit."""
-    return Process(argv, mode, stdin, timeout, linger, env, cwd, limits, uid, gid, output_limit, False,
-                   stop_on_overflow).wait()
+    mode: where stdout goes (tty, pipe, file). timeout: seconds for the whole run
+    (None: no limit; a fraction of a millisecond is rounded up, never dropped); on
+    expiry the whole tree is killed. linger: how long, after the program ends, what it
+    left running may go on before it is killed (None: until the timeout). limits:
+    rlimits by name (cpu, as, fsize, nofile, nproc, core, stack, data; None means
+    unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
+    exceeds output_limit. terminal (tty mode): the pty is the program's whole terminal,
+    stdin and stderr too (stderr then arrives in stdout, interleaved as a user sees it;
+    stdin data is typed in, then ^D). trace: follow every process of the run with
+    strace -f (pylab.run.tracer); the result's `trace` holds the events."""
+    return Process(argv, mode=mode, stdin=stdin, timeout=timeout, linger=linger, env=env, cwd=cwd,
+                   limits=limits, uid=uid, gid=gid, output_limit=output_limit,
+                   stop_on_overflow=stop_on_overflow, terminal=terminal, trace=trace).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:

@@ -1,10 +1,26 @@
 """Find and compile C programs: the lab's reference programs (csrc/programs/), its
-tools (csrc/tools/) and anyone's C file (a student's).
+tools (csrc/tools/) and anyone's C files (a student's, a textbook's).
 
-Binaries are cached by a hash of the source (and the lab's headers), the compiler's
-identity and the flags, so a program is compiled once per change. A compile error
-raises CompileError carrying the compiler's whole output; a missing compiler raises
-CompilerMissing. Both are ToolchainError, which the CLI reports in one line (exit 2).
+One function compiles C: build(). Everything else that needs a binary (lessons, the
+supervisor and other tools, probes, the bench's tiny program) calls it:
+
+    build("prog.c")                                   # the textbooks' -O0, cached
+    build(["main.c", "util.c"], include_dirs=["include"], defines=["DEBUG=1"],
+          libs=["m"], cflags=["-O2"])                 # several files, -I, -D, -l, flags
+
+Flags: FLAGS (-Wall -Wextra -O0 -g -std=gnu11) unless `flags` replaces them; `cflags`
+come after them, so `cflags=["-O2"]` wins over -O0 (gcc keeps the last -O). The lab's
+own headers (csrc/include/) are always on the include path, after the caller's -I.
+
+The cache: binaries are kept by a hash of the compiler's identity, the whole command
+line and every source's bytes, then of every local header the sources included, as gcc
+reported them (-MMD: the dependency output make uses). Editing an included header
+therefore rebuilds. A compile or link error raises CompileError carrying the compiler's
+whole output; a missing compiler raises CompilerMissing. Both are ToolchainError, which
+the CLI reports as one message with the compiler's text (exit 2).
+
+command() gives the same compiler command line without running it, for a caller that
+must run the compiler elsewhere (the grading sandbox).
 """
 from __future__ import annotations
 
@@ -12,13 +28,17 @@ import functools
 import hashlib
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Sequence
 
-FLAGS = ("-Wall", "-Wextra", "-O1", "-g", "-std=gnu11")
+OPT = "-O0"  # the textbooks' level: what TLPI, OSTEP and CS:APP print is what -O0 gives
+FLAGS = ("-Wall", "-Wextra", OPT, "-g", "-std=gnu11")
+PathLike = str | os.PathLike
 
 
 class ToolchainError(Exception):
@@ -34,11 +54,26 @@ class UnknownProgram(ToolchainError):
 
 
 class CompileError(ToolchainError):
-    def __init__(self, source: Path, output: str):
+    """The compiler or the linker refused; `output` is its whole text, `stage` says which
+    ("compile" or "link")."""
+
+    def __init__(self, source: PathLike, output: str, stage: str | None = None):
         self.source = Path(source)
         self.output = output
-        first = next((ln for ln in output.splitlines() if "error" in ln), "")
-        super().__init__(f"{self.source.name} does not compile: {first.strip() or 'see the compiler output'}")
+        self.stage = stage or ("link" if _LINK_ERROR.search(output) else "compile")
+        lines = output.splitlines()
+        if self.stage == "link":
+            first = next((ln for ln in lines if "undefined reference" in ln or "multiple definition" in ln),
+                         next((ln for ln in lines if "error" in ln), ""))
+            first = first.split(": ", 1)[-1] if ": " in first else first
+            verb = "does not link"
+        else:
+            first = next((ln for ln in lines if "error" in ln), "")
+            verb = "does not compile"
+        super().__init__(f"{self.source.name} {verb}: {first.strip() or 'see the compiler output'}")
+
+
+_LINK_ERROR = re.compile(r"undefined reference|multiple definition|ld returned|collect2|cannot find -l")
 
 
 def csrc_dir() -> Path:
@@ -111,55 +146,171 @@ def find(name: str) -> Program:
     return progs[name]
 
 
-def _key(source_bytes: bytes, cc_id: str, flags: tuple[str, ...]) -> str:
+def _as_list(value) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (str, os.PathLike)):
+        return [value]
+    return list(value)
+
+
+def _sources(source) -> list[Path]:
+    sources = [Path(s) for s in _as_list(source)]
+    if not sources:
+        raise ToolchainError("no C file given")
+    for src in sources:
+        if src.is_dir():
+            raise ToolchainError(f"{src} is a directory, not a C file")
+        if not src.is_file():
+            raise ToolchainError(f"no such C file: {src}")
+    return sources
+
+
+def _extras(include_dirs, defines, libs, cflags) -> tuple[list[str], list[str]]:
+    """(flags before the sources, libraries after them: the linker reads left to right)."""
+    before = []
+    if isinstance(cflags, str):
+        cflags = shlex.split(cflags)
+    before += [str(f) for f in _as_list(cflags)]
+    for d in _as_list(include_dirs):
+        if not Path(d).is_dir():
+            raise ToolchainError(f"no such include directory: {d}")
+        before += ["-I", str(Path(d).resolve())]
+    before += [f"-D{d}" for d in _as_list(defines)]
+    after = [lib if str(lib).startswith("-l") else f"-l{lib}" for lib in _as_list(libs)]
+    return before, after
+
+
+def command(source: PathLike | Sequence[PathLike], output: PathLike, flags: Sequence[str] = FLAGS,
+            cc: str | None = None, *, include_dirs=(), defines=(), libs=(), cflags=(),
+            lab_include: PathLike | None = None) -> list[str]:
+    """The compiler command line build() would run, for a caller that runs it itself.
+    lab_include: where the lab's headers are (default csrc/include/)."""
+    before, after = _extras(include_dirs, defines, libs, cflags)
+    lab = str(lab_include or csrc_dir() / "include")
+    return [compiler(cc)[0], *flags, *before, "-I", lab, "-o", str(output),
+            *(str(s) for s in _as_list(source)), *after]
+
+
+def _digest(*parts: bytes) -> str:
     h = hashlib.sha256()
-    for part in (source_bytes, cc_id.encode(), "\0".join(flags).encode()):
+    for part in parts:
         h.update(part)
         h.update(b"\0")
-    for header in sorted((csrc_dir() / "include").glob("*.h")):
-        h.update(header.read_bytes())
     return h.hexdigest()[:20]
 
 
-def build(source: str | os.PathLike, flags: tuple[str, ...] = FLAGS, cc: str | None = None,
-          output: str | os.PathLike | None = None) -> Path:
-    """Compile one C file (cached); returns the binary's path.
+def _read_deps(depfiles: Iterable[Path], sources: list[Path]) -> list[str]:
+    """The local headers gcc's -MMD output names (absolute paths), sources left out."""
+    found: set[str] = set()
+    own = {str(s.resolve()) for s in sources}
+    for dep in depfiles:
+        text = dep.read_text().replace("\\\n", " ")
+        _, _, rest = text.partition(": ")
+        for name in re.findall(r"(?:\\ |[^\s])+", rest):
+            path = str(Path(name.replace("\\ ", " ")).resolve())
+            if path not in own:
+                found.add(path)
+    return sorted(found)
 
-    Raises FileNotFoundError-like ToolchainError for a missing file, CompileError with
-    the compiler's whole output, CompilerMissing when there is no compiler."""
-    source = Path(source)
-    try:
-        data = source.read_bytes()
-    except FileNotFoundError:
-        raise ToolchainError(f"no such C file: {source}") from None
-    except IsADirectoryError:
-        raise ToolchainError(f"{source} is a directory, not a C file") from None
-    cc_path, cc_id = compiler(cc)
-    flags = tuple(flags)
-    key = _key(data, cc_id, flags)
-    binary = Path(output) if output else cache_dir() / key / source.stem
-    if binary.exists() and (output is None):
-        return binary
-    binary.parent.mkdir(parents=True, exist_ok=True)
-    # compile to a temporary name, then rename: concurrent builds never see half a file
-    fd, tmp = tempfile.mkstemp(prefix=f".{source.stem}.", dir=binary.parent)
-    os.close(fd)
-    cmd = [cc_path, *flags, "-I", str(csrc_dir() / "include"), "-o", tmp, str(source)]
+
+def _portable(headers: list[str], base: Path) -> list[str]:
+    """Headers beside the sources as "./name" (resolved again against the folder of the
+    source being built: the same file elsewhere includes its own neighbours), others as
+    absolute paths."""
+    base = base.resolve()
+    out = []
+    for h in headers:
+        try:
+            out.append("./" + str(Path(h).relative_to(base)))
+        except ValueError:
+            out.append(h)
+    return out
+
+
+def _resolved(entries: list[str], base: Path) -> list[str]:
+    return [str(base.resolve() / e[2:]) if e.startswith("./") else e for e in entries]
+
+
+def _headers_key(headers: list[str]) -> str:
+    parts = []
+    for h in headers:
+        try:
+            parts += [h.encode(), Path(h).read_bytes()]
+        except OSError:
+            parts += [h.encode(), b"\0missing"]  # gone or unreadable: rebuild
+    return _digest(*parts)
+
+
+def _run_cc(cmd: list[str], sources: list[Path]) -> str:
     proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
     if proc.returncode != 0:
-        os.unlink(tmp)
-        raise CompileError(source, proc.stdout + proc.stderr)
-    os.chmod(tmp, 0o755)
-    log = Path(f"{binary}.warnings")
-    if proc.stdout or proc.stderr:  # warnings (-Wall -Wextra) are kept for whoever asks
-        log.write_text(proc.stdout + proc.stderr)
-    elif log.exists():
-        log.unlink()
-    os.replace(tmp, binary)
-    return binary
+        raise CompileError(sources[0], proc.stdout + proc.stderr)
+    return proc.stdout + proc.stderr
 
 
-def warnings_for(binary: str | os.PathLike) -> str:
+def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, cc: str | None = None,
+          output: PathLike | None = None, *, include_dirs=(), defines=(), libs=(),
+          cflags: str | Sequence[str] = ()) -> Path:
+    """Compile and link one or more C files (cached); returns the binary's path.
+
+    source: a .c file or a list of them (the binary is named after the first).
+    flags: the base flags (FLAGS). include_dirs (-I), defines ("NAME" or "NAME=VALUE",
+    -D), libs ("m" or "-lm") and cflags (more flags, a list or a shell-quoted string)
+    come on top. output: write the binary there (always compiled, not cached).
+    Raises ToolchainError for a missing file or include directory, CompileError
+    (compile or link, with the compiler's whole output), CompilerMissing."""
+    sources = _sources(source)
+    cc_path, cc_id = compiler(cc)
+    before, after = _extras(include_dirs, defines, libs, cflags)
+    lab = ["-I", str(csrc_dir() / "include")]
+    base = [*flags, *before, *lab]
+    key = _digest(cc_id.encode(), "\0".join([*base, *after]).encode(),
+                  *(p for s in sources for p in (s.name.encode(), s.read_bytes())))
+    slot = cache_dir() / key
+    manifest = slot / "headers"
+    if output is None and manifest.exists():
+        known = _resolved(manifest.read_text().splitlines(), sources[0].parent)
+        binary = slot / _headers_key(known) / sources[0].stem
+        if binary.exists():
+            return binary
+    slot.mkdir(parents=True, exist_ok=True)
+    # build in a private folder, then rename: concurrent builds never see half a file
+    work = Path(tempfile.mkdtemp(prefix=f".{sources[0].stem}.", dir=slot))
+    try:
+        out = work / sources[0].stem
+        if len(sources) == 1:
+            deps = [work / "main.d"]
+            text = _run_cc([cc_path, *base, "-MMD", "-MF", str(deps[0]), "-o", str(out),
+                            str(sources[0]), *after], sources)
+        else:  # gcc -MMD writes one file's dependencies per run: compile each, then link
+            deps, objs, text = [], [], ""
+            for i, src in enumerate(sources):
+                obj, dep = work / f"{i}.{src.stem}.o", work / f"{i}.d"
+                text += _run_cc([cc_path, *base, "-c", "-MMD", "-MF", str(dep), "-o", str(obj), str(src)], [src])
+                deps.append(dep)
+                objs.append(str(obj))
+            text += _run_cc([cc_path, *flags, *before, "-o", str(out), *objs, *after], sources)
+        headers = _read_deps(deps, sources)
+        if output is not None:
+            shutil.move(str(out), str(output))  # maybe onto another file system
+            return Path(output)
+        binary = slot / _headers_key(headers) / sources[0].stem
+        binary.parent.mkdir(exist_ok=True)
+        log = Path(f"{binary}.warnings")
+        if text:  # warnings (-Wall -Wextra) are kept for whoever asks
+            log.write_text(text)
+        elif log.exists():
+            log.unlink()
+        os.replace(out, binary)
+        (work / "headers").write_text("".join(f"{h}\n" for h in _portable(headers, sources[0].parent)))
+        os.replace(work / "headers", manifest)
+        return binary
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def warnings_for(binary: PathLike) -> str:
     """The compiler's warnings when `binary` was built ('' when there were none)."""
     log = Path(f"{binary}.warnings")
     return log.read_text() if log.exists() else ""

@@ -1,0 +1,370 @@
+"""The outside tracer: what every process of a run did, from strace -f.
+
+strace (ptrace) follows the traced command and every process it creates and logs, to a
+file the caller chooses (keep it where the traced program cannot write), each
+process-management system call and each write. parse() turns that log into Events,
+one list for the whole tree in time order:
+
+    spawn   a fork, vfork or clone made `other` (flags in `text`; `code`: the child's
+            pid in its own PID namespace, when it has one)
+    exec    an execve that succeeded (argv; text: the path)
+    write   a write/writev to fd 1 or 2 (`data`: the exact bytes that went out)
+    exit    the process called exit_group/_exit (code)
+    end     the process is gone: exited (code) or killed (signal, core)
+    signal  a signal was delivered (signal; other: the sender, when known)
+    kill    the process sent a signal to `other`
+    reap    the process collected child `other` (wait4/waitpid/waitid; text: status)
+    reparent  derived: `pid` outlived its parent and was adopted by `other` (the one
+            who later reaped it, or the subreaper the caller names)
+    stdio   a marker from csrc/tools/stdiowatch.c (preloaded when stdio=True): what
+            stdout's buffer held (`data`) at a fork, exec or _exit, or a setvbuf call
+            (text: the event, mode: the buffering, where: the source line)
+
+The API the rest of the lab uses (the runner, `pylab trace`, the grading sandbox):
+
+    result = runner.run(argv, trace=True)      # strace around the supervisor; or, by hand:
+    argv = command(log, ["./prog", "arg"], stdio=True)        # run this yourself
+    trace = parse(log, subreaper=sup_pid)                       # then read the log
+    trace.events                      # [Event], time order; Event.to_dict() for JSON
+    trace.processes()                 # {pid: Proc(parent, argv, exit_code, signal,
+                                      #   reaped_by, reaped_at, adopted_by, nspid, writes)}
+    trace.stdout(pid)                 # the bytes pid wrote to fd 1 (None: everyone's)
+    pylab.run.explain.sentences(trace, program=pid, supervisor=sup_pid)   # in words
+
+`log` must be a path the traced program cannot write (a folder of the caller's, or of
+another uid): the runner uses a fresh 0700 folder and deletes it after parsing.
+
+Markers come from inside the program (it could forge them): grading must trust only
+the system-call events (stdio=False skips the library altogether).
+
+PID namespaces: run strace outside the namespace (around bwrap --unshare-pid). Every
+event then names processes by strace's pids (the host's), also where a call inside the
+namespace returned or reported the namespace's number (wait4, waitid, si_pid, kill):
+--pidns-translation logs both pids of each new process, and parse() maps the numbers
+back. Proc.nspid is the pid the program itself saw (what it prints with getpid);
+pylab.observe.procstate.ns_pids() reads the same from /proc/PID/status (NSpid) while a
+process lives.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pylab.core.errors import UsageError
+from pylab.run import toolchain
+
+SYSCALLS = ("fork", "vfork", "clone", "clone3", "execve", "execveat", "exit", "exit_group",
+            "wait4", "waitid", "kill", "tkill", "tgkill", "write", "writev")
+STRING_LIMIT = 1 << 16  # bytes of each write kept in the log (-s)
+MARKER = b"pylab-stdio "
+
+
+class TracerMissing(UsageError):
+    """strace is not installed (one line, exit 2)."""
+
+
+@dataclass
+class Event:
+    t: float  # seconds since the first event of the trace
+    pid: int
+    kind: str
+    other: int | None = None
+    fd: int | None = None
+    data: bytes = b""
+    text: str = ""
+    argv: list[str] | None = None
+    code: int | None = None
+    signal: str | None = None
+    core: bool = False
+    mode: str | None = None
+    where: str | None = None
+
+    def to_dict(self) -> dict:
+        d = {k: v for k, v in self.__dict__.items() if v is not None and v != b"" and v != "" and v is not False}
+        if self.data:
+            d["data"] = self.data.decode(errors="replace")
+        d["t"] = round(self.t, 6)
+        return d
+
+
+@dataclass
+class Proc:
+    """One process of the trace, summed up from its events."""
+
+    pid: int
+    parent: int | None = None
+    born: float | None = None
+    argv: list[str] | None = None
+    ended: float | None = None
+    exit_code: int | None = None
+    signal: str | None = None
+    reaped_by: int | None = None
+    reaped_at: float | None = None
+    adopted_by: int | None = None
+    nspid: int | None = None  # its pid inside its PID namespace, when it has one of its own
+    writes: list[Event] = field(default_factory=list)
+
+
+@dataclass
+class Trace:
+    events: list[Event]
+    root: int | None  # the first process traced: the command strace started
+    t0: float = 0.0  # the first event's wall-clock time (seconds since the epoch)
+
+    def processes(self) -> dict[int, Proc]:
+        procs: dict[int, Proc] = {}
+
+        def get(pid: int) -> Proc:
+            return procs.setdefault(pid, Proc(pid))
+
+        for e in self.events:
+            p = get(e.pid)
+            if p.born is None:
+                p.born = e.t
+            if e.kind == "spawn":
+                child = get(e.other)
+                child.parent, child.born, child.nspid = e.pid, e.t, e.code
+            elif e.kind == "exec":
+                p.argv = e.argv
+            elif e.kind == "write":
+                p.writes.append(e)
+            elif e.kind == "end":
+                p.ended, p.exit_code, p.signal = e.t, e.code, e.signal
+            elif e.kind == "reap":
+                child = get(e.other)
+                child.reaped_by, child.reaped_at = e.pid, e.t
+            elif e.kind == "reparent":
+                p.adopted_by = e.other
+        return procs
+
+    def of(self, pid: int) -> list[Event]:
+        return [e for e in self.events if e.pid == pid]
+
+    def stdout(self, pid: int | None = None) -> bytes:
+        """The bytes written to fd 1, by one process or all of them, in time order."""
+        return b"".join(e.data for e in self.events if e.kind == "write" and e.fd == 1
+                        and (pid is None or e.pid == pid))
+
+    def to_dict(self) -> dict:
+        return {"root": self.root, "events": [e.to_dict() for e in self.events]}
+
+
+# -- running ---------------------------------------------------------------------------
+def strace_path() -> str:
+    path = shutil.which("strace")
+    if path is None:
+        raise TracerMissing("tracing needs strace, which is not installed (Debian: apt-get install strace)")
+    return path
+
+
+def stdiowatch() -> Path:
+    """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached."""
+    return toolchain.build(toolchain.csrc_dir() / "tools" / "stdiowatch.c",
+                           flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
+
+
+def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
+    """The argv that runs `argv` under strace -f, logging to `log`; run it yourself (in a
+    sandbox, around the supervisor), then parse(log).
+
+    stdio: preload the marker library into the traced program (strace -E, so strace
+    itself does not load it), after any LD_PRELOAD of `env` (default: os.environ)."""
+    cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
+           "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
+    if stdio:
+        lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
+        cmd += ["-E", f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"]
+    return [*cmd, "--", *[str(a) for a in argv]]
+
+
+# -- parsing ---------------------------------------------------------------------------
+_LINE = re.compile(r"(\d+) +(\d+\.\d+) (.*)")
+_CALL = re.compile(r"(\w+)\((.*)\) += (-?\d+|\?|0x[0-9a-f]+)(?: (E\w+))?.*$", re.S)
+_STR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
+_EXITED = re.compile(r"\+\+\+ exited with (\d+) \+\+\+")
+_KILLED = re.compile(r"\+\+\+ killed by (\w+)( \(core dumped\))? \+\+\+")
+_SIGNAL = re.compile(r"--- (\w+) \{(.*)\} ---")
+_NSPID = re.compile(r"/\* (\d+) in strace's PID NS \*/")
+
+
+def _bytes(hexstr: str) -> bytes:
+    return bytes.fromhex(hexstr.replace("\\x", ""))
+
+
+def _strings(args: str) -> list[bytes]:
+    return [_bytes(m) for m in _STR.findall(args)]
+
+
+def _spawned(name: str, args: str) -> str:
+    if name in ("fork", "vfork"):
+        return name
+    m = re.search(r"flags=([\w|]+)", args)
+    return m.group(1) if m else name
+
+
+def _status_text(args: str) -> str:
+    m = re.search(r"\[\{(.*?)\}\]", args)
+    return m.group(1) if m else ""
+
+
+def _marker(pid: int, t: float, data: bytes, addr2line) -> Event:
+    head, _, pending = data.partition(b"\n")
+    words = head.decode(errors="replace").split(" ", 6)
+    _, event, mode, n, addr, base, path = (words + [""] * 7)[:7]
+    where = addr2line(path, addr, base) if event != "fork" else None
+    return Event(t, pid, "stdio", data=pending[: int(n) if n.isdigit() else None], text=event,
+                 mode=mode, where=where)
+
+
+@functools.lru_cache(maxsize=1024)
+def _where(path: str, addr: str, base: str) -> str | None:
+    """file:line of a return address, by addr2line on the (-g) object; None when unknown."""
+    if not path or path == "?" or not addr.startswith("0x") or not shutil.which("addr2line"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
+        at = int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
+        out = subprocess.run(["addr2line", "-e", path, hex(at)], capture_output=True, text=True, timeout=10)
+    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+        return None
+    text = out.stdout.strip().split(" ")[0]
+    return None if not text or text.startswith("??") else f"{os.path.basename(text.split(':')[0])}:{text.split(':')[-1]}"
+
+
+def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subreaper: int | None = None,
+          where=_where) -> Trace:
+    """Events from an strace -f -ttt -xx log (a file, or its text).
+
+    subreaper: who adopts an orphan whose adopter the trace cannot show (the runner's
+    supervisor); an adopter seen reaping the orphan is named from the trace itself."""
+    if text is None:
+        text = Path(log).read_text(errors="replace")
+    events: list[Event] = []
+    pending: dict[int, str] = {}
+    failed_exec: dict[int, Event] = {}
+    # PID namespaces (bwrap --unshare-pid): the line's pid is strace's, but what a call
+    # returns or reports inside a namespace is that namespace's pid. --pidns-translation
+    # gives both for each new process; `inside` holds the processes in a namespace of
+    # their own, `host` maps their pid numbers to strace's (one namespace level deep).
+    inside: set[int] = set()
+    host: dict[int, int] = {}
+
+    def ours(caller: int, n: int) -> int:
+        n = host.get(n, n) if caller in inside else n
+        return thread_of.get(n, n)
+
+    thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
+    t0 = None
+    for raw in text.splitlines():
+        m = _LINE.match(raw)
+        if not m:
+            continue
+        tid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
+        pid = thread_of.get(tid, tid)
+        if t0 is None:
+            t0 = stamp
+        t = stamp - t0
+        if body.endswith("<unfinished ...>"):
+            pending[tid] = body[: -len("<unfinished ...>")].rstrip()
+            continue
+        if body.startswith("<... "):
+            body = pending.pop(tid, "") + body.split(" resumed>", 1)[-1]
+        if tid != pid and (body.startswith("+++") or body.startswith("exit(")):
+            continue  # a thread ending is not its process ending
+        if (x := _EXITED.match(body)):
+            events.append(Event(t, pid, "end", code=int(x.group(1))))
+            continue
+        if (x := _KILLED.match(body)):
+            events.append(Event(t, pid, "end", signal=x.group(1), core=bool(x.group(2))))
+            continue
+        if (x := _SIGNAL.match(body)):
+            sender = re.search(r"si_pid=(\d+)", x.group(2))
+            events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
+                                other=ours(pid, int(sender.group(1))) if sender else None))
+            continue
+        c = _CALL.match(body)
+        if not c:
+            continue
+        name, args, ret, err = c.group(1), c.group(2), c.group(3), c.group(4)
+        value = int(ret, 0) if ret not in ("?",) else None
+        if name in ("fork", "vfork", "clone", "clone3") and value and value > 0:
+            flags = _spawned(name, args)
+            translated = _NSPID.search(body)
+            child, nspid = (int(translated.group(1)), value) if translated else (value, None)
+            if "CLONE_THREAD" in flags:
+                thread_of[child] = pid
+                continue
+            if translated or pid in inside:
+                inside.add(child)
+                host[value] = child
+            if "CLONE_NEWPID" in flags:  # the first process of a new namespace: its pid 1
+                inside.add(child)
+                host[1], nspid = child, 1
+            events.append(Event(t, pid, "spawn", other=child, text=flags, code=nspid))
+        elif name in ("execve", "execveat"):
+            strs = _strings(args)
+            path = strs[0].decode(errors="replace") if strs else ""
+            argv = [s.decode(errors="replace") for s in strs[1:]]
+            if value == 0:
+                failed_exec.pop(pid, None)
+                events.append(Event(t, pid, "exec", text=path, argv=argv))
+            else:  # execvp tries each PATH entry: only a last failure is the program's
+                failed_exec[pid] = Event(t, pid, "exec_failed", text=f"{path}: {err}", argv=argv)
+        elif name in ("exit", "exit_group"):
+            events.append(Event(t, pid, "exit", code=int(args.strip() or 0)))
+        elif name == "wait4" and value and value > 0:
+            events.append(Event(t, pid, "reap", other=ours(pid, value), text=_status_text(args)))
+        elif name == "waitid" and value == 0 and "WNOWAIT" not in args:
+            reaped = re.search(r"si_pid=(\d+)", args)
+            if reaped and int(reaped.group(1)) > 0:
+                code = re.search(r"si_code=(\w+).*?si_status=(\w+)", args)
+                events.append(Event(t, pid, "reap", other=ours(pid, int(reaped.group(1))),
+                                    text=f"{code.group(1)} {code.group(2)}" if code else ""))
+        elif name in ("kill", "tkill", "tgkill") and value == 0:
+            parts = [a.strip() for a in args.split(",")]
+            target = int(parts[-2]) if len(parts) >= 2 and parts[-2].lstrip("-").isdigit() else None
+            events.append(Event(t, pid, "kill", signal=parts[-1],
+                                other=ours(pid, target) if target is not None and target > 0 else target))
+        elif name in ("write", "writev"):
+            fd = int(args.split(",", 1)[0])
+            data = b"".join(_strings(args))
+            if fd == -1 and data.startswith(MARKER):
+                events.append(_marker(pid, t, data, where))
+            elif fd in (1, 2) and value and value > 0:
+                events.append(Event(t, pid, "write", fd=fd, data=data[:value]))
+    for e in failed_exec.values():
+        events.append(e)
+    events.sort(key=lambda e: e.t)
+    root = events[0].pid if events else None
+    trace = Trace(events, root, t0 or 0.0)
+    _add_reparents(trace, subreaper, inside, host.get(1))
+    return trace
+
+
+def _add_reparents(trace: Trace, subreaper: int | None, inside: set[int], ns_init: int | None) -> None:
+    """For each process whose parent ended before it: a reparent event at that moment,
+    naming the adopter, and again if the adopter ends first. The kernel's rule: an
+    orphan in a PID namespace goes to that namespace's init; otherwise to the nearest
+    subreaper (the one seen reaping it, else `subreaper`)."""
+    procs = trace.processes()
+    extra = []
+    for p in procs.values():
+        parent, seen = procs.get(p.parent) if p.parent is not None else None, set()
+        while parent is not None and parent.ended is not None and parent.pid not in seen and \
+                (p.ended is None or p.ended > parent.ended):
+            seen.add(parent.pid)
+            init = procs.get(ns_init) if ns_init is not None else None
+            if p.pid in inside and init is not None and init.pid not in (parent.pid, p.pid) and \
+                    (init.ended is None or init.ended > parent.ended):
+                adopter = init.pid
+            else:
+                adopter = p.reaped_by if p.reaped_by not in (None, parent.pid) else subreaper
+            extra.append(Event(parent.ended, p.pid, "reparent", other=adopter))
+            parent = procs.get(adopter) if adopter is not None else None
+    trace.events = sorted(trace.events + extra, key=lambda e: e.t)
