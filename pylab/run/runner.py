@@ -49,7 +49,7 @@ class Process:
                  cwd: str | os.PathLike | None = None, limits: dict | None = None,
                  uid: int | None = None, gid: int | None = None,
                  output_limit: int | None = DEFAULT_OUTPUT_LIMIT, interactive: bool = False,
-                 stop_on_overflow: bool = False):
+                 stop_on_overflow: bool = False, wrap=None):
         """The arguments are run()'s; interactive=True (start()) pumps the streams in a
         thread and keeps stdin a pipe for write()."""
         if mode not in MODES:
@@ -64,6 +64,8 @@ class Process:
         self.mode = mode
         self.output_limit = output_limit
         self._stop_on_overflow = stop_on_overflow
+        self._wrapped = wrap is not None
+        self._wrap_kill = getattr(wrap, "kill", None)
         self.pid: int | None = None
         self._status: int | None = None
         self._duration = 0.0
@@ -106,6 +108,8 @@ class Process:
         if cwd is not None:
             cmd += ["-c", str(cwd)]
         cmd += ["--", *self.argv]
+        if wrap is not None:  # the supervisor runs inside a sandbox: see run()
+            cmd = [str(c) for c in wrap(cmd)]
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
             self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w,
@@ -214,7 +218,10 @@ class Process:
             # End the run now rather than read a flood to its end: SIGALRM is the
             # supervisor's own timeout, so it kills and reaps the whole tree.
             self._stop_on_overflow = False
-            os.kill(self._sup_pid, signal.SIGALRM)
+            if self._wrapped:
+                self._kill_wrapped()
+            else:
+                os.kill(self._sup_pid, signal.SIGALRM)
 
     def _status_line(self, words):
         with self._cond:
@@ -272,12 +279,26 @@ class Process:
         return found
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the program's whole process group (the supervisor then sweeps the rest)."""
-        if self.pid is not None and not self._finished.is_set():
+        """Signal the program's whole process group (the supervisor then sweeps the rest).
+        A wrapped run's pids are its sandbox's: there, the whole sandbox is SIGKILLed."""
+        if self._wrapped and not self._finished.is_set():
+            self._kill_wrapped()
+        elif self.pid is not None and not self._finished.is_set():
             try:
                 os.killpg(self.pid, sig)
             except ProcessLookupError:
                 pass
+
+    def _kill_wrapped(self) -> None:
+        """End a wrapped run: the wrap's own kill(pid of what was spawned) if it has one,
+        else SIGKILL to what was spawned."""
+        try:
+            if self._wrap_kill is not None:
+                self._wrap_kill(self._sup_pid)
+            else:
+                os.kill(self._sup_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     @property
     def running(self) -> bool:
@@ -362,7 +383,8 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
         timeout: float | None = DEFAULT_TIMEOUT, linger: float | None = None,
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
-        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False) -> RunResult:
+        output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False,
+        wrap=None) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
     mode: where stdout goes (tty, pipe, file). timeout: seconds for the whole run
@@ -371,10 +393,13 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
     left running may go on before it is killed (None: until the timeout). limits:
     rlimits by name (cpu, as, fsize, nofile, nproc, core, stack, data; None means
     unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
-    exceeds output_limit."""
+    exceeds output_limit. wrap: a function given the supervisor's command line that
+    returns the one to spawn instead (a sandbox around the supervisor, such as
+    pylab.grading.bwrap); the pids reported are then the sandbox's, and kill() or an
+    overflow calls wrap.kill(pid of the spawned command), or SIGKILLs that command."""
     return Process(argv, mode=mode, stdin=stdin, timeout=timeout, linger=linger, env=env, cwd=cwd,
                    limits=limits, uid=uid, gid=gid, output_limit=output_limit,
-                   stop_on_overflow=stop_on_overflow).wait()
+                   stop_on_overflow=stop_on_overflow, wrap=wrap).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:

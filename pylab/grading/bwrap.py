@@ -1,0 +1,314 @@
+"""The walls around student code: bubblewrap namespaces, hard limits, cgroups.
+
+Every compile and every run of a submission is the runner's supervisor started
+inside bubblewrap (bwrap, the sandbox Flatpak uses):
+
+    [jail -C CGROUP.. -u UID -g UID --]          as root only: cgroups, then the pool uid
+    bwrap --unshare-all --disable-userns ...      new user, pid, net, ipc, uts, cgroup ns
+          --die-with-parent --new-session --as-pid-1 --cap-drop ALL --clearenv
+          (read-only: /usr, /lib*, /bin, a few files of /etc; new /proc, /dev;
+           /tmp and /dev/shm private tmpfs with a size; the scratch folder at /box
+           the only writable place; the two tools, read-only, at /.pylab/)
+      /.pylab/jail -r cpu=.. -r as=.. -r nproc=.. --   hard = soft, inside the user ns
+        /.pylab/supervise ...                     pid 1 of the sandbox: the subreaper
+
+The supervisor is the sandbox's pid 1: when it ends, the kernel kills whatever is
+left in the pid namespace; signals from inside cannot stop or kill it (an init only
+receives the signals it handles, never SIGKILL or SIGSTOP from its own namespace).
+The program sees its namespace's pids; Jail.outer_pid() maps one to the pid seen from
+outside (NSpid in /proc/PID/status).
+
+RLIMIT_NPROC is set inside the user namespace on purpose: since Linux 5.14 it counts
+per (user namespace, uid), so inside a fresh namespace it counts exactly this
+sandbox's processes, for root (through the pool uid) and for a normal user alike. Set
+before the namespace exists it would also cap the grader's own user.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import shutil
+import subprocess
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pylab
+from pylab.observe import procstate
+from pylab.run import toolchain
+
+INSIDE_UID = 1000          # the program's uid inside its user namespace
+BOX = "/box"               # the scratch folder, seen from inside
+TOOLS = "/.pylab"          # jail and supervise, read-only, seen from inside
+ENV = {"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C", "HOME": f"{BOX}/work", "TMPDIR": "/tmp",
+       "USER": "student", "LOGNAME": "student"}
+# What of /etc the compiler and a dynamically linked program need (all read-only).
+ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ld-musl-x86_64.path", "alternatives", "localtime")
+SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
+# Never visible, even where it lies inside a system folder that is (a pip install into /usr).
+MASKED_SYSTEM = ("/usr/local",)
+CGROUP_V1 = Path("/sys/fs/cgroup")
+LEVELS = ("namespaces", "uid", "none")
+
+
+class JailError(Exception):
+    """No sandbox can be made here (bwrap missing, namespaces refused, ...)."""
+
+
+@functools.lru_cache(maxsize=None)
+def problem(probe_uid: int | None = None) -> str | None:
+    """Why namespaces cannot be made on this machine, or None when they can (probed once:
+    bwrap runs /bin/true with every namespace the real sandbox uses, as probe_uid when
+    given: root probes as a pool uid, the way it will run bwrap)."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return "bubblewrap is not installed (apt-get install bubblewrap)"
+    cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--as-pid-1",
+           "--cap-drop", "ALL", *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
+    if probe_uid is not None:
+        cmd = [str(tool("jail")), "-u", str(probe_uid), "-g", str(probe_uid), "--", *cmd]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env={"PATH": ENV["PATH"]})
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"bubblewrap could not run: {e}"
+    if proc.returncode != 0:
+        first = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        return f"bubblewrap cannot make namespaces here: {first}"
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def tool(name: str) -> Path:
+    return toolchain.tool(name)
+
+
+def _system_binds() -> list[str]:
+    """Read-only binds of the system folders, symlinks kept as symlinks (/lib -> usr/lib)."""
+    args = []
+    for path in SYSTEM:
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    for name in ETC:
+        args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
+    return args
+
+
+def _hidden_inside_system() -> list[str]:
+    """Folders of the grader's that a system bind would show: masked by empty tmpfs."""
+    hidden = set(MASKED_SYSTEM)
+    for p in (Path(pylab.__file__).resolve().parent, toolchain.csrc_dir(), toolchain.cache_dir()):
+        hidden.add(str(p))
+    roots = [s for s in SYSTEM if os.path.isdir(s) and not os.path.islink(s)]
+    found = []
+    for h in sorted(hidden):
+        if os.path.isdir(h) and any(h == r or h.startswith(r + "/") for r in roots):
+            found.append(h)
+    return found
+
+
+@dataclass
+class Cgroups:
+    """A cgroup per sandbox in each controller the machine offers (pids, memory; v1 or
+    v2), when this process may create one (root). Empty where it may not."""
+
+    dirs: list[Path] = field(default_factory=list)
+    offered: list[str] = field(default_factory=list)
+
+    @classmethod
+    def make(cls, pids_max: int, memory_max: int) -> "Cgroups":
+        cg = cls()
+        if os.geteuid() != 0:
+            return cg
+        name = f"pylab-{uuid.uuid4().hex[:12]}"
+        v2 = CGROUP_V1 / "cgroup.controllers"
+        if v2.exists():  # unified hierarchy: one folder, both controllers
+            want = {"pids": ("pids.max", pids_max), "memory": ("memory.max", memory_max)}
+            offered = v2.read_text().split()
+            plan = [(CGROUP_V1 / name, [want[c] for c in want if c in offered], [c for c in want if c in offered])]
+        else:
+            plan = [(CGROUP_V1 / "pids" / name, [("pids.max", pids_max)], ["pids"]),
+                    (CGROUP_V1 / "memory" / name, [("memory.limit_in_bytes", memory_max)], ["memory"])]
+        for folder, settings, controllers in plan:
+            if not settings:
+                continue
+            try:
+                folder.mkdir()
+            except OSError:
+                continue
+            try:
+                for file, value in settings:
+                    (folder / file).write_text(str(value))
+            except OSError:
+                _remove(folder)
+                continue
+            cg.dirs.append(folder)
+            cg.offered += controllers
+        return cg
+
+    def join_args(self) -> list[str]:
+        return [a for d in self.dirs for a in ("-C", str(d / "cgroup.procs"))]
+
+    def pids(self) -> list[int]:
+        found = set()
+        for d in self.dirs:
+            try:
+                found |= {int(x) for x in (d / "cgroup.procs").read_text().split()}
+            except OSError:
+                pass
+        return sorted(found)
+
+    def remove(self) -> list[int]:
+        """Kill what is still in the cgroups, then remove them; returns what was killed."""
+        killed = []
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                break
+            for pid in left:
+                try:
+                    os.kill(pid, 9)
+                    killed.append(pid)
+                except ProcessLookupError:
+                    pass
+            _wait_empty(self, 0.2)
+        for d in self.dirs:
+            _remove(d)
+        self.dirs = []
+        return sorted(set(killed))
+
+
+def _wait_empty(cg: Cgroups, timeout: float) -> None:
+    try:
+        procstate.call_until(cg.pids, lambda p: not p, timeout=timeout, what="an empty cgroup")
+    except TimeoutError:
+        pass
+
+
+def _remove(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+class Jail:
+    """How to start one supervised command inside the sandbox of one submission.
+
+    root: the scratch folder (the only writable place, /box inside); tools: a folder
+    the sandbox cannot write holding the copies of jail and supervise; uid: the pool
+    uid to drop to first (root only)."""
+
+    def __init__(self, root: Path, tools: Path, uid: int | None, cgroups: Cgroups,
+                 tmp_size: int = 16 << 20):
+        self.root, self.tools, self.uid, self.cgroups = Path(root), Path(tools), uid, cgroups
+        self.tmp_size = tmp_size
+        self.stamps = {}
+        for name in ("jail", "supervise"):
+            target = self.tools / name
+            shutil.copyfile(tool(name), target)
+            if _digest(target) != _digest(tool(name)):
+                raise JailError(f"the copy of {name} differs from the one built")
+            # execute-only: a process running an unreadable file is not dumpable, so the
+            # program (same uid inside) cannot ptrace its supervisor
+            os.chmod(target, 0o111)
+            self.stamps[name] = _stamp(target)
+        self._hidden = _hidden_inside_system()
+
+    def check_tools(self) -> None:
+        """Before each exec: the copies are still ours, unchanged (a sandbox must not
+        have swapped the program the grader runs)."""
+        for name, stamp in self.stamps.items():
+            if _stamp(self.tools / name) != stamp:
+                raise JailError(f"the sandbox's copy of {name} changed: refusing to run it")
+
+    def command(self, supervisor_cmd: list[str], limits: dict, tmp_size: int | None = None,
+                env: dict | None = None) -> list[str]:
+        """The command line that runs supervisor_cmd (the runner's, whose first word is
+        the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`."""
+        self.check_tools()
+        size = tmp_size or self.tmp_size
+        outer = []
+        if self.uid is not None:
+            outer = [str(self.tools / "jail"), *self.cgroups.join_args(), "-u", str(self.uid),
+                     "-g", str(self.uid), "--"]
+        elif self.cgroups.dirs:
+            outer = [str(self.tools / "jail"), *self.cgroups.join_args(), "--"]
+        args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+                "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL",
+                "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--hostname", "sandbox", "--clearenv"]
+        for k, v in {**ENV, **(env or {})}.items():
+            args += ["--setenv", k, v]
+        args += _system_binds()
+        for h in self._hidden:
+            args += ["--tmpfs", h, "--remount-ro", h]
+        args += ["--proc", "/proc", "--dev", "/dev",
+                 "--size", str(size), "--tmpfs", "/tmp", "--size", str(size), "--tmpfs", "/dev/shm",
+                 "--bind", str(self.root), BOX,
+                 "--ro-bind", str(self.tools / "jail"), f"{TOOLS}/jail",
+                 "--ro-bind", str(self.tools / "supervise"), f"{TOOLS}/supervise",
+                 "--chdir", f"{BOX}/work", "--"]
+        inner = [f"{TOOLS}/jail"]
+        for name, value in limits.items():
+            inner += ["-r", f"{name}={int(value)}"]
+        inner += ["--", f"{TOOLS}/supervise", *supervisor_cmd[1:]]
+        return outer + args + inner
+
+    def wrap(self, limits: dict, tmp_size: int | None = None, env: dict | None = None) -> "Wrap":
+        """The runner's `wrap` for one run under these limits."""
+        return Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env))
+
+    @staticmethod
+    def outer_pid(sandbox_init: int, inner: int) -> int | None:
+        """The pid, seen from here, of the process that is `inner` in the sandbox whose
+        outermost process (bwrap, the runner's supervisor pid) is sandbox_init."""
+        for pid in procstate.descendants(sandbox_init):
+            try:
+                ns = procstate.status_fields(pid).get("NSpid", "").split()
+            except procstate.NoSuchProcess:
+                continue
+            if len(ns) > 1 and int(ns[-1]) == inner:
+                return pid
+        return None
+
+
+class Wrap:
+    """The runner's wrap: builds the command line, and ends the sandbox by SIGKILL to its
+    pid 1 (the supervisor), seen from outside as bwrap's child. Killing bwrap itself
+    would orphan that pid 1 to the grader's subreaper for a moment."""
+
+    def __init__(self, build):
+        self._build = build
+
+    def __call__(self, cmd):
+        return self._build(cmd)
+
+    @staticmethod
+    def kill(spawned: int) -> None:
+        for pid in procstate.children(spawned) or [spawned]:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+
+
+def _stamp(path: Path) -> tuple:
+    """What must not change about a tool's copy between its check and each exec: a
+    regular file, the same inode, size, time, mode and owner (never through a link)."""
+    st = os.lstat(path)
+    if not os.path.isfile(path) or os.path.islink(path):
+        raise JailError(f"{path} is no longer a regular file")
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_mode, st.st_uid)
+
+
+def _digest(path: Path) -> str:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        h = hashlib.sha256()
+        while chunk := os.read(fd, 1 << 16):
+            h.update(chunk)
+        return h.hexdigest()
+    finally:
+        os.close(fd)
