@@ -195,7 +195,13 @@ def test_concurrent_runs_do_not_inherit_each_others_pipes():
             # until exec, the forked child still holds the status pipe (close-on-exec)
             procstate.call_until(lambda: procstate.read_stat(p.pid), lambda st: st.comm == "cat" and st.state == "S")
             assert sorted(os.listdir(f"/proc/{p.pid}/fd")) == ["0", "1", "2"]
-            assert sorted(os.listdir(f"/proc/{p.supervisor}/fd")) == ["0", "1", "2", str(runner.STATUS_FD)]
+            # the supervisor: /dev/null as stdio, the status pipe, and two fds of its own
+            # that are no pipe (its signalfd and the pidfd that watches this process)
+            fds = {fd: os.readlink(f"/proc/{p.supervisor}/fd/{fd}") for fd in os.listdir(f"/proc/{p.supervisor}/fd")}
+            assert {fds[k] for k in ("0", "1", "2")} == {os.devnull}
+            assert fds[str(runner.STATUS_FD)].startswith("pipe:")
+            assert sorted(v for k, v in fds.items() if k not in ("0", "1", "2", str(runner.STATUS_FD))) == \
+                ["anon_inode:[pidfd]", "anon_inode:[signalfd]"]
     finally:
         results = []
         for p in procs:

@@ -1,11 +1,13 @@
-"""Compiling C: the cache, compile errors, a missing compiler, unknown programs."""
+"""Compiling C: the cache (headers included), several files, -I/-D/-l/cflags, compile
+and link errors, the default -O0, a missing compiler, unknown programs."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
-from pylab.run import toolchain
+from pylab.run import runner, toolchain
 
 
 def test_build_is_cached_by_content(tmp_path):
@@ -70,3 +72,76 @@ def test_the_c_sources_travel_with_the_package():
     pkg = os.path.dirname(pylab.__file__)
     # installed from a wheel: csrc/ sits inside the package; editable: beside it
     assert csrc in (toolchain.Path(pkg) / "csrc", toolchain.Path(pkg).parent / "csrc")
+
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+def test_editing_an_included_header_rebuilds(tmp_path):
+    (tmp_path / "inc").mkdir()
+    header = tmp_path / "inc" / "value.h"
+    header.write_text("#define VALUE 1\n")
+    src = tmp_path / "main.c"
+    src.write_text('#include <stdio.h>\n#include "value.h"\nint main(void) { printf("%d\\n", VALUE); return 0; }\n')
+    first = toolchain.build(src, include_dirs=[tmp_path / "inc"])
+    assert runner.run([first]).stdout == b"1\n"
+    assert toolchain.build(src, include_dirs=[tmp_path / "inc"]) == first  # unchanged: cached
+    header.write_text("#define VALUE 2\n")
+    second = toolchain.build(src, include_dirs=[tmp_path / "inc"])
+    assert second != first and runner.run([second]).stdout == b"2\n"
+
+
+def test_two_files_an_include_folder_and_a_define_build_one_program():
+    srcs = [PROGRAMS / "twofiles" / "main.c", PROGRAMS / "twofiles" / "greet.c"]
+    inc = PROGRAMS / "twofiles" / "include"
+    plain = toolchain.build(srcs, include_dirs=[inc])
+    assert runner.run([plain]).lines == ["hello from greet.c", "answer 42"]
+    told = toolchain.build(srcs, include_dirs=[inc], defines=['GREETING="hi there"'])
+    assert told != plain and runner.run([told]).lines == ["hi there", "answer 42"]
+
+
+def test_without_its_include_folder_the_program_does_not_compile():
+    with pytest.raises(toolchain.CompileError, match="main.c does not compile") as info:
+        toolchain.build([PROGRAMS / "twofiles" / "main.c", PROGRAMS / "twofiles" / "greet.c"])
+    assert info.value.stage == "compile" and "greet.h" in info.value.output
+
+
+def test_a_link_error_is_one_message_with_the_linkers_text(tmp_path):
+    src = tmp_path / "lonely.c"
+    src.write_text("int helper(void);\nint main(void) { return helper(); }\n")
+    with pytest.raises(toolchain.CompileError) as info:
+        toolchain.build(src)
+    assert info.value.stage == "link"
+    assert str(info.value) == "lonely.c does not link: undefined reference to `helper'"
+    assert "ld returned 1 exit status" in info.value.output
+    assert not list(toolchain.cache_dir().glob("*/.lonely.*"))  # no half-built folder left
+
+
+def test_a_library_is_linked_with_l(tmp_path):
+    src = tmp_path / "root.c"
+    src.write_text('#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n'
+                   'int main(int c, char **v) { (void)c; printf("%.0f\\n", sqrt(atof(v[1]))); return 0; }\n')
+    assert runner.run([toolchain.build(src, libs=["m"]), "81"]).stdout == b"9\n"
+
+
+def test_the_default_is_minus_O0_and_cflags_O2_changes_a_textbook_result():
+    src = PROGRAMS / "opt_changes_result.c"
+    assert toolchain.OPT == "-O0" and "-O0" in toolchain.FLAGS
+    assert runner.run([toolchain.build(src)]).lines == ["plain 2", "volatile 2"]
+    assert runner.run([toolchain.build(src, cflags="-O2")]).lines == ["plain 1", "volatile 2"]
+
+
+def test_command_is_the_line_build_runs(tmp_path):
+    cmd = toolchain.command(["a.c", "b.c"], tmp_path / "out", include_dirs=[PROGRAMS], defines=["X=1"],
+                            libs=["m"], cflags="-O2 -pthread")
+    assert cmd[0] == toolchain.compiler()[0]
+    assert cmd[-3:] == ["a.c", "b.c", "-lm"]
+    assert ["-I", str(PROGRAMS.resolve())] == cmd[cmd.index("-I"):cmd.index("-I") + 2]
+    assert "-DX=1" in cmd and cmd.index("-O2") > cmd.index("-O0")
+
+
+def test_a_missing_include_folder_is_a_clear_error(tmp_path):
+    src = tmp_path / "a.c"
+    src.write_text("int main(void) { return 0; }\n")
+    with pytest.raises(toolchain.ToolchainError, match="no such include directory"):
+        toolchain.build(src, include_dirs=[tmp_path / "nope"])

@@ -1,46 +1,70 @@
 /* supervise - run one program so that nothing it creates outlives the run.
  *
- * Not a lesson: the runner (pylab/runner.py) execs this for every supervised run.
- *   supervise STATUS_FD TIMEOUT_MS LINGER_MS TTY UID GID [-r RES=SOFT] [-c DIR] -- PROG..
+ * Not a lesson: the runner (pylab/run/runner.py) execs this for every supervised run.
+ *   supervise STATUS_FD TIMEOUT_MS LINGER_MS TTY UID GID [-r RES=SOFT].. [-c DIR]
+ *             [-o OWNER_PID] -- PROG..
  * It becomes a session leader (and takes fd 1 as its controlling terminal when TTY is
  * 1, as a shell would), sets PR_SET_CHILD_SUBREAPER so every orphan of the run is
  * re-parented here, forks the target into its own process group (the foreground
- * group on a tty), applies the rlimits and the uid/gid in the child, and execs PROG.
- * When the target ends, or at the timeout, it waits LINGER_MS for what is left, then
- * SIGKILLs every descendant and reaps until ECHILD.  On STATUS_FD it reports lines:
+ * group on a tty), applies the rlimits, the folder and the uid/gid in the child, and
+ * execs PROG. It waits on one poll(): a signalfd (SIGCHLD: reap; SIGALRM: the runner
+ * says "time is up"; SIGTERM/SIGINT/SIGHUP: stop now) and a pidfd of OWNER_PID (the
+ * runner: if it dies, the whole run is killed at once). No signal handler, no
+ * itimer: nothing can arrive between a check and the wait that follows it.
+ * When the target ends, it reports what outlived it, waits up to LINGER_MS (< 0:
+ * until the timeout) for that to end, then SIGKILLs every descendant through a pidfd
+ * opened and checked first (a pid freed and reused meanwhile is never signalled), and
+ * reaps until ECHILD. On STATUS_FD it reports lines:
+ *   supervisor PID               its own pid (a tracer may sit between runner and it)
  *   start PID                    the target is running
  *   execfail ERRNO               exec failed in the child (the child exits 127)
- *   end PID RAW TIMEDOUT NS      the target's raw wait status, run time in ns
+ *   end PID RAW HOW NS           the target's raw wait status; HOW 0: it ended, 1: at the
+ *                                timeout (or the runner's SIGALRM), 2: stopped (SIGTERM,
+ *                                SIGINT, the runner gone); run time in ns
+ *   outlived PID PPID STATE WCHAN COMM   alive when the target ended
+ *   reaped PID RAW               an adopted orphan ended and was reaped here
  *   straggler PID                a descendant still alive at the end, SIGKILLed
  *   done                         nothing of the run is left
  */
+#define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t alarmed;
 static int status_fd;
 
-static void on_alarm(int sig) { (void)sig; alarmed = 1; }
-
-static void report(const char *fmt, long a, long b, long c, long d)
+__attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
 {
-    char buf[128];
-    int n = snprintf(buf, sizeof buf, fmt, a, b, c, d);
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    if (n > (int)sizeof buf - 1)
+        n = (int)sizeof buf - 1;
     if (write(status_fd, buf, (size_t)n) < 0) { /* the runner is gone: carry on */ }
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 static long now_ns(void)
@@ -50,56 +74,122 @@ static long now_ns(void)
     return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
-static void arm(long ms)            /* one-shot SIGALRM after ms; 0 disarms */
+static int pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+/* state, ppid and comm of pid from /proc/PID/stat; 0 when it is gone */
+static int read_stat(long pid, char *state, long *ppid, char *comm, size_t comm_size)
 {
-    struct itimerval it = {{0, 0}, {ms / 1000, (ms % 1000) * 1000}};
-    alarmed = 0;
-    setitimer(ITIMER_REAL, &it, NULL);
+    char path[64], buf[512], *open_paren, *close_paren;
+    int fd, len;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    len = (int)read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (len <= 0)
+        return 0;
+    buf[len] = 0;
+    /* comm may hold ')' or spaces: it runs from the first '(' to the last ')' */
+    if (!(open_paren = strchr(buf, '(')) || !(close_paren = strrchr(buf, ')')) ||
+        sscanf(close_paren + 1, " %c %ld", state, ppid) != 2)
+        return 0;
+    if (comm) {
+        size_t n = (size_t)(close_paren - open_paren - 1);
+        n = n < comm_size - 1 ? n : comm_size - 1;
+        memcpy(comm, open_paren + 1, n);
+        comm[n] = 0;
+    }
+    return 1;
 }
 
-/* SIGKILL every live descendant of ours, walking the tree down from us through
- * /proc, and report each one as a straggler. */
-static void kill_descendants(void)
+/* Every live descendant of ours, parents before children, read from /proc. */
+static int descendants(pid_t *tree, int max)
 {
-    static pid_t tree[65536];
     int n = 1, grew = 1;
-    siginfo_t si;
-    /* We are a subreaper, so every descendant of ours that outlived its parent was
-     * re-parented here: with no child at all (ECHILD) there is nothing to sweep, and
-     * the usual run skips reading every /proc/PID/stat on the machine. */
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
-        return;
     tree[0] = getpid();
-    while (grew && n < 65536) {
+    while (grew && n < max) {
         DIR *d = opendir("/proc");
         struct dirent *e;
         grew = 0;
-        if (!d) return;
-        while ((e = readdir(d)) && n < 65536) {
-            char path[64], buf[512], *p, st;
+        if (!d)
+            break;
+        while ((e = readdir(d)) && n < max) {
+            char *p, st;
             long pid = strtol(e->d_name, &p, 10), ppid;
-            int fd, len, known = 0;
-            if (*p || pid <= 0) continue;
-            for (int i = 0; i < n; i++) known |= tree[i] == pid;
-            if (known) continue;
-            snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-            if ((fd = open(path, O_RDONLY)) < 0) continue;
-            len = (int)read(fd, buf, sizeof buf - 1);
-            close(fd);
-            if (len <= 0) continue;
-            buf[len] = 0;
-            if (!(p = strrchr(buf, ')')) || sscanf(p + 1, " %c %ld", &st, &ppid) != 2)
-                continue;       /* comm may hold ')' or spaces: parse after the last */
-            for (int i = 0; i < n; i++) {
-                if (tree[i] != ppid) continue;
-                tree[n++] = (pid_t)pid;
-                grew = 1;
-                if (st != 'Z' && kill((pid_t)pid, SIGKILL) == 0)
-                    report("straggler %ld\n", pid, 0, 0, 0);
-                break;
-            }
+            int known = 0;
+            if (*p || pid <= 0)
+                continue;
+            for (int i = 0; i < n && !known; i++)
+                known = tree[i] == pid;
+            if (known || !read_stat(pid, &st, &ppid, NULL, 0))
+                continue;
+            for (int i = 0; i < n; i++)
+                if (tree[i] == ppid) {
+                    tree[n++] = (pid_t)pid;
+                    grew = 1;
+                    break;
+                }
         }
         closedir(d);
+    }
+    return n;
+}
+
+static int in_tree(const pid_t *tree, int n, long pid)
+{
+    for (int i = 0; i < n; i++)
+        if (tree[i] == pid)
+            return 1;
+    return 0;
+}
+
+/* SIGKILL every live descendant and report each as a straggler. Each one is pinned
+ * with a pidfd first and its parent checked again through /proc: a pid that was
+ * freed and handed to another process after the walk is left alone. */
+static void kill_descendants(void)
+{
+    static pid_t tree[65536];
+    siginfo_t si;
+    int n;
+    /* We are a subreaper: whatever of the run outlived its parent is our child, so
+     * with no child at all (ECHILD) there is nothing to sweep. */
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+        return;
+    n = descendants(tree, 65536);
+    for (int i = 1; i < n; i++) {
+        char st;
+        long ppid;
+        int fd = pidfd_open(tree[i]);
+        if (fd < 0)
+            continue;                       /* already gone */
+        if (read_stat(tree[i], &st, &ppid, NULL, 0) && st != 'Z' && in_tree(tree, i, ppid) &&
+            syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0) == 0)
+            report("straggler %ld\n", (long)tree[i]);
+        close(fd);
+    }
+}
+
+/* Report what is still alive (the target has ended): who, its parent, its state,
+ * where in the kernel it waits, and its name. */
+static void report_outlived(void)
+{
+    static pid_t tree[4096];
+    int n = descendants(tree, 4096);
+    for (int i = 1; i < n; i++) {
+        char st, comm[64], path[64], wchan[64] = "-";
+        long ppid;
+        int fd, len;
+        if (!read_stat(tree[i], &st, &ppid, comm, sizeof comm) || st == 'Z')
+            continue;
+        snprintf(path, sizeof path, "/proc/%ld/wchan", (long)tree[i]);
+        if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
+            len = (int)read(fd, wchan, sizeof wchan - 1);
+            close(fd);
+            wchan[len > 0 ? len : 0] = 0;
+            if (len <= 0 || !strcmp(wchan, "0"))
+                strcpy(wchan, "-");
+        }
+        report("outlived %ld %ld %c %s %s\n", (long)tree[i], ppid, st, wchan, comm);
     }
 }
 
@@ -137,15 +227,49 @@ static void apply_rlimit(const char *spec)
     }
 }
 
+enum { GO_ON, CHILD, TIME_UP, STOP };
+
+/* Wait until a child may be reapable, the deadline (ms, < 0: none), a signal or the
+ * owner's end; says which. */
+static int wait_event(int sigfd, int ownerfd, long deadline)
+{
+    struct pollfd fds[2] = {{sigfd, POLLIN, 0}, {ownerfd, POLLIN, 0}};
+    long left = deadline < 0 ? -1 : deadline - now_ms();
+    struct signalfd_siginfo si;
+    if (deadline >= 0 && left <= 0)
+        return TIME_UP;
+    if (poll(fds, ownerfd >= 0 ? 2 : 1, (int)(left > 1L << 30 ? 1L << 30 : left)) <= 0)
+        return deadline >= 0 && now_ms() >= deadline ? TIME_UP : GO_ON;
+    if (fds[1].revents)
+        return STOP;                        /* the runner is gone: so is the run */
+    if (read(sigfd, &si, sizeof si) != sizeof si)
+        return GO_ON;
+    return si.ssi_signo == SIGCHLD ? CHILD : si.ssi_signo == SIGALRM ? TIME_UP : STOP;
+}
+
+/* Reap every child that has ended; returns 1 once the target is among them. */
+static int reap_ready(pid_t target, int *status)
+{
+    int st, found = 0;
+    pid_t w;
+    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (w == target)
+            *status = st, found = 1;
+        else
+            report("reaped %ld %d\n", (long)w, st);
+    }
+    return found;
+}
+
 int main(int argc, char *argv[])
 {
-    int a = 7, tty, status = 0, timed_out = 0, e;
-    long timeout_ms, linger_ms, uid, gid, t0, t1;
+    int a = 7, tty, status = 0, timed_out = 0, stopped = 0, e, sigfd, ownerfd = -1;
+    long timeout_ms, linger_ms, uid, gid, t0, t1, deadline;
     pid_t pid;
-    struct sigaction sa = {0};
+    sigset_t mask, old;
 
     if (argc < 9) {
-        fprintf(stderr, "usage: supervise FD TIMEOUT_MS LINGER_MS TTY UID GID [-r R=N].. -- PROG..\n");
+        fprintf(stderr, "usage: supervise FD TIMEOUT_MS LINGER_MS TTY UID GID [-r R=N].. [-c DIR] [-o PID] -- PROG..\n");
         return 2;
     }
     status_fd = atoi(argv[1]);
@@ -158,22 +282,34 @@ int main(int argc, char *argv[])
      * inherited from its own parent must not leak into the program. */
     close_from(3, status_fd);
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+    for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+        if (!strcmp(argv[i], "-o") && (ownerfd = pidfd_open((pid_t)atol(argv[i + 1]))) < 0)
+            return 1;                       /* the runner is already gone */
+    if (ownerfd >= 0)
+        fcntl(ownerfd, F_SETFD, FD_CLOEXEC);
     setsid();
     if (tty)
         ioctl(1, TIOCSCTTY, 0);
     prctl(PR_SET_CHILD_SUBREAPER, 1);
-    sa.sa_handler = on_alarm;
-    sigaction(SIGALRM, &sa, NULL);          /* no SA_RESTART: waitpid gets EINTR */
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGCHLD);
+    sigaddset(&mask, SIGALRM);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigprocmask(SIG_BLOCK, &mask, &old);
+    sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
     signal(SIGTTOU, SIG_IGN);
     /* The runner closes the pty's master once the target's output ends: the hang-up
      * then SIGHUPs us, the controlling process, before our report is written. */
     signal(SIGHUP, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);               /* a runner gone away must not stop the sweep */
+    report("supervisor %ld\n", (long)getpid());
 
     t0 = now_ns();
+    deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     pid = fork();
     if (pid < 0) {
-        report("execfail %ld\n", errno, 0, 0, 0);
+        report("execfail %d\n", errno);
         return 1;
     }
     if (pid == 0) {
@@ -181,27 +317,27 @@ int main(int argc, char *argv[])
         if (tty)
             tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
         signal(SIGTTOU, SIG_DFL);
-        signal(SIGALRM, SIG_DFL);
         signal(SIGHUP, SIG_DFL);
         signal(SIGPIPE, SIG_DFL);
+        sigprocmask(SIG_SETMASK, &old, NULL);
         for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
             if (!strcmp(argv[a], "-r"))
                 apply_rlimit(argv[a + 1]);
             else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
-                report("execfail %ld\n", errno, 0, 0, 0), _exit(127);
+                report("execfail %d\n", errno), _exit(127);
         if ((gid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0)) ||
             (uid >= 0 && setuid((uid_t)uid) < 0)) {
-            report("execfail %ld\n", errno, 0, 0, 0);
+            report("execfail %d\n", errno);
             _exit(127);
         }
         execvp(argv[a + 1], &argv[a + 1]);
-        report("execfail %ld\n", errno, 0, 0, 0);
+        report("execfail %d\n", errno);
         _exit(127);
     }
     setpgid(pid, pid);                      /* both sides: whoever runs first wins */
     if (tty)
         tcsetpgrp(1, pid);
-    report("start %ld\n", pid, 0, 0, 0);
+    report("start %ld\n", (long)pid);
     /* From here the run's output must reach EOF when the tree is done: drop our
      * copies of the target's stdio. */
     e = open("/dev/null", O_RDWR);
@@ -209,39 +345,40 @@ int main(int argc, char *argv[])
     if (e > 2)
         close(e);
 
-    if (timeout_ms > 0)
-        arm(timeout_ms);
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno == EINTR && alarmed) {
-            timed_out = 1;
-            kill(pid, SIGKILL);
-            kill_descendants();            /* the whole tree, whatever its groups */
-        } else if (errno != EINTR) {
-            break;
+    while (!reap_ready(pid, &status)) {
+        int ev = wait_event(sigfd, ownerfd, timed_out || stopped ? -1 : deadline);
+        if (ev == TIME_UP || ev == STOP) {
+            timed_out |= ev == TIME_UP;
+            stopped |= ev == STOP;
+            kill(pid, SIGKILL);             /* our unreaped child: its pid is still its own */
+            kill_descendants();             /* the whole tree, whatever its groups */
         }
     }
     t1 = now_ns();
-    report("end %ld %ld %ld %ld\n", pid, status, timed_out, t1 - t0);
+    report("end %ld %d %d %ld\n", (long)pid, status, timed_out ? 1 : stopped ? 2 : 0, t1 - t0);
 
     /* Let what is left finish on its own for LINGER_MS (< 0: until the timeout),
      * then kill it. */
-    if (!timed_out && linger_ms != 0) {
-        long left = timeout_ms > 0 ? timeout_ms - (t1 - t0) / 1000000 : -1;
-        if (timeout_ms > 0 && left < 1)
-            left = 1;
-        if (linger_ms > 0 && (left < 0 || linger_ms < left))
-            left = linger_ms;
-        if (left > 0)
-            arm(left);
-        while (left != 0 && !alarmed && (waitpid(-1, NULL, 0) > 0 || errno == EINTR))
-            ;
+    if (!timed_out && !stopped && linger_ms != 0) {
+        long until = deadline;
+        report_outlived();
+        if (linger_ms > 0 && (until < 0 || now_ms() + linger_ms < until))
+            until = now_ms() + linger_ms;
+        for (;;) {
+            siginfo_t si;
+            reap_ready(0, &status);
+            if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+                break;                      /* nothing left */
+            int ev = wait_event(sigfd, ownerfd, until);
+            if (ev == TIME_UP || ev == STOP)
+                break;
+        }
     }
-    arm(0);
     for (;;) {
         kill_descendants();                /* again: a straggler may have forked */
         if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
             break;
     }
-    report("done\n", 0, 0, 0, 0);
+    report("done\n");
     return 0;
 }

@@ -10,7 +10,7 @@ import fnmatch
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from pylab.core.status import describe_status
 
@@ -33,6 +33,12 @@ class RunResult:
     stdout_bytes_seen: int = 0
     stderr_bytes_seen: int = 0
     supervisor: int | None = None  # pid of the run's supervisor: the subreaper that adopts orphans
+    stopped: bool = False  # ended at once by a stop (Process.stop, SIGINT/SIGTERM to pylab)
+    # alive when the program ended: {pid, ppid, state, wchan, comm}; ppid == supervisor: adopted
+    outlived: list[dict] = field(default_factory=list)
+    reaped: list[tuple[int, int]] = field(default_factory=list)  # (pid, raw status) of orphans the supervisor reaped
+    terminal: bool = False  # tty mode with stdin and stderr on the pty too (stderr is in stdout)
+    trace: Any = None  # a pylab.run.tracer.Trace when the run was traced
 
     @property
     def exit_code(self) -> int | None:
@@ -90,6 +96,8 @@ class RunResult:
             "stderr": self.stderr_text,
             "duration": round(self.duration, 6),
             "stragglers": self.stragglers,
+            "outlived": self.outlived,
+            "stopped": self.stopped,
             "truncated": self.truncated,
             "description": self.describe(),
         }

@@ -19,14 +19,16 @@ import math
 import os
 import re
 import selectors
+import shutil
 import signal
 import tempfile
+import termios
 import threading
 from pathlib import Path
 from typing import Sequence
 
 from pylab.core.targets import MODES
-from pylab.run import toolchain
+from pylab.run import toolchain, tracer
 from pylab.run.result import RunResult
 
 DEFAULT_TIMEOUT = 10.0
@@ -49,9 +51,10 @@ class Process:
                  cwd: str | os.PathLike | None = None, limits: dict | None = None,
                  uid: int | None = None, gid: int | None = None,
                  output_limit: int | None = DEFAULT_OUTPUT_LIMIT, interactive: bool = False,
-                 stop_on_overflow: bool = False, wrap=None):
+                 stop_on_overflow: bool = False, terminal: bool = False, trace: bool = False,
+                 wrap=None):
         """The arguments are run()'s; interactive=True (start()) pumps the streams in a
-        thread and keeps stdin a pipe for write()."""
+        thread and keeps stdin open for write()."""
         if mode not in MODES:
             raise RunError(f"unknown stdout mode {mode!r}: choose one of {', '.join(MODES)}")
         for name in limits or {}:
@@ -64,42 +67,63 @@ class Process:
         self.mode = mode
         self.output_limit = output_limit
         self._stop_on_overflow = stop_on_overflow
-        self._wrapped = wrap is not None
-        self._wrap_kill = getattr(wrap, "kill", None)
+        self._wrap = wrap
+        # a wrap that keeps the run in our pid namespace says so: its pids are ours
+        self._wrapped = wrap is not None and getattr(wrap, "own_pid_namespace", True)
         self.pid: int | None = None
+        self._supervisor: int | None = None
         self._status: int | None = None
         self._duration = 0.0
-        self._timed_out = False
+        self._ended_how = 0  # the supervisor's HOW: 0 ended, 1 timed out, 2 stopped
         self._exec_error: int | None = None
         self._stragglers: list[int] = []
+        self._outlived: list[dict] = []
+        self._reaped: list[tuple[int, int]] = []
         self._done = False
         self._bufs = {"stdout": bytearray(), "stderr": bytearray()}
         self._seen = {"stdout": 0, "stderr": 0}
         self._cond = threading.Condition()
         self._finished = threading.Event()
         self._stdin_data = None
+        self._sent = False  # on a terminal: the last bytes written left a line unfinished
         self._file = None
+        self._terminal = mode == "tty" and terminal
+        self._trace_log: Path | None = None
 
         supervisor = toolchain.tool("supervise")
         status_r, status_w = os.pipe()
-        err_r, err_w = os.pipe()
-        child_fds = [status_w, err_w]
-        if mode == "tty":
+        child_fds = [status_w]
+        err_r = None
+        if self._terminal:  # the pty is the whole terminal: stdin, stdout and stderr
             out_r, out_w = os.openpty()
-        elif mode == "pipe":
-            out_r, out_w = os.pipe()
-        else:
-            self._file = tempfile.TemporaryFile(prefix="pylab-stdout-")
-            out_r, out_w = None, os.dup(self._file.fileno())
-        child_fds.append(out_w)
-        if stdin is None and not interactive:
-            in_r, self._stdin_w = os.open(os.devnull, os.O_RDONLY), None
-        else:
-            in_r, self._stdin_w = os.pipe()
+            attrs = termios.tcgetattr(out_w)
+            attrs[3] &= ~termios.ECHO  # input is not echoed into the output (a user's own terminal echoes)
+            termios.tcsetattr(out_w, termios.TCSANOW, attrs)
+            in_r, err_w = os.dup(out_w), os.dup(out_w)
+            self._stdin_w = os.dup(out_r)
             if isinstance(stdin, str):
                 stdin = stdin.encode()
             self._stdin_data = memoryview(stdin) if stdin else None
-        child_fds.append(in_r)
+            child_fds += [out_w, in_r, err_w]
+        else:
+            err_r, err_w = os.pipe()
+            child_fds.append(err_w)
+            if mode == "tty":
+                out_r, out_w = os.openpty()
+            elif mode == "pipe":
+                out_r, out_w = os.pipe()
+            else:
+                self._file = tempfile.TemporaryFile(prefix="pylab-stdout-")
+                out_r, out_w = None, os.dup(self._file.fileno())
+            child_fds.append(out_w)
+            if stdin is None and not interactive:
+                in_r, self._stdin_w = os.open(os.devnull, os.O_RDONLY), None
+            else:
+                in_r, self._stdin_w = os.pipe()
+                if isinstance(stdin, str):
+                    stdin = stdin.encode()
+                self._stdin_data = memoryview(stdin) if stdin else None
+            child_fds.append(in_r)
 
         cmd = [str(supervisor), str(STATUS_FD), str(timeout_ms), str(linger_ms), "1" if mode == "tty" else "0",
                str(-1 if uid is None else uid), str(-1 if gid is None else gid)]
@@ -107,34 +131,43 @@ class Process:
             cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
         if cwd is not None:
             cmd += ["-c", str(cwd)]
-        cmd += ["--", *self.argv]
+        cmd += ["-o", str(os.getpid()), "--", *self.argv]
+        env = os.environ if env is None else env
         if wrap is not None:  # the supervisor runs inside a sandbox: see run()
             cmd = [str(c) for c in wrap(cmd)]
+        if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
+            self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
+            cmd = tracer.command(self._trace_log, cmd, env=env)
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
-            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w,
-                                   os.environ if env is None else env)
+            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
         except BaseException:
             for fd in ours:
                 os.close(fd)
             if self._file is not None:
                 self._file.close()
+            self._drop_trace()
             raise
         finally:
             for fd in child_fds:
                 os.close(fd)
-        self._readers = {status_r: "status", err_r: "stderr"}
+        self._readers = {status_r: "status"}
+        if err_r is not None:
+            self._readers[err_r] = "stderr"
         if out_r is not None:
             self._readers[out_r] = "stdout"
         self._status_buf = b""
         if self._stdin_w is not None and self._stdin_data is None and not interactive:
-            os.close(self._stdin_w)
-            self._stdin_w = None
+            self.close_stdin()
         self._thread = None
         if interactive:
             self._thread = threading.Thread(target=self._pump, daemon=True)
             self._thread.start()
             self._wait_started(timeout=10)
+
+    def _drop_trace(self) -> None:
+        if self._trace_log is not None:
+            shutil.rmtree(self._trace_log.parent, ignore_errors=True)
 
     # -- the pump: read every stream until the supervisor says the run is done --------
     def _pump(self):
@@ -150,9 +183,9 @@ class Process:
             while sel.get_map():
                 try:
                     ready = sel.select()
-                except KeyboardInterrupt:  # Ctrl-C: kill the run, then collect it as usual
+                except KeyboardInterrupt:  # Ctrl-C: stop the whole run at once, then collect it
                     interrupted = True
-                    self.kill()
+                    self.stop()
                     continue
                 for key, _ in ready:
                     fd = key.fd
@@ -173,7 +206,7 @@ class Process:
                         continue
                     self._take(self._readers[fd], data)
         except BaseException:
-            self.kill()  # whatever went wrong here, the run must end, not be waited on
+            self.stop()  # whatever went wrong here, the run must end, not be waited on
             raise
         finally:
             sel.close()
@@ -196,6 +229,8 @@ class Process:
             n = os.write(self._stdin_w, self._stdin_data[:65536])
         except BrokenPipeError:
             n = len(self._stdin_data)
+        if n:
+            self._sent = bytes(self._stdin_data[n - 1:n]) != b"\n"
         self._stdin_data = self._stdin_data[n:]
         if not self._stdin_data:
             sel.unregister(self._stdin_w)
@@ -218,21 +253,26 @@ class Process:
             # End the run now rather than read a flood to its end: SIGALRM is the
             # supervisor's own timeout, so it kills and reaps the whole tree.
             self._stop_on_overflow = False
-            if self._wrapped:
-                self._kill_wrapped()
-            else:
-                os.kill(self._sup_pid, signal.SIGALRM)
+            self._signal_supervisor(signal.SIGALRM)
 
     def _status_line(self, words):
         with self._cond:
-            if words[0] == "start":
+            if words[0] == "supervisor":
+                self._supervisor = int(words[1])
+            elif words[0] == "start":
                 self.pid = int(words[1])
             elif words[0] == "execfail":
                 self._exec_error = int(words[1])
             elif words[0] == "end":
                 self._status = int(words[2])
-                self._timed_out = words[3] == "1"
+                self._ended_how = int(words[3])
                 self._duration = int(words[4]) / 1e9
+            elif words[0] == "outlived":
+                pid, ppid, state, wchan = int(words[1]), int(words[2]), words[3], words[4]
+                self._outlived.append({"pid": pid, "ppid": ppid, "state": state,
+                                       "wchan": None if wchan == "-" else wchan, "comm": " ".join(words[5:])})
+            elif words[0] == "reaped":
+                self._reaped.append((int(words[1]), int(words[2])))
             elif words[0] == "straggler":
                 pid = int(words[1])  # a dying process may be signalled by two sweeps
                 if pid != self.pid and pid not in self._stragglers:
@@ -249,10 +289,17 @@ class Process:
         if isinstance(data, str):
             data = data.encode()
         os.write(self._stdin_w, data)
+        self._sent = data[-1:] not in (b"", b"\n")  # a line left unfinished on a terminal
 
     def close_stdin(self) -> None:
-        """Close the program's stdin (it reads EOF); safe to call more than once."""
+        """Close the program's stdin (it reads EOF); safe to call more than once. On a
+        whole terminal that is the EOF character (^D), as a user would type it."""
         if self._stdin_w is not None:
+            if self._terminal:
+                try:  # ^D ends a line being typed; a second ^D at a line's start is EOF
+                    os.write(self._stdin_w, b"\x04\x04" if self._sent else b"\x04")
+                except OSError:
+                    pass
             os.close(self._stdin_w)
             self._stdin_w = None
 
@@ -280,21 +327,31 @@ class Process:
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         """Signal the program's whole process group (the supervisor then sweeps the rest).
-        A wrapped run's pids are its sandbox's: there, the whole sandbox is SIGKILLed."""
-        if self._wrapped and not self._finished.is_set():
-            self._kill_wrapped()
+        A wrapped run's pids are its sandbox's: there, the supervisor (the sandbox's pid 1)
+        is SIGKILLed, which ends every process of the sandbox."""
+        if self._wrapped:
+            if not self._finished.is_set():
+                self._signal_supervisor(signal.SIGKILL)
         elif self.pid is not None and not self._finished.is_set():
             try:
                 os.killpg(self.pid, sig)
             except ProcessLookupError:
                 pass
 
-    def _kill_wrapped(self) -> None:
-        """End a wrapped run: the wrap's own kill(pid of what was spawned) if it has one,
-        else SIGKILL to what was spawned."""
+    def stop(self) -> None:
+        """End the whole run at once: the supervisor SIGKILLs every process of it,
+        whatever its group or session, and reaps them (as at the timeout)."""
+        if not self._finished.is_set():
+            self._signal_supervisor(signal.SIGTERM)
+
+    def _signal_supervisor(self, sig: int) -> None:
+        """A wrapped run's supervisor has its sandbox's pid: the wrap signals it
+        (wrap.signal(pid spawned, sig)), or, without that, SIGKILL ends what was spawned."""
         try:
-            if self._wrap_kill is not None:
-                self._wrap_kill(self._sup_pid)
+            if not self._wrapped:
+                os.kill(self.supervisor, sig)
+            elif hasattr(self._wrap, "signal"):
+                self._wrap.signal(self._sup_pid, sig)
             else:
                 os.kill(self._sup_pid, signal.SIGKILL)
         except ProcessLookupError:
@@ -307,8 +364,9 @@ class Process:
 
     @property
     def supervisor(self) -> int:
-        """pid of the supervisor: the target's parent, and the subreaper of its orphans."""
-        return self._sup_pid
+        """pid of the supervisor: the target's parent, and the subreaper of its orphans.
+        (With trace=True the process pylab started is the tracer, the supervisor's parent.)"""
+        return self._supervisor if self._supervisor is not None else self._sup_pid
 
     def wait(self, timeout: float | None = None) -> RunResult:
         if self._thread is None:
@@ -322,13 +380,22 @@ class Process:
             stdout += TRUNCATION_MARKER
         if self._seen["stderr"] > len(stderr):
             stderr += TRUNCATION_MARKER
+        trace = None
+        if self._trace_log is not None:
+            try:
+                trace = tracer.parse(self._trace_log, subreaper=self.supervisor)
+            except FileNotFoundError:
+                trace = None
+            finally:
+                self._drop_trace()
         return RunResult(
             argv=self.argv, mode=self.mode, pid=self.pid, status=self._status,
             stdout=stdout, stderr=stderr, duration=self._duration,
-            timed_out=self._timed_out, exec_error=self._exec_error,
+            timed_out=self._ended_how == 1, stopped=self._ended_how == 2, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
-            supervisor=self._sup_pid,
+            supervisor=self.supervisor, outlived=list(self._outlived), reaped=list(self._reaped),
+            terminal=self._terminal, trace=trace,
         )
 
     def __enter__(self) -> "Process":
@@ -336,7 +403,7 @@ class Process:
 
     def __exit__(self, *exc) -> None:
         if not self._finished.is_set():
-            self.kill()
+            self.stop()
             self.close_stdin()
             self._finished.wait(30)
 
@@ -384,7 +451,7 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
         output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False,
-        wrap=None) -> RunResult:
+        terminal: bool = False, trace: bool = False, wrap=None) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
     mode: where stdout goes (tty, pipe, file). timeout: seconds for the whole run
@@ -393,13 +460,17 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
     left running may go on before it is killed (None: until the timeout). limits:
     rlimits by name (cpu, as, fsize, nofile, nproc, core, stack, data; None means
     unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
-    exceeds output_limit. wrap: a function given the supervisor's command line that
-    returns the one to spawn instead (a sandbox around the supervisor, such as
-    pylab.grading.bwrap); the pids reported are then the sandbox's, and kill() or an
-    overflow calls wrap.kill(pid of the spawned command), or SIGKILLs that command."""
+    exceeds output_limit. terminal (tty mode): the pty is the program's whole terminal,
+    stdin and stderr too (stderr then arrives in stdout, interleaved as a user sees it;
+    stdin data is typed in, then ^D). trace: follow every process of the run with
+    strace -f (pylab.run.tracer); the result's `trace` holds the events. wrap: a
+    function given the supervisor's command line that returns the one to spawn instead
+    (a sandbox around the supervisor: pylab.grading.bwrap); the pids reported are then
+    the sandbox's, and the supervisor is signalled through wrap.signal(spawned pid, sig)
+    (unless wrap.own_pid_namespace is False: then the run is signalled as usual)."""
     return Process(argv, mode=mode, stdin=stdin, timeout=timeout, linger=linger, env=env, cwd=cwd,
                    limits=limits, uid=uid, gid=gid, output_limit=output_limit,
-                   stop_on_overflow=stop_on_overflow, wrap=wrap).wait()
+                   stop_on_overflow=stop_on_overflow, terminal=terminal, trace=trace, wrap=wrap).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:

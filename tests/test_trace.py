@@ -1,0 +1,134 @@
+"""The outside tracer (pylab.run.tracer): strace -f's log turned into per-process events,
+checked against outside-shaped programs in tests/programs/."""
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+
+import pytest
+
+from pylab.run import runner, toolchain, tracer
+
+PROGRAMS = Path(__file__).parent / "programs"
+
+
+def build(name: str, **kw) -> Path:
+    return toolchain.build(PROGRAMS / f"{name}.c", **kw)
+
+
+def traced(name: str, mode: str = "pipe", **kw) -> runner.RunResult:
+    r = runner.run([build(name)], mode=mode, trace=True, **kw)
+    assert r.trace is not None and r.trace.root == r.supervisor
+    return r
+
+
+def test_the_trace_names_who_forked_whom_and_who_reaped_whom():
+    r = traced("fork_copies_buffer")
+    procs = r.trace.processes()
+    kids = [p for p in procs.values() if p.parent == r.pid]
+    assert len(kids) == 1
+    child = kids[0]
+    assert procs[r.pid].parent == r.supervisor  # the supervisor forked the program
+    assert child.reaped_by == r.pid and child.exit_code == 0  # the program's waitpid
+    assert procs[r.pid].reaped_by == r.supervisor and procs[r.pid].exit_code == 0
+    assert procs[r.pid].argv == [str(build("fork_copies_buffer"))]
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_each_write_is_kept_with_its_exact_bytes_and_its_writer(mode):
+    r = traced("fork_copies_buffer", mode=mode)
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    # what the trace saw written to fd 1 is, byte for byte, what the run captured
+    assert sorted([r.trace.stdout(r.pid), r.trace.stdout(child.pid)]) == \
+        sorted([b"before fork\nparent\n", b"before fork\nchild\n"])
+    assert len(r.stdout) == len(r.trace.stdout())
+
+
+def test_on_a_tty_the_line_went_out_before_the_fork():
+    r = traced("fork_copies_buffer", mode="tty")
+    first = next(e for e in r.trace.events if e.kind == "write" and e.pid == r.pid)
+    spawn = next(e for e in r.trace.events if e.kind == "spawn" and e.pid == r.pid)
+    assert first.data == b"before fork\n" and first.t < spawn.t
+
+
+def test_the_stdio_marker_shows_the_buffer_fork_copied():
+    r = traced("fork_copies_buffer", mode="pipe")
+    mark = next(e for e in r.trace.events if e.kind == "stdio" and e.pid == r.pid)
+    assert (mark.text, mark.mode, mark.data) == ("fork", "full", b"before fork\n")
+
+
+def test_an_exec_with_a_full_buffer_is_marked_with_what_it_discards():
+    r = traced("exec_drops_buffer", mode="pipe")
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    mark = next(e for e in r.trace.of(child.pid) if e.kind == "stdio")
+    assert (mark.text, mark.data) == ("exec", b"child before exec\n")
+    assert mark.where == "exec_drops_buffer.c:21"  # the execlp line, from the -g binary
+    assert child.argv == ["echo", "from echo"]
+    assert b"child before exec" not in r.stdout and b"from echo\n" in r.stdout
+
+
+def test_setvbuf_is_marked_with_its_source_line():
+    r = traced("sets_own_buffering", mode="file")
+    mark = next(e for e in r.trace.events if e.kind == "stdio" and e.text == "setvbuf")
+    assert mark.mode == "none" and mark.where == "sets_own_buffering.c:13"
+
+
+def test_an_orphan_is_seen_reparented_to_the_supervisor_and_reaped_by_it():
+    r = traced("child_outlives", linger=0.3)
+    procs = r.trace.processes()
+    child = next(p for p in procs.values() if p.parent == r.pid)
+    assert child.adopted_by == r.supervisor
+    assert child.reaped_by == r.supervisor and child.signal == "SIGKILL"
+    reparent = next(e for e in r.trace.events if e.kind == "reparent")
+    assert reparent.pid == child.pid and reparent.t == procs[r.pid].ended
+
+
+def test_a_killed_process_and_the_signal_it_got_are_events():
+    r = runner.run(["sh", "-c", "kill -TERM $$"], trace=True)
+    assert r.signal == signal.SIGTERM
+    end = next(e for e in r.trace.events if e.kind == "end" and e.pid == r.pid)
+    assert end.signal == "SIGTERM"
+    assert any(e.kind == "kill" and e.pid == r.pid and e.other == r.pid for e in r.trace.events)
+    assert any(e.kind == "signal" and e.pid == r.pid and e.signal == "SIGTERM" for e in r.trace.events)
+
+
+def test_eight_processes_are_all_in_the_trace():
+    r = traced("fork_tree", mode="pipe")
+    procs = r.trace.processes()
+    program_tree = [p for p in procs.values() if p.pid != r.supervisor]
+    assert len(program_tree) == 8
+    assert r.stdout.count(b"start\n") == 8 and r.stdout.count(b"hello\n") == 8
+
+
+def test_without_the_marker_library_only_system_calls_are_traced(tmp_path):
+    log = tmp_path / "log"
+    cmd = tracer.command(log, [build("fork_copies_buffer")], stdio=False)
+    r = runner.run(cmd, mode="pipe")
+    assert r.exit_code == 0
+    t = tracer.parse(log)
+    assert not [e for e in t.events if e.kind == "stdio"]
+    assert sum(e.kind == "spawn" for e in t.events) == 1
+
+
+def test_parse_reads_resumed_calls_and_exit_lines():
+    log = (
+        '10 1.000000 clone(child_stack=NULL, flags=SIGCHLD) = 11\n'
+        '10 1.000100 wait4(11,  <unfinished ...>\n'
+        '11 1.000200 write(1, "\\x68\\x69\\x0a", 3) = 3\n'
+        '11 1.000300 exit_group(3)   = ?\n'
+        '11 1.000400 +++ exited with 3 +++\n'
+        '10 1.002400 <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 11\n'
+        '10 1.002500 +++ killed by SIGSEGV (core dumped) +++\n'
+    )
+    t = tracer.parse(text=log)
+    procs = t.processes()
+    assert procs[11].parent == 10 and procs[11].exit_code == 3
+    assert procs[11].reaped_by == 10 and procs[11].reaped_at == pytest.approx(0.0024)
+    assert t.stdout(11) == b"hi\n"
+    end = [e for e in t.events if e.kind == "end" and e.pid == 10][0]
+    assert end.signal == "SIGSEGV" and end.core
+
+
+def test_ns_pids_names_the_pid_in_each_namespace():
+    assert tracer.ns_pids(os.getpid())[0] == os.getpid()
