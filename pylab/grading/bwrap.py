@@ -56,13 +56,22 @@ class JailError(Exception):
     """No sandbox can be made here (bwrap missing, namespaces refused, ...)."""
 
 
-@functools.lru_cache(maxsize=None)
+def bwrap_path() -> str | None:
+    """bubblewrap: $PYLAB_BWRAP if set (a test points it at a missing file to see the
+    fallback), else bwrap on PATH."""
+    return os.environ.get("PYLAB_BWRAP") or shutil.which("bwrap")
+
+
 def problem(probe_uid: int | None = None) -> str | None:
+    return _problem(probe_uid, bwrap_path())
+
+
+@functools.lru_cache(maxsize=None)
+def _problem(probe_uid: int | None, bwrap: str | None) -> str | None:
     """Why namespaces cannot be made on this machine, or None when they can (probed once:
     bwrap runs /bin/true with every namespace the real sandbox uses, as probe_uid when
     given: root probes as a pool uid, the way it will run bwrap)."""
-    bwrap = shutil.which("bwrap")
-    if bwrap is None:
+    if bwrap is None or not os.access(bwrap, os.X_OK):
         return "bubblewrap is not installed (apt-get install bubblewrap)"
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--as-pid-1",
            "--cap-drop", "ALL", *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
@@ -202,8 +211,9 @@ class Jail:
     uid to drop to first (root only)."""
 
     def __init__(self, root: Path, tools: Path, uid: int | None, cgroups: Cgroups,
-                 tmp_size: int = 16 << 20):
+                 tmp_size: int = 16 << 20, namespaces: bool = True):
         self.root, self.tools, self.uid, self.cgroups = Path(root), Path(tools), uid, cgroups
+        self.namespaces = namespaces
         self.tmp_size = tmp_size
         self.stamps = {}
         for name in ("jail", "supervise"):
@@ -229,6 +239,13 @@ class Jail:
         """The command line that runs supervisor_cmd (the runner's, whose first word is
         the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`."""
         self.check_tools()
+        if not self.namespaces:  # the fallback: hard limits and the pool uid, no walls
+            outer = [str(self.tools / "jail"), *self.cgroups.join_args()]
+            if self.uid is not None:
+                outer += ["-u", str(self.uid), "-g", str(self.uid)]
+            for name, value in limits.items():
+                outer += ["-r", f"{name}={int(value)}"]
+            return [*outer, "--", str(self.tools / "supervise"), *supervisor_cmd[1:]]
         size = tmp_size or self.tmp_size
         outer = []
         if self.uid is not None:
@@ -253,12 +270,14 @@ class Jail:
         inner = [f"{TOOLS}/jail"]
         for name, value in limits.items():
             inner += ["-r", f"{name}={int(value)}"]
-        inner += ["--", f"{TOOLS}/supervise", *supervisor_cmd[1:]]
+        inner += ["--", f"{TOOLS}/supervise", *_without_owner(supervisor_cmd[1:])]
         return outer + args + inner
 
     def wrap(self, limits: dict, tmp_size: int | None = None, env: dict | None = None) -> "Wrap":
         """The runner's `wrap` for one run under these limits."""
-        return Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env))
+        wrap = Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env))
+        wrap.own_pid_namespace = self.namespaces
+        return wrap
 
     @staticmethod
     def outer_pid(sandbox_init: int, inner: int) -> int | None:
@@ -274,10 +293,24 @@ class Jail:
         return None
 
 
+def _without_owner(args: list[str]) -> list[str]:
+    """The supervisor's arguments without "-o PID" (die with that pid): inside the
+    sandbox the grader's pid does not exist, and --die-with-parent does that job."""
+    out, i = [], 0
+    end = args.index("--") if "--" in args else len(args)
+    while i < len(args):
+        if i < end and args[i] == "-o" and i + 1 < end:
+            i += 2
+            continue
+        out.append(args[i])
+        i += 1
+    return out
+
+
 class Wrap:
-    """The runner's wrap: builds the command line, and ends the sandbox by SIGKILL to its
-    pid 1 (the supervisor), seen from outside as bwrap's child. Killing bwrap itself
-    would orphan that pid 1 to the grader's subreaper for a moment."""
+    """The runner's wrap: builds the command line, and signals the sandbox's pid 1 (the
+    supervisor), seen from outside as bwrap's child. (Killing bwrap itself would orphan
+    that pid 1 to the grader's subreaper for a moment.)"""
 
     def __init__(self, build):
         self._build = build
@@ -286,12 +319,16 @@ class Wrap:
         return self._build(cmd)
 
     @staticmethod
-    def kill(spawned: int) -> None:
-        for pid in procstate.children(spawned) or [spawned]:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+    def signal(spawned: int, sig: int) -> None:
+        """Signal the sandbox's pid 1 (the supervisor) from outside: from an ancestor
+        namespace every signal reaches it (SIGTERM: stop the run, SIGALRM: as at its
+        timeout, SIGKILL: the kernel ends the whole namespace). Before the sandbox
+        exists, or after, SIGKILL goes to what was spawned."""
+        init = Jail.outer_pid(spawned, 1)
+        if init is not None:
+            os.kill(init, sig)
+        elif sig == 9:
+            os.kill(spawned, 9)
 
 
 def _stamp(path: Path) -> tuple:

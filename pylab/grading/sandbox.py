@@ -131,27 +131,31 @@ def tasks_of(uid: int) -> list[int]:
 
 
 class _UidLease:
-    """An unused uid from the pool, held by a file lock until released. The lock files
-    live in a root-only folder: nobody else can plant a link there."""
+    """An unused uid from the pool, held by a file lock until released.
+
+    The lock is /tmp/pylab-grade-uid-UID.lock, the name every pylab grader on the
+    machine uses, so that two graders never share a uid. /tmp is everyone's: the file
+    is opened without following a link, and used only if it is a regular file of ours
+    with one name (a planted link or hard link makes that uid unusable, never followed)."""
 
     def __init__(self):
         self.uid = None
         self._lock = None
-        locks = Path(tempfile.gettempdir()) / "pylab-grade-uids"
-        try:
-            os.mkdir(locks, 0o700)
-        except FileExistsError:
-            pass
-        st = os.lstat(locks)
-        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
-            raise SandboxError(f"{locks} is not a private folder of this user: refusing to use it")
         for uid in _uid_range():
             try:
                 pwd.getpwuid(uid)
                 continue  # a real account: not ours to use
             except KeyError:
                 pass
-            fd = os.open(locks / f"{uid}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            path = os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock")
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+            except OSError:
+                continue  # a link, or not ours to open
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+                os.close(fd)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -201,12 +205,11 @@ class Sandbox:
             for header in (toolchain.csrc_dir() / "include").glob("*.h"):
                 shutil.copyfile(header, self.dir / "include" / header.name)
             (self.top / "tools").mkdir(mode=0o755)
-            self.cgroups = bwrap.Cgroups()
-            self.jail = None
-            if self.containment != "none":
-                self.cgroups = bwrap.Cgroups.make(pids_max=max(limits.nproc, COMPILE_LIMITS["nproc"]) + 8,
-                                                  memory_max=CGROUP_MEMORY)
-                self.jail = bwrap.Jail(self.dir, self.top / "tools", self.uid, self.cgroups, limits.tmp)
+            self.walls = self.containment == "namespaces"
+            self.cgroups = bwrap.Cgroups.make(pids_max=max(limits.nproc, COMPILE_LIMITS["nproc"]) + 8,
+                                              memory_max=CGROUP_MEMORY)
+            self.jail = bwrap.Jail(self.dir, self.top / "tools", self.uid, self.cgroups, limits.tmp,
+                                   namespaces=self.walls)
         except BaseException:
             self.close()
             raise
@@ -239,12 +242,12 @@ class Sandbox:
     def inside(self, path) -> str:
         """A host path of the scratch folder as the sandbox sees it (others unchanged)."""
         text = str(path)
-        if self.jail is not None and (text == str(self.dir) or text.startswith(str(self.dir) + "/")):
+        if self.walls and (text == str(self.dir) or text.startswith(str(self.dir) + "/")):
             return BOX + text[len(str(self.dir)):]
         return text
 
     def env(self) -> dict:
-        if self.jail is not None:
+        if self.walls:
             return dict(bwrap.ENV)
         return {**RUN_ENV, "HOME": str(self.work), "TMPDIR": str(self.dir / "tmp")}
 
@@ -284,13 +287,13 @@ class Sandbox:
                 "nproc": lim.nproc if nproc is None else nproc, "core": 0}
 
     def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd) -> dict:
-        if self.jail is not None:
-            # inside: +1 process for the supervisor, which is pid 1 of the sandbox
-            limits = {**limits, "nproc": limits["nproc"] + 1}
+        # +1 process for the supervisor: the sandbox's pid 1, or running as the pool uid
+        limits = {**limits, "nproc": limits["nproc"] + 1}
+        if self.walls:
             return dict(wrap=self.jail.wrap(limits, tmp, env), env={"PATH": bwrap.ENV["PATH"]})
         if self.uid is None:  # no namespace, no uid: the user's budget is shared (see docs)
-            limits = {**limits, "nproc": procstate.nproc_count(os.getuid()) + limits["nproc"]}
-        return dict(env={**self.env(), **(env or {})}, cwd=cwd, limits=limits, uid=self.uid, gid=self.gid)
+            limits["nproc"] += procstate.nproc_count(os.getuid())
+        return dict(wrap=self.jail.wrap(limits), env={**self.env(), **(env or {})}, cwd=cwd)
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False):
         if self._closed:
@@ -329,8 +332,6 @@ class Sandbox:
         env, log = self._watch_env(watch_forks)
         result = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
                            self.limits.tmp, mode=mode, stdin=stdin, env=env)
-        if self.jail is not None:
-            result = replace(result, supervisor=1)
         return result, log
 
     def start(self, argv, mode="pipe", timeout=None, watch_forks=False):
@@ -338,7 +339,7 @@ class Sandbox:
         env, log = self._watch_env(watch_forks)
         proc = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
                          self.limits.tmp, mode=mode, env=env, live=True)
-        return (Live(proc) if self.jail is not None else proc), log
+        return (Live(proc) if self.walls else proc), log
 
     # -- end ------------------------------------------------------------------------
     def close(self) -> list[int]:
@@ -391,19 +392,19 @@ class Live:
     @property
     def pid(self):
         if self._outer is None and self._proc.pid is not None:
-            self._outer = bwrap.Jail.outer_pid(self._proc.supervisor, self._proc.pid)
+            self._outer = bwrap.Jail.outer_pid(self._proc.spawned, self._proc.pid)
         return self._outer
 
     def wait(self, timeout=None):
-        return replace(self._proc.wait(timeout), supervisor=1)
+        return self._proc.wait(timeout)
 
     def socket(self) -> socket.socket:
         """An unconnected TCP socket inside this run's network namespace (its own
         loopback): connect it to ("127.0.0.1", port) to reach a server the program runs."""
-        inits = procstate.children(self._proc.supervisor)  # bwrap's child: the sandbox's pid 1
-        if not inits:
+        init = bwrap.Jail.outer_pid(self._proc.spawned, 1)  # the sandbox's pid 1, seen from here
+        if init is None:
             raise ConnectionRefusedError(errno.ECONNREFUSED, "the program's sandbox has ended")
-        return socket_in(inits[0])
+        return socket_in(init)
 
     def __getattr__(self, name):
         return getattr(self._proc, name)

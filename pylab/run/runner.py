@@ -363,6 +363,12 @@ class Process:
         return not self._finished.is_set()
 
     @property
+    def spawned(self) -> int:
+        """pid of the process this run spawned: the supervisor, or what wraps it (the
+        tracer, a sandbox), seen from here."""
+        return self._sup_pid
+
+    @property
     def supervisor(self) -> int:
         """pid of the supervisor: the target's parent, and the subreaper of its orphans.
         (With trace=True the process pylab started is the tracer, the supervisor's parent.)"""
