@@ -37,6 +37,7 @@ from pathlib import Path
 import pylab
 from pylab.observe import procstate
 from pylab.run import toolchain
+from pylab.grading import evidence
 
 INSIDE_UID = 1000          # the program's uid inside its user namespace
 BOX = "/box"               # the scratch folder, seen from inside
@@ -235,9 +236,14 @@ class Jail:
                 raise JailError(f"the sandbox's copy of {name} changed: refusing to run it")
 
     def command(self, supervisor_cmd: list[str], limits: dict, tmp_size: int | None = None,
-                env: dict | None = None) -> list[str]:
+                env: dict | None = None, trace_log: Path | None = None) -> list[str]:
         """The command line that runs supervisor_cmd (the runner's, whose first word is
-        the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`."""
+        the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`;
+        with trace_log, all of it under strace -f, outside (pylab.grading.evidence)."""
+        cmd = self._command(supervisor_cmd, limits, tmp_size, env)
+        return evidence.command(trace_log, cmd) if trace_log is not None else cmd
+
+    def _command(self, supervisor_cmd, limits, tmp_size, env) -> list[str]:
         self.check_tools()
         if not self.namespaces:  # the fallback: hard limits and the pool uid, no walls
             outer = [str(self.tools / "jail"), *self.cgroups.join_args()]
@@ -273,9 +279,10 @@ class Jail:
         inner += ["--", f"{TOOLS}/supervise", *_without_owner(supervisor_cmd[1:])]
         return outer + args + inner
 
-    def wrap(self, limits: dict, tmp_size: int | None = None, env: dict | None = None) -> "Wrap":
+    def wrap(self, limits: dict, tmp_size: int | None = None, env: dict | None = None,
+             trace_log: Path | None = None) -> "Wrap":
         """The runner's `wrap` for one run under these limits."""
-        wrap = Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env))
+        wrap = Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env, trace_log))
         wrap.own_pid_namespace = self.namespaces
         return wrap
 

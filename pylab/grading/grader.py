@@ -18,6 +18,7 @@ import tempfile
 import threading
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,8 @@ from pylab.grading.sandbox import Context, Limits, Refused, Sandbox, SandboxErro
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
 WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
-CONTAINMENTS = ("namespaces", "uid")  # what grade_submission(containment=) accepts
+CONTAINMENTS = ("namespaces", "uid")
+COMPILE_AHEAD = 2  # compiler threads per submission (this machine has 2 cores)  # what grade_submission(containment=) accepts
 
 
 @dataclass
@@ -173,38 +175,47 @@ def _check_body(check, ctx: Context, res: CheckResult) -> None:
             res.duration = time.monotonic() - t0
 
 
-def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
-                   visible_only: bool = False) -> list[CheckResult]:
-    results = _results_for(ex, index, visible_only)
-    source = submission / ex.source
-    try:  # never through a link, never a FIFO or device, never more than a C file's size
+def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | None:
+    """(expected, observed, hint) when the exercise's file cannot be graded: missing, a
+    link, a FIFO, a device, too big, unreadable. Read never through a link."""
+    hint = f"submit {ex.source} as an ordinary file holding your C code"
+    try:
         read_submission_file(submission, ex.source)
     except FileNotFoundError:
-        _fail_all(results, f"a file {ex.source} in your submission", f"{ex.source} is missing",
-                  hint=f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
-        return results
+        return (f"a file {ex.source} in your submission", f"{ex.source} is missing",
+                f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
     except Refused as e:
-        _fail_all(results, f"{ex.source}: a regular C file in your submission", f"{e}",
-                  hint=f"submit {ex.source} as an ordinary file holding your C code")
-        return results
+        return f"{ex.source}: a regular C file in your submission", str(e), hint
     except OSError as e:
-        _fail_all(results, f"{ex.source}: a readable C file in your submission",
-                  f"{ex.source} cannot be read ({os.strerror(e.errno) if e.errno else e})",
-                  hint=f"submit {ex.source} as an ordinary file holding your C code")
-        return results
-    compiled = []
+        return (f"{ex.source}: a readable C file in your submission",
+                f"{ex.source} cannot be read ({os.strerror(e.errno) if e.errno else e})", hint)
+    return None
 
-    def build():
-        compiled.append(sandbox.compile(source))
+
+def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
+    """sandbox.compile(source) under the grader's own watchdog (compile_wall + grace)."""
+    compiled = []
 
     def overrun():
         sandbox.kill_runs()
-        compiled.append(toolchain.CompileError(source, f"the compiler did not finish within {sandbox.limits.compile_wall:g} s"))
 
+    if not _bounded(lambda: compiled.append(sandbox.compile(source)),
+                    sandbox.limits.compile_wall + WATCHDOG_GRACE, overrun):
+        raise toolchain.CompileError(source, f"the compiler did not finish within {sandbox.limits.compile_wall:g} s")
+    return compiled[0]
+
+
+def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
+                   visible_only: bool = False, compiled: Future | None = None) -> list[CheckResult]:
+    """Compile (or take the binary `compiled` is building) and run every check."""
+    results = _results_for(ex, index, visible_only)
+    source = submission / ex.source
+    problem = _source_problem(ex, submission)
+    if problem:
+        _fail_all(results, *problem)
+        return results
     try:
-        if not _bounded(build, sandbox.limits.compile_wall + WATCHDOG_GRACE, overrun):
-            raise compiled[-1]
-        binary = compiled[0]
+        binary = compiled.result() if compiled is not None else compile_bounded(sandbox, source)
     except Refused as e:
         _fail_all(results, f"{ex.source}: a regular C file in your submission", f"{e}",
                   hint=f"submit {ex.source} as an ordinary file holding your C code")
@@ -248,14 +259,19 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
         with Sandbox(limits, fallback=containment != "namespaces") as sandbox:
             report.uid = sandbox.uid
             report.containment = sandbox.containment
+            # compile ahead: the compiler of the next exercises runs while checks run
+            ahead = ThreadPoolExecutor(COMPILE_AHEAD, thread_name_prefix="pylab-compile")
             try:
+                compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
+                            for ex, _ in pending if _source_problem(ex, submission) is None}
                 while pending:
                     ex, i = pending.pop(0)
-                    results = grade_exercise(ex, i, submission, sandbox, visible_only)
+                    results = grade_exercise(ex, i, submission, sandbox, visible_only, compiled.get(ex.name))
                     report.results += results
                     if on_result:
                         on_result(results)
             finally:  # while the uid is still this submission's
+                ahead.shutdown(wait=False, cancel_futures=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None and not visible_only:
             report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)

@@ -39,7 +39,8 @@ from pathlib import Path
 
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
-from pylab.grading import bwrap
+from pylab.grading import bwrap, evidence
+from pylab.grading.evidence import Watch  # noqa: F401 (what ctx.watch() returns)
 from pylab.grading.bwrap import BOX
 
 DEFAULT_UIDS = "64000-64063"
@@ -213,7 +214,6 @@ class Sandbox:
         except BaseException:
             self.close()
             raise
-        self._forkwatch = None
         self._runs = 0
         self._procs = []
 
@@ -224,15 +224,28 @@ class Sandbox:
             os.chown(path, self.uid, self.gid, follow_symlinks=False)
 
     def put(self, name: str, data: bytes, sub: str = "src", mode: int = 0o644) -> Path:
-        """Write a new file into the scratch folder (refusing anything already there)."""
+        """Write a file into the scratch folder (replacing whatever is there, link or not)."""
         target = self.dir / sub / name
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        tmp = self.top / f".put-{os.getpid()}-{time.monotonic_ns()}"  # the grader's own folder
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
             os.write(fd, data)
             if self.uid is not None:
                 os.fchown(fd, self.uid, self.gid)
         finally:
             os.close(fd)
+        # The sandbox owns box/ and may have swapped `sub` for a link: reach it without
+        # following one (box/ itself sits in TOP, which only the grader can write), and
+        # rename, which replaces whatever the sandbox left at the name, link or not.
+        try:
+            dfd = os.open(self.dir / sub, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            os.unlink(tmp)
+            raise Refused(f"the program replaced the sandbox folder {sub}/ (with a link?): the grader will not write there") from None
+        try:
+            os.rename(tmp, name, dst_dir_fd=dfd)
+        finally:
+            os.close(dfd)
         return target
 
     def install(self, path: Path, sub: str = "bin") -> Path:
@@ -286,19 +299,20 @@ class Sandbox:
         return {"cpu": lim.cpu, "as": lim.memory, "fsize": lim.fsize, "nofile": lim.nofile,
                 "nproc": lim.nproc if nproc is None else nproc, "core": 0}
 
-    def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd) -> dict:
+    def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd, trace_log=None) -> dict:
         # +1 process for the supervisor: the sandbox's pid 1, or running as the pool uid
         limits = {**limits, "nproc": limits["nproc"] + 1}
         if self.walls:
-            return dict(wrap=self.jail.wrap(limits, tmp, env), env={"PATH": bwrap.ENV["PATH"]})
+            return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log), env={"PATH": bwrap.ENV["PATH"]})
         if self.uid is None:  # no namespace, no uid: the user's budget is shared (see docs)
             limits["nproc"] += procstate.nproc_count(os.getuid())
-        return dict(wrap=self.jail.wrap(limits), env={**self.env(), **(env or {})}, cwd=cwd)
+        return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
-    def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False):
+    def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
+             trace_log=None):
         if self._closed:
             raise SandboxError("this sandbox is closed")
-        kw = self._run_options(limits, tmp, env, cwd or self.work)
+        kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log)
         argv = [self.inside(a) for a in argv]
         common = dict(mode=mode, timeout=timeout, linger=self.limits.linger, output_limit=self.limits.output,
                       stop_on_overflow=True, **kw)
@@ -314,31 +328,30 @@ class Sandbox:
         for proc in list(self._procs):
             proc.kill()
 
-    def _watch_env(self, watch_forks: bool):
+    def _trace_log(self, watch_forks: bool) -> Path | None:
+        """Where the tracer logs a watched run: a folder of the grader's that the sandbox
+        never sees (TOP/traces), one file per run."""
         if not watch_forks:
-            return None, None
-        if self._forkwatch is None:
-            lib = toolchain.build(toolchain.csrc_dir() / "tools" / "forkwatch.c",
-                                  flags=("-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-pthread"))
-            self._forkwatch = self.install(lib)
+            return None
         self._runs += 1
-        log = self.put(f"forks.{self._runs}", b"", "tmp", 0o600)
-        return {"LD_PRELOAD": self.inside(self._forkwatch), "PYLAB_FORKWATCH": self.inside(log)}, log
+        folder = self.top / "traces"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder / f"run-{self._runs}.log"
 
     def run(self, argv, mode="pipe", stdin=None, timeout=None, watch_forks=False):
-        """Run to the end; returns (RunResult, fork log path or None). The result's pids
-        are the sandbox's (what the program prints); its supervisor is the sandbox's
-        pid 1."""
-        env, log = self._watch_env(watch_forks)
+        """Run to the end; returns (RunResult, trace log or None). The result's pids are
+        the sandbox's (what the program prints); its supervisor is the sandbox's pid 1.
+        watch_forks: trace the run from outside (pylab.grading.evidence.watch(log))."""
+        log = self._trace_log(watch_forks)
         result = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
-                           self.limits.tmp, mode=mode, stdin=stdin, env=env)
+                           self.limits.tmp, mode=mode, stdin=stdin, trace_log=log)
         return result, log
 
     def start(self, argv, mode="pipe", timeout=None, watch_forks=False):
-        """A live handle (stdin a pipe the check writes); returns (Live, fork log)."""
-        env, log = self._watch_env(watch_forks)
+        """A live handle (stdin a pipe the check writes); returns (Live, trace log)."""
+        log = self._trace_log(watch_forks)
         proc = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
-                         self.limits.tmp, mode=mode, env=env, live=True)
+                         self.limits.tmp, mode=mode, live=True, trace_log=log)
         return (Live(proc) if self.walls else proc), log
 
     # -- end ------------------------------------------------------------------------
@@ -434,38 +447,6 @@ def socket_in(pid: int) -> socket.socket:
         ours.close()
 
 
-@dataclass
-class Watch:
-    """What csrc/tools/forkwatch.c recorded: (child, parent) per fork, and per process
-    that left through exit() how many children it had not reaped."""
-
-    forks: list
-    unreaped_at_exit: dict
-
-
-WATCH_CAP = 64 << 10  # bytes of fork log read at most
-
-
-def read_watch(log: Path | None) -> Watch:
-    watch = Watch([], {})
-    if log is None:
-        return watch
-    try:
-        text = read_submission_file(log.parent, log.name, cap=WATCH_CAP).decode(errors="replace")
-    except (OSError, Refused):
-        return watch
-    for line in text.splitlines():
-        parts = line.split()
-        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
-            continue
-        a, b = int(parts[1]), int(parts[2])
-        if parts[0] == "fork":
-            watch.forks.append((a, b))
-        elif parts[0] == "exit":
-            watch.unreaped_at_exit[a] = b
-    return watch
-
-
 class Context:
     """What a check gets: the student's binary, run under the sandbox's limits, within
     the check's wall-time budget. Live handles it starts are killed at the end."""
@@ -515,7 +496,7 @@ class Context:
 
     def watch(self) -> Watch:
         """What the last run started with watch_forks=True recorded."""
-        return read_watch(self.fork_log)
+        return evidence.watch(self.fork_log, namespaces=self.sandbox.walls)
 
     def time_left(self) -> float:
         return max(self.deadline - time.monotonic(), 0.0)
