@@ -4,7 +4,10 @@ to the next, the grader's own watchdog, the fallback where namespaces cannot be 
 from __future__ import annotations
 
 import errno
+import json
 import os
+import subprocess
+import sys
 import shutil
 import socket
 import textwrap
@@ -195,3 +198,26 @@ def test_where_namespaces_cannot_be_made_grading_refuses_unless_told(tmp_path, m
     assert graded.env_error is None and graded.score == graded.max_score == 4
     assert graded.containment == ("uid" if os.geteuid() == 0 else "none")
     assert graded.to_dict()["containment"] == graded.containment
+
+
+def test_doctor_says_whether_bubblewrap_can_make_the_sandbox(tmp_path):
+    def bubblewrap(**env):
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "doctor", "--json"], capture_output=True,
+                             text=True, env={**os.environ, **env}, timeout=120)
+        return next(c for c in json.loads(out.stdout)["checks"] if c["check"] == "bubblewrap")
+
+    here = bubblewrap()
+    assert here["ok"] and "namespaces" in here["detail"]
+    missing = bubblewrap(PYLAB_BWRAP=str(tmp_path / "no-bwrap"))
+    assert not missing["ok"] and "bubblewrap is not installed" in missing["detail"]
+    assert missing["required"] is False  # the lab works without it; grading says so itself
+
+
+def test_containment_costs_time_a_bare_a_sandboxed_and_a_traced_run():
+    from pylab.bench.costs import tiny_program
+    from pylab.grading.sandbox import containment_costs
+
+    samples = containment_costs(tiny_program(), runs=3)
+    assert {k: len(v) for k, v in samples.items()} == {"bare": 3, "sandboxed": 3, "traced": 3}
+    median = {k: sorted(v)[1] for k, v in samples.items()}
+    assert 0 < median["bare"] < median["sandboxed"] < median["traced"]

@@ -126,6 +126,11 @@ def _uid_range() -> range:
     return range(lo, hi + 1)
 
 
+def pool_uids() -> range:
+    """The uids student code may run as when the grader is root (PYLAB_GRADE_UIDS)."""
+    return _uid_range()
+
+
 def tasks_of(uid: int) -> list[int]:
     """Pids whose real uid is uid."""
     return procstate.processes_of_uid(uid)
@@ -505,3 +510,24 @@ class Context:
         for proc in self._live:
             proc.__exit__(None, None, None)
         self._live.clear()
+
+
+def containment_costs(binary: str | os.PathLike, runs: int = 50, limits: Limits = Limits()) -> dict[str, list[float]]:
+    """Seconds per run of `binary` (no arguments, stdout to a pipe), sampled round-robin
+    so each figure sees the same load: "bare" (runner.run, the supervisor only),
+    "sandboxed" (Sandbox.run: bubblewrap, the jail, the supervisor as pid 1) and
+    "traced" (Sandbox.run with watch_forks: strace outside as well). For `pylab bench`."""
+    samples: dict[str, list[float]] = {"bare": [], "sandboxed": [], "traced": []}
+    with Sandbox(limits) as sb:
+        inside = sb.install(Path(binary))
+        ways = {"bare": lambda: runner.run([str(binary)], timeout=limits.wall),
+                "sandboxed": lambda: sb.run([inside]),
+                "traced": lambda: sb.run([inside], watch_forks=True)}
+        for way in ways.values():  # warm: tools built, page cache full
+            way()
+        for _ in range(runs):
+            for name, way in ways.items():
+                t0 = time.perf_counter()
+                way()
+                samples[name].append(time.perf_counter() - t0)
+    return samples
