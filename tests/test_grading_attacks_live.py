@@ -221,3 +221,14 @@ def test_containment_costs_time_a_bare_a_sandboxed_and_a_traced_run():
     assert {k: len(v) for k, v in samples.items()} == {"bare": 3, "sandboxed": 3, "traced": 3}
     median = {k: sorted(v)[1] for k, v in samples.items()}
     assert 0 < median["bare"] < median["sandboxed"] < median["traced"]
+
+
+def test_a_submission_past_the_graders_own_bound_fails_what_is_left_with_the_reason(tmp_path, monkeypatch):
+    ex = exercises.find("getpid_test")
+    shutil.copy(ATTACKS / "fork_bomb.c", tmp_path / "getpid_test.c")
+    monkeypatch.setattr(grader, "submission_budget", lambda exercises, limits: 0.0)
+    report = grade_submission(tmp_path, [ex], LIMITS)
+    assert report.env_error is None and report.max_score == ex.max_score
+    assert len(report.results) == len(ex.checks) and report.score == 0
+    assert all("ran out of time" in r.observed for r in report.results), [r.observed for r in report.results]
+    assert procstate.descendants(os.getpid()) == []

@@ -44,8 +44,9 @@ BOX = "/box"               # the scratch folder, seen from inside
 TOOLS = "/.pylab"          # jail and supervise, read-only, seen from inside
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C", "LC_ALL": "C", "HOME": f"{BOX}/work", "TMPDIR": "/tmp",
        "USER": "student", "LOGNAME": "student"}
-# What of /etc the compiler and a dynamically linked program need (all read-only).
-ETC = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "ld-musl-x86_64.path", "alternatives", "localtime")
+# What of /etc the compiler and a dynamically linked program need (read-only): the
+# loader's cache, and the alternatives behind /usr/bin/cc. (Each bind costs a mount.)
+ETC = ("ld.so.cache", "alternatives")
 SYSTEM = ("/usr", "/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
 # Never visible, even where it lies inside a system folder that is (a pip install into /usr).
 MASKED_SYSTEM = ("/usr/local",)
@@ -270,8 +271,7 @@ class Jail:
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(size), "--tmpfs", "/tmp", "--size", str(size), "--tmpfs", "/dev/shm",
                  "--bind", str(self.root), BOX,
-                 "--ro-bind", str(self.tools / "jail"), f"{TOOLS}/jail",
-                 "--ro-bind", str(self.tools / "supervise"), f"{TOOLS}/supervise",
+                 "--ro-bind", str(self.tools), TOOLS,
                  "--chdir", f"{BOX}/work", "--"]
         inner = [f"{TOOLS}/jail"]
         for name, value in limits.items():

@@ -206,8 +206,10 @@ def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
 
 
 def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
-                   visible_only: bool = False, compiled: Future | None = None) -> list[CheckResult]:
-    """Compile (or take the binary `compiled` is building) and run every check."""
+                   visible_only: bool = False, compiled: Future | None = None,
+                   deadline: float | None = None) -> list[CheckResult]:
+    """Compile (or take the binary `compiled` is building) and run every check; a check
+    not started by `deadline` (time.monotonic()) fails with that reason."""
     results = _results_for(ex, index, visible_only)
     source = submission / ex.source
     problem = _source_problem(ex, submission)
@@ -215,7 +217,15 @@ def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
         _fail_all(results, *problem)
         return results
     try:
-        binary = compiled.result() if compiled is not None else compile_bounded(sandbox, source)
+        if compiled is not None:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            binary = compiled.result(timeout=left)
+        else:
+            binary = compile_bounded(sandbox, source)
+    except TimeoutError:
+        _fail_all(results, "the grader to reach this exercise", "grading of this submission ran out of time "
+                  "while this file compiled (the grader's limit for one submission)")
+        return results
     except Refused as e:
         _fail_all(results, f"{ex.source}: a regular C file in your submission", f"{e}",
                   hint=f"submit {ex.source} as an ordinary file holding your C code")
@@ -230,8 +240,20 @@ def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
         return results
     by_name = {c.name: c for c in ex.checks}
     for res in results:
+        if deadline is not None and time.monotonic() > deadline:
+            _fail_all([res], "the grader to reach this check", "grading of this submission ran out of "
+                      "time before this check (the grader's limit for one submission)")
+            continue
         _run_check(by_name[res.check], Context(sandbox, binary), res)
     return results
+
+
+def submission_budget(exercises: list[Exercise], limits: Limits) -> float:
+    """The grader's bound for one submission, whatever it does: every compile and every
+    check at its own bound, one after the other (compiles run ahead, so it is never met
+    by a submission that only hits its limits)."""
+    per_check = limits.wall + WATCHDOG_GRACE
+    return sum(limits.compile_wall + WATCHDOG_GRACE + per_check * len(ex.checks) for ex in exercises)
 
 
 def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | None = None,
@@ -261,12 +283,14 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
             report.containment = sandbox.containment
             # compile ahead: the compiler of the next exercises runs while checks run
             ahead = ThreadPoolExecutor(COMPILE_AHEAD, thread_name_prefix="pylab-compile")
+            deadline = t0 + submission_budget([ex for ex, _ in pending], limits)
             try:
                 compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
                             for ex, _ in pending if _source_problem(ex, submission) is None}
                 while pending:
                     ex, i = pending.pop(0)
-                    results = grade_exercise(ex, i, submission, sandbox, visible_only, compiled.get(ex.name))
+                    results = grade_exercise(ex, i, submission, sandbox, visible_only, compiled.get(ex.name),
+                                             deadline)
                     report.results += results
                     if on_result:
                         on_result(results)
