@@ -296,6 +296,8 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                         on_result(results)
             finally:  # while the uid is still this submission's
                 ahead.shutdown(wait=False, cancel_futures=True)
+                sandbox.kill_runs(for_good=True)  # a compile still going ahead ends now
+                ahead.shutdown(wait=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None and not visible_only:
             report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)

@@ -33,6 +33,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -221,6 +222,8 @@ class Sandbox:
             raise
         self._runs = 0
         self._procs = []
+        self._stopped = False
+        self._lock = threading.Lock()
 
     # -- files ----------------------------------------------------------------------
     def _own(self, path: Path) -> None:
@@ -315,22 +318,27 @@ class Sandbox:
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
              trace_log=None):
-        if self._closed:
-            raise SandboxError("this sandbox is closed")
         kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log)
         argv = [self.inside(a) for a in argv]
         common = dict(mode=mode, timeout=timeout, linger=self.limits.linger, output_limit=self.limits.output,
                       stop_on_overflow=True, **kw)
-        if live:
-            proc = runner.start(argv, **common)
-        else:
-            proc = runner.Process(argv, stdin=stdin, **common)
-        self._procs = [p for p in self._procs if p.running] + [proc]
+        with self._lock:  # started and listed at once: kill_runs() sees every run
+            if self._closed or self._stopped:
+                raise SandboxError("this sandbox is closed")
+            if live:
+                proc = runner.start(argv, **common)
+            else:
+                proc = runner.Process(argv, stdin=stdin, **common)
+            self._procs = [p for p in self._procs if p.running] + [proc]
         return proc if live else proc.wait()
 
-    def kill_runs(self) -> None:
-        """End every run of this sandbox that is still going (the grader's watchdog)."""
-        for proc in list(self._procs):
+    def kill_runs(self, for_good: bool = False) -> None:
+        """End every run of this sandbox that is still going (the grader's watchdog);
+        for_good: and refuse any new one (the submission is over)."""
+        with self._lock:
+            self._stopped = self._stopped or for_good
+            procs = list(self._procs)
+        for proc in procs:
             proc.kill()
 
     def _trace_log(self, watch_forks: bool) -> Path | None:
@@ -367,8 +375,8 @@ class Sandbox:
         if self._closed:
             return []
         self._closed = True
-        for proc in getattr(self, "_procs", []):
-            proc.kill()
+        if hasattr(self, "_procs"):
+            self.kill_runs(for_good=True)
         killed = []
         cgroups = getattr(self, "cgroups", None)
         if cgroups is not None:
