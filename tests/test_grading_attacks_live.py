@@ -232,3 +232,25 @@ def test_a_submission_past_the_graders_own_bound_fails_what_is_left_with_the_rea
     assert len(report.results) == len(ex.checks) and report.score == 0
     assert all("ran out of time" in r.observed for r in report.results), [r.observed for r in report.results]
     assert procstate.descendants(os.getpid()) == []
+
+
+def test_as_root_each_submission_has_cgroups_of_its_own_nested_in_the_graders(tmp_path):
+    with Sandbox(LIMITS) as sb:
+        proc, _ = sb.start(["/bin/cat"])
+        try:
+            joined = Path(f"/proc/{proc.pid}/cgroup").read_text()
+        finally:
+            proc.close_stdin()
+            proc.wait(timeout=5)
+        dirs = list(sb.cgroups.dirs)
+        if os.geteuid() == 0:  # this machine offers pids and memory (cgroup v1)
+            assert set(sb.cgroups.offered) == {"pids", "memory"}
+            pids = next(d for d in dirs if "pids" in d.parts)
+            assert int((pids / "pids.max").read_text()) == max(LIMITS.nproc, 16) + 8
+            assert all(d.name in joined for d in dirs)
+            mine = Path("/proc/self/cgroup").read_text()
+            memory_here = next(line.split(":", 2)[2] for line in mine.splitlines() if ":memory:" in line)
+            assert any(str(d).endswith(f"{memory_here.rstrip('/')}/{d.name}") for d in dirs if "memory" in d.parts)
+        else:  # a normal user may not make cgroups: the rlimits hold alone
+            assert dirs == [] and "pylab-" not in joined
+    assert not any(d.exists() for d in dirs)  # removed with the sandbox

@@ -134,14 +134,16 @@ class Cgroups:
         if os.geteuid() != 0:
             return cg
         name = f"pylab-{uuid.uuid4().hex[:12]}"
+        ours = _own_cgroups()  # nested under the grader's own: its limits hold too
         v2 = CGROUP_V1 / "cgroup.controllers"
         if v2.exists():  # unified hierarchy: one folder, both controllers
             want = {"pids": ("pids.max", pids_max), "memory": ("memory.max", memory_max)}
-            offered = v2.read_text().split()
-            plan = [(CGROUP_V1 / name, [want[c] for c in want if c in offered], [c for c in want if c in offered])]
+            here = CGROUP_V1 / ours.get("", "/").lstrip("/")
+            offered = (here / "cgroup.subtree_control").read_text().split() if here.is_dir() else []
+            plan = [(here / name, [want[c] for c in want if c in offered], [c for c in want if c in offered])]
         else:
-            plan = [(CGROUP_V1 / "pids" / name, [("pids.max", pids_max)], ["pids"]),
-                    (CGROUP_V1 / "memory" / name, [("memory.limit_in_bytes", memory_max)], ["memory"])]
+            plan = [(CGROUP_V1 / c / ours.get(c, "/").lstrip("/") / name, [(f, v)], [c])
+                    for c, f, v in (("pids", "pids.max", pids_max), ("memory", "memory.limit_in_bytes", memory_max))]
         for folder, settings, controllers in plan:
             if not settings:
                 continue
@@ -189,6 +191,19 @@ class Cgroups:
             _remove(d)
         self.dirs = []
         return sorted(set(killed))
+
+
+def _own_cgroups() -> dict[str, str]:
+    """This process's cgroup per controller (v1), "" for the unified hierarchy (v2)."""
+    found = {}
+    try:
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            _, controllers, path = line.split(":", 2)
+            for c in controllers.split(",") if controllers else [""]:
+                found[c] = path
+    except (OSError, ValueError):
+        pass
+    return found
 
 
 def _wait_empty(cg: Cgroups, timeout: float) -> None:
@@ -260,7 +275,7 @@ class Jail:
                      "-g", str(self.uid), "--"]
         elif self.cgroups.dirs:
             outer = [str(self.tools / "jail"), *self.cgroups.join_args(), "--"]
-        args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+        args = [bwrap_path() or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL",
                 "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--hostname", "sandbox", "--clearenv"]
         for k, v in {**ENV, **(env or {})}.items():
@@ -289,13 +304,15 @@ class Jail:
     @staticmethod
     def outer_pid(sandbox_init: int, inner: int) -> int | None:
         """The pid, seen from here, of the process that is `inner` in the sandbox whose
-        outermost process (bwrap, the runner's supervisor pid) is sandbox_init."""
+        outermost process (bwrap, the runner's supervisor pid) is sandbox_init: a
+        descendant one pid namespace below ours (NSpid: one more entry than ours)."""
+        level = len(procstate.status_fields(os.getpid()).get("NSpid", "0").split()) + 1
         for pid in procstate.descendants(sandbox_init):
             try:
                 ns = procstate.status_fields(pid).get("NSpid", "").split()
             except procstate.NoSuchProcess:
                 continue
-            if len(ns) > 1 and int(ns[-1]) == inner:
+            if len(ns) == level and int(ns[-1]) == inner:
                 return pid
         return None
 
