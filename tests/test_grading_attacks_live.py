@@ -254,3 +254,22 @@ def test_as_root_each_submission_has_cgroups_of_its_own_nested_in_the_graders(tm
         else:  # a normal user may not make cgroups: the rlimits hold alone
             assert dirs == [] and "pylab-" not in joined
     assert not any(d.exists() for d in dirs)  # removed with the sandbox
+
+
+def test_a_loop_of_failing_forks_cannot_grow_the_trace_log_past_its_cap(tmp_path, monkeypatch):
+    from pylab.grading import evidence
+
+    monkeypatch.setattr(evidence, "LOG_CAP", 64 << 10)
+    src = _c(tmp_path, "spin_forks", """\
+        #include <unistd.h>
+        int main(void) { for (;;) if (fork() == 0) pause(); }
+        """)
+    with Sandbox(LIMITS.with_(nproc=4)) as sb:
+        result, log = sb.run([sb.compile(src)], watch_forks=True, timeout=1.0)
+        size = log.stat().st_size
+        seen = evidence.watch(log)
+    # strace ran under RLIMIT_FSIZE: at the cap it was cut off, and the run with it
+    # (no end status: strace takes its tracees along), well before the time limit
+    assert 0 < size <= 64 << 10 and result.status is None and not result.timed_out
+    assert not seen.complete and len(seen.forks) <= 4  # what it saw is still true
+    assert procstate.descendants(os.getpid()) == []  # the jail around strace reaped the rest

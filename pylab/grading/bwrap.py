@@ -257,7 +257,12 @@ class Jail:
         the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`;
         with trace_log, all of it under strace -f, outside (pylab.grading.evidence)."""
         cmd = self._command(supervisor_cmd, limits, tmp_size, env)
-        return evidence.command(trace_log, cmd) if trace_log is not None else cmd
+        if trace_log is None:
+            return cmd
+        # the tracer under a file-size cap (its log cannot fill the disk), in a subreaper
+        # of its own (cut off at the cap, strace takes its tracees along: jail reaps them)
+        return [str(self.tools / "jail"), "-S", "-r", f"fsize={evidence.LOG_CAP}", "--",
+                *evidence.command(trace_log, cmd)]
 
     def _command(self, supervisor_cmd, limits, tmp_size, env) -> list[str]:
         self.check_tools()
@@ -351,8 +356,13 @@ class Wrap:
         init = Jail.outer_pid(spawned, 1)
         if init is not None:
             os.kill(init, sig)
-        elif sig == 9:
-            os.kill(spawned, 9)
+        elif sig == 9:  # no sandbox (yet, or any more): end what there is below the spawned
+            below = procstate.descendants(spawned)
+            for pid in below or [spawned]:
+                try:
+                    os.kill(pid, 9)
+                except ProcessLookupError:
+                    pass
 
 
 def _stamp(path: Path) -> tuple:
