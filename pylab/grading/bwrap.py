@@ -256,15 +256,15 @@ class Jail:
         """The command line that runs supervisor_cmd (the runner's, whose first word is
         the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`;
         with trace_log, all of it under strace -f, outside (pylab.grading.evidence)."""
-        cmd = self._command(supervisor_cmd, limits, tmp_size, env)
+        cmd = self._command(supervisor_cmd, limits, tmp_size, env, reaper=trace_log is None)
         if trace_log is None:
             return cmd
-        # the tracer under a file-size cap (its log cannot fill the disk), in a subreaper
-        # of its own (cut off at the cap, strace takes its tracees along: jail reaps them)
+        # the tracer under a file-size cap (its log cannot fill the disk), in the reaper
+        # (cut off at the cap, strace takes its tracees along: the jail reaps them)
         return [str(self.tools / "jail"), "-S", "-r", f"fsize={evidence.LOG_CAP}", "--",
                 *evidence.command(trace_log, cmd)]
 
-    def _command(self, supervisor_cmd, limits, tmp_size, env) -> list[str]:
+    def _command(self, supervisor_cmd, limits, tmp_size, env, reaper=True) -> list[str]:
         self.check_tools()
         if not self.namespaces:  # the fallback: hard limits and the pool uid, no walls
             outer = [str(self.tools / "jail"), *self.cgroups.join_args()]
@@ -274,12 +274,13 @@ class Jail:
                 outer += ["-r", f"{name}={int(value)}"]
             return [*outer, "--", str(self.tools / "supervise"), *supervisor_cmd[1:]]
         size = tmp_size or self.tmp_size
-        outer = []
+        # Outside: the jail joins the cgroups, drops to the pool uid and stays as the
+        # subreaper of the run (-S): whatever outlives its parent out here (bwrap killed
+        # while it sets up, say) is reaped by it, never left to the grader.
+        outer = [str(self.tools / "jail"), *(["-S"] if reaper else []), *self.cgroups.join_args()]
         if self.uid is not None:
-            outer = [str(self.tools / "jail"), *self.cgroups.join_args(), "-u", str(self.uid),
-                     "-g", str(self.uid), "--"]
-        elif self.cgroups.dirs:
-            outer = [str(self.tools / "jail"), *self.cgroups.join_args(), "--"]
+            outer += ["-u", str(self.uid), "-g", str(self.uid)]
+        outer.append("--")
         args = [bwrap_path() or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--as-pid-1", "--cap-drop", "ALL",
                 "--uid", str(INSIDE_UID), "--gid", str(INSIDE_UID), "--hostname", "sandbox", "--clearenv"]
@@ -356,9 +357,8 @@ class Wrap:
         init = Jail.outer_pid(spawned, 1)
         if init is not None:
             os.kill(init, sig)
-        elif sig == 9:  # no sandbox (yet, or any more): end what there is below the spawned
-            below = procstate.descendants(spawned)
-            for pid in below or [spawned]:
+        elif sig == 9:  # no sandbox (yet, or any more): end what runs below the reaper jail,
+            for pid in procstate.descendants(spawned):  # which then reaps it and exits
                 try:
                     os.kill(pid, 9)
                 except ProcessLookupError:
