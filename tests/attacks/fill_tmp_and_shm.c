@@ -1,4 +1,4 @@
-/* attack: write 300 MB of files into /tmp, /var/tmp and /dev/shm and leave them there
+/* attack: fill /tmp, /var/tmp and /dev/shm (and the scratch folder) with files and leave them
  * family: cores and files left in /tmp and /dev/shm
  * target: getpid_test
  * expect: wrote \d+ MiB
@@ -12,12 +12,12 @@ int main(void)
     long total = 0;
     memset(block, 'x', sizeof block);
     for (int d = 0; dirs[d]; d++)
-        for (int i = 0; i < 10; i++) {
+        for (int i = 0; i < 5; i++) {
             char name[128];
             snprintf(name, sizeof name, "%s/@MARK@%d", dirs[d], i);
             FILE *f = fopen(name, "w");
             if (!f) break;
-            for (int j = 0; j < 8 && fwrite(block, 1, sizeof block, f) == sizeof block; j++)
+            for (int j = 0; j < 4 && fwrite(block, 1, sizeof block, f) == sizeof block; j++)
                 total++;
             fclose(f);
         }
