@@ -36,7 +36,7 @@ def command(log: Path, argv: list[str]) -> list[str]:
     cannot fill the grader's disk, it only cuts the evidence short."""
     cmd = tracer.command(log, argv, stdio=False)
     cmd = ["-e" if a == "-e" else ("trace=" + ",".join(SYSCALLS) if a.startswith("trace=") else a) for a in cmd]
-    return [cmd[0], "--pidns-translation", *cmd[1:]]
+    return [cmd[0], "--pidns-translation", "--seccomp-bpf", *cmd[1:]]
 
 
 @dataclass
