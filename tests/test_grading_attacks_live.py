@@ -273,3 +273,41 @@ def test_a_loop_of_failing_forks_cannot_grow_the_trace_log_past_its_cap(tmp_path
     assert 0 < size <= 64 << 10 and result.status is None and not result.timed_out
     assert not seen.complete and len(seen.forks) <= 4  # what it saw is still true
     assert procstate.descendants(os.getpid()) == []  # the jail around strace reaped the rest
+
+
+def test_when_the_grader_dies_its_sandboxes_die_with_it(tmp_path):
+    code = textwrap.dedent("""\
+        import sys, time
+        from pylab.grading.sandbox import Limits, Sandbox
+        sb = Sandbox(Limits(wall=60))
+        proc, _ = sb.start(["/usr/bin/sleep", "60"])  # deaf to its stdin closing
+        print(proc.pid, sb.top, *sb.cgroups.dirs, flush=True)
+        time.sleep(120)  # until the test kills this grader
+        """)
+    grader_proc = subprocess.Popen([sys.executable, "-P", "-c", code], stdout=subprocess.PIPE, text=True)
+    words = grader_proc.stdout.readline().split()
+    program, top, cgroups = int(words[0]), Path(words[1]), [Path(w) for w in words[2:]]
+    try:
+        assert procstate.exists(program)
+        grader_proc.kill()
+        grader_proc.wait()
+
+        def gone():  # what the dead grader left is adopted here (our subreaper): reap it
+            for kid in procstate.children(os.getpid()):
+                try:
+                    if procstate.state_proc(kid) == "Z":
+                        os.waitpid(kid, 0)
+                except (procstate.NoSuchProcess, ChildProcessError):
+                    pass
+            return not procstate.exists(program) and not procstate.children(os.getpid())
+
+        procstate.call_until(gone, bool, timeout=10, what="the sandbox gone with its grader")
+    finally:
+        grader_proc.kill()
+        grader_proc.wait()
+        shutil.rmtree(top, ignore_errors=True)  # the dead grader could not clean up its files
+        for d in cgroups:
+            try:
+                d.rmdir()
+            except OSError:
+                pass

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,7 @@ int main(int argc, char *argv[])
 {
     long uid = -1, gid = -1;
     int a = 1, reaper = 0;
+    pid_t parent = getppid();
 
     for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2) {
         if (!strcmp(argv[a], "-S")) {
@@ -115,6 +117,10 @@ int main(int argc, char *argv[])
         die("cannot set", "no_new_privs");
     if (reaper) {
         pid_t child;
+        /* dies with the grader (bwrap's --die-with-parent then takes the sandbox along);
+         * set after the uid change, which clears it, and checked against a lost race */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+            die("the grader is gone:", "not starting");
         if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0 || (child = fork()) < 0)
             die("cannot become", "a subreaper");
         if (child > 0)
