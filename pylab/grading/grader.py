@@ -30,7 +30,8 @@ COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
 WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
 CONTAINMENTS = ("namespaces", "uid")
-COMPILE_AHEAD = 2  # compiler threads per submission (this machine has 2 cores)  # what grade_submission(containment=) accepts
+COMPILE_AHEAD = 2  # compiler threads per submission (this machine has 2 cores)
+EXERCISE_JOBS = 2  # exercises of one submission checked at once  # what grade_submission(containment=) accepts
 
 
 @dataclass
@@ -287,17 +288,25 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
             try:
                 compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
                             for ex, _ in pending if _source_problem(ex, submission) is None}
-                while pending:
-                    ex, i = pending.pop(0)
-                    results = grade_exercise(ex, i, submission, sandbox, visible_only, compiled.get(ex.name),
-                                             deadline)
+                # exercises in parallel (each check still has its own wall limit); their
+                # results are reported in course order
+                checking = ThreadPoolExecutor(EXERCISE_JOBS, thread_name_prefix="pylab-exercise")
+                running = [(ex, i, checking.submit(grade_exercise, ex, i, submission, sandbox, visible_only,
+                                                   compiled.get(ex.name), deadline)) for ex, i in pending]
+                for ex, i, future in running:
+                    results = future.result()
+                    pending.remove((ex, i))
                     report.results += results
                     if on_result:
                         on_result(results)
             finally:  # while the uid is still this submission's
                 ahead.shutdown(wait=False, cancel_futures=True)
-                sandbox.kill_runs(for_good=True)  # a compile still going ahead ends now
+                if "checking" in locals():
+                    checking.shutdown(wait=False, cancel_futures=True)
+                sandbox.kill_runs(for_good=True)  # a compile or check still going ends now
                 ahead.shutdown(wait=True)
+                if "checking" in locals():
+                    checking.shutdown(wait=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None and not visible_only:
             report.results += extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)

@@ -75,6 +75,14 @@ class Limits:
 
 
 COMPILE_LIMITS = {"cpu": 30, "as": 1 << 30, "fsize": 64 << 20, "nofile": 256, "nproc": 16}
+PARALLEL_RUNS = 2  # runs of one submission at once (the grader checks 2 exercises together)
+PARALLEL_COMPILES = 2
+
+
+def cgroup_pids(limits: "Limits") -> int:
+    """The submission's pids cgroup: room for its parallel runs and compiles at their own
+    limits (each with its supervisor, bwrap and jail), never less than any one needs."""
+    return (PARALLEL_RUNS * (limits.nproc + 3) + PARALLEL_COMPILES * (COMPILE_LIMITS["nproc"] + 3) + 4)
 COMPILE_TMP = 128 << 20
 CGROUP_MEMORY = 1536 << 20  # the whole sandbox (compiler included), where cgroups exist
 
@@ -192,6 +200,8 @@ class Sandbox:
     def __init__(self, limits: Limits = Limits(), fallback: bool = False):
         self.limits = limits
         self._closed = False
+        self._runs = 0
+        self._count_lock = threading.Lock()
         self._lease = _UidLease() if os.geteuid() == 0 else None
         self.uid = self._lease.uid if self._lease else None
         self.gid = self.uid
@@ -213,14 +223,12 @@ class Sandbox:
                 shutil.copyfile(header, self.dir / "include" / header.name)
             (self.top / "tools").mkdir(mode=0o755)
             self.walls = self.containment == "namespaces"
-            self.cgroups = bwrap.Cgroups.make(pids_max=max(limits.nproc, COMPILE_LIMITS["nproc"]) + 8,
-                                              memory_max=CGROUP_MEMORY)
+            self.cgroups = bwrap.Cgroups.make(pids_max=cgroup_pids(limits), memory_max=CGROUP_MEMORY)
             self.jail = bwrap.Jail(self.dir, self.top / "tools", self.uid, self.cgroups, limits.tmp,
                                    namespaces=self.walls)
         except BaseException:
             self.close()
             raise
-        self._runs = 0
         self._procs = []
         self._stopped = False
         self._lock = threading.Lock()
@@ -234,7 +242,7 @@ class Sandbox:
     def put(self, name: str, data: bytes, sub: str = "src", mode: int = 0o644) -> Path:
         """Write a file into the scratch folder (replacing whatever is there, link or not)."""
         target = self.dir / sub / name
-        tmp = self.top / f".put-{os.getpid()}-{time.monotonic_ns()}"  # the grader's own folder
+        tmp = self.top / f".put-{self._next()}"  # the grader's own folder
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
         try:
             os.write(fd, data)
@@ -346,10 +354,15 @@ class Sandbox:
         never sees (TOP/traces), one file per run."""
         if not watch_forks:
             return None
-        self._runs += 1
         folder = self.top / "traces"
         folder.mkdir(mode=0o700, exist_ok=True)
-        return folder / f"run-{self._runs}.log"
+        return folder / f"run-{self._next()}.log"
+
+    def _next(self) -> int:
+        """A number no other thread of this sandbox gets (exercises run in parallel)."""
+        with self._count_lock:
+            self._runs += 1
+            return self._runs
 
     def run(self, argv, mode="pipe", stdin=None, timeout=None, watch_forks=False):
         """Run to the end; returns (RunResult, trace log or None). The result's pids are
