@@ -311,3 +311,21 @@ def test_when_the_grader_dies_its_sandboxes_die_with_it(tmp_path):
                 d.rmdir()
             except OSError:
                 pass
+
+
+def test_nothing_of_the_grader_is_visible_inside(tmp_path):
+    import pylab
+    from pylab.run import toolchain
+
+    secret = tmp_path / "results" / "results.json"
+    secret.parent.mkdir()
+    secret.write_text("{}")
+    paths = [Path(pylab.__file__).parent, toolchain.csrc_dir(), toolchain.cache_dir(), secret, tmp_path,
+             Path.home(), Path(__file__).parent, Path("/usr/local/bin"), Path("/etc/shadow"), Path("/etc/passwd")]
+    script = "; ".join(f"test -e '{p}' && echo 'SEEN {p}'" for p in paths) + "; echo done"
+    with Sandbox(LIMITS) as sb:
+        result, _ = sb.run(["/bin/sh", "-c", script])
+        inside = sb.run(["/bin/sh", "-c", "ls -A /; ls -A /etc; ls -A /usr/local"])[0].stdout_text.split()
+    assert result.stdout_text == "done\n", result.stdout_text
+    assert set(inside) <= {".pylab", "bin", "box", "dev", "etc", "lib", "lib64", "lib32", "libx32", "proc", "sbin",
+                           "tmp", "usr", "ld.so.cache", "alternatives"}, inside
