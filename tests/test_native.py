@@ -119,3 +119,36 @@ def test_fork_child_leaves_by_exit_or__exit(how, expected):
     """)
     assert r.stderr_text == "9"
     assert r.stdout == expected  # fully buffered on a pipe: only exit() flushes
+
+
+def test_the_bench_loops_time_each_round_in_c():
+    from pylab.bindings import lab_bench
+    from pylab.run import toolchain
+
+    forks = lab_bench.fork_loop(5)
+    assert len(forks) == 5 and all(ns > 0 for ns in forks)
+    tiny = toolchain.build(toolchain.csrc_dir() / "tools" / "tiny.c")
+    spawned = lab_bench.posix_spawn_loop(3, tiny)
+    assert len(spawned) == 3 and all(ns > 0 for ns in spawned)
+    assert len(lab_bench.vfork_loop(2)) == 2
+    with pytest.raises(OSError) as info:  # a program that cannot be exec'd is an error, not a figure
+        lab_bench.fork_exec_loop(1, "/no/such/program")
+    assert info.value.errno in (errno.ECHILD, errno.ENOENT)
+
+
+def test_a_stamped_child_reports_the_clock_the_parent_reads():
+    import sys
+
+    from pylab.bindings import lab_bench
+
+    before = lab_bench.now_ns()
+    r, w = os.pipe()
+    try:
+        pid = lab_bench.stamped_child(w)
+    finally:
+        os.close(w)
+    with os.fdopen(r, "rb") as f:
+        stamp = int.from_bytes(f.read(8), sys.byteorder, signed=True)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert before <= stamp <= lab_bench.now_ns()
+    assert lab_bench.zombie_seen_ns() > 0

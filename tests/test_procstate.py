@@ -110,3 +110,15 @@ def test_a_uids_processes_and_its_nproc_count_are_two_different_numbers():
 def test_no_process_runs_as_an_unused_uid():
     unused = 64999
     assert procstate.processes_of_uid(unused) == [] and procstate.nproc_count(unused) == 0
+
+
+def test_ns_pids_gives_the_host_pid_and_the_one_inside_a_pid_namespace():
+    assert procstate.ns_pids(os.getpid()) == [os.getpid()]
+    argv = ["bwrap", "--unshare-user", "--unshare-pid", "--dev-bind", "/", "/", "--proc", "/proc",
+            "sh", "-c", "echo $$; exec cat"]
+    with runner.start(argv) as proc:
+        inner = int(proc.expect(rb"^(\d+)$").group(1))  # what the shell sees as its own pid
+        cat = procstate.call_until(lambda: [p for p in procstate.descendants(proc.pid)
+                                            if procstate.read_stat(p).comm == "cat"], timeout=5)[0]
+        assert procstate.ns_pids(cat) == [cat, inner] and inner < cat
+        proc.close_stdin()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -168,6 +169,45 @@ def test_run_and_process_take_their_options_by_keyword_only():
         runner.Process(["true"], "pipe", None)
 
 
+def test_a_whole_terminal_puts_stdin_stdout_and_stderr_on_the_pty_in_order():
+    script = "test -t 0 && test -t 1 && test -t 2 && echo all three; echo err >&2; echo out"
+    r = runner.run(["sh", "-c", script], mode="tty", terminal=True)
+    assert r.terminal and r.lines == ["all three", "err", "out"]  # stderr kept in its place
+    assert r.stderr == b""
+    plain = runner.run(["sh", "-c", script], mode="tty")  # the default: only stdout is the pty
+    assert plain.lines == ["out"] and plain.stderr == b"err\n"
+
+
+def test_on_a_whole_terminal_stdin_data_is_typed_and_then_ends():
+    r = runner.run(["cat"], mode="tty", terminal=True, stdin="line one\nno newline", timeout=10)
+    assert not r.timed_out and r.exit_code == 0
+    assert r.stdout_text == "line one\nno newline"  # not echoed: only cat's copy
+    empty = runner.run(["cat"], mode="tty", terminal=True, timeout=10)
+    assert not empty.timed_out and empty.exit_code == 0 and empty.stdout == b""
+
+
+def test_stop_ends_the_whole_tree_at_once_whatever_its_session():
+    with runner.start(["sh", "-c", "setsid sh -c 'echo $$; exec sleep 300' & wait"], timeout=60) as proc:
+        escaped = int(proc.expect(rb"^(\d+)$").group(1))
+        procstate.call_until(lambda: procstate.read_stat(escaped).comm, lambda c: c == "sleep")
+        proc.stop()
+        r = proc.wait(timeout=10)
+    assert r.stopped and not r.timed_out and r.signal == signal.SIGKILL
+    assert escaped in r.stragglers and not procstate.exists(escaped)
+
+
+def test_the_supervisor_reports_what_outlived_the_program_and_who_adopted_it():
+    r = runner.run(["sh", "-c", "sleep 300 & echo $!"], linger=0.2)
+    (left,) = r.outlived
+    assert left["pid"] == int(r.stdout) and left["ppid"] == r.supervisor  # the orphan, adopted
+    assert left["state"] in "RS" and left["comm"] in ("sh", "sleep")  # (it may not have exec'd yet)
+    assert r.stragglers == [left["pid"]]
+    quick = runner.run(["sh", "-c", "(sleep 0.2; exit 3) & echo started"], linger=30)
+    (subshell,) = [p for p in quick.outlived if p["ppid"] == quick.supervisor]  # its sleep is listed too
+    assert quick.stragglers == []  # it ended within the linger: nothing was killed
+    assert [(pid, os.waitstatus_to_exitcode(raw)) for pid, raw in quick.reaped] == [(subshell["pid"], 3)]
+
+
 def test_line_matcher_in_order_and_as_set():
     m = result.LineMatcher(["a 1", "b 2", "c 3"])
     assert m.in_order(["a *", "c *"])
@@ -195,10 +235,13 @@ def test_concurrent_runs_do_not_inherit_each_others_pipes():
             # until exec, the forked child still holds the status pipe (close-on-exec)
             procstate.call_until(lambda: procstate.read_stat(p.pid), lambda st: st.comm == "cat" and st.state == "S")
             assert sorted(os.listdir(f"/proc/{p.pid}/fd")) == ["0", "1", "2"]
-            # the supervisor: /dev/null as stdio, the status pipe, and two fds of its own
-            # that are no pipe (its signalfd and the pidfd that watches this process)
-            fds = {fd: os.readlink(f"/proc/{p.supervisor}/fd/{fd}") for fd in os.listdir(f"/proc/{p.supervisor}/fd")}
-            assert {fds[k] for k in ("0", "1", "2")} == {os.devnull}
+            # the supervisor: /dev/null as stdio (once it has dropped the program's), the
+            # status pipe, and two fds of its own that are no pipe (its signalfd and the
+            # pidfd that watches this process)
+            def sup_fds(p=p):
+                return {fd: os.readlink(f"/proc/{p.supervisor}/fd/{fd}") for fd in os.listdir(f"/proc/{p.supervisor}/fd")}
+
+            fds = procstate.call_until(sup_fds, lambda f: {f.get(k) for k in ("0", "1", "2")} == {os.devnull})
             assert fds[str(runner.STATUS_FD)].startswith("pipe:")
             assert sorted(v for k, v in fds.items() if k not in ("0", "1", "2", str(runner.STATUS_FD))) == \
                 ["anon_inode:[pidfd]", "anon_inode:[signalfd]"]
@@ -228,4 +271,11 @@ def test_a_refused_or_failed_run_leaves_no_descriptor_open(tmp_path, monkeypatch
     for mode in runner.MODES:
         with pytest.raises(OSError, match="refused"):
             runner.run(["true"], mode=mode, stdin="data")
+    with pytest.raises(OSError, match="refused"):
+        runner.run(["true"], mode="tty", terminal=True, stdin="data")
+    monkeypatch.setattr(runner.tracer, "strace_path", lambda: (_ for _ in ()).throw(runner.tracer.TracerMissing("no")))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the trace's folder would be
+    with pytest.raises(runner.tracer.TracerMissing):
+        runner.run(["true"], mode="tty", terminal=True, trace=True)
     assert sorted(os.listdir("/proc/self/fd")) == before
+    assert not list(tmp_path.glob("pylab-trace-*"))

@@ -145,3 +145,24 @@ def test_a_missing_include_folder_is_a_clear_error(tmp_path):
     src.write_text("int main(void) { return 0; }\n")
     with pytest.raises(toolchain.ToolchainError, match="no such include directory"):
         toolchain.build(src, include_dirs=[tmp_path / "nope"])
+
+
+def test_the_same_source_beside_another_header_is_another_program(tmp_path):
+    text = '#include <stdio.h>\n#include "value.h"\nint main(void) { printf("%d\\n", VALUE); return 0; }\n'
+    for name, value in (("a", 1), ("b", 2)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "main.c").write_text(text)  # byte for byte the same file
+        (tmp_path / name / "value.h").write_text(f"#define VALUE {value}\n")
+    first = toolchain.build(tmp_path / "a" / "main.c")
+    second = toolchain.build(tmp_path / "b" / "main.c")
+    assert runner.run([first]).stdout == b"1\n" and runner.run([second]).stdout == b"2\n"
+    assert toolchain.build(tmp_path / "a" / "main.c") == first  # each still cached
+
+
+def test_output_writes_the_binary_where_asked_every_time(tmp_path):
+    src = tmp_path / "o.c"
+    src.write_text('#include <stdio.h>\nint main(void) { puts("o"); return 0; }\n')
+    out = toolchain.build(src, output=tmp_path / "bin-o")
+    assert out == tmp_path / "bin-o" and runner.run([out]).stdout == b"o\n"
+    out.unlink()
+    assert toolchain.build(src, output=tmp_path / "bin-o").exists()  # not served from the cache

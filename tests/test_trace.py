@@ -2,7 +2,7 @@
 checked against outside-shaped programs in tests/programs/."""
 from __future__ import annotations
 
-import os
+import re
 import signal
 from pathlib import Path
 
@@ -130,5 +130,45 @@ def test_parse_reads_resumed_calls_and_exit_lines():
     assert end.signal == "SIGSEGV" and end.core
 
 
-def test_ns_pids_names_the_pid_in_each_namespace():
-    assert tracer.ns_pids(os.getpid())[0] == os.getpid()
+
+
+def test_in_a_pid_namespace_events_name_host_pids_and_keep_the_programs_own():
+    binary = build("child_outlives")
+    # bwrap's pid 1 of the namespace adopts the orphan; the parent returns at once
+    argv = ["bwrap", "--unshare-user", "--unshare-pid", "--dev-bind", "/", "/", "--proc", "/proc", binary]
+    r = runner.run(argv, mode="pipe", trace=True, linger=0.5)
+    procs = r.trace.processes()
+    prog = next(p for p in procs.values() if p.argv == [str(binary)])
+    child = next(p for p in procs.values() if p.parent == prog.pid)
+    said = {m[1]: int(m[2]) for m in re.finditer(r"^(parent|child) (\d+)", r.stdout_text, re.M)}
+    assert said == {"parent": prog.nspid, "child": child.nspid}  # the pids they printed themselves
+    assert child.pid != child.nspid and prog.pid != prog.nspid  # the trace names them by host pid
+    init = next(p for p in procs.values() if p.nspid == 1)
+    assert prog.reaped_by == init.pid  # bwrap's init collected the program, named by host pid
+    # the orphan went to the namespace's init, not to the subreaper outside it
+    moves = [e.other for e in r.trace.events if e.kind == "reparent" and e.pid == child.pid]
+    assert moves == [init.pid] and child.signal == "SIGKILL"  # the sweep after the linger
+    assert not [e for e in r.trace.events if e.kind == "reparent" and e.pid == e.other]
+
+
+def test_the_marker_library_leaves_errno_as_the_program_had_it(tmp_path):
+    src = tmp_path / "keeps_errno.c"
+    src.write_text('#include <errno.h>\n#include <stdio.h>\n#include <sys/wait.h>\n#include <unistd.h>\n'
+                   'int main(void) { errno = 0; pid_t p = fork(); if (p == 0) _exit(0);\n'
+                   '  int e = errno; waitpid(p, NULL, 0); printf("errno %d\\n", e); return 0; }\n')
+    r = runner.run([toolchain.build(src)], trace=True)
+    assert r.stdout == b"errno 0\n"
+    assert any(e.kind == "stdio" and e.text == "fork" for e in r.trace.events)  # the library was there
+
+
+def test_a_threads_writes_are_its_process_and_a_thread_is_no_child(tmp_path):
+    src = tmp_path / "threads.c"
+    src.write_text('#include <pthread.h>\n#include <unistd.h>\n'
+                   'static void *say(void *a) { (void)a; write(1, "from thread\\n", 12); return NULL; }\n'
+                   'int main(void) { pthread_t t; pthread_create(&t, NULL, say, NULL); pthread_join(t, NULL);\n'
+                   '  write(1, "from main\\n", 10); return 0; }\n')
+    r = runner.run([toolchain.build(src, cflags="-pthread")], trace=True)
+    procs = r.trace.processes()
+    assert [p.pid for p in procs.values() if p.parent == r.pid] == []  # no child process
+    assert r.trace.stdout(r.pid) == b"from thread\nfrom main\n"
+    assert procs[r.pid].exit_code == 0 and not [e for e in r.trace.events if e.kind == "spawn" and e.pid == r.pid]

@@ -190,3 +190,34 @@ def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
     lost = {r["target"]: "".join(viz.MARKER_SHORT[m] for m in r["lost"]) for r in rows if r["how"] == "_exit(n)"}
     assert lost["pipe"] == "cLcT" and lost["pipe"] in {t.get_text() for t in ax.texts}
     assert _png(fig).startswith(b"\x89PNG")
+
+
+def test_trace_figure_has_a_lane_per_process_with_forks_writes_zombie_and_adoption():
+    from pathlib import Path
+
+    from pylab.run import toolchain
+
+    src = Path(__file__).parent / "programs" / "child_outlives.c"
+    r = runner.run([toolchain.build(src)], mode="pipe", trace=True, linger=0.2)
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    fig = viz.trace_figure(r.trace, program=r.pid, supervisor=r.supervisor)
+    ax = fig.axes[0]
+    labels = {a.get_label() for a in [*ax.collections, *ax.lines, *ax.texts, *ax.patches]}
+    labels |= {a.get_label() for a in ax.get_children()}
+    assert {f"lane {p}: alive" for p in (r.supervisor, r.pid, child.pid)} <= labels
+    assert f"fork {r.pid}->{child.pid}" in labels and f"fork {r.supervisor}->{r.pid}" in labels
+    assert f"reparent {child.pid}->{r.supervisor}" in labels  # the orphan's adoption
+    assert f"write {r.pid} fd 1" in labels and f"write {child.pid} fd 1" in labels
+    assert [t.get_text() for t in ax.get_yticklabels()] == [f"supervisor {r.supervisor}", f"program {r.pid}",
+                                                            f"child {child.pid}"]
+    fig.savefig(io.BytesIO(), format="png")
+
+
+def test_trace_figure_marks_a_zombie_from_its_end_to_its_reaping():
+    r = runner.run_program("zombie", ["0.3"], mode="pipe", trace=True)
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    ax = viz.trace_figure(r.trace, program=r.pid, supervisor=r.supervisor).axes[0]
+    zombie = [c for c in ax.collections if c.get_label() == f"lane {child.pid}: zombie"]
+    assert len(zombie) == 1 and child.reaped_at - child.born >= 0.299  # the lesson holds it 0.3 s after fork
+    xs = zombie[0].get_paths()[0].vertices[:, 0]  # the bar spans the child's end to its reaping (ms)
+    assert abs(xs.min() - child.ended * 1000) < 0.01 and abs(xs.max() - child.reaped_at * 1000) < 0.01

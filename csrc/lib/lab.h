@@ -3,7 +3,7 @@
  * The builder (pylab/_build.py) reads the declarations between the cdef markers of
  * every csrc/lib/lab*.h as its cdef, so this header is the single source of truth.
  * Conventions: functions are prefixed lab_; on failure they return -1 with errno
- * set (pylab/native.py turns that into OSError). Anything that forks returns only in
+ * set (pylab/bindings/native.py turns that into OSError). Anything that forks returns only in
  * the parent: the child leaves with exit/_exit and never runs Python code.
  */
 #ifndef PYLAB_LAB_H

@@ -1,4 +1,5 @@
-/* lab_bench.h - process-creation costs timed in C, for `pylab bench` (pylab/bench.py).
+/* lab_bench.h - process-creation costs timed in C, for `pylab bench` (pylab/bench/costs.py,
+ * through pylab/bindings/lab_bench.py).
  *
  * Each loop is timed with CLOCK_MONOTONIC around the calls themselves, so Python's own
  * overhead (the cffi call, the interpreter) is not in the figures. A loop runs n rounds

@@ -1,4 +1,5 @@
-/* lab_exec.h - exec, process groups and pidfds for pylab._native (see lab.h for the
+/* lab_exec.h - exec, process groups and pidfds for pylab.bindings._native, wrapped by
+ * pylab/bindings/lab_exec.py (see lab.h for the
  * conventions: lab_ prefix, -1 with errno on failure, children never return to Python).
  */
 #ifndef PYLAB_LAB_EXEC_H

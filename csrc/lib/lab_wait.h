@@ -1,4 +1,4 @@
-/* lab_wait.h - children ending on purpose, and waitid, for pylab.lifecycle.
+/* lab_wait.h - children ending on purpose, and waitid, for pylab.bindings.lab_wait.
  *
  * Same conventions as lab.h: lab_ prefix, -1 with errno on failure, and anything
  * that forks returns only in the parent; the child leaves with _exit or a signal and

@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,7 +35,7 @@ static void mark(const char *event, void *caller)
     char buf[8192];
     Dl_info info = {0};
     size_t pending = 0;
-    int n;
+    int n, saved = errno;       /* the program must not see our EBADF */
 
     if (stdout->_IO_write_ptr && stdout->_IO_write_base)
         pending = (size_t)(stdout->_IO_write_ptr - stdout->_IO_write_base);
@@ -42,12 +43,13 @@ static void mark(const char *event, void *caller)
         info.dli_fname = "?";
     n = snprintf(buf, 1024, "pylab-stdio %s %s %zu %p %p %s\n", event, mode_of(stdout), pending,
                  caller, info.dli_fbase, info.dli_fname ? info.dli_fname : "?");
-    if (n < 0 || n >= 1024)
-        return;
-    if (pending > sizeof buf - (size_t)n)
-        pending = sizeof buf - (size_t)n;
-    memcpy(buf + n, stdout->_IO_write_base, pending);
-    if (write(-1, buf, (size_t)n + pending) < 0) { /* EBADF: the point is the trace */ }
+    if (n > 0 && n < 1024) {
+        if (pending > sizeof buf - (size_t)n)
+            pending = sizeof buf - (size_t)n;
+        memcpy(buf + n, stdout->_IO_write_base, pending);
+        if (write(-1, buf, (size_t)n + pending) < 0) { /* EBADF: the point is the trace */ }
+    }
+    errno = saved;
 }
 
 static void before_fork(void) { mark("fork", NULL); }

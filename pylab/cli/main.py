@@ -83,78 +83,13 @@ def cmd_list(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from pylab.observe import procstate
-    from pylab.run import buffering, runner, toolchain
+    from pylab.cli import run_cmd
 
     demos = _python_demos()
-    if args.name in demos:
+    if args.name[0] in demos:  # a demo takes the rest of the line as its arguments
+        args.name, args.args = args.name[0], [*args.name[1:], *args.args]
         return demos[args.name][1](args)
-    if args.name.endswith(".c"):
-        binary = toolchain.build(args.name)
-        label = os.path.basename(args.name)[:-2]
-    else:
-        binary = toolchain.find(args.name).build()
-        label = args.name
-    if args.stdin is None:
-        data = None  # /dev/null: a run never waits on pylab's own stdin by accident
-    elif args.stdin == "-":
-        data = sys.stdin.buffer.read()
-    else:
-        try:
-            data = Path(args.stdin).read_bytes()
-        except OSError as e:
-            raise UsageError(f"cannot read --stdin file {args.stdin}: {e.strerror}") from None
-    changes = None
-    if args.watch:
-        with runner.start([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data) as proc:
-            if data is None:
-                proc.close_stdin()  # as with a plain run: the program reads EOF at once
-            changes = _watch(proc, args.timeout)
-            result = proc.wait()
-    else:
-        result = runner.run([binary, *args.args], mode=args.mode, timeout=args.timeout, stdin=data)
-    note = buffering.buffering_note(args.mode)
-    if args.json:
-        _emit_json({"name": label, **result.to_dict(), "note": note,
-                    **({"states": changes} if changes is not None else {})})
-        return EXIT_OK
-    sys.stdout.write(result.stdout_text)
-    if result.stdout_text and not result.stdout_text.endswith("\n"):
-        sys.stdout.write("\n")  # the program left a line unfinished
-    sys.stdout.flush()
-    sys.stderr.write(result.stderr_text)
-    if changes is not None:
-        print("pylab: its processes, watched from outside in /proc:", file=sys.stderr)
-        for c in changes:
-            meaning = procstate.STATE_NAMES.get(c["state"], "")
-            print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
-                  f" (parent {c['ppid']})", file=sys.stderr)
-    extra = f"; {len(result.stragglers)} leftover process(es) killed" if result.stragglers else ""
-    print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms{extra}); {note}",
-          file=sys.stderr)
-    return EXIT_OK
-
-
-def _watch(proc, timeout: float) -> list[dict]:
-    """Sample the run's process tree in /proc until the run is over; return each change
-    of state: [{"t", "pid", "comm", "state", "ppid"}], in time order."""
-    from pylab.observe import procstate, timeline
-
-    tl, parents = timeline.Timeline(), {}
-
-    def poll() -> bool:
-        for pid, node in timeline.tree(proc.pid).items():
-            if pid not in tl.names:  # a new process of the run: follow it from now on
-                tl.watch(pid, node.comm)
-                parents[pid] = node.ppid
-        tl.sample()
-        return not proc.running
-
-    procstate.call_until(poll, timeout=timeout + 30, what="the run to end")
-    tl.sample()
-    return sorted(({"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state,
-                    "ppid": parents[pid]} for pid in tl.names for seg in tl.segments(pid)),
-                  key=lambda c: c["t"])
+    return run_cmd.main(args)
 
 
 def cmd_state(args) -> int:
@@ -213,16 +148,16 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_list)
 
-    s = sub.add_parser("run", help="run a program under supervision and say what happened")
-    s.add_argument("name", help="a program from 'pylab list', or a path to a .c file")
-    s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
-    s.add_argument("--timeout", type=_positive, default=120.0, help="seconds before the run is killed (default 120)")
-    s.add_argument("--watch", action="store_true",
-                   help="sample the program's processes in /proc while it runs and show their states")
-    s.add_argument("--stdin", metavar="FILE", help="feed FILE ('-': pylab's own stdin) to the program; default: nothing")
-    s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("args", nargs="*", help="arguments for the program (after --)")
+    from pylab.cli import run_cmd, trace
+
+    s = sub.add_parser("run", help="build and run a program under supervision and say what happened",
+                       description=run_cmd.__doc__.split("\n\n", 2)[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    run_cmd.add_run_arguments(s)
     s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("trace", help="run a program traced from outside: events per process, explained")
+    trace.add_arguments(s)
+    s.set_defaults(func=trace.main)
 
     s = sub.add_parser("tour", help="the seeds' claims, each checked live (the main job)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -280,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         # argparse cannot give a positional list after "--" once NAME has been seen:
         # split the program's own arguments off first (`pylab run NAME -- ARGS`).
         extra = None
-        if "--" in argv and argv[:1] == ["run"]:
+        if "--" in argv and argv[:1] in (["run"], ["trace"]):
             at = argv.index("--")
             argv, extra = argv[:at], argv[at + 1:]
         if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included

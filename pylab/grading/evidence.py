@@ -35,8 +35,9 @@ def command(log: Path, argv: list[str]) -> list[str]:
     under a file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks
     cannot fill the grader's disk, it only cuts the evidence short."""
     cmd = tracer.command(log, argv, stdio=False)
-    cmd = ["-e" if a == "-e" else ("trace=" + ",".join(SYSCALLS) if a.startswith("trace=") else a) for a in cmd]
-    return [cmd[0], "--pidns-translation", "--seccomp-bpf", *cmd[1:]]
+    cmd = ["trace=" + ",".join(SYSCALLS) if a.startswith("trace=") else a for a in cmd]
+    extra = [flag for flag in ("--pidns-translation", "--seccomp-bpf") if flag not in cmd]
+    return [cmd[0], *extra, *cmd[1:]]
 
 
 @dataclass
@@ -98,16 +99,20 @@ def watch(path: Path | None, namespaces: bool = True) -> Watch:
     if not text:
         return Watch(complete=False)
     trace = tracer.parse(text=text)
-    if namespaces:
-        inner = inner_pids(text)
+    if namespaces:  # the tracer names everyone by host pid; nspid is what each one saw
+        inner = {pid: p.nspid for pid, p in trace.processes().items() if p.nspid is not None}
+        if not inner:  # a tracer that does not translate: read the log's own comments
+            inner = inner_pids(text)
     else:
         inner = {e.pid: e.pid for e in trace.events}
         inner[trace.root] = 1  # the supervisor, as inside a sandbox
     events = []
     for e in trace.events:
         if e.pid not in inner:
-            continue  # bwrap and the jail, outside the sandbox
+            continue  # the reaper jail, strace's own, bwrap: outside the sandbox
         e.pid = inner[e.pid]
+        if e.other is not None and e.other in inner:
+            e.other = inner[e.other]
         events.append(e)
     result = Watch(events=events, complete=complete)
     children: dict[int, set] = {}

@@ -199,6 +199,13 @@ def status_fields(pid: int) -> dict[str, str]:
         raise NoSuchProcess(pid) from None
 
 
+def ns_pids(pid: int) -> list[int]:
+    """pid's number in each PID namespace it belongs to, outermost first (the NSpid line
+    of /proc/PID/status): [host pid, ..., the pid the process itself sees]."""
+    fields = status_fields(pid)
+    return [int(x) for x in fields["NSpid"].split()] if "NSpid" in fields else [pid]
+
+
 def holdings(pid: int) -> dict:
     """What a process still holds: memory, threads, open files, its exit code.
 

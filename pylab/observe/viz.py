@@ -195,3 +195,57 @@ def compare_figure(rows: Sequence[Mapping]) -> Figure:
                        texts={(way(r), column(r)): "".join(MARKER_SHORT.get(m, m) for m in r["lost"]) for r in rows},
                        legend={"all": "nothing lost", "some": "some lost", "none": "all lost"},
                        title="pending output: what was lost (cL = <c-line>, pT = <py-tail>, ...)", cell_width=0.75)
+
+
+def trace_figure(trace, program: int | None = None, supervisor: int | None = None,
+                 title: str | None = None) -> Figure:
+    """A swimlane per process of a traced run (pylab.run.tracer.Trace): alive from its
+    fork to its end (green), a zombie from its end to its reaping (red); forks and
+    re-parentings as arrows between lanes; each write to stdout/stderr a tick with its
+    text; exec and stdio markers (a buffer copied or lost, setvbuf) labelled on the lane."""
+    procs = trace.processes()
+    pids = list(dict.fromkeys(e.pid for e in trace.events))
+    lane = {pid: i for i, pid in enumerate(pids)}
+    end = max([e.t for e in trace.events] or [0.0]) * 1000 or 1.0
+    fig = Figure(figsize=(10, 1.2 + 0.8 * len(pids)), layout="constrained")
+    ax = fig.add_subplot()
+    for pid in pids:
+        p, y = procs[pid], lane[pid]
+        born = (p.born or 0.0) * 1000
+        died = p.ended * 1000 if p.ended is not None else end
+        ax.broken_barh([(born, max(died - born, end * 0.002))], (y - 0.2, 0.4), facecolors=STATE_COLOURS["R"],
+                       alpha=0.5, label=f"lane {pid}: alive")
+        if p.ended is not None and p.reaped_at is not None and p.reaped_at > p.ended:
+            ax.broken_barh([(died, (p.reaped_at - p.ended) * 1000)], (y - 0.2, 0.4), facecolors=STATE_COLOURS["Z"],
+                           label=f"lane {pid}: zombie")
+    for e in trace.events:
+        x, y = e.t * 1000, lane[e.pid]
+        if e.kind in ("spawn", "reparent") and e.other in lane:
+            # fork: parent's lane -> child's; reparent: the adopter's lane -> the orphan's
+            start, stop = (y, lane[e.other]) if e.kind == "spawn" else (lane[e.other], y)
+            spawn = e.kind == "spawn"
+            ax.annotate("", xy=(x, stop), xytext=(x, start),
+                        arrowprops=dict(arrowstyle="->", color="black" if spawn else "#d62728",
+                                        linestyle="-" if spawn else "--"),
+                        label=f"{'fork' if spawn else 'reparent'} {e.pid}->{e.other}")
+        elif e.kind == "write":
+            ax.plot([x], [y - 0.28], marker="v", color="#1f77b4" if e.fd == 1 else "#ff7f0e",
+                    label=f"write {e.pid} fd {e.fd}")
+            ax.text(x, y - 0.34, e.data.decode(errors="replace").strip()[:24], fontsize=7, rotation=30)
+        elif e.kind == "exec":
+            ax.text(x, y + 0.42, f"exec {(e.argv or [e.text])[0].rsplit('/', 1)[-1]}", fontsize=7, va="top",
+                    label=f"exec {e.pid}")
+        elif e.kind == "stdio" and (e.data or e.text == "setvbuf"):
+            what = {"fork": "buffer copied", "exec": "buffer lost", "_exit": "buffer lost"}.get(e.text, "setvbuf")
+            ax.plot([x], [y], marker="*", color="#9467bd", markersize=9, label=f"stdio {e.pid} {e.text}")
+            ax.text(x, y + 0.42, what, fontsize=7, color="#9467bd", va="top")
+
+    def who(pid):
+        return "supervisor" if pid == supervisor else "program" if pid == program else "child"
+
+    ax.set_yticks(range(len(pids)), [f"{who(p)} {p}" for p in pids])
+    ax.set_ylim(len(pids) - 0.3, -0.7)
+    ax.set_xlim(0, end * 1.05)
+    ax.set_xlabel("milliseconds since the trace began")
+    ax.set_title(title or "every process of the run, traced from outside (strace -f)")
+    return fig

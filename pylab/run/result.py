@@ -97,6 +97,7 @@ class RunResult:
             "duration": round(self.duration, 6),
             "stragglers": self.stragglers,
             "outlived": self.outlived,
+            "supervisor": self.supervisor,
             "stopped": self.stopped,
             "truncated": self.truncated,
             "description": self.describe(),

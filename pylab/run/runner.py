@@ -3,14 +3,18 @@
 Every run goes through csrc/tools/supervise.c: a small C supervisor that becomes a
 session leader and a child subreaper (PR_SET_CHILD_SUBREAPER), forks the program into
 its own process group, enforces the timeout and limits, and at the end SIGKILLs and
-reaps everything the run created, orphans and daemons included. stdout goes to a
-terminal (a pty: `tty`), a `pipe` or a `file`; stderr always to a pipe of its own.
+reaps everything the run created, orphans and daemons included. It watches this
+process through a pidfd: if pylab dies, the whole run is killed at once. stdout goes
+to a terminal (a pty: `tty`), a `pipe` or a `file`; stderr to a pipe of its own, or,
+with terminal=True in tty mode, stdin, stdout and stderr are all the pty.
 
     result = run(["./_exit1"], mode="tty")
-    result.exit_code, result.stdout_text, result.stragglers
+    result.exit_code, result.stdout_text, result.stragglers, result.outlived
 
 `start()` gives a live handle for drivers that must look at a process while it runs
-(its pid, `expect()` on its output, a line on its stdin as a handshake).
+(its pid, `expect()` on its output, a line on its stdin as a handshake, `stop()` to end
+the whole tree at once). trace=True runs it under the outside tracer (strace -f,
+pylab.run.tracer) and gives the events in `result.trace`.
 """
 from __future__ import annotations
 
@@ -135,11 +139,11 @@ class Process:
         env = os.environ if env is None else env
         if wrap is not None:  # the supervisor runs inside a sandbox: see run()
             cmd = [str(c) for c in wrap(cmd)]
-        if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
-            self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
-            cmd = tracer.command(self._trace_log, cmd, env=env)
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
+            if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
+                self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
+                cmd = tracer.command(self._trace_log, cmd, env=env)
             self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
         except BaseException:
             for fd in ours:

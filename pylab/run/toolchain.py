@@ -214,6 +214,24 @@ def _read_deps(depfiles: Iterable[Path], sources: list[Path]) -> list[str]:
     return sorted(found)
 
 
+def _portable(headers: list[str], base: Path) -> list[str]:
+    """Headers beside the sources as "./name" (resolved again against the folder of the
+    source being built: the same file elsewhere includes its own neighbours), others as
+    absolute paths."""
+    base = base.resolve()
+    out = []
+    for h in headers:
+        try:
+            out.append("./" + str(Path(h).relative_to(base)))
+        except ValueError:
+            out.append(h)
+    return out
+
+
+def _resolved(entries: list[str], base: Path) -> list[str]:
+    return [str(base.resolve() / e[2:]) if e.startswith("./") else e for e in entries]
+
+
 def _headers_key(headers: list[str]) -> str:
     parts = []
     for h in headers:
@@ -252,7 +270,8 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
     slot = cache_dir() / key
     manifest = slot / "headers"
     if output is None and manifest.exists():
-        binary = slot / _headers_key(manifest.read_text().splitlines()) / sources[0].stem
+        known = _resolved(manifest.read_text().splitlines(), sources[0].parent)
+        binary = slot / _headers_key(known) / sources[0].stem
         if binary.exists():
             return binary
     slot.mkdir(parents=True, exist_ok=True)
@@ -274,7 +293,7 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
             text += _run_cc([cc_path, *flags, *before, "-o", str(out), *objs, *after], sources)
         headers = _read_deps(deps, sources)
         if output is not None:
-            os.replace(out, output)
+            shutil.move(str(out), str(output))  # maybe onto another file system
             return Path(output)
         binary = slot / _headers_key(headers) / sources[0].stem
         binary.parent.mkdir(exist_ok=True)
@@ -284,7 +303,7 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
         elif log.exists():
             log.unlink()
         os.replace(out, binary)
-        (work / "headers").write_text("".join(f"{h}\n" for h in headers))
+        (work / "headers").write_text("".join(f"{h}\n" for h in _portable(headers, sources[0].parent)))
         os.replace(work / "headers", manifest)
         return binary
     finally:

@@ -5,7 +5,8 @@ file the caller chooses (keep it where the traced program cannot write), each
 process-management system call and each write. parse() turns that log into Events,
 one list for the whole tree in time order:
 
-    spawn   a fork, vfork or clone made `other` (flags in `text`)
+    spawn   a fork, vfork or clone made `other` (flags in `text`; `code`: the child's
+            pid in its own PID namespace, when it has one)
     exec    an execve that succeeded (argv; text: the path)
     write   a write/writev to fd 1 or 2 (`data`: the exact bytes that went out)
     exit    the process called exit_group/_exit (code)
@@ -21,21 +22,32 @@ one list for the whole tree in time order:
 
 The API the rest of the lab uses (the runner, `pylab trace`, the grading sandbox):
 
+    result = runner.run(argv, trace=True)      # strace around the supervisor; or, by hand:
     argv = command(log, ["./prog", "arg"], stdio=True)        # run this yourself
     trace = parse(log, subreaper=sup_pid)                       # then read the log
-    trace.events, trace.processes()[pid].writes, trace.root
+    trace.events                      # [Event], time order; Event.to_dict() for JSON
+    trace.processes()                 # {pid: Proc(parent, argv, exit_code, signal,
+                                      #   reaped_by, reaped_at, adopted_by, nspid, writes)}
+    trace.stdout(pid)                 # the bytes pid wrote to fd 1 (None: everyone's)
+    pylab.run.explain.sentences(trace, program=pid, supervisor=sup_pid)   # in words
+
+`log` must be a path the traced program cannot write (a folder of the caller's, or of
+another uid): the runner uses a fresh 0700 folder and deletes it after parsing.
 
 Markers come from inside the program (it could forge them): grading must trust only
 the system-call events (stdio=False skips the library altogether).
 
-PID namespaces: strace prints pids as strace's own namespace sees them. When the
-program runs in a PID namespace of its own (bwrap --unshare-pid), run strace outside
-it: the trace then names host pids while the program prints its namespace's. ns_pids()
-reads the mapping (the NSpid line of /proc/PID/status) while a process lives; strace's
---pidns-translation prints both in the log for the calls that return a pid.
+PID namespaces: run strace outside the namespace (around bwrap --unshare-pid). Every
+event then names processes by strace's pids (the host's), also where a call inside the
+namespace returned or reported the namespace's number (wait4, waitid, si_pid, kill):
+--pidns-translation logs both pids of each new process, and parse() maps the numbers
+back. Proc.nspid is the pid the program itself saw (what it prints with getpid);
+pylab.observe.procstate.ns_pids() reads the same from /proc/PID/status (NSpid) while a
+process lives.
 """
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -94,6 +106,7 @@ class Proc:
     reaped_by: int | None = None
     reaped_at: float | None = None
     adopted_by: int | None = None
+    nspid: int | None = None  # its pid inside its PID namespace, when it has one of its own
     writes: list[Event] = field(default_factory=list)
 
 
@@ -115,7 +128,7 @@ class Trace:
                 p.born = e.t
             if e.kind == "spawn":
                 child = get(e.other)
-                child.parent, child.born = e.pid, e.t
+                child.parent, child.born, child.nspid = e.pid, e.t, e.code
             elif e.kind == "exec":
                 p.argv = e.argv
             elif e.kind == "write":
@@ -161,25 +174,12 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
 
     stdio: preload the marker library into the traced program (strace -E, so strace
     itself does not load it), after any LD_PRELOAD of `env` (default: os.environ)."""
-    cmd = [strace_path(), "-f", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
+    cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
            "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
     if stdio:
         lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
         cmd += ["-E", f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"]
     return [*cmd, "--", *[str(a) for a in argv]]
-
-
-def ns_pids(pid: int) -> list[int]:
-    """The pid in each PID namespace it belongs to, outermost first (NSpid); [pid] on a
-    kernel without the line."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("NSpid:"):
-                    return [int(x) for x in line.split()[1:]]
-    except FileNotFoundError:
-        return []
-    return [pid]
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -189,6 +189,7 @@ _STR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 _EXITED = re.compile(r"\+\+\+ exited with (\d+) \+\+\+")
 _KILLED = re.compile(r"\+\+\+ killed by (\w+)( \(core dumped\))? \+\+\+")
 _SIGNAL = re.compile(r"--- (\w+) \{(.*)\} ---")
+_NSPID = re.compile(r"/\* (\d+) in strace's PID NS \*/")
 
 
 def _bytes(hexstr: str) -> bytes:
@@ -220,6 +221,7 @@ def _marker(pid: int, t: float, data: bytes, addr2line) -> Event:
                  mode=mode, where=where)
 
 
+@functools.lru_cache(maxsize=1024)
 def _where(path: str, addr: str, base: str) -> str | None:
     """file:line of a return address, by addr2line on the (-g) object; None when unknown."""
     if not path or path == "?" or not addr.startswith("0x") or not shutil.which("addr2line"):
@@ -246,20 +248,35 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     events: list[Event] = []
     pending: dict[int, str] = {}
     failed_exec: dict[int, Event] = {}
+    # PID namespaces (bwrap --unshare-pid): the line's pid is strace's, but what a call
+    # returns or reports inside a namespace is that namespace's pid. --pidns-translation
+    # gives both for each new process; `inside` holds the processes in a namespace of
+    # their own, `host` maps their pid numbers to strace's (one namespace level deep).
+    inside: set[int] = set()
+    host: dict[int, int] = {}
+
+    def ours(caller: int, n: int) -> int:
+        n = host.get(n, n) if caller in inside else n
+        return thread_of.get(n, n)
+
+    thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     t0 = None
     for raw in text.splitlines():
         m = _LINE.match(raw)
         if not m:
             continue
-        pid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
+        tid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
+        pid = thread_of.get(tid, tid)
         if t0 is None:
             t0 = stamp
         t = stamp - t0
         if body.endswith("<unfinished ...>"):
-            pending[pid] = body[: -len("<unfinished ...>")].rstrip()
+            pending[tid] = body[: -len("<unfinished ...>")].rstrip()
             continue
         if body.startswith("<... "):
-            body = pending.pop(pid, "") + body.split(" resumed>", 1)[-1]
+            body = pending.pop(tid, "") + body.split(" resumed>", 1)[-1]
+        if tid != pid and (body.startswith("+++") or body.startswith("exit(")):
+            continue  # a thread ending is not its process ending
         if (x := _EXITED.match(body)):
             events.append(Event(t, pid, "end", code=int(x.group(1))))
             continue
@@ -268,8 +285,8 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             continue
         if (x := _SIGNAL.match(body)):
             sender = re.search(r"si_pid=(\d+)", x.group(2))
-            events.append(Event(t, pid, "signal", signal=x.group(1), other=int(sender.group(1)) if sender else None,
-                                text=x.group(2)))
+            events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
+                                other=ours(pid, int(sender.group(1))) if sender else None))
             continue
         c = _CALL.match(body)
         if not c:
@@ -277,7 +294,19 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
         name, args, ret, err = c.group(1), c.group(2), c.group(3), c.group(4)
         value = int(ret, 0) if ret not in ("?",) else None
         if name in ("fork", "vfork", "clone", "clone3") and value and value > 0:
-            events.append(Event(t, pid, "spawn", other=value, text=_spawned(name, args)))
+            flags = _spawned(name, args)
+            translated = _NSPID.search(body)
+            child, nspid = (int(translated.group(1)), value) if translated else (value, None)
+            if "CLONE_THREAD" in flags:
+                thread_of[child] = pid
+                continue
+            if translated or pid in inside:
+                inside.add(child)
+                host[value] = child
+            if "CLONE_NEWPID" in flags:  # the first process of a new namespace: its pid 1
+                inside.add(child)
+                host[1], nspid = child, 1
+            events.append(Event(t, pid, "spawn", other=child, text=flags, code=nspid))
         elif name in ("execve", "execveat"):
             strs = _strings(args)
             path = strs[0].decode(errors="replace") if strs else ""
@@ -290,17 +319,18 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
         elif name in ("exit", "exit_group"):
             events.append(Event(t, pid, "exit", code=int(args.strip() or 0)))
         elif name == "wait4" and value and value > 0:
-            events.append(Event(t, pid, "reap", other=value, text=_status_text(args)))
+            events.append(Event(t, pid, "reap", other=ours(pid, value), text=_status_text(args)))
         elif name == "waitid" and value == 0 and "WNOWAIT" not in args:
             reaped = re.search(r"si_pid=(\d+)", args)
             if reaped and int(reaped.group(1)) > 0:
                 code = re.search(r"si_code=(\w+).*?si_status=(\w+)", args)
-                events.append(Event(t, pid, "reap", other=int(reaped.group(1)),
+                events.append(Event(t, pid, "reap", other=ours(pid, int(reaped.group(1))),
                                     text=f"{code.group(1)} {code.group(2)}" if code else ""))
         elif name in ("kill", "tkill", "tgkill") and value == 0:
             parts = [a.strip() for a in args.split(",")]
-            events.append(Event(t, pid, "kill", other=int(parts[-2]) if len(parts) >= 2 and parts[-2].lstrip("-").isdigit() else None,
-                                signal=parts[-1]))
+            target = int(parts[-2]) if len(parts) >= 2 and parts[-2].lstrip("-").isdigit() else None
+            events.append(Event(t, pid, "kill", signal=parts[-1],
+                                other=ours(pid, target) if target is not None and target > 0 else target))
         elif name in ("write", "writev"):
             fd = int(args.split(",", 1)[0])
             data = b"".join(_strings(args))
@@ -313,21 +343,28 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     events.sort(key=lambda e: e.t)
     root = events[0].pid if events else None
     trace = Trace(events, root, t0 or 0.0)
-    _add_reparents(trace, subreaper)
+    _add_reparents(trace, subreaper, inside, host.get(1))
     return trace
 
 
-def _add_reparents(trace: Trace, subreaper: int | None) -> None:
-    """For each process whose parent ended before it: a reparent event at the parent's
-    end, naming the adopter (its reaper when seen, else `subreaper`)."""
+def _add_reparents(trace: Trace, subreaper: int | None, inside: set[int], ns_init: int | None) -> None:
+    """For each process whose parent ended before it: a reparent event at that moment,
+    naming the adopter, and again if the adopter ends first. The kernel's rule: an
+    orphan in a PID namespace goes to that namespace's init; otherwise to the nearest
+    subreaper (the one seen reaping it, else `subreaper`)."""
     procs = trace.processes()
     extra = []
     for p in procs.values():
-        parent = procs.get(p.parent) if p.parent is not None else None
-        if parent is None or parent.ended is None:
-            continue
-        if p.ended is not None and p.ended <= parent.ended:
-            continue
-        adopter = p.reaped_by if p.reaped_by not in (None, parent.pid) else subreaper
-        extra.append(Event(parent.ended, p.pid, "reparent", other=adopter))
+        parent, seen = procs.get(p.parent) if p.parent is not None else None, set()
+        while parent is not None and parent.ended is not None and parent.pid not in seen and \
+                (p.ended is None or p.ended > parent.ended):
+            seen.add(parent.pid)
+            init = procs.get(ns_init) if ns_init is not None else None
+            if p.pid in inside and init is not None and init.pid not in (parent.pid, p.pid) and \
+                    (init.ended is None or init.ended > parent.ended):
+                adopter = init.pid
+            else:
+                adopter = p.reaped_by if p.reaped_by not in (None, parent.pid) else subreaper
+            extra.append(Event(parent.ended, p.pid, "reparent", other=adopter))
+            parent = procs.get(adopter) if adopter is not None else None
     trace.events = sorted(trace.events + extra, key=lambda e: e.t)

@@ -1,8 +1,8 @@
 /* zombie_for_a_while - a child that is a zombie until its parent waits.
  *
  * The child exits at once; the parent reads one line from stdin before it calls
- * wait, so the child stays a zombie for as long as the parent's stdin stays open
- * without a line (a pipe's EOF ends it at once).
+ * wait, so the child stays a zombie until a line (or EOF) arrives. It says what it
+ * read and what it reaped.
  */
 #include <stdio.h>
 #include <sys/wait.h>
@@ -18,8 +18,10 @@ int main(void)
     }
     if (pid == 0)
         _exit(5);
-    if (!fgets(line, sizeof line, stdin))
-        line[0] = 0;
+    if (fgets(line, sizeof line, stdin))
+        printf("parent read: %s", line);
+    else
+        printf("parent read nothing (EOF)\n");
     int status;
     waitpid(pid, &status, 0);
     printf("reaped %d: exit %d\n", (int)pid, WEXITSTATUS(status));

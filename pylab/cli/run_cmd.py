@@ -1,0 +1,278 @@
+"""`pylab run` and `pylab trace`: build any C program as a C programmer would, run it on a
+lab bench, and say what happened.
+
+    pylab run NAME|FILE.c [FILE.c..] [ARGS..] [-I DIR] [-D N[=V]] [-l LIB] [-O LEVEL]
+              [--cflags '...'] [--mode M] [--cwd DIR] [--keep] [--linger S] [--explain]
+              [--watch] [--stdin FILE] [--timeout S] [--json] [-- ARGS..]
+
+The bench: each run gets a fresh temporary folder with the .c files copied in (as in
+the book's folder; `--cwd DIR` to choose, `--keep` to keep it), and the files the
+program created are listed afterwards. What outlives the program may go on for the
+linger (1 s) and is then killed; the report says who outlived it, what it was doing
+and who adopted it. tty mode gives the program a whole terminal (stdin, stdout and
+stderr on a pty), with stdin from pylab's own terminal when it has one. Arguments for
+the program go after the .c files or after `--` (`pylab run prog.c -O2 -- -n 3`).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+from pylab.core.errors import EXIT_OK, UsageError
+from pylab.core.output import emit_json
+from pylab.core.targets import MODES
+from pylab.observe import procstate, timeline
+from pylab.run import buffering, explain, runner, toolchain
+
+DEFAULT_LINGER = 1.0
+
+
+def _seconds(text: str, zero_ok: bool = False) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not (value >= 0 if zero_ok else value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'}, not {text!r}")
+    return value
+
+
+def add_build_arguments(s: argparse.ArgumentParser) -> None:
+    s.add_argument("name", nargs="+", metavar="NAME|FILE.c",
+                   help="a program from 'pylab list', or one or more .c files (then the program's arguments)")
+    s.add_argument("-I", dest="include", action="append", default=[], metavar="DIR", help="add DIR to the include path")
+    s.add_argument("-D", dest="define", action="append", default=[], metavar="NAME[=VALUE]", help="define a macro")
+    s.add_argument("-l", dest="lib", action="append", default=[], metavar="LIB", help="link with library LIB")
+    s.add_argument("-O", dest="opt", metavar="LEVEL", choices=("0", "1", "2", "3", "s", "g"),
+                   help="optimisation level (default -O0, as the textbooks' examples assume; -O2 is one flag away)")
+    s.add_argument("--cflags", default="", metavar="'FLAGS'", help="more compiler flags, as one quoted string: --cflags='-O2 -pthread'")
+    s.add_argument("--mode", choices=MODES, default="tty", help="where stdout goes (default: tty)")
+    s.add_argument("--cwd", metavar="DIR", help="run in DIR (default: a fresh temporary folder)")
+    s.add_argument("--keep", action="store_true", help="keep the temporary folder and say where it is")
+    s.add_argument("--linger", type=lambda t: _seconds(t, zero_ok=True), default=DEFAULT_LINGER, metavar="S",
+                   help=f"how long what outlives the program may go on before it is killed (default {DEFAULT_LINGER:g})")
+    s.add_argument("--timeout", type=_seconds, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--stdin", metavar="FILE",
+                   help="feed FILE ('-': pylab's own stdin) to the program; default: the terminal in tty mode "
+                        "when pylab has one, else nothing")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+
+
+def add_run_arguments(s: argparse.ArgumentParser) -> None:
+    add_build_arguments(s)
+    s.add_argument("--watch", action="store_true",
+                   help="sample the run's processes in /proc (from the supervisor down) and show their states")
+    s.add_argument("--explain", action="store_true",
+                   help="trace the run (strace) and explain each duplicated or missing line")
+
+
+# -- build ------------------------------------------------------------------------------
+def program(args) -> tuple[Path, str, list[Path], list[str]]:
+    """(binary, label, the .c files, the program's arguments) from the command line."""
+    names = list(args.name)
+    if names[0].endswith(".c"):
+        sources = []
+        while names and names[0].endswith(".c"):
+            sources.append(Path(names.pop(0)))
+        cflags = (f"-O{args.opt} " if args.opt else "") + args.cflags
+        binary = toolchain.build(sources, include_dirs=args.include, defines=args.define, libs=args.lib,
+                                 cflags=cflags)
+        return binary, sources[0].stem, sources, [*names, *args.args]
+    if args.include or args.define or args.lib or args.cflags or args.opt:
+        raise UsageError("-I, -D, -l, -O and --cflags are for .c files; the lab's programs build with their own flags")
+    return toolchain.find(names[0]).build(), names[0], [], [*names[1:], *args.args]
+
+
+def _stdin(args):
+    if args.stdin is None:
+        return None
+    if args.stdin == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(args.stdin).read_bytes()
+    except OSError as e:
+        raise UsageError(f"cannot read --stdin file {args.stdin}: {e.strerror}") from None
+
+
+class Bench:
+    """The run's folder: fresh (with the sources copied in) unless --cwd; what changed."""
+
+    def __init__(self, args, sources: list[Path]):
+        self.temporary = args.cwd is None
+        if self.temporary:
+            self.path = Path(tempfile.mkdtemp(prefix="pylab-run-"))
+            for src in sources:
+                shutil.copy(src, self.path / src.name)
+        else:
+            self.path = Path(args.cwd).resolve()
+            if not self.path.is_dir():
+                raise UsageError(f"--cwd: no such directory: {args.cwd}")
+        self.keep = args.keep or not self.temporary
+        self.before = self._files()
+
+    def _files(self) -> dict[str, int]:
+        found = {}
+        for root, _, files in os.walk(self.path):
+            for f in files:
+                p = Path(root) / f
+                try:
+                    found[str(p.relative_to(self.path))] = p.stat().st_mtime_ns
+                except OSError:
+                    pass
+        return found
+
+    def changes(self) -> list[str]:
+        """Files created or changed by the run (relative to the folder)."""
+        now = self._files()
+        return sorted(f for f, m in now.items() if self.before.get(f) != m)
+
+    def close(self) -> None:
+        if not self.keep:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+# -- run --------------------------------------------------------------------------------
+def _forward_terminal(proc: runner.Process) -> None:
+    """pylab's own terminal to the program's stdin, line by line (a daemon thread: it
+    may sit in read() after the run ends, until pylab exits)."""
+    def pump():
+        while True:
+            try:
+                data = os.read(sys.stdin.fileno(), 4096)
+            except OSError:
+                data = b""
+            if not data:
+                proc.close_stdin()
+                return
+            try:
+                proc.write(data)
+            except (OSError, TypeError):
+                return
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def watch(proc: runner.Process, timeout: float) -> list[dict]:
+    """Sample the run's tree from the supervisor down until it is over: each change of
+    state, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor itself
+    left out), and state "re-parented" where a process turned up under a new parent: an
+    orphan, adopted by the supervisor (the run's subreaper)."""
+    tl, parents, changes = timeline.Timeline(), {}, []
+
+    def poll() -> bool:
+        for pid, node in timeline.tree(proc.supervisor).items():
+            if pid == proc.supervisor:
+                continue
+            if pid not in tl.names:
+                tl.watch(pid, node.comm)
+            if parents.get(pid) != node.ppid:
+                # the supervisor forks only the program: any other child of it was adopted
+                moved = pid in parents or (node.ppid == proc.supervisor and pid != proc.pid)
+                if moved:
+                    changes.append({"t": tl.now(), "pid": pid, "comm": node.comm, "state": "re-parented",
+                                    "ppid": node.ppid})
+                parents[pid] = node.ppid
+        tl.sample()
+        return not proc.running
+
+    procstate.call_until(poll, timeout=timeout + 30, what="the run to end")
+    tl.sample()
+    seen = [{"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state, "ppid": parents[pid]}
+            for pid in tl.names for seg in tl.segments(pid)]
+    return sorted(seen + changes, key=lambda c: c["t"])
+
+
+def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool):
+    data = _stdin(args)
+    terminal = args.mode == "tty"
+    forward = terminal and data is None and sys.stdin.isatty()
+    options = dict(mode=args.mode, timeout=args.timeout, linger=args.linger, cwd=bench.path,
+                   stdin=data, terminal=terminal, trace=trace)
+    changes = None
+    if getattr(args, "watch", False) or forward:
+        with runner.start([binary, *argv_rest], **options) as proc:
+            if forward:
+                _forward_terminal(proc)
+            elif data is None:
+                proc.close_stdin()  # as with a plain run: the program reads EOF at once
+            changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
+            result = proc.wait()
+    else:
+        result = runner.run([binary, *argv_rest], **options)
+    return result, changes
+
+
+# -- report -----------------------------------------------------------------------------
+def leftovers(result) -> list[str]:
+    """What outlived the program: who, doing what, adopted by whom, and its end."""
+    lines = []
+    reaped = {pid for pid, _ in result.reaped}
+    for p in result.outlived:
+        doing = procstate.STATE_NAMES.get(p["state"], p["state"]) + (f" in {p['wchan']}" if p["wchan"] else "")
+        parent = (f"adopted by the supervisor {p['ppid']} (the run's subreaper)" if p["ppid"] == result.supervisor
+                  else f"its parent {p['ppid']} still running")
+        end = ("finished on its own during the linger" if p["pid"] in reaped
+               else "killed at the end of the linger" if p["pid"] in result.stragglers else "gone by the end")
+        lines.append(f"  {p['pid']} {p['comm']}: {doing}; {parent}; {end}")
+    return lines
+
+
+def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
+    note = buffering.buffering_note(args.mode)
+    out = sys.stdout
+    out.write(result.stdout_text)
+    if result.stdout_text and not result.stdout_text.endswith("\n"):
+        out.write("\n")  # the program left a line unfinished
+    out.flush()
+    err = sys.stderr
+    err.write(result.stderr_text)
+    if changes is not None:
+        if not changes:
+            print(f"pylab: --watch saw nothing: the run was over ({result.duration * 1000:.1f} ms) before /proc "
+                  "was first sampled; 'pylab trace' records every event instead", file=err)
+        else:
+            print("pylab: its processes, watched from outside in /proc (from the supervisor down):", file=err)
+        for c in changes:
+            meaning = procstate.STATE_NAMES.get(c["state"], "")
+            print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
+                  f" (parent {c['ppid']})", file=err)
+    if result.outlived:
+        print(f"pylab: {len(result.outlived)} process(es) outlived the program:", file=err)
+        for line in leftovers(result):
+            print(line, file=err)
+    if sentences is not None:
+        print("pylab: what the trace shows:" if sentences else
+              "pylab: the trace shows nothing to explain (no line duplicated or lost, no zombie, no orphan)", file=err)
+        for s in sentences:
+            print(f"  - {s}", file=err)
+    if files:
+        print(f"pylab: files the program created or changed in {bench.path}: {', '.join(files)}", file=err)
+    if bench.temporary and bench.keep:
+        print(f"pylab: the run's folder is kept: {bench.path}", file=err)
+    print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms); {note}", file=err)
+
+
+def main(args) -> int:
+    binary, label, sources, rest = program(args)
+    bench = Bench(args, sources)
+    try:
+        result, changes = execute(args, binary, rest, bench, trace=args.explain)
+        files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
+    finally:
+        bench.close()
+    sentences = explain.sentences(result.trace, result.pid, result.supervisor) if result.trace else None
+    if args.json:
+        emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
+                   "cwd": str(bench.path), "kept": bench.keep, "files": files,
+                   **({"states": changes} if changes is not None else {}),
+                   **({"explanation": sentences} if sentences is not None else {})})
+        return EXIT_OK
+    report(args, label, result, bench, changes, sentences, files)
+    return EXIT_OK

@@ -1,0 +1,84 @@
+"""`pylab trace NAME|FILE.c.. [--mode M] [--json] [--figure F.svg|F.png] [-- ARGS]`: exactly what
+happened, per process, from outside (strace -f through pylab.run.tracer), then the
+sentences that explain it (pylab.run.explain). Builds and runs as `pylab run` does."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pylab.core.errors import EXIT_OK, UsageError
+from pylab.core.output import emit_json
+from pylab.cli import run_cmd
+from pylab.run import buffering, explain
+
+
+def add_arguments(s: argparse.ArgumentParser) -> None:
+    run_cmd.add_build_arguments(s)
+    s.add_argument("--figure", metavar="FILE", help="also draw a swimlane per process (.svg or .png)")
+
+
+def per_process(trace, program: int, supervisor: int, names: dict[str, str] | None = None) -> list[str]:
+    """The events, one block per process in the order the processes appeared. names:
+    paths to show by a shorter name (the cached binary by the program's)."""
+    names = names or {}
+    procs = trace.processes()
+    out = []
+    for pid in dict.fromkeys(e.pid for e in trace.events):
+        p = procs[pid]
+        who = "the supervisor (the run's subreaper)" if pid == supervisor else \
+              "the program" if pid == program else f"child of {p.parent}"
+        argv = " ".join(names.get(a, a) for a in p.argv or [])
+        out.append(f"process {pid}, {who}" + (f": {argv}" if argv and pid != supervisor else ""))
+        for e in trace.of(pid):
+            line = explain.describe_event(e)
+            if line is None or (pid == supervisor and e.kind == "exec"):  # its command line is pylab's
+                continue
+            for path, short in names.items():
+                line = line.replace(path, short)
+            out.append(f"  {line}")
+    return out
+
+
+def main(args) -> int:
+    if args.figure and not args.figure.endswith((".svg", ".png")):
+        raise UsageError(f"--figure must name a .svg or .png file, not {args.figure!r}")
+    binary, label, sources, rest = run_cmd.program(args)
+    bench = run_cmd.Bench(args, sources)
+    try:
+        result, _ = run_cmd.execute(args, binary, rest, bench, trace=True)
+        files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
+    finally:
+        bench.close()
+    trace = result.trace
+    sentences = explain.sentences(trace, result.pid, result.supervisor)
+    if args.figure:
+        from pylab.observe import viz  # matplotlib only when a figure is asked for
+
+        viz.trace_figure(trace, program=result.pid, supervisor=result.supervisor).savefig(args.figure)
+    if args.json:
+        emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
+                   "files": files, "supervisor": result.supervisor,
+                   "events": [e.to_dict() for e in trace.events],
+                   "processes": {str(p.pid): {k: v for k, v in p.__dict__.items() if k != "writes"}
+                                 for p in trace.processes().values()},
+                   "explanation": sentences})
+        return EXIT_OK
+    sys.stdout.write(result.stdout_text)
+    if result.stdout_text and not result.stdout_text.endswith("\n"):
+        sys.stdout.write("\n")
+    sys.stdout.flush()
+    err = sys.stderr
+    err.write(result.stderr_text)
+    print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
+    print("pylab: what each process did, seen from outside (strace -f):", file=err)
+    for line in per_process(trace, result.pid, result.supervisor, {str(binary): label}):
+        print(f"  {line}", file=err)
+    print("pylab: why:" if sentences else "pylab: nothing to explain (no line duplicated or lost, no zombie, "
+          "no orphan)", file=err)
+    for s in sentences:
+        print(f"  - {s}", file=err)
+    if files:
+        print(f"pylab: files the program created or changed: {', '.join(files)}", file=err)
+    if args.figure:
+        print(f"pylab: figure written to {args.figure}", file=err)
+    return EXIT_OK

@@ -1,0 +1,202 @@
+"""Plain sentences about a traced run: why each line came out as often as it did.
+
+Every sentence is read off the run's trace (pylab.run.tracer): who forked whom with
+what still in stdout's buffer, which copies of it were written and which were thrown
+away by exec or _exit, who set its own buffering, who was a zombie for how long, who
+outlived its parent and who adopted it. Nothing here guesses from the source.
+
+    for line in sentences(result.trace, program=result.pid, supervisor=result.supervisor):
+        print(line)
+"""
+from __future__ import annotations
+
+from pylab.run.tracer import Event, Trace
+
+MODE_WORDS = {"none": "unbuffered", "line": "line-buffered", "full": "fully buffered"}
+ZOMBIE_MIN = 0.001  # seconds: a shorter zombie is just the moment before its parent's wait
+
+
+def _ms(t: float) -> str:
+    return f"t={t * 1000:.1f} ms"
+
+
+def _quote(data: bytes) -> str:
+    lines = data.decode(errors="replace").splitlines()
+    shown = " / ".join(repr(ln)[1:-1] for ln in lines[:3])
+    return f"'{shown}'" + (f" (and {len(lines) - 3} more lines)" if len(lines) > 3 else "")
+
+
+class _Names:
+    def __init__(self, trace: Trace, program: int | None, supervisor: int | None):
+        self.program, self.supervisor = program, supervisor
+        self.parent = {p.pid: p.parent for p in trace.processes().values()}
+
+    def __call__(self, pid: int | None) -> str:
+        if pid is None:
+            return "an unknown process"
+        if pid == self.program:
+            return f"{pid} (the program)"
+        if pid == self.supervisor:
+            return f"the supervisor {pid} (the run's subreaper)"
+        parent = self.parent.get(pid)
+        if parent == self.program:
+            return f"{pid} (the program's child)"
+        return f"{pid} (child of {parent})" if parent else str(pid)
+
+
+def _next(events: list[Event], after: Event, pid: int, kinds: tuple[str, ...]) -> Event | None:
+    started = False
+    for e in events:
+        if e is after:
+            started = True
+        elif started and e.pid == pid and e.kind in kinds:
+            return e
+    return None
+
+
+def _wrote(trace: Trace, pid: int, data: bytes, since: float) -> Event | None:
+    """The write by pid, at or after `since`, whose bytes hold `data` (a flushed copy)."""
+    out = b""
+    for e in trace.events:
+        if e.kind == "write" and e.fd == 1 and e.pid == pid and e.t >= since:
+            out += e.data
+            if data in out:
+                return e
+    return None
+
+
+def buffer_sentences(trace: Trace, name) -> list[str]:
+    """Fork copies, exec and _exit losses, setvbuf: one sentence each."""
+    out: list[str] = []
+    events = trace.events
+    empty_forks: dict[str, int] = {}
+    copies: dict[bytes, list[tuple[Event, Event]]] = {}  # pending bytes -> (marker, spawn) per fork
+    for e in events:
+        if e.kind == "stdio" and e.text == "fork" and e.data:
+            spawn = _next(events, e, e.pid, ("spawn",))
+            if spawn is not None:
+                copies.setdefault(e.data, []).append((e, spawn))
+    many = {data for data, forks in copies.items() if len(forks) > 2}
+    for data in many:
+        forks = copies[data]
+        writers = {p for m, s in forks for p in (m.pid, s.other) if _wrote(trace, p, data, m.t)}
+        pairs = ", ".join(f"{m.pid}->{s.other}" for m, s in forks)
+        out.append(f"{_quote(data)} was still in the {MODE_WORDS.get(forks[0][0].mode, forks[0][0].mode)} stdout "
+                   f"buffer at each of {len(forks)} forks ({pairs}): every fork copied it, and {len(writers)} "
+                   f"processes each wrote their copy.")
+    for e in events:
+        if e.kind != "stdio":
+            continue
+        if e.text == "setvbuf":
+            where = f" at {e.where}" if e.where else ""
+            out.append(f"{name(e.pid)} set stdout {MODE_WORDS.get(e.mode, e.mode)} itself (setvbuf){where}, "
+                       f"so the default buffering for this target did not apply from then on.")
+        elif e.text == "fork":
+            spawn = _next(events, e, e.pid, ("spawn",))
+            if spawn is None:
+                continue
+            if not e.data:
+                empty_forks[e.mode] = empty_forks.get(e.mode, 0) + 1
+                continue
+            if e.data in many:
+                continue
+            child = spawn.other  # (the child may run, and write, before its parent's fork returns)
+            writers = [(p, w) for p in (e.pid, child) if (w := _wrote(trace, p, e.data, e.t))]
+            text = _quote(e.data)
+            if len(writers) == 2:
+                out.append(f"{text} was written twice, by {name(e.pid)} at {_ms(writers[0][1].t)} and by its child "
+                           f"{child} at {_ms(writers[1][1].t)}: it was still in the {MODE_WORDS.get(e.mode, e.mode)} "
+                           f"stdout buffer when fork copied the buffer into the child ({_ms(spawn.t)}).")
+            else:
+                who = f"only {name(writers[0][0])} wrote its copy" if writers else "neither wrote its copy"
+                out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
+                           f"fork copied it into the child; {who}.")
+        elif e.text in ("exec", "_exit") and e.data:
+            if e.text == "exec":
+                done = _next(events, e, e.pid, ("exec", "stdio"))
+                if done is None or done.kind != "exec":
+                    continue  # the exec failed: the buffer is still there
+                prog = (done.argv or [done.text])[0]
+                where = f" (at {e.where})" if e.where else ""
+                out.append(f"{name(e.pid)}'s {_quote(e.data)} never reached stdout: it was still buffered when "
+                           f"exec replaced the program with {prog!r} at {_ms(done.t)}{where}, and exec keeps no buffer.")
+            else:
+                where = f" at {e.where}" if e.where else ""
+                out.append(f"{name(e.pid)}'s {_quote(e.data)} never reached stdout: it was still buffered when "
+                           f"_exit{where} ended the process without flushing ({_ms(e.t)}).")
+    for mode, n in empty_forks.items():
+        out.append(f"At {'each of the ' + str(n) + ' forks' if n > 1 else 'the fork'} stdout's buffer was empty "
+                   f"(stdout was {MODE_WORDS.get(mode, mode)}), so fork copied no pending output.")
+    return out
+
+
+def duplicate_sentences(trace: Trace, name) -> list[str]:
+    """Lines that came out more than once in all, and from how many processes (each
+    process's stdout read as one stream: an unbuffered line may take several writes)."""
+    counts: dict[str, list[int]] = {}
+    for pid in dict.fromkeys(e.pid for e in trace.events if e.kind == "write" and e.fd == 1):
+        for line in trace.stdout(pid).decode(errors="replace").splitlines():
+            counts.setdefault(line, []).append(pid)
+    out = []
+    for line, pids in counts.items():
+        if len(pids) > 1 and len(set(pids)) > 1:
+            out.append(f"The line {line!r} came out {len(pids)} times, written by {len(set(pids))} processes "
+                       f"({', '.join(str(p) for p in sorted(set(pids)))}).")
+    return out
+
+
+def life_sentences(trace: Trace, name) -> list[str]:
+    """Zombie intervals, adoptions, deaths by signal."""
+    out = []
+    procs = trace.processes()
+    for e in trace.events:
+        if e.kind == "reparent":
+            parent = procs[e.pid].parent
+            adopter = "an adopter the trace does not show" if e.other is None else name(e.other)
+            out.append(f"{name(e.pid)} outlived its parent {parent} (gone at {_ms(e.t)}) and was re-parented "
+                       f"to {adopter}.")
+    for p in procs.values():
+        if p.pid == name.supervisor:
+            continue
+        if p.ended is not None and p.reaped_at is not None and p.reaped_at - p.ended >= ZOMBIE_MIN:
+            until = (f"its parent's wait at {_ms(p.reaped_at)}" if p.reaped_by == p.parent
+                     else f"{name(p.reaped_by)} reaped it at {_ms(p.reaped_at)}")
+            out.append(f"{name(p.pid)} was a zombie from {_ms(p.ended)} until {until}.")
+        if p.signal:
+            sender = next((e.pid for e in trace.events if e.kind == "kill" and e.other == p.pid), None)
+            by = f", sent by {name(sender)}" if sender is not None else ""
+            out.append(f"{name(p.pid)} was killed by {p.signal}{by} ({_ms(p.ended)}).")
+    return out
+
+
+def sentences(trace: Trace, program: int | None = None, supervisor: int | None = None) -> list[str]:
+    """Every sentence the trace supports, buffers first, then lives."""
+    name = _Names(trace, program, supervisor)
+    return [*buffer_sentences(trace, name), *duplicate_sentences(trace, name), *life_sentences(trace, name)]
+
+
+def describe_event(e: Event) -> str | None:
+    """One event in words; None for a SIGCHLD delivery (every reap has one; the reap says it)."""
+    if e.kind == "signal" and e.signal == "SIGCHLD":
+        return None
+    what = {
+        "spawn": lambda: f"fork -> {e.other}" + (f" ({e.text})" if e.text not in ("fork", "vfork") else ""),
+        "exec": lambda: f"exec {' '.join(e.argv or [e.text])}",
+        "exec_failed": lambda: f"exec failed: {e.text}",
+        "write": lambda: f"write fd {e.fd}: {e.data.decode(errors='replace')!r}",
+        "exit": lambda: f"exit({e.code})",
+        "end": lambda: f"ended: exit code {e.code}" if e.signal is None else
+                       f"ended: killed by {e.signal}{' (core dumped)' if e.core else ''}",
+        "signal": lambda: f"got {e.signal}" + (f" from {e.other}" if e.other else ""),
+        "kill": lambda: f"sent {e.signal} to {e.other}",
+        "reap": lambda: f"reaped {e.other}" + (f" ({e.text})" if e.text else ""),
+        "reparent": lambda: f"re-parented to {e.other}",
+        "stdio": lambda: f"stdio: {e.text}, stdout {MODE_WORDS.get(e.mode, e.mode)}, "
+                         f"{len(e.data)} bytes pending" + (f" ({e.where})" if e.where else ""),
+    }.get(e.kind, lambda: e.kind)()
+    return f"{e.t * 1000:9.2f} ms  {e.pid:<7} {what}"
+
+
+def timeline(trace: Trace) -> list[str]:
+    """One line per event, in time order."""
+    return [line for e in trace.events if (line := describe_event(e)) is not None]

@@ -1,0 +1,285 @@
+"""`pylab run` and `pylab trace` with outside-shaped programs (tests/programs/): building
+as a C programmer does, the lab bench (folder, linger, stopping), and the explanations,
+under tty, pipe and file."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pylab.observe import procstate
+
+PROGRAMS = Path(__file__).parent / "programs"
+TWO = [str(PROGRAMS / "twofiles" / "main.c"), str(PROGRAMS / "twofiles" / "greet.c")]
+
+
+def pylab(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout)
+
+
+def prog(name: str) -> str:
+    return str(PROGRAMS / f"{name}.c")
+
+
+# -- building --------------------------------------------------------------------------
+def test_run_builds_two_files_with_an_include_folder_and_a_define():
+    out = pylab("run", *TWO, "-I", str(PROGRAMS / "twofiles" / "include"), "-D", 'GREETING="hi"', "--mode", "pipe")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "hi\nanswer 42\n"
+
+
+def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2():
+    out = pylab("run", TWO[0], "-I", str(PROGRAMS / "twofiles" / "include"))  # greet.c left out
+    assert out.returncode == 2
+    first, *rest = out.stderr.splitlines()
+    assert first == "pylab: error: main.c does not link: undefined reference to `greeting'"
+    assert "Traceback" not in out.stderr and any("ld returned 1" in ln for ln in rest)
+
+
+def test_the_default_is_O0_and_O2_is_one_flag_away():
+    assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
+    assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
+    assert pylab("run", prog("opt_changes_result"), "--cflags=-O2 -g", "--mode", "pipe").stdout.startswith("plain 1")
+
+
+def test_help_says_the_default_is_O0():
+    from pylab.cli.main import build_parser
+
+    assert "default -O0" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()
+
+
+def test_build_flags_for_a_lab_program_are_refused():
+    out = pylab("run", "zombie", "-O2")
+    assert out.returncode == 2 and "for .c files" in out.stderr
+
+
+# -- the bench ---------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path, mode):
+    out = pylab("run", prog("writes_a_file"), "--mode", mode, cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout == "wrote result.txt\n"
+    assert "files the program created or changed" in out.stderr and "result.txt" in out.stderr
+    assert not (tmp_path / "result.txt").exists()  # not where pylab was started
+
+
+def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path):
+    data = json.loads(pylab("run", prog("writes_a_file"), "--keep", "--json").stdout)
+    kept = Path(data["cwd"])
+    try:
+        assert data["kept"] and data["files"] == ["result.txt"]
+        assert (kept / "result.txt").read_text() == "written by writes_a_file\n"
+        assert (kept / "writes_a_file.c").exists()  # as in the book's folder
+    finally:
+        shutil.rmtree(kept)
+
+
+def test_cwd_runs_in_the_folder_given(tmp_path):
+    out = pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path))
+    assert out.returncode == 0 and (tmp_path / "result.txt").exists()
+    assert pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path / "nope")).returncode == 2
+
+
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_a_child_that_outlives_the_program_is_reported_with_its_adopter(mode):
+    data = json.loads(pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2", "--json").stdout)
+    assert data["exit_code"] == 0 and data["duration"] < 5  # the program, not its child's 60 s
+    (left,) = data["outlived"]
+    assert sorted(data["stdout"].splitlines()) == sorted([f"parent {data['pid']} returns",
+                                                          f"child {left['pid']} sleeps"])
+    assert left["ppid"] == data["supervisor"]  # adopted by the subreaper
+    assert left["state"] in ("R", "S") and left["comm"] == "child_outlives"  # on its way to sleep(60), or in it
+    assert data["stragglers"] == [left["pid"]]
+
+
+def test_by_default_what_outlives_the_program_is_killed_after_one_second():
+    started = time.monotonic()
+    out = pylab("run", prog("child_outlives"), "--mode", "pipe")
+    took = time.monotonic() - started
+    assert 1.0 <= took < 30  # the 1 s linger, not the child's 60 s nor the 120 s timeout
+    assert "1 process(es) outlived the program" in out.stderr and "adopted by the supervisor" in out.stderr
+    assert "killed at the end of the linger" in out.stderr
+
+
+def test_the_linger_ends_as_soon_as_the_orphan_does():
+    started = time.monotonic()
+    out = pylab("run", prog("child_finishes_later"), "--linger", "30", "--mode", "pipe")
+    took = time.monotonic() - started
+    assert sorted(out.stdout.splitlines()) == ["child done", "parent returns"]  # the orphan's line kept
+    assert took < 20  # not the 30 s linger: it ended when the orphan did
+    assert "finished on its own during the linger" in out.stderr and "killed" not in out.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_stopping_pylab_stops_the_whole_tree_at_once(tmp_path, sig):
+    pylab_proc = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("escapes_to_new_session"),
+                                   "--cwd", str(tmp_path), "--mode", "pipe"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        pids = procstate.call_until(lambda: (tmp_path / "pids").exists() and (tmp_path / "pids").read_text(),
+                                    timeout=30, what="the program to write its pids")
+        supervisor, program, escaped = map(int, pids.split())
+        procstate.call_until(lambda: procstate.read_stat(escaped).session, lambda sid: sid == escaped,
+                             what="the child to leave the run's session")
+        pylab_proc.send_signal(sig)
+        rc = pylab_proc.wait(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.wait()
+    for pid in (escaped, program):
+        procstate.wait_for_state(pid, {"gone", "Z", "X"}, timeout=5)  # long before any timeout
+    if sig == signal.SIGINT:
+        assert rc == 130  # Ctrl-C: pylab stopped the run itself and said so
+    else:
+        assert rc == -sig  # pylab died of it; the supervisor saw its pidfd and stopped the run
+    # pylab gone first: the supervisor was re-parented to this test (a subreaper): reap it
+    procstate.call_until(lambda: _reaped(supervisor), timeout=10, what="the supervisor to end")
+    assert not procstate.exists(escaped)
+
+
+def _reaped(pid: int) -> bool:
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == pid
+    except ChildProcessError:  # pylab reaped it itself
+        return not procstate.exists(pid) or procstate.state_proc(pid) == "Z"
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_a_program_that_reads_its_own_source_finds_it_in_its_folder_and_loses_a_line(tmp_path, mode):
+    # OSTEP p3's shape, started from another folder: the bench holds a copy of the source
+    lines = len(Path(prog("counts_its_own_lines")).read_text().splitlines())
+    data = json.loads(pylab("run", prog("counts_its_own_lines"), "--mode", mode, "--explain", "--json",
+                            cwd=tmp_path).stdout)
+    assert data["stdout"] == f"{lines} counts_its_own_lines.c\nparent: done\n"
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'child: counting my own source'" in lost and "with 'wc'" in lost
+
+
+def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal():
+    master, slave = os.openpty()
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("zombie_for_a_while"), "--mode", "tty",
+                            "--json"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    os.close(slave)
+    try:
+        os.write(master, b"go\n")  # typed at pylab's terminal: it waits there until pylab reads it
+        out, err = run.communicate(timeout=60)
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+    data = json.loads(out)
+    assert data["stdout"].splitlines()[0] == "parent read: go", err
+    without = json.loads(pylab("run", prog("zombie_for_a_while"), "--mode", "tty", "--json").stdout)
+    assert without["stdout"].splitlines()[0] == "parent read nothing (EOF)"  # no terminal: EOF at once
+
+
+# -- explanations ------------------------------------------------------------------------
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_explain_says_fork_copied_the_unflushed_line(mode):
+    out = pylab("run", prog("fork_copies_buffer"), "--mode", mode, "--explain")
+    assert out.stdout.count("before fork\n") == 2
+    assert "'before fork' was written twice" in out.stderr
+    assert "when fork copied the buffer into the child" in out.stderr
+
+
+def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork():
+    out = pylab("run", prog("fork_copies_buffer"), "--mode", "tty", "--explain")
+    assert out.stdout.count("before fork\n") == 1
+    assert "written twice" not in out.stderr and "buffer was empty (stdout was line-buffered)" in out.stderr
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_trace_says_exec_discarded_the_childs_line(mode):
+    data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", mode, "--json").stdout)
+    assert "child before exec" not in data["stdout"]
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'child before exec'" in lost and "exec replaced the program with 'echo'" in lost
+    assert "exec_drops_buffer.c:21" in lost
+    kinds = {e["kind"] for e in data["events"]}
+    assert {"spawn", "exec", "write", "exit", "end", "reap", "stdio"} <= kinds
+
+
+@pytest.mark.parametrize("mode", ["pipe", "file"])
+def test_trace_says_exit_underscore_dropped_the_buffer(mode):
+    data = json.loads(pylab("trace", "_exit1", "--mode", mode, "--json").stdout)
+    assert data["stdout"] == ""
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'output begin / content in buffer'" in lost and "_exit at _exit1.c:15" in lost
+
+
+def test_trace_on_a_tty_says_only_the_unfinished_line_was_dropped():
+    data = json.loads(pylab("trace", "_exit1", "--mode", "tty", "--json").stdout)
+    assert data["stdout"] == "output begin\n"
+    (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
+    assert "'content in buffer'" in lost and "output begin" not in lost
+
+
+def test_trace_on_a_tty_shows_the_line_before_exec():
+    data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", "tty", "--json").stdout)
+    assert "child before exec" in data["stdout"]
+    assert not [s for s in data["explanation"] if "never reached stdout" in s]
+
+
+@pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
+def test_a_program_that_sets_its_own_buffering_is_named_with_the_line(mode):
+    data = json.loads(pylab("trace", prog("sets_own_buffering"), "--mode", mode, "--json").stdout)
+    assert data["stdout"].count("before fork") == 1  # unbuffered: nothing pending at fork
+    assert any("set stdout unbuffered itself (setvbuf) at sets_own_buffering.c:13" in s for s in data["explanation"])
+
+
+def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path):
+    figure = tmp_path / "lanes.svg"
+    out = pylab("trace", prog("child_outlives"), "--mode", "pipe", "--linger", "0.2", "--figure", str(figure))
+    assert out.returncode == 0
+    assert "process " in out.stderr and "the supervisor (the run's subreaper)" in out.stderr
+    assert "was re-parented to the supervisor" in out.stderr
+    assert figure.read_text().startswith("<?xml")
+
+
+def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait():
+    data = json.loads(pylab("trace", "zombie", "--mode", "pipe", "--json", "--", "0.3").stdout)
+    child = next(p for p in data["processes"].values() if p["parent"] == data["pid"])
+    # (on a loaded machine the program itself may wait a moment for the supervisor too)
+    (zombie,) = [s for s in data["explanation"] if s.startswith(f"{child['pid']} ") and "was a zombie from" in s]
+    assert "until its parent's wait" in zombie
+    # the parent sleeps the lesson's 0.3 s after fork returned, then waits
+    assert child["reaped_at"] - child["born"] >= 0.299 and child["reaped_at"] > child["ended"]
+
+
+def test_watch_follows_an_orphan_to_the_supervisor():
+    data = json.loads(pylab("run", prog("child_outlives"), "--watch", "--linger", "0.5", "--json").stdout)
+    moves = [c for c in data["states"] if c["state"] == "re-parented"]
+    assert moves and all(m["ppid"] == data["supervisor"] for m in moves)
+
+
+def test_watch_says_when_it_saw_nothing(capsys):
+    from argparse import Namespace
+
+    from pylab.cli import run_cmd
+    from pylab.run.result import RunResult
+
+    r = RunResult(argv=["x"], mode="pipe", pid=1, status=0, stdout=b"", stderr=b"", duration=0.0001)
+    bench = Namespace(path=Path("."), temporary=False, keep=True)
+    run_cmd.report(Namespace(mode="pipe"), "x", r, bench, [], None, [])
+    assert "--watch saw nothing" in capsys.readouterr().err
+
+
+def test_without_strace_trace_and_explain_say_so_in_one_line(monkeypatch, capsys):
+    from pylab.cli.main import main
+    from pylab.run import tracer
+
+    real = tracer.shutil.which
+    monkeypatch.setattr(tracer.shutil, "which", lambda name: None if name == "strace" else real(name))
+    for argv in (["trace", prog("fork_copies_buffer")], ["run", prog("fork_copies_buffer"), "--explain"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == ["pylab: error: tracing needs strace, which is not installed (Debian: apt-get install strace)"]
