@@ -37,7 +37,7 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     assert bl["completed (ESTABLISHED)"] == 2 and bl["client sides, states"].count("SYN_SENT") == 2
     assert rows["listen-backlog"]["verdict"] == "qualified"
     mf = model_facts.makefile_files()
-    assert mf["files in the working directory"] == [] and mf["descriptors opened by it"] == 0
+    assert mf["descriptors opened by makefile"] == 0 and mf["that descriptor is"].startswith("a socket")
     assert rows["makefile-creates-file"]["verdict"] == "refuted"
     dis = model_facts.sudden_disconnect()
     assert dis["peer close(): recv"] == "b''" and dis["peer close() with SO_LINGER 0 (RST): recv"] == "ConnectionResetError"
@@ -63,7 +63,10 @@ def test_facade_judge_gives_each_verdict():
     assert M.judge_facade(seen).verdict == "refuted"
     assert M.judge_facade({**seen, "seed server": BLOCKED, "tcp: three sends, one recv(1024)": "a"}).verdict == "confirmed"
     unclear = {**SPINNING, "while the observer worked: server CPU ns": None}
-    assert M.judge_facade({**seen, "seed server": unclear}).verdict == "unverified"
+    assert M.judge_facade({**seen, "seed server": unclear}).verdict == "refuted"  # the merged sends decide it
+    kept_apart = {**seen, "tcp: three sends, one recv(1024)": "a"}
+    assert M.judge_facade({**kept_apart, "seed server": unclear}).verdict == "unverified"
+    assert M.judge_facade({**kept_apart, "seed server": SPINNING}).verdict == "refuted"
 
 
 def test_ip_port_judge_gives_each_verdict():
@@ -99,7 +102,7 @@ def test_makefile_counts_only_descriptors_on_its_socket():
     t = threading.Thread(target=churn)
     t.start()
     try:
-        seen = [model_facts.makefile_files()["descriptors opened by it"] for _ in range(20)]
+        seen = [model_facts.makefile_files()["descriptors opened by makefile"] for _ in range(20)]
     finally:
         stop.set()
         t.join()
@@ -122,10 +125,30 @@ def test_backlog_judge_gives_each_verdict():
     assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 6}).verdict == "refuted"
 
 
+def test_makefile_never_changes_the_working_directory_other_threads_share():
+    """The working directory is the whole process's: the tour's other threads must never
+    see it move while makefile's experiment runs."""
+    import threading
+    home, seen, done = os.getcwd(), set(), threading.Event()
+
+    def experiment():
+        for _ in range(20):
+            model_facts.makefile_files()
+        done.set()
+    t = threading.Thread(target=experiment)
+    t.start()
+    while not done.is_set():
+        seen.add(os.getcwd())
+    t.join()
+    assert seen == {home}
+
+
 def test_makefile_judge_gives_each_verdict():
-    ev = {"makefile returned": "BufferedRWPair", "descriptors opened by it": 0, "files in the working directory": []}
+    ev = {"makefile('rwb') returned": "BufferedRWPair", "descriptors opened by makefile": 0,
+          "that descriptor is": "a socket (S_ISSOCK), not a file"}
     assert M.judge_makefile(ev).verdict == "refuted"
-    assert M.judge_makefile({**ev, "files in the working directory": ["sock.file"]}).verdict == "confirmed"
+    assert M.judge_makefile({**ev, "descriptors opened by makefile": 1}).verdict == "confirmed"
+    assert M.judge_makefile({**ev, "that descriptor is": "not a socket (mode -rw-r--r--)"}).verdict == "confirmed"
 
 
 def test_disconnect_judge_gives_each_verdict():

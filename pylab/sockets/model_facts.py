@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import struct
-import tempfile
 
 from pylab.observe import procstate
 from pylab.sockets import LOCALHOST, outcome
@@ -127,25 +127,30 @@ def _fds_on(sock: socket.socket) -> list[str]:
 
 
 def makefile_files() -> dict:
-    """sock.makefile(): what object, which descriptors, and whether a file appears anywhere."""
-    with tempfile.TemporaryDirectory(prefix="pylab-makefile-") as d:
-        cwd = os.getcwd()
-        os.chdir(d)
-        try:
-            a, b = socket.socketpair()
-            with a, b:
-                # count only descriptors on this socket: other threads of the tour open fds meanwhile
-                fds_before = _fds_on(a)
-                f = a.makefile("rwb")
-                f.write(b"line\n")
-                f.flush()
-                got = b.recv(16)
-                ev = {"makefile returned": type(f).__name__, "wraps": type(getattr(f, "raw", f)).__name__,
-                      "descriptors opened by it": len(_fds_on(a)) - len(fds_before),
-                      "bytes through it": got.decode(), "files in the working directory": os.listdir(d)}
-                f.close()
-        finally:
-            os.chdir(cwd)
+    """sock.makefile(): what object, on which descriptor, and how many new descriptors.
+    Nothing here changes the working directory: it is the whole process's, and the
+    tour's other threads run meanwhile."""
+    a, b = socket.socketpair()
+    with a, b:
+        # count only descriptors on this socket: other threads of the tour open fds meanwhile
+        fds_before = _fds_on(a)
+        f = a.makefile("rwb")
+        r = a.makefile("rb")
+        f.write(b"line\n")
+        f.flush()
+        got = b.recv(16)
+        st = os.fstat(r.fileno())
+        ev = {"makefile('rwb') returned": type(f).__name__,
+              "makefile('rb') returned": f"{type(r).__name__} over {type(r.raw).__name__}",
+              "its descriptor": f"{r.fileno()}, the socket's own ({a.fileno()})" if r.fileno() == a.fileno()
+              else f"{r.fileno()}, not the socket's ({a.fileno()})",
+              "that descriptor is": "a socket (S_ISSOCK), not a file" if stat.S_ISSOCK(st.st_mode)
+              else f"not a socket (mode {stat.filemode(st.st_mode)})",
+              "its name": f"{r.name!r} (a descriptor number, no path)",
+              "descriptors opened by makefile": len(_fds_on(a)) - len(fds_before),
+              "bytes written through it, received by the peer": got.decode()}
+        f.close()
+        r.close()
     return ev
 
 

@@ -188,7 +188,7 @@ def observe_pid1() -> dict:
 @CLAIMS.claim("pid1-is-init", SEED, "PID 1 is init (the seed's ps -aux listing)", observe=observe_pid1)
 def judge_pid1(seen: dict) -> Finding:
     comm, ppid = seen["comm"], seen["ppid"]
-    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"][:120], "PID 1's parent": ppid}
+    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"], "PID 1's parent": ppid}
     if comm in ("init", "systemd"):
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the first "

@@ -19,12 +19,15 @@ def judge_facade(seen: dict) -> Finding:
     evidence = {"three sends of a, bb, ccc; one recv(1024) got": seen["tcp: three sends, one recv(1024)"],
                 "the seed's own server after its client left": {k: seen["seed server"][k] for k in
                 ("empty recv lines after the disconnect", "while the observer worked: server CPU ns")}}
-    if spun is None:
-        return unverified("whether the seed's server spins (its sample was unclear)", evidence)
-    if merged and spun:
-        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing), short reads and "
-                          "end-of-file are the program's job, as the seed's own spinning server shows")
+    if merged or spun:  # either one is the program's job the socket does not do
+        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing)"
+                          + (" are lost (three sends came out as one recv)" if merged else "")
+                          + ", short reads and end-of-file are the program's job"
+                          + (", as the seed's own spinning server shows" if spun else ""))
         return Finding("refuted", evidence)
+    if spun is None:
+        return unverified("whether the seed's server spins (its sample was unclear), and TCP kept the three "
+                          "sends apart this time", evidence)
     return Finding("confirmed", evidence)
 
 
@@ -93,10 +96,13 @@ def judge_backlog(ev: dict) -> Finding:
 @CLAIMS.claim("makefile-creates-file", SEED, "makefile() creates a file associated with the socket",
               observe=model_facts.makefile_files)
 def judge_makefile(ev: dict) -> Finding:
-    if ev["files in the working directory"] or ev["descriptors opened by it"] > 0:
+    """A file would need a descriptor of its own (an open) or a descriptor that is not the
+    socket: either one confirms; neither refutes."""
+    if ev["descriptors opened by makefile"] > 0 or not ev["that descriptor is"].startswith("a socket"):
         return Finding("confirmed", ev)
-    ev = {**ev, "so": f"makefile returned an io wrapper ({ev['makefile returned']}) over the socket: no new "
-          "descriptor, nothing on disk"}
+    wrapper = ev["makefile('rwb') returned"]
+    ev = {**ev, "so": f"makefile returned an io wrapper ({wrapper}) over the socket's own "
+          "descriptor: no new descriptor was opened, so no file was, on disk or anywhere"}
     return Finding("refuted", ev)
 
 
