@@ -170,6 +170,7 @@ def test_pid_unique_judge_gives_each_verdict():
     base = {"pid1_comm": "init", "pid_max": 32768}
     q = P.judge_pid_unique({**base, "pidseq": NS_SEQ})
     assert q.verdict == "qualified" and "PID 2 was handed to a second process" in q.condition
+    assert "ns_last_pid" in q.condition  # the reuse was the probe's doing, and the condition says so
     assert P.judge_pid_unique({**base, "pidseq": {**NS_SEQ, "self": "77", "reuse": "unavailable"}}).verdict == "confirmed"
     f = P.judge_pid_unique({**base, "pidseq": {"ran": False, "why": "unshare is not installed"}})
     assert f.verdict == "unverified" and "unshare is not installed" in f.missing
@@ -206,6 +207,35 @@ def test_fork_eagain_observation_follows_whether_the_limit_was_reached(monkeypat
     seen = P.observe_fork_limit("live")
     assert seen["errno"] == "none" and seen["made"] == "200"
     assert P.judge_fork_eagain(seen).verdict == "unverified"
+
+
+def test_process_limit_probes_of_one_uid_never_run_at_once(monkeypatch):
+    """fork-eagain and zombies-block-fork run in the tour's thread pool side by side, as the
+    same uid: overlapping, each would fill the other's RLIMIT_NPROC."""
+    import threading
+    real, lock, in_flight, most = P.runner.run, threading.Lock(), [0], [0]
+
+    def counting(*a, **kw):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            return real(*a, **kw)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+    monkeypatch.setattr(P.runner, "run", counting)
+    start = threading.Barrier(2)
+
+    def probe(mode):
+        start.wait()
+        P.observe_fork_limit(mode)
+    threads = [threading.Thread(target=probe, args=(m,)) for m in ("live", "zombie")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
 
 
 def test_fork_order_judge_follows_the_orders_seen():
@@ -278,7 +308,9 @@ def test_fork_enomem_judges_give_each_verdict():
     blind = {"nsfork": {"ran": False, "why": "unshare failed"}, "MemAvailable kB": 1}
     assert P.judge_fork_enomem(blind).verdict == "unverified"
     assert P.judge_fork_errors_rare(_nsfork()).verdict == "refuted"
-    assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "confirmed"  # near collapse indeed
+    # the namespace's ENOMEM says nothing about memory when memory is short too, nor when there is none
+    assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "unverified"
+    assert P.judge_fork_errors_rare(_nsfork(second="ok", ret="0")).verdict == "unverified"
     assert P.judge_fork_errors_rare(blind).verdict == "unverified"
     minus_one = P.judge_fork_minus_one(_nsfork())
     assert minus_one.verdict == "qualified" and "exactly -1" in minus_one.condition

@@ -157,7 +157,14 @@ def test_wait_judge_gives_each_verdict():
 
 
 def test_zombies_block_judge_gives_each_verdict():
-    assert E.judge_zombies_block({"probe": {"errno": "EAGAIN", "made": "3"}, "pid_max": 32768}).verdict == "confirmed"
+    probe = {"uid": 65534, "tasks of that uid before": 0, "nproc limit": 6, "made": "5", "errno": "EAGAIN"}
+    full = E.judge_zombies_block({"probe": probe, "pid_max": 32768})
+    assert full.verdict == "confirmed" and "5 zombies, their parent and 0 other tasks" in full.evidence["so"]
+    # the uid's other tasks grew between the count and the run: the sentence says what filled the limit
+    crowded = E.judge_zombies_block({"probe": {**probe, "made": "2"}, "pid_max": 32768})
+    assert crowded.verdict == "confirmed" and "2 zombies, their parent and 3 other tasks" in crowded.evidence["so"]
+    assert "changed meanwhile" in crowded.evidence["so"]
+    assert E.judge_zombies_block({"probe": {**probe, "made": "0"}, "pid_max": 32768}).verdict == "unverified"
     assert E.judge_zombies_block({"probe": {"errno": "none"}, "pid_max": 32768}).verdict == "unverified"
     assert E.judge_zombies_block({"probe": {"errno": "ENOMEM"}, "pid_max": 32768}).verdict == "refuted"
 

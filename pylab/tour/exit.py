@@ -293,9 +293,15 @@ def judge_zombies_block(seen: dict) -> Finding:
     out = seen["probe"]
     evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"]}
     if out.get("errno") == "EAGAIN":
-        evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {out.get('made')} "
-                          f"zombies, their parent and the uid's {out.get('tasks of that uid before')} other "
-                          f"tasks filled a limit of {out.get('nproc limit')}")
+        made, limit, before = int(out["made"]), out["nproc limit"], out["tasks of that uid before"]
+        others = limit - 1 - made  # the fork that failed would have made the uid's tasks exceed the limit
+        if made == 0:
+            return unverified("zombies filling the limit: it was full before the first fork (other tasks of "
+                              f"uid {out['uid']} took it: {before} counted before the run)", evidence)
+        evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {made} zombies, their "
+                          f"parent and {others} other tasks of uid {out['uid']} filled a limit of {limit}"
+                          + ("" if others == before else f" ({before} other tasks were counted before the run: "
+                             "the uid's other tasks changed meanwhile)"))
         return Finding("confirmed", evidence)
     if out.get("errno") == "none":
         return unverified("an enforced process limit: the zombies did not stop fork (root and "
