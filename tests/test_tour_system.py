@@ -76,6 +76,9 @@ SCHED = {"cpus": "2", "tasks_while_spinning": "3", "wall_ms": "40", "cpu_ms": "8
 def test_sched_judges_give_each_verdict():
     q = Y.judge_sched_slices(SCHED)
     assert q.verdict == "qualified" and "1.4 ms here and 3 ms after" in q.condition and "2.0 CPUs' worth at once" in q.condition
+    busy = Y.judge_sched_slices({**SCHED, "cpu_ms": "4"})
+    assert busy.verdict == "qualified" and "0.1 CPUs' worth of its 40 ms" in busy.condition
+    assert "busy" not in busy.condition  # why the CPUs were taken was not observed: no cause is claimed
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "-1"}).verdict == "unverified"
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "500000000"}).verdict == "refuted"
     assert Y.judge_pcb(SCHED).verdict == "qualified"

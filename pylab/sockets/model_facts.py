@@ -4,10 +4,14 @@ listen backlog, makefile, and how a sudden disconnect looks to recv. Each functi
 returns the evidence."""
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import socket
 import stat
 import struct
+import subprocess
+import termios
 
 from pylab.observe import procstate
 from pylab.sockets import LOCALHOST, outcome
@@ -102,11 +106,28 @@ def backlog(n: int = 2, clients: int = 6) -> dict:
                 return sorted(r["name"] for r in _rows_from(ports, port))
             states = procstate.call_until(client_states, lambda st: st.count("ESTABLISHED") >= n + 1, 5,
                                           "the accept queue to fill")
+            queued = [r["rx_queue"] for r in proc_net_tcp(port) if r["name"] == "LISTEN"]
         finally:
             for s in socks:
                 s.close()
     return {"listen backlog": n, "clients connecting": clients, "client sides, states": states,
-            "completed (ESTABLISHED)": states.count("ESTABLISHED"), "somaxconn": read_somaxconn()}
+            "completed (ESTABLISHED)": states.count("ESTABLISHED"),
+            "the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)": queued[0] if queued else None,
+            "somaxconn": read_somaxconn(), "a listen() above somaxconn": _capped(read_somaxconn())}
+
+
+def _capped(somaxconn: int | None) -> dict:
+    """listen(somaxconn + 100), and the backlog the kernel kept (ss shows a listener's
+    maximum as its Send-Q); None where ss or somaxconn is missing."""
+    ss = shutil.which("ss")
+    if ss is None or somaxconn is None:
+        return {"asked": None, "kept (ss Send-Q)": None, "why": "ss is not installed" if ss is None else "no somaxconn"}
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen(somaxconn + 100)
+        out = subprocess.run([ss, "-ltnH", f"sport = :{ls.getsockname()[1]}"], capture_output=True, text=True,
+                             timeout=10).stdout.split()
+    return {"asked": somaxconn + 100, "kept (ss Send-Q)": int(out[2]) if len(out) > 2 else None}
 
 
 def _rows_from(ports: set[int], server_port: int) -> list[dict]:
@@ -154,8 +175,44 @@ def makefile_files() -> dict:
     return ev
 
 
+def _recv_after(conn: socket.socket) -> str:
+    conn.settimeout(5)
+    try:
+        return repr(conn.recv(16))
+    except OSError as e:
+        return type(e).__name__
+
+
+def _killed_client(unread: bool) -> str:
+    """The seed's sudden disconnect: the client's process is killed (SIGKILL) while
+    connected; `unread`: with data the server sent still unread in its receive buffer.
+    The kernel closes a killed process's sockets itself; what does the server's recv see?"""
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen()
+        c = socket.create_connection(ls.getsockname(), timeout=5)
+        conn, _ = ls.accept()
+        with conn:
+            child = subprocess.Popen(["sleep", "60"], pass_fds=(c.fileno(),))  # the client process holds it
+            try:
+                if unread:
+                    conn.sendall(b"unread")
+                    procstate.call_until(lambda: _pending(c), lambda n: n > 0, 5, "the data in the client's buffer")
+                c.close()  # now only the child holds the client's socket
+            finally:
+                child.kill()
+                child.wait(10)
+            return _recv_after(conn)
+
+
+def _pending(sock: socket.socket) -> int:
+    """Bytes waiting in sock's receive buffer (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
 def sudden_disconnect() -> dict:
-    """The peer closes normally (FIN), then a peer resets (close with SO_LINGER 0: RST)."""
+    """The peer closes normally (FIN), then a peer resets (close with SO_LINGER 0: RST);
+    then the peer's process is killed, without and with data it had not read."""
     ev = {}
     for how in ("close()", "close() with SO_LINGER 0 (RST)"):
         with socket.socket() as ls:
@@ -166,9 +223,7 @@ def sudden_disconnect() -> dict:
                 if "LINGER" in how:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
-                c.settimeout(5)
-                try:
-                    ev[f"peer {how}: recv"] = repr(c.recv(16))
-                except OSError as e:
-                    ev[f"peer {how}: recv"] = f"{type(e).__name__}"
+                ev[f"peer {how}: recv"] = _recv_after(c)
+    ev["peer's process killed (SIGKILL): recv"] = _killed_client(unread=False)
+    ev["peer's process killed with data it had not read: recv"] = _killed_client(unread=True)
     return ev

@@ -255,7 +255,8 @@ def judge_zombie_holds(seen: dict) -> Finding:
     evidence["so"] = (f"it kept its PID {seen['pid']}, credentials (Uid {' '.join(first['Uid'])}), context switches "
                       f"{first['context switches (voluntary, involuntary)']}, and rusage: {faults} page faults, "
                       f"maxrss {ru.get('maxrss_kb')} kB; a SIGUSR1 sent to it changed nothing (schedstat still "
-                      f"{again['schedstat']}), where a sleeping process would have been woken to die of it")
+                      f"{again['schedstat']}), where a sleeping process would have been woken by it (to run its "
+                      "handler or, by default, to die)")
     if faults > 0 and signals == 0:
         return Finding("qualified", evidence, "not the signals: wait4's ru_nsignals is 0 although the child "
                        "handled a SIGUSR1 (Linux does not count signals in rusage); and it keeps more than "

@@ -81,15 +81,23 @@ def judge_accept(ev: dict) -> Finding:
 @CLAIMS.claim("listen-backlog", SEED, "listen(5): the backlog is how many connection requests may wait",
               observe=model_facts.backlog)
 def judge_backlog(ev: dict) -> Finding:
-    n, done = ev["listen backlog"], ev["completed (ESTABLISHED)"]
+    n = ev["listen backlog"]
+    # the server's own count when /proc/net/tcp gives it: a client may count as ESTABLISHED
+    # a connection whose last ACK the full queue dropped
+    queued = ev.get("the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)")
+    done = queued if queued is not None else ev["completed (ESTABLISHED)"]
     if done == n:
         return Finding("confirmed", ev)
     if done == n + 1:
+        cap = ev.get("a listen() above somaxconn", {})
+        capped = (f"; and the kernel caps it at net.core.somaxconn: listen({cap['asked']}) kept {cap['kept (ss Send-Q)']}"
+                  if cap.get("kept (ss Send-Q)") == ev["somaxconn"] else "")
         return Finding("qualified", ev, f"it bounds the queue of completed connections: with listen({n}) and nobody "
-                       f"accepting, {done} completed (Linux allows backlog + 1) and the rest stayed SYN_SENT; the "
-                       f"value is capped by net.core.somaxconn ({ev['somaxconn']} here)",
+                       f"accepting, {done} completed and waited in its accept queue (Linux allows backlog + 1), the other "
+                       f"clients got no answer to their SYN ({ev.get('client sides, states', []).count('SYN_SENT')} "
+                       "stayed SYN_SENT)" + capped,
                        documentation="listen(2): since Linux 2.2 the backlog is the queue of completely "
-                       "established sockets waiting to be accepted")
+                       "established sockets waiting to be accepted; a larger value is truncated to somaxconn")
     return Finding("refuted", ev)
 
 
@@ -106,13 +114,22 @@ def judge_makefile(ev: dict) -> Finding:
     return Finding("refuted", ev)
 
 
+KILLED = "peer's process killed (SIGKILL): recv"
+KILLED_UNREAD = "peer's process killed with data it had not read: recv"
+
+
 @CLAIMS.claim("disconnect-recv-empty", SEED, "When the client disconnects suddenly, the server's recv "
               "returns b'' (empty)", observe=model_facts.sudden_disconnect)
 def judge_disconnect(ev: dict) -> Finding:
     fin, rst = ev["peer close(): recv"], ev["peer close() with SO_LINGER 0 (RST): recv"]
-    if fin == "b''" and rst == "b''":
+    killed, killed_unread = ev[KILLED], ev[KILLED_UNREAD]
+    if fin != "b''" or killed != "b''":
+        return Finding("refuted", ev)
+    resets = {"a peer that resets the connection (close with SO_LINGER 0)": rst,
+              "a peer killed with data it had not read (its kernel resets the connection)": killed_unread}
+    raised = {k: v for k, v in resets.items() if v != "b''"}
+    if not raised:
         return Finding("confirmed", ev)
-    if fin == "b''":
-        return Finding("qualified", ev, f"the peer closed normally (FIN): then recv returns b''; a peer that "
-                       f"resets the connection (RST) makes recv raise {rst}")
-    return Finding("refuted", ev)
+    return Finding("qualified", ev, "the peer's side closed normally (FIN): after close(), and "
+                   "after its process was killed by SIGKILL, recv returned b''; but "
+                   + "; ".join(f"{k} makes recv raise {v}" for k, v in raised.items()))

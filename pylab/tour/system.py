@@ -66,7 +66,8 @@ def judge_sched_slices(out: dict) -> Finding:
     ratio = float(out["cpu_ms"]) / float(out["wall_ms"])
     cond.append(f"and what is scheduled is a thread, not a process: one process was {tasks} tasks while its two "
                 f"threads spun" + (f", and ran on {ratio:.1f} CPUs' worth at once ({out['cpus']} CPUs)" if ratio > 1.2
-                                   else f" (they used {ratio:.1f} CPUs' worth: the other CPU was busy)"))
+                                   else f" (they got {ratio:.1f} CPUs' worth of its {float(out['wall_ms']):g} ms: "
+                                   "other work had the CPUs, so this run did not show them running at once)"))
     if before > 100_000_000:  # not milliseconds at all
         return Finding("refuted", evidence)
     return Finding("qualified", evidence, "; ".join(cond),
