@@ -101,9 +101,15 @@ def test_ps_judges_give_each_verdict():
     cols = ["USER", "PID", "%CPU"]
     q = Y.judge_ps_aux(_ps(cols, cols))
     assert q.verdict == "qualified" and "no user named x" in q.condition and "-a -u x" in q.documentation
+    seen = _ps(cols, cols)
+    seen["ps"]["ps -a -u x"] = {"header": ["error:"], "exit": 1, "stderr": "error: user name does not exist\nUsage:"}
+    posix = Y.judge_ps_aux(seen)
+    assert "`ps -a -u x`, it was refused here (error: user name does not exist)" in posix.condition
     assert Y.judge_ps_aux(_ps(["PID", "TTY"], cols)).verdict == "refuted"
     assert Y.judge_ps_aux({"ps": None}).verdict == "unverified"
-    assert Y.judge_stat_sw(_ps(cols, cols)).verdict == "refuted"
+    refuted = Y.judge_stat_sw(_ps(cols, cols, stats=("S", "I<", "I<")))
+    assert refuted.verdict == "refuted"
+    assert refuted.evidence["STAT of kernel threads here (how many show each)"] == {"I<": 2, "S": 1}
     assert Y.judge_stat_sw(_ps(cols, cols, stats=("SW", "SWN"))).verdict == "confirmed"
     assert Y.judge_stat_sw(_ps(cols, cols, stats=())).verdict == "unverified"
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
 from pylab.tour import probes
@@ -121,11 +122,13 @@ def observe_netns() -> dict:
 def observe_sysctl_advice() -> dict:
     """Everything the seed's sysctl advice is judged on: the host's settings (read only),
     connect() onto a TIME_WAIT on the host, the timers, and the private namespace's run."""
-    tw = tcp_facts.time_wait()
-    return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
-            "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
-            "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
-            "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": observe_netns()}
+    with ThreadPoolExecutor(max_workers=1) as aside:  # the namespace's run needs nothing of the host's
+        netns = aside.submit(observe_netns)
+        tw = tcp_facts.time_wait()
+        return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
+                "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
+                "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
+                "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": netns.result()}
 
 
 @CLAIMS.claim("sysctl-tw-recycle", SEED, "Set net.ipv4.tcp_tw_recycle=1 in /etc/sysctl.conf for fast "

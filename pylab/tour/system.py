@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import subprocess
+from collections import Counter
 
 from pylab.observe import procstate
 from pylab.tour import probes
@@ -108,7 +109,7 @@ def observe_ps() -> dict:
     if shutil.which("ps") is None:
         return {"ps": None}
     runs = {}
-    for argv in (["ps", "-aux"], ["ps", "aux"]):
+    for argv in (["ps", "-aux"], ["ps", "aux"], ["ps", "-a", "-u", "x"]):  # the last: -aux as POSIX reads it
         r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
         runs[" ".join(argv)] = {"header": (r.stdout.splitlines() or [""])[0].split(), "exit": r.returncode,
                                 "stderr": r.stderr.strip()[:200]}
@@ -118,10 +119,9 @@ def observe_ps() -> dict:
     except KeyError:
         user_x = False
     kthreads = []
-    for pid in procstate.children(2) if procstate.exists(2) and procstate.read_stat(2).comm == "kthreadd" else []:
-        r = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
-        if r.stdout.strip():
-            kthreads.append(r.stdout.strip())
+    if procstate.exists(2) and procstate.read_stat(2).comm == "kthreadd":  # kernel threads: kthreadd's children
+        r = subprocess.run(["ps", "-o", "stat=", "--ppid", "2"], capture_output=True, text=True, timeout=10)
+        kthreads = r.stdout.split()
     return {"ps": runs, "a user named x exists": user_x, "STAT of kernel threads (children of kthreadd)": kthreads}
 
 
@@ -134,8 +134,12 @@ def judge_ps_aux(seen: dict) -> Finding:
     evidence = {**runs, "a user named x exists": seen["a user named x exists"]}
     if not same:
         return Finding("refuted", evidence)
+    posix = runs.get("ps -a -u x", {})
+    refused = posix.get("exit", 0) != 0
+    because = (f": read as POSIX says, `ps -a -u x`, it was refused here ({posix.get('stderr', '').splitlines()[0]})"
+               if refused and posix.get("stderr") else "")
     return Finding("qualified", evidence, "procps reads `ps -aux` as the BSD-style `ps aux` (the same columns "
-                   "here) only because no user named x exists" if not seen["a user named x exists"] else
+                   "here) only because no user named x exists" + because if not seen["a user named x exists"] else
                    "a user named x exists, yet procps printed the BSD listing",
                    documentation="POSIX reads -aux as -a -u x (processes of user x); procps falls back to "
                    "`ps aux` when there is no such user (ps(1))")
@@ -144,7 +148,7 @@ def judge_ps_aux(seen: dict) -> Finding:
 @CLAIMS.claim("ps-stat-sw", SEED, "Kernel threads show STAT SW, SWN or SW< (the seed's listing)", observe=observe_ps)
 def judge_stat_sw(seen: dict) -> Finding:
     stats = seen.get("STAT of kernel threads (children of kthreadd)") or []
-    evidence = {"STAT of kernel threads here": stats}
+    evidence = {"STAT of kernel threads here (how many show each)": dict(Counter(stats).most_common())}
     if seen["ps"] is None:
         return unverified("ps is not installed", evidence)
     if not stats:
