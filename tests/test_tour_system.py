@@ -22,10 +22,11 @@ def rows(tour_run):
 def test_live_verdicts_follow_what_this_test_observes(rows):
     creds = Y.observe_creds()["probe"]
     # one PID: allowed with its capabilities (in its own UTS namespace), refused without them
-    assert creds["pid_before"] == creds["pid_after"]
+    assert creds["pid_before"] == creds["pid_mid"] == creds["pid_after"]
+    assert creds["uid_mid"] == creds["uid_before"]  # the capabilities went first, the uid unchanged
     assert creds["hostname_before"] == "ok" and creds["capset"] == "ok" and creds["hostname_after"] == "EPERM"
     if os.geteuid() == 0:  # and as root: two uids, two answers
-        assert creds["kill_before"] == "ok" and creds["kill_after"] == "EPERM"
+        assert creds["kill_before"] == creds["kill_mid"] == "ok" and creds["kill_after"] == "EPERM"
     assert rows["pid-carries-permissions"]["verdict"] == "refuted"
     sched = Y.observe_sched()
     assert int(sched["tasks_while_spinning"]) == 3  # the main thread and two spinners: three tasks
@@ -56,14 +57,18 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
 
 def test_creds_judge_gives_each_verdict():
     before = {"pid_before": "7", "uid_before": "0", "hostname_before": "ok", "kill_before": "ok"}
-    after = {"pid_after": "7", "uid_after": "65534", "setuid": "ok", "capset": "ok", "hostname_after": "EPERM",
-             "kill_after": "EPERM"}
+    after = {"pid_mid": "7", "uid_mid": "0", "capset": "ok", "hostname_after": "EPERM", "kill_mid": "ok",
+             "pid_after": "7", "uid_after": "65534", "setuid": "ok", "kill_after": "EPERM"}
     f = Y.judge_creds({"probe": {**before, **after}})
     assert f.verdict == "refuted" and "sethostname: ok" in f.evidence["so"] and "kill(parent, 0): ok" in f.evidence["so"]
     as_user = {**before, **after, "setuid": "EPERM", "kill_after": "ok"}
     assert Y.judge_creds({"probe": as_user}).verdict == "refuted"  # the capabilities alone show it
     same = {**before, **after, "hostname_after": "ok", "kill_after": "ok"}
     assert Y.judge_creds({"probe": same}).verdict == "confirmed"
+    # a refusal seen only when two credentials changed at once shows neither's part
+    both_at_once = {**before, **after, "uid_mid": "65534", "kill_mid": "EPERM"}
+    assert Y.judge_creds({"probe": both_at_once}).verdict == "unverified"
+    assert "its uid still 0" in f.evidence["so"] and "(with or without its capabilities)" in f.evidence["so"]
     stuck = Y.judge_creds({"probe": {**before, **after, "setuid": "EPERM", "capset": "EPERM"}})
     assert stuck.verdict == "unverified" and "neither credential" in stuck.missing
     assert Y.judge_creds({"probe": {"ran": False, "why": "unshare failed"}}).verdict == "unverified"

@@ -31,14 +31,17 @@ def judge_creds(seen: dict) -> Finding:
     evidence = {"creds probe: one child, before and after its credentials change": out}
     if out.get("ran") is False:
         return unverified(f"a UTS namespace to change the hostname in ({out['why']})", evidence)
-    same_pid = out.get("pid_before") == out.get("pid_after")
+    same_pid = out.get("pid_before") == out.get("pid_mid", out.get("pid_after")) == out.get("pid_after")
     seen_changes = []
-    if out.get("capset") == "ok" and out.get("hostname_before") != out.get("hostname_after"):
-        seen_changes.append(f"sethostname: {out['hostname_before']} with its capabilities, {out['hostname_after']} "
-                            "after it dropped them (same uid)")
-    if out.get("setuid") == "ok" and out.get("kill_before") != out.get("kill_after"):
-        seen_changes.append(f"kill(parent, 0): {out['kill_before']} as uid {out['uid_before']}, {out['kill_after']} "
-                            f"as uid {out['uid_after']}")
+    # one credential changed at a time: first the capabilities (same uid), then the uid
+    if (out.get("capset") == "ok" and out.get("uid_mid", out.get("uid_before")) == out.get("uid_before")
+            and out.get("hostname_before") != out.get("hostname_after")):
+        seen_changes.append(f"sethostname: {out['hostname_before']} with CAP_SYS_ADMIN, {out['hostname_after']} once "
+                            f"it dropped that capability, its uid still {out['uid_before']}")
+    if (out.get("setuid") == "ok" and out.get("kill_mid", out.get("kill_before")) == out.get("kill_before")
+            and out.get("kill_before") != out.get("kill_after")):
+        seen_changes.append(f"kill(parent, 0): {out['kill_before']} as uid {out['uid_before']} (with or without "
+                            f"its capabilities), {out['kill_after']} as uid {out['uid_after']}")
     if same_pid and seen_changes:
         evidence["so"] = (f"the same PID {out['pid_after']} was allowed, then refused: " + "; ".join(seen_changes)
                           + ": permissions come from the credentials (uid, gid, capabilities), not from the PID")
@@ -46,7 +49,13 @@ def judge_creds(seen: dict) -> Finding:
     if out.get("capset") != "ok" and out.get("setuid") != "ok":
         return unverified(f"neither credential could be changed (capset: {out.get('capset')}, setresuid: "
                           f"{out.get('setuid')})", evidence)
-    return Finding("confirmed", evidence)
+    clean_caps = out.get("capset") == "ok" and out.get("uid_mid", out.get("uid_before")) == out.get("uid_before")
+    clean_uid = out.get("setuid") == "ok" and out.get("kill_mid", out.get("kill_before")) == out.get("kill_before")
+    if same_pid and ((clean_caps and out.get("hostname_before") == out.get("hostname_after"))
+                     or (clean_uid and out.get("kill_before") == out.get("kill_after"))):
+        return Finding("confirmed", evidence)  # a credential changed alone and the permission stayed
+    return unverified("a credential change whose effect could be told apart (the PID changed, or capabilities "
+                      "and uid changed together)", evidence)
 
 
 def observe_sched() -> dict:
