@@ -20,7 +20,8 @@ from pylab.sockets.tcp_facts import proc_net_tcp
 
 def shared_ports() -> dict:
     """The same port number held by a TCP and a UDP socket at once; two SO_REUSEPORT
-    listeners on one port; accepted connections on the listener's port."""
+    listeners on one port (both bound and listening); accepted connections on the
+    listener's port."""
     ev = {}
     with socket.socket() as t:
         t.bind((LOCALHOST, 0))
@@ -32,7 +33,8 @@ def shared_ports() -> dict:
         for s in (a, b):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         a.bind((LOCALHOST, 0))
-        ev["a second SO_REUSEPORT listener on that port"] = outcome(lambda: b.bind(a.getsockname()))
+        a.listen()
+        ev["a second SO_REUSEPORT listener on that port"] = outcome(lambda: (b.bind(a.getsockname()), b.listen()))
     with socket.socket() as ls:
         ls.bind((LOCALHOST, 0))
         ls.listen()

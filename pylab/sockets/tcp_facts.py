@@ -329,7 +329,7 @@ def send_vs_sendall(size: int = 1 << 20) -> dict:
                     t = threading.Thread(target=_receiver, args=(conn, counted))
                     t.start()
                     c.settimeout(30)
-                    ev["sendall returned"] = c.sendall(data)  # loops over send until done
+                    ev["sendall returned"] = repr(c.sendall(data))  # loops over send until done; Python's None
                     c.close()
                     t.join(30)
                     ev["received after sendall"] = counted[0] if counted else None

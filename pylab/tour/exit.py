@@ -346,8 +346,9 @@ def observe_states() -> dict:
 
 
 # the refinements of the classic five Linux added since 2.4 (fs/proc/array.c)
+# (each reads "<letter> refines <value>"; W, paging, is gone since 2.6 and so is not among them)
 REFINEMENTS = {"t": "T (stopped), by a tracer", "I": "D (uninterruptible), an idle kernel thread",
-               "X": "Z (dead), being removed", "P": "parked kernel thread", "W": "paging (gone since 2.6)"}
+               "X": "Z (dead), being removed", "P": "D (uninterruptible), a parked kernel thread"}
 
 
 @CLAIMS.claim("five-states", SEED, "A Linux process is in one of five states, zombie being one of them",

@@ -79,7 +79,7 @@ def judge_integrity(seen: dict) -> Finding:
                     "called no fsync, so the data sat in the page cache, not on disk")
     if any(n > 1 for n in dup.values()):
         cond.append("and not after fork: a child's exit wrote the parent's unflushed buffer a second time "
-                    f"({dup} lines for one printf)")
+                    "(one printf, " + " and ".join(f"{n} 'before fork' lines on a {m}" for m, n in dup.items()) + ")")
     if cond:
         return Finding("qualified", evidence, "; ".join(cond))
     return Finding("confirmed", evidence)

@@ -447,7 +447,7 @@ def judge_fork_only_way(seen: dict) -> Finding:
         return unverified("strace: the system calls that create processes could not be observed ("
                           + "; ".join(missing.values()) + ")", {"strace": missing})
     evidence = {f"process-creating system calls of {what} (strace -f)":
-                [f"{c['call']}({'|'.join(c['flags']) or 'no flags shown'}): {c['is']}" for c in t["creations"]]
+                [f"{c['call']}({'|'.join(c['flags'])}): {c['is']}" for c in t["creations"]]
                 for what, t in seen.items()}
     made = [c for t in seen.values() for c in t["creations"]]
     if not made:

@@ -129,7 +129,8 @@ def _evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[s
             continue
         if len(head) + 1 + len(text) <= width or not isinstance(value, (dict, list, str)) or not value:
             lines.append(f"{head} {text}")
-        elif isinstance(value, str) or (isinstance(value, list) and not any(isinstance(v, (dict, list)) for v in value)):
+        elif isinstance(value, str) or (isinstance(value, list) and all(  # short words: wrapped as one list
+                isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 24) for v in value)):
             lines.extend(textwrap.wrap(text, width, initial_indent=head + " ", subsequent_indent=pad + "    ",
                                        break_long_words=False, break_on_hyphens=False))
         else:

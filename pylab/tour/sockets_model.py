@@ -39,7 +39,7 @@ def judge_ip_port(ev: dict) -> Finding:
     same_local = len({c.split(" <- ")[0] for c in ev["accepted connections: (local, remote)"]}) == 1
     if not shared and not same_local:
         return Finding("confirmed", ev)
-    parts = [f"{k} (both ok here)" for k in shared]
+    parts = [f"{k} (both succeeded here)" for k in shared]
     if same_local:
         parts.append("and one port serves many connections: each is a 4-tuple (local ip, local port, remote ip, "
                      "remote port)")

@@ -121,7 +121,7 @@ def observe_ps() -> dict:
     for argv in (["ps", "-aux"], ["ps", "aux"], ["ps", "-a", "-u", "x"]):  # the last: -aux as POSIX reads it
         r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
         runs[" ".join(argv)] = {"header": (r.stdout.splitlines() or [""])[0].split(), "exit": r.returncode,
-                                "stderr": r.stderr.strip()[:200]}
+                                "stderr": (r.stderr.strip().splitlines() or [""])[0]}
     try:
         pwd.getpwnam("x")
         user_x = True
