@@ -139,17 +139,20 @@ def test_makefile_never_changes_the_working_directory_other_threads_share():
     """The working directory is the whole process's: the tour's other threads must never
     see it move while makefile's experiment runs."""
     import threading
-    home, seen, done = os.getcwd(), set(), threading.Event()
+    home, seen, stop, runs = os.getcwd(), set(), threading.Event(), []
 
     def experiment():
-        for _ in range(20):
+        while not stop.is_set():
             model_facts.makefile_files()
-        done.set()
+            runs.append(1)
     t = threading.Thread(target=experiment)
     t.start()
-    while not done.is_set():
-        seen.add(os.getcwd())
-    t.join()
+    try:
+        while len(runs) < 30:  # sample all through 30 experiments
+            seen.add(os.getcwd())
+    finally:
+        stop.set()
+        t.join()
     assert seen == {home}
 
 
