@@ -334,6 +334,7 @@ def test_ppid_judge_gives_each_verdict_and_the_live_one_follows_the_orphan(rows)
     adopted = ["orphan 11: parent 10", "orphan 11: parent 10 exited, new parent 9 (supervise)"]
     q = P.judge_ppid({"fork": probe, "orphan": adopted})
     assert q.verdict == "qualified" and "new parent 9 (supervise)" in q.condition
+    assert "subreaper" not in q.condition and "subreaper" in q.documentation  # the general rule is read
     assert P.judge_ppid({"fork": probe, "orphan": ["orphan 11: parent 10"]}).verdict == "confirmed"
     assert P.judge_ppid({"fork": {**probe, "child_getppid": "1"}, "orphan": adopted}).verdict == "refuted"
     seen = P.observe_ppid()

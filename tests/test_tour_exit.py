@@ -85,6 +85,7 @@ def test_exit_syscall_judge_gives_each_verdict():
     assert judge({"exit2": _trace("write", "exit"), "_exit1": _trace("exit")}).verdict == "confirmed"
     today = judge({"exit2": _trace("write", "exit_group"), "_exit1": _trace("exit_group")})
     assert today.verdict == "qualified" and "exit_group" in today.condition
+    assert "every thread" in today.documentation and "every thread" not in today.condition  # read, not seen
     assert judge({"exit2": _trace("exit_group"), "_exit1": _trace("exit")}).verdict == "refuted"
     blind = judge({"exit2": _trace(available=False), "_exit1": _trace("exit")})
     assert blind.verdict == "unverified" and "not installed" in blind.missing
@@ -131,6 +132,7 @@ def test_zombie_holds_judge_refutes_when_something_is_not_kept(change):
 def test_zombie_holds_judge_gives_each_other_verdict():
     today = E.judge_zombie_holds(ZOMBIE_SEEN)
     assert today.verdict == "qualified" and "ru_nsignals is 0" in today.condition
+    assert "unmaintained" in today.documentation  # why it is 0 is read, not observed
     counted = {**ZOMBIE_SEEN, "wait4 by the parent": {**ZOMBIE_SEEN["wait4 by the parent"], "nsignals": 1}}
     assert E.judge_zombie_holds(counted).verdict == "confirmed"
     blind = {**ZOMBIE_SEEN, "first read": _kept(schedstat=None), "read again": _kept(schedstat=None)}

@@ -137,7 +137,9 @@ def judge_exit_syscall(traces: dict[str, dict]) -> Finding:
     if call == "exit":
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, f"'the exit system call' means {call}: both end in that "
-                   "one call (it ends every thread of the process), not in exit")
+                   "one call, not in exit",
+                   documentation="exit_group(2): ends every thread of the process (exit(2) ends only the "
+                   "calling thread); glibc's exit() and _exit() both call exit_group")
 
 
 # -- zombies and wait -----------------------------------------------------------------
@@ -259,9 +261,9 @@ def judge_zombie_holds(seen: dict) -> Finding:
                       "handler or, by default, to die)")
     if faults > 0 and signals == 0:
         return Finding("qualified", evidence, "not the signals: wait4's ru_nsignals is 0 although the child "
-                       "handled a SIGUSR1 (Linux does not count signals in rusage); and it keeps more than "
-                       "the seed lists: its PID and process-table entry (task_struct), credentials, context "
-                       "switches, maxrss")
+                       "handled a SIGUSR1; and it keeps more than the seed lists: its PID and its process-table "
+                       "entry (/proc still shows it), credentials, context switches, maxrss",
+                       documentation="getrusage(2): ru_nsignals is unmaintained on Linux (always 0)")
     if faults > 0:
         return Finding("confirmed", evidence)
     return Finding("refuted", evidence)

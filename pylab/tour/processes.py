@@ -255,7 +255,10 @@ def judge_ppid(seen: dict) -> Finding:
     adopted = next((ln for ln in orphan if "new parent" in ln), None)
     if adopted:
         return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
-                       f"PPID changes ({adopted.split(': ', 1)[-1]}), to the nearest subreaper or to its namespace's init")
+                       f"PPID changes ({adopted.split(': ', 1)[-1]})",
+                       documentation="the kernel's choice of new parent (find_new_reaper; prctl(2) "
+                       "PR_SET_CHILD_SUBREAPER): another thread of the dying process first, then the nearest "
+                       "subreaper among its ancestors, then the init of its PID namespace")
     return Finding("confirmed", evidence)
 
 
