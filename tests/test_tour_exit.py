@@ -132,6 +132,9 @@ def test_zombie_holds_judge_refutes_when_something_is_not_kept(change):
 def test_zombie_holds_judge_gives_each_other_verdict():
     today = E.judge_zombie_holds(ZOMBIE_SEEN)
     assert today.verdict == "qualified" and "ru_nsignals is 0" in today.condition
+    shown = today.evidence["/proc while a zombie"]
+    assert shown["exit status (raw, /proc/PID/stat's exit_code field)"] == "1792, that is exit(7)"
+    assert shown["schedstat (ns on a CPU, ns waiting to run, times run)"] == [20_000_000, 10, 3]
     assert "unmaintained" in today.documentation  # why it is 0 is read, not observed
     counted = {**ZOMBIE_SEEN, "wait4 by the parent": {**ZOMBIE_SEEN["wait4 by the parent"], "nsignals": 1}}
     assert E.judge_zombie_holds(counted).verdict == "confirmed"

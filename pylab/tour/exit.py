@@ -233,14 +233,28 @@ def observe_zombie_holdings(code: int = 7) -> dict:
             if "utime_us" in reaped else None}
 
 
+def _readable(kept: dict) -> dict:
+    """_kept's reading with its numbers named: what each list holds, what a raw status means."""
+    out = {k: v for k, v in kept.items() if k not in ("exit status field", "CPU ticks", "schedstat")}
+    if kept.get("VmRSS") is None:
+        out["VmRSS"] = "no VmRSS line in /proc/PID/status: no user memory left"
+    status = kept["exit status field"]
+    out["exit status (raw, /proc/PID/stat's exit_code field)"] = (
+        status if status is None else f"{status}, that is exit({os.WEXITSTATUS(status)})" if os.WIFEXITED(status)
+        else f"{status}")
+    out["CPU time (utime, stime), clock ticks"] = kept["CPU ticks"]
+    out["schedstat (ns on a CPU, ns waiting to run, times run)"] = kept["schedstat"]
+    return out
+
+
 @CLAIMS.claim("zombie-holds", SEED, "A zombie has given up its memory and code and cannot be scheduled; "
               "it keeps its exit status, its CPU times, its page faults and the signals it received, "
               "which its parent's wait collects", observe=observe_zombie_holdings)
 def judge_zombie_holds(seen: dict) -> Finding:
     first, again, ru = seen["first read"], seen["read again"], seen["wait4 by the parent"]
     status = first["exit status field"]
-    evidence = {"/proc while a zombie": first, "mapped regions": seen["mapped regions"],
-                "after a SIGUSR1 and our work": again, "wait4 collected (rusage)": ru}
+    evidence = {"/proc while a zombie": _readable(first), "mapped regions (/proc/PID/maps lines)": seen["mapped regions"],
+                "after a SIGUSR1 and our work": _readable(again), "wait4 collected (rusage)": ru}
     zombie = (first["State"].startswith("Z") and again["State"].startswith("Z") and first["VmRSS"] is None
               and seen["mapped regions"] == 0)
     status_kept = status is not None and os.WEXITSTATUS(status) == seen["exit code given"] == ru.get("exit_code")
@@ -274,7 +288,7 @@ def observe_wait(code: int = 5) -> dict:
     before = procstate.state_proc(pid)
     status = native.waitpid(pid)
     return {"pid": pid, "exit code given": code, "state before wait": before,
-            "wait returned": {"pid": status.pid, "exit_code": status.exit_code, "raw": status.raw},
+            "wait returned": {"pid": status.pid, "exit_code": status.exit_code, "raw status": status.raw},
             "after wait": "gone" if not procstate.exists(pid) else procstate.state_proc(pid)}
 
 
