@@ -185,7 +185,8 @@ def test_pid_t_and_pid1_judges_give_each_verdict():
 
 
 def test_group_signal_and_fork_returns_judges_give_each_verdict():
-    assert P.judge_group_signal({"parent_got": "SIGTERM", "child_signal": "15"}).verdict == "confirmed"
+    ok = P.judge_group_signal({"parent_got": "SIGTERM", "child_signal": "15"})
+    assert ok.verdict == "confirmed" and ok.evidence["probe"]["child_signal"].startswith("15 (SIGTERM")
     assert P.judge_group_signal({"parent_got": "none", "child_signal": "15"}).verdict == "refuted"
     probe = {"child_returned": "0", "child_getpid": "5", "child_getppid": "4", "parent_returned": "5",
              "parent_getpid": "4"}

@@ -14,6 +14,7 @@ import signal
 import threading
 from collections import Counter
 
+from pylab.core.status import signal_name
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import run_program
@@ -209,7 +210,10 @@ def observe_group_signal() -> dict:
               observe=observe_group_signal)
 def judge_group_signal(out: dict) -> Finding:
     ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
-    return Finding("confirmed" if ok else "refuted", {"probe": out})
+    shown = dict(out)
+    if str(out.get("child_signal", "")).isdigit() and out["child_signal"] != "0":
+        shown["child_signal"] = f"{out['child_signal']} ({signal_name(int(out['child_signal']))}: the signal that ended it)"
+    return Finding("confirmed" if ok else "refuted", {"probe": shown})
 
 
 # -- fork -------------------------------------------------------------------------------
