@@ -103,6 +103,9 @@ def test_evidence_is_shown_whole_never_cut_off():
     lines = registry.render_row(row)
     text = "\n".join(lines)
     assert "..." not in text and all(len(ln) <= 100 for ln in lines)
+    long = registry.render_row({**row, "verdict": "qualified", "condition": "the end of it: " + "word " * 40 + "LAST"})
+    assert long[1].startswith("    only when: the end of it:") and all(len(ln) <= 100 for ln in long)
+    assert any(ln.endswith("LAST") for ln in long)  # wrapped, not cut
     assert all(f"key{i}: value{i}" in text for i in range(15))
     assert "THE-END" in text and " ".join(text.split()).count("because") == 20
     assert "restart: EADDRINUSE" in text and text.count("TIME_WAIT") == 8

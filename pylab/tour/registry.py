@@ -142,12 +142,11 @@ def _evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[s
 def render_row(row: dict) -> list[str]:
     """One claim as text: verdict, id, claim, condition / what was missing, documentation, evidence."""
     lines = [f"[{MARKS[row['verdict']]}] {row['id']}: {row['claim']}"]
-    if row.get("condition"):
-        lines.append(f"    only when: {row['condition']}")
-    if row.get("missing"):
-        lines.append(f"    not observed: {row['missing']}")
-    if row.get("documentation"):
-        lines.append(f"    documentation (read, not observed here): {row['documentation']}")
+    for key, label in (("condition", "only when"), ("missing", "not observed"),
+                       ("documentation", "documentation (read, not observed here)")):
+        if row.get(key):  # wrapped as the evidence is; the label starts its first line
+            lines.extend(textwrap.wrap(row[key], 100, initial_indent=f"    {label}: ", subsequent_indent=" " * 8,
+                                       break_long_words=False, break_on_hyphens=False))
     return lines + _evidence_lines(row["evidence"])
 
 
