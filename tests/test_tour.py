@@ -197,6 +197,10 @@ def test_group_signal_and_fork_returns_judges_give_each_verdict():
 
 def test_fork_eagain_judge_gives_each_verdict():
     assert P.judge_fork_eagain({"errno": "EAGAIN", "made": "5"}).verdict == "confirmed"
+    full = P.judge_fork_eagain({"errno": "EAGAIN", "made": "12", "nproc limit": 24, "tasks of that uid before": 18,
+                                "uid": 1001})
+    assert "12 children, the probe and 11 other tasks of uid 1001" in full.evidence["so"]
+    assert "18 were counted before the run" in full.evidence["so"]
     unlimited = P.judge_fork_eagain({"errno": "none", "made": "200"})
     assert unlimited.verdict == "unverified" and "RLIMIT_NPROC" in unlimited.missing
     assert P.judge_fork_eagain({"errno": "ENOMEM"}).verdict == "refuted"

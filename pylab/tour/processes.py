@@ -309,6 +309,13 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
 def judge_fork_eagain(out: dict) -> Finding:
     err = out.get("errno")
     if err == "EAGAIN":
+        if {"made", "nproc limit", "tasks of that uid before"} <= out.keys():
+            made, limit, before = int(out["made"]), out["nproc limit"], out["tasks of that uid before"]
+            others = limit - 1 - made  # the failed fork would have taken the uid past the limit
+            out = {**out, "so": f"fork failed when the uid's tasks filled RLIMIT_NPROC ({limit}): {made} children, "
+                   f"the probe and {others} other tasks of uid {out.get('uid')}"
+                   + ("" if others == before else f" ({before} were counted before the run: the uid's other tasks "
+                      "changed meanwhile)")}
         return Finding("confirmed", out)
     if err == "none":
         return unverified("an enforced process limit: this uid forked past RLIMIT_NPROC "
