@@ -60,7 +60,9 @@ def test_exit_status_judge_gives_each_verdict():
 def test_exit_outputs_judge_names_the_targets_where_the_seed_holds():
     seed = {"exit2": {m: E.EXIT2_SEED for m in ("tty", "pipe", "file")}}
     today = E.judge_exit_outputs({**seed, "_exit1": {"tty": "output begin\n", "pipe": "", "file": ""}})
-    assert today.verdict == "qualified" and "terminal" in today.condition
+    assert today.verdict == "qualified" and "terminal" in today.condition and "fully buffers" in today.condition
+    odd = E.judge_exit_outputs({**seed, "_exit1": {"tty": "output begin\n", "pipe": "output", "file": ""}})
+    assert "fully buffers" not in odd.condition and "_exit1 printed 'output'" in odd.condition
     everywhere = E.judge_exit_outputs({**seed, "_exit1": {m: "output begin\n" for m in ("tty", "pipe", "file")}})
     assert everywhere.verdict == "confirmed"
     nowhere = E.judge_exit_outputs({**seed, "_exit1": {m: "" for m in ("tty", "pipe", "file")}})

@@ -83,9 +83,13 @@ def judge_exit_outputs(outputs: dict[str, dict[str, str]]) -> Finding:
     if not holds:
         return Finding("refuted", evidence)
     evidence["modes where both match the seed"] = holds
+    others = [m for m in MODES if m not in holds]
+    buffered = all(outputs["_exit1"].get(m) == "" and outputs["exit2"].get(m) == EXIT2_SEED for m in others)
+    why = ("stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest" if buffered else
+           "the output differed: " + "; ".join(f"_exit1 printed {outputs['_exit1'].get(m)!r}, exit2 "
+                                                f"{outputs['exit2'].get(m)!r}" for m in others))
     return Finding("qualified", evidence, f"stdout is {' or '.join(TARGETS[m] for m in holds)}: on "
-                   f"{' or '.join(TARGETS[m] for m in MODES if m not in holds)} "
-                   "stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest")
+                   f"{' or '.join(TARGETS[m] for m in others)} {why}")
 
 
 def _writes(trace: dict) -> list[str]:
