@@ -153,6 +153,9 @@ def test_flush_triggers_judge_gives_each_verdict():
         return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe}}
     q = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
     assert q.verdict == "qualified" and "line-buffered" in q.condition and q.documentation
+    assert "at its newline" not in q.condition  # no marker seen: the newline's part is not claimed
+    marked = L.judge_flush_triggers(seen(["write", "read", "write", "marker"], ["read", "marker", "write"]))
+    assert "on the terminal 'hello\\n' was written at its newline" in marked.condition
     assert L.judge_flush_triggers(seen(["write", "read"], ["write", "read"])).verdict == "confirmed"
     assert L.judge_flush_triggers(seen(["read", "write"], ["read", "write"])).verdict == "refuted"
     blind = {"tty": {"available": False, "why": "no strace"}, "pipe": {"available": False, "why": "no strace"}}
@@ -165,6 +168,8 @@ def test_prompt_is_written_before_the_read_on_a_terminal_only():
         assert not seen["tty"]["available"]
         return
     assert seen["tty"]["order"][0] == "write" and seen["pipe"]["order"][0] == "read"
+    assert seen["tty"]["order"] == ["write", "read", "write", "marker"]  # "hello\n" written at its newline
+    assert seen["pipe"]["order"] == ["read", "marker", "write"]  # a pipe's buffer written only at exit
 
 
 def test_waits_judge_gives_each_verdict():
