@@ -163,17 +163,28 @@ def test_wait_judge_gives_each_verdict():
     assert E.judge_wait({**seen, "after wait": "Z"}).verdict == "refuted"
 
 
+LIGHT = {"state": "Z (zombie)", "VmRSS": None, "VmSize": None, "mapped regions": 0}
+
+
 def test_zombies_block_judge_gives_each_verdict():
     probe = {"uid": 65534, "tasks of that uid before": 0, "nproc limit": 6, "made": "5", "errno": "EAGAIN"}
-    full = E.judge_zombies_block({"probe": probe, "pid_max": 32768})
+    full = E.judge_zombies_block({"probe": probe, "pid_max": 32768, "a zombie's memory": LIGHT})
     assert full.verdict == "confirmed" and "5 zombies, their parent and 0 other tasks" in full.evidence["so"]
     # the uid's other tasks grew between the count and the run: the sentence says what filled the limit
-    crowded = E.judge_zombies_block({"probe": {**probe, "made": "2"}, "pid_max": 32768})
+    crowded = E.judge_zombies_block({"probe": {**probe, "made": "2"}, "pid_max": 32768, "a zombie's memory": LIGHT})
     assert crowded.verdict == "confirmed" and "2 zombies, their parent and 3 other tasks" in crowded.evidence["so"]
     assert "changed meanwhile" in crowded.evidence["so"]
-    assert E.judge_zombies_block({"probe": {**probe, "made": "0"}, "pid_max": 32768}).verdict == "unverified"
-    assert E.judge_zombies_block({"probe": {"errno": "none"}, "pid_max": 32768}).verdict == "unverified"
-    assert E.judge_zombies_block({"probe": {"errno": "ENOMEM"}, "pid_max": 32768}).verdict == "refuted"
+    assert E.judge_zombies_block({"probe": {**probe, "made": "0"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "unverified"
+    assert E.judge_zombies_block({"probe": {"errno": "none"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "unverified"
+    assert E.judge_zombies_block({"probe": {"errno": "ENOMEM"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "refuted"
+    heavy = {**LIGHT, "VmRSS": "1024 kB", "mapped regions": 12}  # 'almost no resources' would be wrong
+    assert E.judge_zombies_block({"probe": probe, "pid_max": 32768, "a zombie's memory": heavy}).verdict == "refuted"
+    assert E.judge_zombies_block({"probe": probe, "pid_max": 32768}).verdict == "unverified"
+    assert "no user memory" in full.evidence["so"]
+
+
+def test_a_zombie_holds_no_user_memory():
+    assert E.zombie_memory() == {"state": "Z (zombie)", "VmRSS": None, "VmSize": None, "mapped regions": 0}
 
 
 def test_five_states_judge_gives_each_verdict():

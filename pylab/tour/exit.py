@@ -304,15 +304,32 @@ def judge_wait(seen: dict) -> Finding:
     return Finding("confirmed" if ok else "refuted", seen)
 
 
+def zombie_memory() -> dict:
+    """One zombie's memory, from /proc: its state, VmRSS and VmSize lines, mapped regions."""
+    pid = native.make_zombie(0)
+    try:
+        h = procstate.holdings(pid)
+        with open(f"/proc/{pid}/maps") as f:
+            maps = len(f.read().splitlines())
+    finally:
+        native.waitpid(pid)
+    return {"state": h["state"], "VmRSS": h["vm_rss"], "VmSize": h["vm_size"], "mapped regions": maps}
+
+
 def observe_zombies_block() -> dict:
-    return {"probe": observe_fork_limit("zombie"), "pid_max": read_pid_max()}
+    return {"probe": observe_fork_limit("zombie"), "pid_max": read_pid_max(), "a zombie's memory": zombie_memory()}
 
 
 @CLAIMS.claim("zombies-block-fork", SEED, "Zombies take almost no resources, but too many of them "
               "can stop new processes from being created", observe=observe_zombies_block)
 def judge_zombies_block(seen: dict) -> Finding:
-    out = seen["probe"]
-    evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"]}
+    out, mem = seen["probe"], seen.get("a zombie's memory")
+    evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"],
+                "a zombie's memory (/proc/PID/status, maps)": mem}
+    if mem is None:
+        return unverified("a zombie's memory: /proc was not read", evidence)
+    if not mem["state"].startswith("Z") or mem["VmRSS"] is not None or mem["mapped regions"] > 0:
+        return Finding("refuted", evidence)  # it holds memory after all: not 'almost no resources'
     if out.get("errno") == "EAGAIN":
         made, limit, before = int(out["made"]), out["nproc limit"], out["tasks of that uid before"]
         others = limit - 1 - made  # the fork that failed would have made the uid's tasks exceed the limit
@@ -322,7 +339,8 @@ def judge_zombies_block(seen: dict) -> Finding:
         evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {made} zombies, their "
                           f"parent and {others} other tasks of uid {out['uid']} filled a limit of {limit}"
                           + ("" if others == before else f" ({before} other tasks were counted before the run: "
-                             "the uid's other tasks changed meanwhile)"))
+                             "the uid's other tasks changed meanwhile)")
+                          + "; and a zombie holds no user memory (no VmRSS line, no mapped region)")
         return Finding("confirmed", evidence)
     if out.get("errno") == "none":
         return unverified("an enforced process limit: the zombies did not stop fork (root and "
