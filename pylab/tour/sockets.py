@@ -98,8 +98,8 @@ def judge_time_wait(ev: dict) -> Finding:
         cond.append("the restart fails only if the server's side closed first (TIME_WAIT stays "
                     "with the side that closes first; when clients close first the port is free)")
     if only_old:
-        cond.append("SO_REUSEADDR helps only if the old server had set it too (its TIME_WAIT "
-                    "sockets keep the old flag): it works from the next restart on")
+        cond.append("SO_REUSEADDR helps only if the old server had set it too: it works from the next "
+                    "restart on")
     other = ev.get("other causes", {})
     if other.get("a live connection of the stopped server (FIN_WAIT)", {}).get("restart") == "EADDRINUSE":
         cond.append("TIME_WAIT is not the only cause: a server stopped mid-connection leaves "
@@ -109,7 +109,9 @@ def judge_time_wait(ev: dict) -> Finding:
         cond.append("and while another process (a forked child) still holds the listening socket, "
                     "bind fails even with SO_REUSEADDR")
     if cond:
-        return Finding("qualified", ev, "; ".join(cond))
+        return Finding("qualified", ev, "; ".join(cond), documentation="socket(7) SO_REUSEADDR: bind may reuse a "
+                       "local address unless a listening socket holds it; both sockets need the option, and a "
+                       "TIME_WAIT socket keeps the one its connection had")
     return Finding("confirmed", ev)
 
 
