@@ -266,20 +266,6 @@ def judge_ppid(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
-def count_tasks(uid: int) -> int:
-    """Tasks (threads count: RLIMIT_NPROC counts them) whose real uid is `uid`."""
-    n = 0
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/status") as f:
-                st = dict(ln.split(":", 1) for ln in f if ":" in ln)
-            if int(st["Uid"].split()[0]) == uid:
-                n += int(st["Threads"])
-        except (OSError, KeyError, ValueError):
-            pass
-    return n
-
-
 _NPROC_PROBE = threading.Lock()  # the tour's threads run fork-eagain and zombies-block-fork side by side
 
 
@@ -293,7 +279,7 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
     # one at a time: two probes of one uid running at once would fill each other's limit
     with _NPROC_PROBE, probes.readable_copy(probes.build("forklimit")) as binary:
         for _ in range(attempts):
-            before = count_tasks(uid)
+            before = procstate.nproc_count(uid)
             r = runner.run([binary, mode], limits={"nproc": before + headroom}, **ids)
             out = probes.fields(r.stdout_text)
             if "errno" in out:
