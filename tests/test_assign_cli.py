@@ -227,7 +227,7 @@ def test_the_command_line_works_through_the_installed_entry_point(week2, tmp_pat
     sub = tmp_path / "sub"
     sub.mkdir()
     shutil.copy(week2 / "p2" / "reference.c", sub / "p2.c")
-    proc = subprocess.run([sys.executable, "-m", "pylab", "grade", str(sub), "--assignment", str(week2)],
+    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "grade", str(sub), "--assignment", str(week2)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "total 10/10" in proc.stdout

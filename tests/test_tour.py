@@ -208,7 +208,7 @@ def test_fork_eagain_judge_gives_each_verdict():
 
 def test_fork_eagain_observation_follows_whether_the_limit_was_reached(monkeypatch):
     # a limit far above what the probe will fork (200 at most): fork never fails
-    monkeypatch.setattr(P, "count_tasks", lambda uid: 1_000_000)
+    monkeypatch.setattr(P.procstate, "nproc_count", lambda uid: 1_000_000)
     seen = P.observe_fork_limit("live")
     assert seen["errno"] == "none" and seen["made"] == "200"
     assert P.judge_fork_eagain(seen).verdict == "unverified"

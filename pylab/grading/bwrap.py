@@ -29,6 +29,7 @@ import functools
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import uuid
 from dataclasses import dataclass, field
@@ -79,12 +80,21 @@ def _problem(probe_uid: int | None, bwrap: str | None) -> str | None:
            "--cap-drop", "ALL", *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
     if probe_uid is not None:
         cmd = [str(tool("jail")), "-u", str(probe_uid), "-g", str(probe_uid), "--", *cmd]
+    # its own process group, so a probe that does not answer (a loaded machine) is killed
+    # whole, bwrap and what it started together, and reaped here: nothing is orphaned
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=10, env={"PATH": ENV["PATH"]})
-    except (OSError, subprocess.TimeoutExpired) as e:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                env={"PATH": ENV["PATH"]}, start_new_session=True)
+    except OSError as e:
         return f"bubblewrap could not run: {e}"
+    try:
+        _, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return "bubblewrap did not answer within 60 s"
     if proc.returncode != 0:
-        first = (proc.stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        first = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return f"bubblewrap cannot make namespaces here: {first}"
     return None
 
