@@ -9,7 +9,15 @@ repetitions after a warm-up:
              floor: C fork + exec + waitpid
   observe    a process's state from /proc, psutil and ps (floor: /proc), and how soon
              after a child's exit the lab sees it as a zombie
+  trace      a 10-process program (csrc/tools/ten_procs.c) run by the runner, and the
+             same run traced (runner.run(trace=True): strace -f outside the supervisor);
+             beside them strace around tiny and tiny alone, which give strace's start-up;
+             floor: the untraced run
+  sandbox    tiny run bare (the supervisor only), in the grading sandbox (bubblewrap,
+             pylab.grading.sandbox) and sandboxed with the outside tracer; floor: bare
   suite      the test suite's wall time, and grading one full submission (when present)
+A group whose tool this machine lacks (strace, bubblewrap) is reported as not measured,
+with the reason, and its targets say so.
 Figures measured together are interleaved round by round, so a neighbour's load on this
 shared machine slows all of them alike and the ratios stay meaningful.
 """
@@ -19,26 +27,31 @@ import datetime
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from pylab.observe import procstate
-
+from pylab.bench import suite as bench_suite, targets
+from pylab.bindings import lab_bench, native
 from pylab.core.output import emit_json
-from pylab.run import runner, toolchain
-from pylab.bindings._native import ffi, lib
-from pylab.bindings.native import check
+from pylab.observe import procstate
+from pylab.core.errors import UsageError
+from pylab.run import runner, toolchain, tracer
 
-FLOORS = {"creation": "c_fork", "program": "c_fork_exec", "observe": "state_proc"}
+FLOORS = {"creation": "c_fork", "program": "c_fork_exec", "observe": "state_proc",
+          "trace": "run_10"}
 GROUP_TITLES = {
     "creation": "Process creation (floor: C fork + _exit + waitpid)",
     "program": "Running a tiny program (floor: C fork + exec + waitpid)",
     "observe": "Observation (floor: reading /proc/PID/stat)",
+    "trace": "Tracing a 10-process program (floor: the same run untraced)",
 }
+TRACED_PROCESSES = 10  # csrc/tools/ten_procs.c: a parent and nine children
 
 
 def tiny_program():
@@ -47,8 +60,17 @@ def tiny_program():
     return toolchain.build(toolchain.csrc_dir() / "tools" / "tiny.c")
 
 
+def ten_processes():
+    """csrc/tools/ten_procs.c, built the same way: a parent, nine children, ten writes."""
+    return toolchain.build(toolchain.csrc_dir() / "tools" / "ten_procs.c")
+
+
 class BenchError(Exception):
     """A figure could not be measured on this machine (reported in one line, exit 2)."""
+
+
+class Unavailable(Exception):
+    """A whole group needs a tool this machine lacks: reported as not measured, with why."""
 
 
 class Lab:
@@ -58,10 +80,8 @@ class Lab:
     def __enter__(self) -> "Lab":
         self.tiny = str(tiny_program())
         toolchain.tool("supervise")  # built before anything is timed
-        self._tiny_c = ffi.new("char[]", self.tiny.encode())
-        self._ns = ffi.new("long long[]", 1)
         self.devnull = os.open(os.devnull, os.O_WRONLY)
-        self.zombie = check(lib.lab_make_zombie(0))
+        self.zombie = native.make_zombie(0)
         # a child asleep in read(2) until its stdin closes: state S
         self.sleeper = subprocess.Popen([self.tiny, "read"], stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL)
@@ -73,11 +93,40 @@ class Lab:
         self.sleeper.wait()
         os.waitpid(self.zombie, 0)
         os.close(self.devnull)
+        if getattr(self, "_logs", None):
+            shutil.rmtree(self._logs, ignore_errors=True)
+
+    def prepare(self, group: str) -> None:
+        """What a group needs beyond the common part; Unavailable if this machine lacks it."""
+        if group == "trace":
+            self._prepare_trace()
+
+    def _prepare_trace(self) -> None:
+        if getattr(self, "ten", None):  # prepared already
+            return
+        try:
+            self.strace = tracer.strace_path()
+        except UsageError as e:  # strace is not installed
+            raise Unavailable(str(e)) from e
+        self.ten = str(ten_processes())
+        self._logs = tempfile.mkdtemp(prefix="pylab-bench-trace-")
+        self._strace_log = os.path.join(self._logs, "strace.log")
+        # a log of ten_procs traced as the runner traces it (stdio markers on), to parse
+        self._ten_log = os.path.join(self._logs, "ten.log")
+        subprocess.run(tracer.command(self._ten_log, [self.ten]), stdout=subprocess.DEVNULL, check=True)
+        # the figure is only worth its name if the tracer followed the whole program
+        seen = runner.run([self.ten], trace=True)
+        lines = seen.stdout.count(b"\n")
+        if seen.exit_code != 0 or lines != TRACED_PROCESSES:
+            raise BenchError(f"csrc/tools/ten_procs.c misbehaved under the tracer: exit {seen.exit_code}, {lines} lines")
+        if seen.trace is None:
+            raise Unavailable("the traced run gave no trace (strace failed on this machine)")
+        self.traced_processes = tree_size(seen.trace.processes(), self.ten)
 
     # -- one round of each measurement; each returns the seconds it measured ----------
-    def c_loop(self, fn, *args) -> float:
-        check(fn(1, *args, self._ns))
-        return self._ns[0] / 1e9
+    def c_loop(self, loop, *args) -> float:
+        """One round of a lab_bench loop, timed in C."""
+        return loop(1, *args)[0] / 1e9
 
     def py_fork(self) -> float:
         t0 = time.perf_counter()
@@ -111,7 +160,7 @@ class Lab:
         lab's procstate.wait_for_state reads Z in /proc."""
         r, w = os.pipe()
         try:
-            pid = check(lib.lab_bench_stamped_child(w))
+            pid = lab_bench.stamped_child(w)
         finally:
             os.close(w)
         try:
@@ -124,11 +173,46 @@ class Lab:
         return (seen - stamp) / 1e9
 
     def zombie_seen_floor(self) -> float:
-        return check(lib.lab_bench_zombie_seen()) / 1e9
+        return lab_bench.zombie_seen_ns() / 1e9
+
+    def parse_ten(self) -> float:
+        """tracer.parse of a 10-process log, as the runner parses after each traced run.
+        The file:line lookups (addr2line) are cached by address and load base; a real
+        run's program loads at a fresh base (ASLR), so here the cache starts empty."""
+        tracer._where.cache_clear()
+        t0 = time.perf_counter()
+        tracer.parse(self._ten_log)
+        return time.perf_counter() - t0
+
+    def strace_tiny(self) -> float:
+        """strace -f, with the tracer's own options, around tiny alone (no supervisor, no
+        preload): with tiny alone beside it, what strace costs before the program runs."""
+        cmd = tracer.command(self._strace_log, [self.tiny], stdio=False)
+        t0 = time.perf_counter()
+        pid = os.posix_spawn(cmd[0], cmd, os.environ,
+                             file_actions=[(os.POSIX_SPAWN_DUP2, self.devnull, 1)])
+        _, status = os.waitpid(pid, 0)
+        took = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise OSError(f"strace exited with status {os.waitstatus_to_exitcode(status)}")
+        return took
 
 
 def _nothing() -> None:
     pass
+
+
+def tree_size(procs: dict, program: str) -> int:
+    """How many processes of a trace belong to the run of `program`: the one that
+    exec'd it and every descendant (the tracer and the supervisor are not counted)."""
+    roots = {pid for pid, p in procs.items() if p.argv and p.argv[0] == program}
+    inside = set(roots)
+    grew = True
+    while grew:
+        more = {pid for pid, p in procs.items() if p.parent in inside} - inside
+        inside |= more
+        grew = bool(more)
+    return len(inside)
 
 
 @dataclass
@@ -137,19 +221,19 @@ class Measure:
     label: str
     group: str
     reps: int  # full run; --quick takes a tenth (at least 10)
-    once: Callable[[Lab], float]
+    once: Callable[[Lab], float] | None  # None: the group has a sampler (SAMPLERS)
 
 
 MEASURES = [
-    Measure("c_fork", "C fork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lib.lab_bench_fork)),
-    Measure("c_vfork", "C vfork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lib.lab_bench_vfork)),
+    Measure("c_fork", "C fork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lab_bench.fork_loop)),
+    Measure("c_vfork", "C vfork + _exit + waitpid", "creation", 1000, lambda b: b.c_loop(lab_bench.vfork_loop)),
     Measure("py_fork", "os.fork + os._exit + os.waitpid", "creation", 500, Lab.py_fork),
     Measure("mp_process", "multiprocessing.Process (fork) start + join",
             "creation", 100, Lab.mp_process),
     Measure("c_fork_exec", "C fork + execv + waitpid", "program", 500,
-            lambda b: b.c_loop(lib.lab_bench_fork_exec, b._tiny_c)),
+            lambda b: b.c_loop(lab_bench.fork_exec_loop, b.tiny)),
     Measure("c_posix_spawn", "C posix_spawn + waitpid", "program", 500,
-            lambda b: b.c_loop(lib.lab_bench_posix_spawn, b._tiny_c)),
+            lambda b: b.c_loop(lab_bench.posix_spawn_loop, b.tiny)),
     Measure("py_posix_spawn", "os.posix_spawn + os.waitpid", "program", 500, Lab.py_posix_spawn),
     Measure("subprocess_run", "subprocess.run (stdout to /dev/null)", "program", 500,
             lambda b: b.timed(subprocess.run, [b.tiny], stdout=subprocess.DEVNULL)),
@@ -171,15 +255,27 @@ MEASURES = [
             Lab.zombie_seen_by_lab),
     Measure("zombie_seen_floor", "exit -> seen as Z by a tight C poll of /proc (yielding)", "observe", 300,
             Lab.zombie_seen_floor),
+    Measure("run_10", "runner.run of 10 processes (ten_procs), untraced", "trace", 100,
+            lambda b: b.timed(runner.run, [b.ten])),
+    Measure("traced_10", "runner.run of 10 processes, trace=True (strace -f)", "trace", 100,
+            lambda b: b.timed(runner.run, [b.ten], trace=True)),
+    Measure("strace_tiny", "strace -f (the tracer's options) around tiny", "trace", 100, Lab.strace_tiny),
+    Measure("parse_10", "tracer.parse of a 10-process log (with addr2line)", "trace", 100, Lab.parse_ten),
+    Measure("tiny_alone", "os.posix_spawn + os.waitpid of tiny, in this group", "trace", 100,
+            Lab.py_posix_spawn),
 ]
 BY_KEY = {m.key: m for m in MEASURES}
 RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call
 
 
+def reps(key: str, quick: bool) -> int:
+    return max(BY_KEY[key].reps // (10 if quick else 1), 10)
+
+
 def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
     """Warm up each measure, then take its samples round-robin with the others, so
     every figure in a group sees the same load."""
-    todo = {k: max(BY_KEY[k].reps // (10 if quick else 1), 10) for k in keys}
+    todo = {k: reps(k, quick) for k in keys}
     for k in todo:
         for _ in range(max(todo[k] // 20, 3)):
             _once(k, lab)
@@ -231,52 +327,27 @@ def _machine() -> dict:
 
 def collect(quick: bool = False) -> dict:
     """Every figure, the state check, the suite and the grader, and the targets."""
-    from pylab.bench import suite as bench_suite  # the slow, optional part lives beside this one
-
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
               "command": "pylab bench" + (" --quick" if quick else ""), "quick": quick,
-              "machine": _machine()}
+              "machine": _machine(), "unmeasured": {}}
+    samples: dict[str, list[float]] = {}
     with Lab() as lab:
-        samples = {}
         for group in FLOORS:
+            try:
+                lab.prepare(group)
+            except Unavailable as e:
+                report["unmeasured"][group] = f"not measured: {e}"
+                continue
             samples.update(measure(lab, [m.key for m in MEASURES if m.group == group], quick))
         report["states"] = state_agreement(lab)
+        report["traced_processes"] = getattr(lab, "traced_processes", None)
     medians = {k: statistics.median(v) for k, v in samples.items()}
     report["figures"] = [_figure(k, samples[k], medians.get(FLOORS[BY_KEY[k].group])) for k in samples]
     report["suite"] = bench_suite.suite_time(skip=quick)
     report["grader"] = bench_suite.grader_time(skip=quick)
     report["machine"]["loadavg_end"] = os.getloadavg()[0]
-    fast = {f["key"]: f["p10_s"] for f in report["figures"]}
-    report["targets"] = targets(medians, fast, report)
+    report["targets"] = targets.judge(report)
     return report
-
-
-def targets(med: dict[str, float], fast: dict[str, float], report: dict) -> list[dict]:
-    """The issue's targets, as ratios of medians from this same run. Beside the runner's,
-    the ratio of the fastest tenths (p10): a neighbour's load slows a three-process
-    chain (runner, supervisor, program) more than a two-process one, and the p10 ratio
-    shows what the lab costs when the CPUs are free."""
-    def t(name, value, limit, unit, better, note=""):
-        met = None if value is None else (value <= limit if better == "<=" else value >= limit)
-        return {"target": name, "value": value, "limit": limit, "unit": unit, "rule": better,
-                "met": met, "note": note}
-
-    def p10(key):
-        return f"p10 ratio {fast[key] / fast['subprocess_capture']:.2f}x"
-
-    agree = report["states"]["agree"]
-    suite, grader = report["suite"], report["grader"]
-    return [
-        t("runner, pipe / subprocess.run(capture_output=True)",
-          med["runner_pipe"] / med["subprocess_capture"], 1.3, "x", "<=", p10("runner_pipe")),
-        t("runner, tty / subprocess.run(capture_output=True)",
-          med["runner_tty"] / med["subprocess_capture"], 2.0, "x", "<=", p10("runner_tty")),
-        t("state from ps / state from /proc", med["state_ps"] / med["state_proc"], 100, "x", ">=",
-          "" if agree else "but the sources disagree: see states"),
-        t("zombie seen after the child's exit", med["zombie_seen"] * 1e3, 5.0, "ms", "<="),
-        t("test suite without notebooks", suite.get("seconds"), 20.0, "s", "<=", suite.get("note", "")),
-        t("grading one full submission", grader.get("seconds"), 5.0, "s", "<=", grader.get("note", "")),
-    ]
 
 
 # -- the report ------------------------------------------------------------------------
@@ -297,6 +368,8 @@ def render(report: dict) -> str:
     width = max(len(f["label"]) for f in report["figures"]) + 2
     for group, title in GROUP_TITLES.items():
         out.append(title)
+        if group in report["unmeasured"]:
+            out.append(f"  {report['unmeasured'][group]}")
         for f in (f for f in report["figures"] if f["group"] == group):
             ratio = "" if f["ratio"] is None else f"{f['ratio']:7.2f}x"
             spread = f"({_time(f['p10_s'])} - {_time(f['p90_s'])}, n={f['reps']})"
