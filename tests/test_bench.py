@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pylab.bench import costs as bench, suite as bench_suite, targets as bench_targets
+from pylab.bench import containment, costs as bench, suite as bench_suite, targets as bench_targets
 from pylab.bindings import lab_bench
 from pylab.grading.assignment import builtin
 from pylab.observe import procstate
@@ -198,6 +199,38 @@ def test_without_strace_the_trace_group_is_unavailable(monkeypatch):
     with bench.Lab() as lab:
         with pytest.raises(bench.Unavailable, match="needs strace"):
             lab.prepare("trace")
+
+
+def test_sandbox_group_is_measured_beside_a_bare_run_or_says_why_not(report):
+    by_key = {f["key"]: f for f in report["figures"]}
+    if "sandbox" in report["unmeasured"]:
+        assert report["unmeasured"]["sandbox"].startswith("not measured: ") and "sandboxed" not in by_key
+        return
+    assert report["sandbox_source"] in (containment.GRADER, containment.OWN)
+    bare = by_key["sandbox_bare"]
+    for key in ("sandboxed", "sandboxed_traced"):
+        assert by_key[key]["floor"] == "sandbox_bare"
+        assert by_key[key]["ratio"] == pytest.approx(by_key[key]["median_s"] / bare["median_s"])
+        assert by_key[key]["reps"] == bare["reps"]  # sampled round-robin, as many of each
+    assert f"measured by {report['sandbox_source']}" in bench.render(report)
+
+
+def test_the_bench_s_sandbox_has_its_own_pid_uts_and_user_namespaces(tmp_path):
+    (tmp_path / "box" / "work").mkdir(parents=True)
+    (tmp_path / "tools").mkdir()
+    cmd = [*containment.bwrap_args(tmp_path / "box", tmp_path / "tools"), "/bin/sh", "-c",
+           "echo $$ $(id -u) $(hostname); touch /box/work/made; touch /usr/x 2>/dev/null || echo ro"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", str(containment.INSIDE_UID), "sandbox", "ro"]
+    assert (tmp_path / "box" / "work" / "made").is_file()  # /box is the scratch folder, writable
+
+
+def test_without_bubblewrap_the_bench_s_sandbox_says_so(monkeypatch):
+    real = shutil.which
+    monkeypatch.setattr(containment.shutil, "which", lambda name, *a, **k: None if name == "bwrap" else real(name, *a, **k))
+    got, source, why = containment.own_costs(bench.tiny_program(), runs=1)
+    assert got == {} and source == containment.OWN and "bubblewrap is not installed" in why
 
 
 def test_every_practice_exercise_has_a_reference_for_the_bench_submission():

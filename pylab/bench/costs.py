@@ -13,8 +13,9 @@ repetitions after a warm-up:
              same run traced (runner.run(trace=True): strace -f outside the supervisor);
              beside them strace around tiny and tiny alone, which give strace's start-up;
              floor: the untraced run
-  sandbox    tiny run bare (the supervisor only), in the grading sandbox (bubblewrap,
-             pylab.grading.sandbox) and sandboxed with the outside tracer; floor: bare
+  sandbox    tiny supervised with no sandbox, in the grading sandbox (bubblewrap) and
+             there traced from outside (bench/containment.py: the grader's own
+             measurement when it has one); floor: no sandbox
   suite      the test suite's wall time, and grading one full submission (when present)
 A group whose tool this machine lacks (strace, bubblewrap) is reported as not measured,
 with the reason, and its targets say so.
@@ -36,7 +37,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from pylab.bench import suite as bench_suite, targets
+from pylab.bench import containment, suite as bench_suite, targets
 from pylab.bindings import lab_bench, native
 from pylab.core.output import emit_json
 from pylab.observe import procstate
@@ -44,12 +45,13 @@ from pylab.core.errors import UsageError
 from pylab.run import runner, toolchain, tracer
 
 FLOORS = {"creation": "c_fork", "program": "c_fork_exec", "observe": "state_proc",
-          "trace": "run_10"}
+          "trace": "run_10", "sandbox": "sandbox_bare"}
 GROUP_TITLES = {
     "creation": "Process creation (floor: C fork + _exit + waitpid)",
     "program": "Running a tiny program (floor: C fork + exec + waitpid)",
     "observe": "Observation (floor: reading /proc/PID/stat)",
     "trace": "Tracing a 10-process program (floor: the same run untraced)",
+    "sandbox": "The grading sandbox, running tiny (floor: the same run, no sandbox)",
 }
 TRACED_PROCESSES = 10  # csrc/tools/ten_procs.c: a parent and nine children
 
@@ -263,6 +265,10 @@ MEASURES = [
     Measure("parse_10", "tracer.parse of a 10-process log (with addr2line)", "trace", 100, Lab.parse_ten),
     Measure("tiny_alone", "os.posix_spawn + os.waitpid of tiny, in this group", "trace", 100,
             Lab.py_posix_spawn),
+    # the grader's own figures: sampled together by bench/containment.py
+    Measure("sandbox_bare", "tiny, supervised, no sandbox", "sandbox", 50, None),
+    Measure("sandboxed", "tiny, supervised, in the grading sandbox (bwrap)", "sandbox", 50, None),
+    Measure("sandboxed_traced", "the same, traced from outside (strace -f)", "sandbox", 50, None),
 ]
 BY_KEY = {m.key: m for m in MEASURES}
 RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call
@@ -285,6 +291,21 @@ def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
             if len(samples[k]) < n:
                 samples[k].append(_once(k, lab))
     return samples
+
+
+def measure_group(lab: Lab, group: str, quick: bool) -> dict[str, list[float]]:
+    """A group's samples: round-robin over its measures, or from its sampler (the
+    sandbox's figures come from the grader's own measurement, which interleaves them)."""
+    if group == "sandbox":
+        try:
+            got, lab.sandbox_source, why = containment.sample(lab.tiny, reps("sandboxed", quick))
+        except (OSError, subprocess.SubprocessError) as e:
+            raise BenchError(f"could not measure the grading sandbox: {e}") from e
+        if why:
+            raise Unavailable(why)
+        return got
+    lab.prepare(group)
+    return measure(lab, [m.key for m in MEASURES if m.group == group], quick)
 
 
 def _once(key: str, lab: Lab) -> float:
@@ -334,13 +355,12 @@ def collect(quick: bool = False) -> dict:
     with Lab() as lab:
         for group in FLOORS:
             try:
-                lab.prepare(group)
+                samples.update(measure_group(lab, group, quick))
             except Unavailable as e:
                 report["unmeasured"][group] = f"not measured: {e}"
-                continue
-            samples.update(measure(lab, [m.key for m in MEASURES if m.group == group], quick))
         report["states"] = state_agreement(lab)
         report["traced_processes"] = getattr(lab, "traced_processes", None)
+        report["sandbox_source"] = getattr(lab, "sandbox_source", None)
     medians = {k: statistics.median(v) for k, v in samples.items()}
     report["figures"] = [_figure(k, samples[k], medians.get(FLOORS[BY_KEY[k].group])) for k in samples]
     report["suite"] = bench_suite.suite_time(skip=quick)
@@ -370,6 +390,8 @@ def render(report: dict) -> str:
         out.append(title)
         if group in report["unmeasured"]:
             out.append(f"  {report['unmeasured'][group]}")
+        elif group == "sandbox" and report.get("sandbox_source"):
+            out.append(f"  measured by {report['sandbox_source']}")
         for f in (f for f in report["figures"] if f["group"] == group):
             ratio = "" if f["ratio"] is None else f"{f['ratio']:7.2f}x"
             spread = f"({_time(f['p10_s'])} - {_time(f['p90_s'])}, n={f['reps']})"
