@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 import sys
 
 
@@ -48,10 +49,22 @@ def _checks():
             raise FileNotFoundError("strace not installed: the tour then says it could not trace syscalls")
         return path
 
+    def bubblewrap():
+        from pylab.grading import bwrap, sandbox
+
+        uid = next(iter(sandbox.pool_uids())) if os.geteuid() == 0 else None
+        problem = bwrap.problem(uid)
+        if problem:
+            raise RuntimeError(f"{problem}: `pylab grade` refuses to run student code "
+                               "(unless --containment=uid); `pylab check` falls back to a uid and hard limits")
+        version = subprocess.run([bwrap.bwrap_path(), "--version"], capture_output=True, text=True).stdout.strip()
+        return (f"{version} makes user, pid, network, ipc, uts and mount namespaces"
+                + (f" (as the pool uid {uid})" if uid is not None else ""))
+
     # (name, check, required)
     return [("compiler", compiler, True), ("native", native_ext, True), ("proc", proc, True),
             ("pty", pty, True), ("ps", ps, True), ("psutil", psutil_, True),
-            ("supervisor", supervise, True), ("strace", strace, False)]
+            ("supervisor", supervise, True), ("strace", strace, False), ("bubblewrap", bubblewrap, False)]
 
 
 def main(args) -> int:

@@ -8,23 +8,30 @@ a separate pytest process, with the lab's plugin, and join the results.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pylab.run import toolchain
 from pylab.grading.exercise import Exercise, Fail
-from pylab.grading.sandbox import Context, Limits, Sandbox, SandboxError
+from pylab.grading.sandbox import Context, Limits, Refused, Sandbox, SandboxError, read_submission_file
 
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
+WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
+CONTAINMENTS = ("namespaces", "uid")
+COMPILE_AHEAD = 2  # compiler threads per submission (this machine has 2 cores)
+EXERCISE_JOBS = 2  # exercises of one submission checked at once  # what grade_submission(containment=) accepts
 
 
 @dataclass
@@ -67,6 +74,9 @@ class Report:
     env_error: str | None = None  # the machine, not the submission, stopped grading
     uid: int | None = None  # the uid student code ran as (None: the grader's own)
     killed_at_close: list[int] = field(default_factory=list)  # what the runs left for the sandbox to kill
+    # how student code was contained: "namespaces" (the bubblewrap sandbox), "uid" (a
+    # separate uid and hard limits only), "none" (the grader's own user, soft limits)
+    containment: str | None = None
 
     @property
     def score(self) -> float:
@@ -83,6 +93,7 @@ class Report:
     def to_dict(self) -> dict:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "execution_time": round(self.execution_time, 3), "env_error": self.env_error,
+                "containment": self.containment,
                 "results": [asdict(r) | {"passed": r.passed} for r in self.results]}
 
 
@@ -97,7 +108,52 @@ def _fail_all(results, expected, observed, hint="", error=False):
         r.score, r.expected, r.observed, r.hint, r.error = 0.0, expected, observed, hint or r.hint, error
 
 
+def _bounded(fn, seconds: float, on_overrun) -> bool:
+    """Run fn() in a thread of its own and wait at most `seconds`: the grader's own
+    watchdog, whatever the supervisor does. On overrun call on_overrun() (which ends
+    the sandbox's runs, so the thread can finish) and return False; fn's thread is
+    then left to end by itself (a daemon)."""
+    done = threading.Event()
+    failure = []
+
+    def body():
+        try:
+            fn()
+        except BaseException as e:  # fn's own errors are reported by fn; this is a last guard
+            failure.append(e)
+        finally:
+            done.set()
+
+    threading.Thread(target=body, daemon=True, name="pylab-check").start()
+    if done.wait(seconds):
+        if failure:
+            raise failure[0]
+        return True
+    on_overrun()
+    done.wait(WATCHDOG_GRACE)
+    return False
+
+
 def _run_check(check, ctx: Context, res: CheckResult) -> None:
+    t0 = time.monotonic()
+
+    scratch = dataclasses.replace(res)  # the check's thread writes here, never into res
+
+    def overrun():
+        ctx.sandbox.kill_runs()
+
+    if _bounded(lambda: _check_body(check, ctx, scratch), ctx.limits.wall + WATCHDOG_GRACE, overrun):
+        for f in dataclasses.fields(res):
+            setattr(res, f.name, getattr(scratch, f.name))
+    else:
+        res.score, res.error = 0.0, False
+        res.expected = f"the check to finish within {ctx.limits.wall:g} s"
+        res.observed = ("the grader had to stop this check: it was still running "
+                        f"{WATCHDOG_GRACE:g} s after its time limit (did the program stop or trace its supervisor?)")
+    res.duration = time.monotonic() - t0
+
+
+def _check_body(check, ctx: Context, res: CheckResult) -> None:
     t0 = time.monotonic()
     try:
         fraction = check.fn(ctx)
@@ -120,16 +176,61 @@ def _run_check(check, ctx: Context, res: CheckResult) -> None:
             res.duration = time.monotonic() - t0
 
 
+def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | None:
+    """(expected, observed, hint) when the exercise's file cannot be graded: missing, a
+    link, a FIFO, a device, too big, unreadable. Read never through a link."""
+    hint = f"submit {ex.source} as an ordinary file holding your C code"
+    try:
+        read_submission_file(submission, ex.source)
+    except FileNotFoundError:
+        return (f"a file {ex.source} in your submission", f"{ex.source} is missing",
+                f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
+    except Refused as e:
+        return f"{ex.source}: a regular C file in your submission", str(e), hint
+    except OSError as e:
+        return (f"{ex.source}: a readable C file in your submission",
+                f"{ex.source} cannot be read ({os.strerror(e.errno) if e.errno else e})", hint)
+    return None
+
+
+def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
+    """sandbox.compile(source) under the grader's own watchdog (compile_wall + grace)."""
+    compiled = []
+
+    def overrun():
+        sandbox.kill_runs()
+
+    if not _bounded(lambda: compiled.append(sandbox.compile(source)),
+                    sandbox.limits.compile_wall + WATCHDOG_GRACE, overrun):
+        raise toolchain.CompileError(source, f"the compiler did not finish within {sandbox.limits.compile_wall:g} s")
+    return compiled[0]
+
+
 def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
-                   visible_only: bool = False) -> list[CheckResult]:
+                   visible_only: bool = False, compiled: Future | None = None,
+                   deadline: float | None = None) -> list[CheckResult]:
+    """Compile (or take the binary `compiled` is building) and run every check; a check
+    not started by `deadline` (time.monotonic()) fails with that reason."""
     results = _results_for(ex, index, visible_only)
     source = submission / ex.source
-    if not source.is_file():
-        _fail_all(results, f"a file {ex.source} in your submission", f"{ex.source} is missing",
-                  hint=f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
+    problem = _source_problem(ex, submission)
+    if problem:
+        _fail_all(results, *problem)
         return results
     try:
-        binary = sandbox.compile(source)
+        if compiled is not None:
+            left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+            binary = compiled.result(timeout=left)
+        else:
+            binary = compile_bounded(sandbox, source)
+    except TimeoutError:
+        _fail_all(results, "the grader to reach this exercise", "grading of this submission ran out of time "
+                  "while this file compiled (the grader's limit for one submission)")
+        return results
+    except Refused as e:
+        _fail_all(results, f"{ex.source}: a regular C file in your submission", f"{e}",
+                  hint=f"submit {ex.source} as an ordinary file holding your C code")
+        return results
     except toolchain.CompileError as e:
         out = e.output if len(e.output) <= COMPILER_OUTPUT_CAP else e.output[:COMPILER_OUTPUT_CAP] + "\n[...]"
         shown = next((r for r in results if r.visibility == "visible"), results[0] if results else None)
@@ -140,15 +241,36 @@ def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
         return results
     by_name = {c.name: c for c in ex.checks}
     for res in results:
+        if deadline is not None and time.monotonic() > deadline:
+            _fail_all([res], "the grader to reach this check", "grading of this submission ran out of "
+                      "time before this check (the grader's limit for one submission)")
+            continue
         _run_check(by_name[res.check], Context(sandbox, binary), res)
     return results
 
 
+def submission_budget(exercises: list[Exercise], limits: Limits) -> float:
+    """The grader's bound for one submission, whatever it does: every compile and every
+    check at its own bound, one after the other (compiles run ahead, so it is never met
+    by a submission that only hits its limits)."""
+    per_check = limits.wall + WATCHDOG_GRACE
+    return sum(limits.compile_wall + WATCHDOG_GRACE + per_check * len(ex.checks) for ex in exercises)
+
+
 def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | None = None,
                      limits: Limits = Limits(), visible_only: bool = False,
-                     extra_tests: str | os.PathLike | None = None, on_result=None) -> Report:
+                     extra_tests: str | os.PathLike | None = None, on_result=None,
+                     containment: str | None = None) -> Report:
     """Grade one folder. Never raises for a bad submission; an environment problem
-    (no compiler, no free uid) fails the checks left and sets report.env_error."""
+    (no compiler, no free uid, no namespaces) fails the checks left and sets
+    report.env_error. containment: "namespaces" (the default for grading: refuse to
+    run student code where the bubblewrap sandbox cannot be made) or "uid" (grade
+    with the strongest containment there is; the default for visible_only, which is
+    `pylab check`, a student on their own work). report.containment says what ran."""
+    if containment is None:
+        containment = "uid" if visible_only else "namespaces"
+    if containment not in CONTAINMENTS:
+        raise ValueError(f"containment must be one of {', '.join(CONTAINMENTS)}, not {containment!r}")
     from pylab.grading.exercises import all_exercises
 
     submission = Path(submission)
@@ -157,16 +279,34 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
     t0 = time.monotonic()
     pending = [(ex, i) for i, ex in enumerate(exercises, 1)]
     try:
-        with Sandbox(limits) as sandbox:
+        with Sandbox(limits, fallback=containment != "namespaces") as sandbox:
             report.uid = sandbox.uid
+            report.containment = sandbox.containment
+            # compile ahead: the compiler of the next exercises runs while checks run
+            ahead = ThreadPoolExecutor(COMPILE_AHEAD, thread_name_prefix="pylab-compile")
+            deadline = t0 + submission_budget([ex for ex, _ in pending], limits)
             try:
-                while pending:
-                    ex, i = pending.pop(0)
-                    results = grade_exercise(ex, i, submission, sandbox, visible_only)
+                compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
+                            for ex, _ in pending if _source_problem(ex, submission) is None}
+                # exercises in parallel (each check still has its own wall limit); their
+                # results are reported in course order
+                checking = ThreadPoolExecutor(EXERCISE_JOBS, thread_name_prefix="pylab-exercise")
+                running = [(ex, i, checking.submit(grade_exercise, ex, i, submission, sandbox, visible_only,
+                                                   compiled.get(ex.name), deadline)) for ex, i in pending]
+                for ex, i, future in running:
+                    results = future.result()
+                    pending.remove((ex, i))
                     report.results += results
                     if on_result:
                         on_result(results)
             finally:  # while the uid is still this submission's
+                ahead.shutdown(wait=False, cancel_futures=True)
+                if "checking" in locals():
+                    checking.shutdown(wait=False, cancel_futures=True)
+                sandbox.kill_runs(for_good=True)  # a compile or check still going ends now
+                ahead.shutdown(wait=True)
+                if "checking" in locals():
+                    checking.shutdown(wait=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None:
             extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)

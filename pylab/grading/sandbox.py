@@ -1,43 +1,60 @@
-"""The limits policy for student code, on top of pylab.run.runner.
+"""The limits policy for student code, and the place where one submission runs.
 
-Every compile and every run of a submission goes through the runner (its own session,
-a subreaper supervisor, the whole tree killed and reaped at the end, stragglers
-included) with these limits: wall time per check, CPU seconds, address space, file
-size, open files, a process count, and stdout/stderr capped (the run is stopped once
-a stream passes the cap, and the output ends with the runner's truncation marker).
-stdin is /dev/null unless a check feeds it.
+Every compile and every run of a submission goes through the runner (a subreaper
+supervisor, the whole tree killed and reaped at the end) started inside a bubblewrap
+sandbox (pylab.grading.bwrap): its own user, pid, network, ipc, uts, cgroup and mount
+namespaces, only the system's toolchain and libraries visible (read-only), the
+submission's scratch folder the only writable place, a private size-bounded /tmp and
+/dev/shm, no capabilities, a minimal environment, hard limits (CPU seconds, address
+space, file size, open files, processes, core 0) that the program cannot raise, and
+cgroup limits (pids, memory) where the machine offers them. stdout/stderr are capped
+(the run is stopped once a stream passes the cap). stdin is /dev/null unless fed.
 
-The process count is RLIMIT_NPROC, which counts every process of the *real uid*
-machine-wide and which root ignores. So:
-- as root, student code runs as an unprivileged uid taken from a pool
-  (PYLAB_GRADE_UIDS, default 64000-64063): one uid per sandbox, locked with a file
-  lock so parallel jobs (and parallel graders) never share one, and checked to own no
-  process. The limit then counts exactly that sandbox's processes. Binaries, sources
-  and the working directory live in a temp dir that uid owns.
-- as a normal user, the limit is the user's current task count plus the allowance:
-  parallel jobs share that user's budget (documented in docs/grading.md).
+As root, the sandbox runs as an unprivileged uid from a pool (PYLAB_GRADE_UIDS,
+default 64000-64063), one per sandbox, held with a file lock: root would ignore
+RLIMIT_NPROC, and no file the sandbox writes is owned by root.
+
+Where namespaces cannot be made, Sandbox(fallback=True) still runs code with the
+strongest containment left ("uid": the pool uid and hard limits, as root; "none" for a
+normal user), and says so in `containment`; without fallback it raises SandboxError.
+
+The grader never follows a link or opens a special file the student controls:
+read_submission_file() opens NAME in the submission folder with O_NOFOLLOW, regular
+files only, size-capped, without blocking on a FIFO.
 """
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import pwd
 import shutil
+import socket
+import stat
+import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from pylab.observe import procstate
-
 from pylab.run import runner, toolchain
+from pylab.grading import bwrap, evidence
+from pylab.grading.evidence import Watch  # noqa: F401 (what ctx.watch() returns)
+from pylab.grading.bwrap import BOX
 
 DEFAULT_UIDS = "64000-64063"
 RUN_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C", "LC_ALL": "C"}
+SOURCE_CAP = 256 << 10  # bytes: the largest submission file the grader reads
 
 
 class SandboxError(Exception):
     """The grader cannot set up a place to run student code (an environment error)."""
+
+
+class Refused(Exception):
+    """A submission file the grader will not read (a link, a FIFO, a device, too big)."""
 
 
 @dataclass(frozen=True)
@@ -51,12 +68,60 @@ class Limits:
     output: int = 1 << 20        # bytes kept per stream; past it the run is stopped
     linger: float | None = None  # after the program ends, its leftovers may run this long
     compile_wall: float = 30.0   # seconds for the compiler
+    tmp: int = 16 << 20          # bytes of the private /tmp (and of /dev/shm), per run
 
     def with_(self, **kw) -> "Limits":
         return replace(self, **kw)
 
 
-COMPILE_LIMITS = {"cpu": 30, "as": 1 << 30, "fsize": 64 << 20, "nofile": 256}
+COMPILE_LIMITS = {"cpu": 30, "as": 1 << 30, "fsize": 64 << 20, "nofile": 256, "nproc": 16}
+PARALLEL_RUNS = 2  # runs of one submission at once (the grader checks 2 exercises together)
+PARALLEL_COMPILES = 2
+
+
+def cgroup_pids(limits: "Limits") -> int:
+    """The submission's pids cgroup: room for its parallel runs and compiles at their own
+    limits (each with its supervisor, bwrap and jail), never less than any one needs."""
+    return (PARALLEL_RUNS * (limits.nproc + 3) + PARALLEL_COMPILES * (COMPILE_LIMITS["nproc"] + 3) + 4)
+COMPILE_TMP = 128 << 20
+CGROUP_MEMORY = 1536 << 20  # the whole sandbox (compiler included), where cgroups exist
+
+
+def read_submission_file(folder: str | os.PathLike, name: str, cap: int = SOURCE_CAP) -> bytes:
+    """The bytes of folder/name, read without following a link: a symlink, FIFO,
+    device, folder or file over `cap` bytes raises Refused with a reason a student
+    can act on. Raises FileNotFoundError when there is no such file."""
+    if "/" in name or name in ("", ".", ".."):
+        raise Refused(f"{name!r} is not a plain file name")
+    dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        try:
+            fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC,
+                         dir_fd=dfd)
+        except OSError as e:
+            if e.errno == errno.ELOOP:
+                raise Refused(f"{name} is a symbolic link; submit the C file itself") from None
+            raise
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                kind = ("a FIFO" if stat.S_ISFIFO(st.st_mode) else "a device" if stat.S_ISCHR(st.st_mode)
+                        or stat.S_ISBLK(st.st_mode) else "a folder" if stat.S_ISDIR(st.st_mode)
+                        else "a socket" if stat.S_ISSOCK(st.st_mode) else "not a regular file")
+                raise Refused(f"{name} is {kind}, not a regular file; submit the C file itself")
+            data = b""
+            while len(data) <= cap:
+                chunk = os.read(fd, cap + 1 - len(data))
+                if not chunk:
+                    break
+                data += chunk
+            if len(data) > cap:
+                raise Refused(f"{name} is larger than {cap // 1024} KiB; a C file for this exercise is far smaller")
+            return data
+        finally:
+            os.close(fd)
+    finally:
+        os.close(dfd)
 
 
 def _uid_range() -> range:
@@ -70,31 +135,23 @@ def _uid_range() -> range:
     return range(lo, hi + 1)
 
 
+def pool_uids() -> range:
+    """The uids student code may run as when the grader is root (PYLAB_GRADE_UIDS)."""
+    return _uid_range()
+
+
 def tasks_of(uid: int) -> list[int]:
-    """Pids whose owner is uid (what RLIMIT_NPROC counts, threads aside)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                if os.stat(f"/proc/{name}").st_uid == uid:
-                    found.append(int(name))
-            except FileNotFoundError:
-                pass
-    return found
-
-
-def _task_count(uid: int) -> int:
-    total = 0
-    for pid in tasks_of(uid):
-        try:
-            total += procstate.read_stat(pid).num_threads
-        except procstate.NoSuchProcess:
-            pass
-    return total
+    """Pids whose real uid is uid."""
+    return procstate.processes_of_uid(uid)
 
 
 class _UidLease:
-    """An unused uid from the pool, held by a file lock until released."""
+    """An unused uid from the pool, held by a file lock until released.
+
+    The lock is /tmp/pylab-grade-uid-UID.lock, the name every pylab grader on the
+    machine uses, so that two graders never share a uid. /tmp is everyone's: the file
+    is opened without following a link, and used only if it is a regular file of ours
+    with one name (a planted link or hard link makes that uid unusable, never followed)."""
 
     def __init__(self):
         self.uid = None
@@ -105,8 +162,15 @@ class _UidLease:
                 continue  # a real account: not ours to use
             except KeyError:
                 pass
-            fd = os.open(os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock"),
-                         os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            path = os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock")
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+            except OSError:
+                continue  # a link, or not ours to open
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+                os.close(fd)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -126,115 +190,210 @@ class _UidLease:
 
 
 class Sandbox:
-    """A temp dir, an uid (as root) and limits: where one submission's code runs.
+    """Where one submission's code is compiled and run. Use as a context manager;
+    close() kills whatever is left, removes every file, frees the uid.
 
-    Use as a context manager; close() kills anything the uid still runs (belt and
-    braces: the runner's supervisor already swept the tree) and removes the dir."""
+    Layout on the host: TOP/ (the grader's, unreadable to the sandbox) holds box/ (the
+    scratch folder, /box inside: src, bin, include, work) and tools/ (the copies of
+    jail and supervise the sandbox runs, read-only)."""
 
-    def __init__(self, limits: Limits = Limits()):
+    def __init__(self, limits: Limits = Limits(), fallback: bool = False):
         self.limits = limits
+        self._closed = False
+        self._runs = 0
+        self._count_lock = threading.Lock()
         self._lease = _UidLease() if os.geteuid() == 0 else None
         self.uid = self._lease.uid if self._lease else None
         self.gid = self.uid
-        self.dir = Path(tempfile.mkdtemp(prefix="pylab-grade-"))
-        self.work = self.dir / "work"
-        for sub in ("src", "bin", "include", "work", "tmp"):
-            (self.dir / sub).mkdir()
-        for header in (toolchain.csrc_dir() / "include").glob("*.h"):
-            shutil.copy(header, self.dir / "include" / header.name)
-        self._forkwatch = None
-        self._runs = 0
-        self._own(self.dir)
+        try:
+            problem = bwrap.problem(self.uid)
+            if problem and not fallback:
+                raise SandboxError(f"{problem}; grading untrusted code needs it "
+                                   "(--containment=uid grades with a separate uid and hard limits only)")
+            self.containment = "namespaces" if not problem else ("uid" if self.uid is not None else "none")
+            self.containment_problem = problem
+            self.top = Path(tempfile.mkdtemp(prefix="pylab-grade-"))
+            os.chmod(self.top, 0o711)  # the pool uid may pass through, not list
+            self.dir = self.top / "box"
+            self.work = self.dir / "work"
+            for sub in ("", "src", "bin", "include", "work", "tmp"):
+                (self.dir / sub).mkdir(mode=0o755)
+                self._own(self.dir / sub)
+            for header in (toolchain.csrc_dir() / "include").glob("*.h"):
+                shutil.copyfile(header, self.dir / "include" / header.name)
+            (self.top / "tools").mkdir(mode=0o755)
+            self.walls = self.containment == "namespaces"
+            self.cgroups = bwrap.Cgroups.make(pids_max=cgroup_pids(limits), memory_max=CGROUP_MEMORY)
+            self.jail = bwrap.Jail(self.dir, self.top / "tools", self.uid, self.cgroups, limits.tmp,
+                                   namespaces=self.walls)
+        except BaseException:
+            self.close()
+            raise
+        self._procs = []
+        self._stopped = False
+        self._lock = threading.Lock()
 
     # -- files ----------------------------------------------------------------------
     def _own(self, path: Path) -> None:
-        """Hand path (recursively) to the sandbox uid, readable by it."""
-        paths = [path, *path.rglob("*")] if path.is_dir() else [path]
-        for p in paths:
-            if self.uid is not None:
-                os.chown(p, self.uid, self.gid, follow_symlinks=False)
-            if p.is_dir():
-                os.chmod(p, 0o755)
+        """Hand a file or folder the grader just made to the sandbox uid (never follows)."""
+        if self.uid is not None:
+            os.chown(path, self.uid, self.gid, follow_symlinks=False)
 
-    def install(self, path: Path, sub: str = "bin") -> Path:
-        """Copy a file (a binary, a library) where the sandbox uid can read and run it."""
-        target = self.dir / sub / Path(path).name
-        shutil.copy(path, target)
-        os.chmod(target, 0o755)
-        self._own(target)
+    def put(self, name: str, data: bytes, sub: str = "src", mode: int = 0o644) -> Path:
+        """Write a file into the scratch folder (replacing whatever is there, link or not)."""
+        target = self.dir / sub / name
+        tmp = self.top / f".put-{self._next()}"  # the grader's own folder
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+        try:
+            os.write(fd, data)
+            if self.uid is not None:
+                os.fchown(fd, self.uid, self.gid)
+        finally:
+            os.close(fd)
+        # The sandbox owns box/ and may have swapped `sub` for a link: reach it without
+        # following one (box/ itself sits in TOP, which only the grader can write), and
+        # rename, which replaces whatever the sandbox left at the name, link or not.
+        try:
+            dfd = os.open(self.dir / sub, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            os.unlink(tmp)
+            raise Refused(f"the program replaced the sandbox folder {sub}/ (with a link?): the grader will not write there") from None
+        try:
+            os.rename(tmp, name, dst_dir_fd=dfd)
+        finally:
+            os.close(dfd)
         return target
 
+    def install(self, path: Path, sub: str = "bin") -> Path:
+        """Copy a file (a binary, a library) where the sandbox can read and run it."""
+        return self.put(Path(path).name, Path(path).read_bytes(), sub, 0o755)
+
+    def inside(self, path) -> str:
+        """A host path of the scratch folder as the sandbox sees it (others unchanged)."""
+        text = str(path)
+        if self.walls and (text == str(self.dir) or text.startswith(str(self.dir) + "/")):
+            return BOX + text[len(str(self.dir)):]
+        return text
+
     def env(self) -> dict:
+        if self.walls:
+            return dict(bwrap.ENV)
         return {**RUN_ENV, "HOME": str(self.work), "TMPDIR": str(self.dir / "tmp")}
 
     # -- compile --------------------------------------------------------------------
     def compile(self, source: Path) -> Path:
-        """Compile a student's C file as the sandbox uid, under the supervisor.
-        Raises toolchain.CompileError (with the compiler's output) or CompilerMissing."""
-        cc, _ = toolchain.compiler()
-        src = self.dir / "src" / Path(source).name
-        shutil.copy(source, src)
-        self._own(src)
-        out = self.dir / "bin" / Path(source).stem
-        argv = [cc, *toolchain.FLAGS, "-I", str(self.dir / "include"), "-o", str(out), str(src)]
-        result = runner.run(argv, timeout=self.limits.compile_wall, env=self.env(), cwd=self.dir / "src",
-                            limits={**COMPILE_LIMITS, "nproc": self._nproc(16)}, uid=self.uid,
-                            gid=self.gid, stop_on_overflow=True)
-        text = (result.stdout_text + result.stderr_text).replace(str(self.dir / "src") + "/", "")
+        """Compile a student's C file inside the sandbox, under the supervisor.
+        Raises Refused (a link or special file), toolchain.CompileError (with the
+        compiler's output) or CompilerMissing."""
+        source = Path(source)
+        try:
+            data = read_submission_file(source.parent, source.name)
+        except FileNotFoundError:
+            raise toolchain.ToolchainError(f"no such C file: {source.name}") from None
+        src = self.put(source.name, data)
+        out = self.dir / "bin" / source.stem
+        argv = toolchain.command(self.inside(src), self.inside(out), lab_include=self.inside(self.dir / "include"))
+        limits = dict(COMPILE_LIMITS)
+        result = self._run(argv, timeout=self.limits.compile_wall, limits=limits, tmp=COMPILE_TMP,
+                           cwd=self.dir / "src")
+        text = (result.stdout_text + result.stderr_text)
+        for prefix in (self.inside(self.dir / "src") + "/", str(self.dir / "src") + "/"):
+            text = text.replace(prefix, "")
         if result.timed_out:
             raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
-        if result.exit_code != 0 or not out.exists():
+        try:
+            built = stat.S_ISREG(os.lstat(out).st_mode)
+        except FileNotFoundError:
+            built = False
+        if result.exit_code != 0 or not built:
             raise toolchain.CompileError(src, text or result.describe())
         return out
 
     # -- run ------------------------------------------------------------------------
-    def _nproc(self, allowance: int) -> int:
-        if self.uid is not None:
-            return allowance
-        return _task_count(os.getuid()) + allowance
-
-    def rlimits(self) -> dict:
+    def rlimits(self, nproc: int | None = None) -> dict:
         lim = self.limits
         return {"cpu": lim.cpu, "as": lim.memory, "fsize": lim.fsize, "nofile": lim.nofile,
-                "nproc": self._nproc(lim.nproc), "core": 0}
+                "nproc": lim.nproc if nproc is None else nproc, "core": 0}
 
-    def _prepare(self, argv, watch_forks: bool, timeout: float | None):
-        env = self.env()
-        log = None
-        if watch_forks:
-            if self._forkwatch is None:
-                lib = toolchain.build(toolchain.csrc_dir() / "tools" / "forkwatch.c",
-                                      flags=("-O2", "-Wall", "-Wextra", "-shared", "-fPIC", "-pthread"))
-                self._forkwatch = self.install(lib)
+    def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd, trace_log=None) -> dict:
+        # +1 process for the supervisor: the sandbox's pid 1, or running as the pool uid
+        limits = {**limits, "nproc": limits["nproc"] + 1}
+        if self.walls:
+            return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log), env={"PATH": bwrap.ENV["PATH"]})
+        if self.uid is None:  # no namespace, no uid: the user's budget is shared (see docs)
+            limits["nproc"] += procstate.nproc_count(os.getuid())
+        return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
+
+    def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
+             trace_log=None):
+        kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log)
+        argv = [self.inside(a) for a in argv]
+        common = dict(mode=mode, timeout=timeout, linger=self.limits.linger, output_limit=self.limits.output,
+                      stop_on_overflow=True, **kw)
+        with self._lock:  # started and listed at once: kill_runs() sees every run
+            if self._closed or self._stopped:
+                raise SandboxError("this sandbox is closed")
+            if live:
+                proc = runner.start(argv, **common)
+            else:
+                proc = runner.Process(argv, stdin=stdin, **common)
+            self._procs = [p for p in self._procs if p.running] + [proc]
+        return proc if live else proc.wait()
+
+    def kill_runs(self, for_good: bool = False) -> None:
+        """End every run of this sandbox that is still going (the grader's watchdog);
+        for_good: and refuse any new one (the submission is over)."""
+        with self._lock:
+            self._stopped = self._stopped or for_good
+            procs = list(self._procs)
+        for proc in procs:
+            proc.kill()
+
+    def _trace_log(self, watch_forks: bool) -> Path | None:
+        """Where the tracer logs a watched run: a folder of the grader's that the sandbox
+        never sees (TOP/traces), one file per run."""
+        if not watch_forks:
+            return None
+        folder = self.top / "traces"
+        folder.mkdir(mode=0o700, exist_ok=True)
+        return folder / f"run-{self._next()}.log"
+
+    def _next(self) -> int:
+        """A number no other thread of this sandbox gets (exercises run in parallel)."""
+        with self._count_lock:
             self._runs += 1
-            log = self.dir / "tmp" / f"forks.{self._runs}"
-            log.touch(mode=0o600)
-            self._own(log)
-            env.update(LD_PRELOAD=str(self._forkwatch), PYLAB_FORKWATCH=str(log))
-        kw = dict(timeout=timeout if timeout is not None else self.limits.wall, linger=self.limits.linger,
-                  env=env, cwd=self.work, limits=self.rlimits(), uid=self.uid, gid=self.gid,
-                  output_limit=self.limits.output, stop_on_overflow=True)
-        return [str(a) for a in argv], kw, log
+            return self._runs
 
     def run(self, argv, mode="pipe", stdin=None, timeout=None, watch_forks=False):
-        """Run to the end; returns (RunResult, fork log path or None)."""
-        argv, kw, log = self._prepare(argv, watch_forks, timeout)
-        return runner.run(argv, mode=mode, stdin=stdin, **kw), log
+        """Run to the end; returns (RunResult, trace log or None). The result's pids are
+        the sandbox's (what the program prints); its supervisor is the sandbox's pid 1.
+        watch_forks: trace the run from outside (pylab.grading.evidence.watch(log))."""
+        log = self._trace_log(watch_forks)
+        result = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
+                           self.limits.tmp, mode=mode, stdin=stdin, trace_log=log)
+        return result, log
 
     def start(self, argv, mode="pipe", timeout=None, watch_forks=False):
-        """A live handle (stdin a pipe the check writes); returns (Process, fork log)."""
-        argv, kw, log = self._prepare(argv, watch_forks, timeout)
-        return runner.start(argv, mode=mode, **kw), log
+        """A live handle (stdin a pipe the check writes); returns (Live, trace log)."""
+        log = self._trace_log(watch_forks)
+        proc = self._run(argv, timeout if timeout is not None else self.limits.wall, self.rlimits(),
+                         self.limits.tmp, mode=mode, live=True, trace_log=log)
+        return (Live(proc) if self.walls else proc), log
 
     # -- end ------------------------------------------------------------------------
     def close(self) -> list[int]:
-        """Kill whatever the sandbox uid still runs; remove the dir; free the uid.
-        Returns the pids it had to kill. Only the first call acts: once the uid is
-        freed, another job may hold it."""
-        if getattr(self, "_closed", False):
+        """Kill whatever is left (in the sandbox's cgroups, or running as its uid);
+        remove every file; free the uid. Returns the pids it had to kill. Only the
+        first call acts: once the uid is freed, another job may hold it."""
+        if self._closed:
             return []
         self._closed = True
+        if hasattr(self, "_procs"):
+            self.kill_runs(for_good=True)
         killed = []
+        cgroups = getattr(self, "cgroups", None)
+        if cgroups is not None:
+            killed += cgroups.remove()
         if self.uid is not None:
             for pid in tasks_of(self.uid):
                 try:
@@ -242,10 +401,12 @@ class Sandbox:
                     killed.append(pid)
                 except ProcessLookupError:
                     pass
-        shutil.rmtree(self.dir, ignore_errors=True)
+        top = getattr(self, "top", None)
+        if top is not None:
+            shutil.rmtree(top, ignore_errors=True)
         if self._lease:
             self._lease.release()
-        return killed
+        return sorted(set(killed))
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -254,29 +415,62 @@ class Sandbox:
         self.close()
 
 
-@dataclass
-class Watch:
-    """What csrc/tools/forkwatch.c recorded: (child, parent) per fork, and per process
-    that left through exit() how many children it had not reaped."""
+class Live:
+    """A live run inside the sandbox: the runner's Process, with `pid` the program's
+    pid seen from outside (what /proc and procstate read here) and `inner_pid` the
+    one the program sees and prints. Everything else is the Process's."""
 
-    forks: list
-    unreaped_at_exit: dict
+    def __init__(self, proc):
+        self._proc = proc
+        self._outer = None
+
+    @property
+    def inner_pid(self):
+        return self._proc.pid
+
+    @property
+    def pid(self):
+        if self._outer is None and self._proc.pid is not None:
+            self._outer = bwrap.Jail.outer_pid(self._proc.spawned, self._proc.pid)
+        return self._outer
+
+    def wait(self, timeout=None):
+        return self._proc.wait(timeout)
+
+    def socket(self) -> socket.socket:
+        """An unconnected TCP socket inside this run's network namespace (its own
+        loopback): connect it to ("127.0.0.1", port) to reach a server the program runs."""
+        init = bwrap.Jail.outer_pid(self._proc.spawned, 1)  # the sandbox's pid 1, seen from here
+        if init is None:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "the program's sandbox has ended")
+        return socket_in(init)
+
+    def __getattr__(self, name):
+        return getattr(self._proc, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._proc.__exit__(*exc)
 
 
-def read_watch(log: Path | None) -> Watch:
-    watch = Watch([], {})
-    if log is None or not log.exists():
-        return watch
-    for line in log.read_text(errors="replace").splitlines():
-        parts = line.split()
-        if len(parts) != 3 or not (parts[1].isdigit() and parts[2].isdigit()):
-            continue
-        a, b = int(parts[1]), int(parts[2])
-        if parts[0] == "fork":
-            watch.forks.append((a, b))
-        elif parts[0] == "exit":
-            watch.unreaped_at_exit[a] = b
-    return watch
+def socket_in(pid: int) -> socket.socket:
+    """A TCP socket made in the network namespace of pid (by csrc/tools/netjoin.c)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        proc = subprocess.run([str(toolchain.tool("netjoin")), str(pid), str(theirs.fileno())],
+                              pass_fds=(theirs.fileno(),), capture_output=True, text=True, timeout=5)
+        theirs.close()
+        if proc.returncode != 0:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, proc.stderr.strip() or "netjoin failed")
+        _, fds, _, _ = socket.recv_fds(ours, 1, 1)
+        if not fds:
+            raise ConnectionRefusedError(errno.ECONNREFUSED, "netjoin sent no socket")
+        return socket.socket(fileno=fds[0])
+    finally:
+        theirs.close()
+        ours.close()
 
 
 class Context:
@@ -310,9 +504,25 @@ class Context:
         self._live.append(proc)
         return proc
 
+    def connect(self, address: tuple[str, int], timeout: float | None = None) -> socket.socket:
+        """A TCP connection to `address` as the program's last live run sees it: inside
+        its sandbox's own network namespace (a server it runs on 127.0.0.1 is only
+        reachable there). Same arguments as socket.create_connection."""
+        live = self._live[-1] if self._live else None
+        if not isinstance(live, Live):
+            return socket.create_connection(address, timeout=timeout)
+        s = live.socket()
+        try:
+            s.settimeout(timeout)
+            s.connect(address)
+        except BaseException:
+            s.close()
+            raise
+        return s
+
     def watch(self) -> Watch:
         """What the last run started with watch_forks=True recorded."""
-        return read_watch(self.fork_log)
+        return evidence.watch(self.fork_log, namespaces=self.sandbox.walls)
 
     def time_left(self) -> float:
         return max(self.deadline - time.monotonic(), 0.0)
@@ -321,3 +531,24 @@ class Context:
         for proc in self._live:
             proc.__exit__(None, None, None)
         self._live.clear()
+
+
+def containment_costs(binary: str | os.PathLike, runs: int = 50, limits: Limits = Limits()) -> dict[str, list[float]]:
+    """Seconds per run of `binary` (no arguments, stdout to a pipe), sampled round-robin
+    so each figure sees the same load: "bare" (runner.run, the supervisor only),
+    "sandboxed" (Sandbox.run: bubblewrap, the jail, the supervisor as pid 1) and
+    "traced" (Sandbox.run with watch_forks: strace outside as well). For `pylab bench`."""
+    samples: dict[str, list[float]] = {"bare": [], "sandboxed": [], "traced": []}
+    with Sandbox(limits) as sb:
+        inside = sb.install(Path(binary))
+        ways = {"bare": lambda: runner.run([str(binary)], timeout=limits.wall),
+                "sandboxed": lambda: sb.run([inside]),
+                "traced": lambda: sb.run([inside], watch_forks=True)}
+        for way in ways.values():  # warm: tools built, page cache full
+            way()
+        for _ in range(runs):
+            for name, way in ways.items():
+                t0 = time.perf_counter()
+                way()
+                samples[name].append(time.perf_counter() - t0)
+    return samples

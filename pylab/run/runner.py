@@ -55,7 +55,8 @@ class Process:
                  cwd: str | os.PathLike | None = None, limits: dict | None = None,
                  uid: int | None = None, gid: int | None = None,
                  output_limit: int | None = DEFAULT_OUTPUT_LIMIT, interactive: bool = False,
-                 stop_on_overflow: bool = False, terminal: bool = False, trace: bool = False):
+                 stop_on_overflow: bool = False, terminal: bool = False, trace: bool = False,
+                 wrap=None):
         """The arguments are run()'s; interactive=True (start()) pumps the streams in a
         thread and keeps stdin open for write()."""
         if mode not in MODES:
@@ -70,6 +71,9 @@ class Process:
         self.mode = mode
         self.output_limit = output_limit
         self._stop_on_overflow = stop_on_overflow
+        self._wrap = wrap
+        # a wrap that keeps the run in our pid namespace says so: its pids are ours
+        self._wrapped = wrap is not None and getattr(wrap, "own_pid_namespace", True)
         self.pid: int | None = None
         self._supervisor: int | None = None
         self._status: int | None = None
@@ -133,6 +137,8 @@ class Process:
             cmd += ["-c", str(cwd)]
         cmd += ["-o", str(os.getpid()), "--", *self.argv]
         env = os.environ if env is None else env
+        if wrap is not None:  # the supervisor runs inside a sandbox: see run()
+            cmd = [str(c) for c in wrap(cmd)]
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
             if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
@@ -251,7 +257,7 @@ class Process:
             # End the run now rather than read a flood to its end: SIGALRM is the
             # supervisor's own timeout, so it kills and reaps the whole tree.
             self._stop_on_overflow = False
-            os.kill(self.supervisor, signal.SIGALRM)
+            self._signal_supervisor(signal.SIGALRM)
 
     def _status_line(self, words):
         with self._cond:
@@ -324,8 +330,13 @@ class Process:
         return found
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the program's whole process group (the supervisor then sweeps the rest)."""
-        if self.pid is not None and not self._finished.is_set():
+        """Signal the program's whole process group (the supervisor then sweeps the rest).
+        A wrapped run's pids are its sandbox's: there, the supervisor (the sandbox's pid 1)
+        is SIGKILLed, which ends every process of the sandbox."""
+        if self._wrapped:
+            if not self._finished.is_set():
+                self._signal_supervisor(signal.SIGKILL)
+        elif self.pid is not None and not self._finished.is_set():
             try:
                 os.killpg(self.pid, sig)
             except ProcessLookupError:
@@ -335,15 +346,31 @@ class Process:
         """End the whole run at once: the supervisor SIGKILLs every process of it,
         whatever its group or session, and reaps them (as at the timeout)."""
         if not self._finished.is_set():
-            try:
-                os.kill(self.supervisor, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
+            self._signal_supervisor(signal.SIGTERM)
+
+    def _signal_supervisor(self, sig: int) -> None:
+        """A wrapped run's supervisor has its sandbox's pid: the wrap signals it
+        (wrap.signal(pid spawned, sig)), or, without that, SIGKILL ends what was spawned."""
+        try:
+            if not self._wrapped:
+                os.kill(self.supervisor, sig)
+            elif hasattr(self._wrap, "signal"):
+                self._wrap.signal(self._sup_pid, sig)
+            else:
+                os.kill(self._sup_pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
     @property
     def running(self) -> bool:
         """True until the run is over (the program and everything it left behind)."""
         return not self._finished.is_set()
+
+    @property
+    def spawned(self) -> int:
+        """pid of the process this run spawned: the supervisor, or what wraps it (the
+        tracer, a sandbox), seen from here."""
+        return self._sup_pid
 
     @property
     def supervisor(self) -> int:
@@ -434,7 +461,7 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
         env: dict | None = None, cwd: str | os.PathLike | None = None,
         limits: dict | None = None, uid: int | None = None, gid: int | None = None,
         output_limit: int | None = DEFAULT_OUTPUT_LIMIT, stop_on_overflow: bool = False,
-        terminal: bool = False, trace: bool = False) -> RunResult:
+        terminal: bool = False, trace: bool = False, wrap=None) -> RunResult:
     """Run a program to its end under supervision and return what was observed.
 
     mode: where stdout goes (tty, pipe, file). timeout: seconds for the whole run
@@ -446,10 +473,14 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
     exceeds output_limit. terminal (tty mode): the pty is the program's whole terminal,
     stdin and stderr too (stderr then arrives in stdout, interleaved as a user sees it;
     stdin data is typed in, then ^D). trace: follow every process of the run with
-    strace -f (pylab.run.tracer); the result's `trace` holds the events."""
+    strace -f (pylab.run.tracer); the result's `trace` holds the events. wrap: a
+    function given the supervisor's command line that returns the one to spawn instead
+    (a sandbox around the supervisor: pylab.grading.bwrap); the pids reported are then
+    the sandbox's, and the supervisor is signalled through wrap.signal(spawned pid, sig)
+    (unless wrap.own_pid_namespace is False: then the run is signalled as usual)."""
     return Process(argv, mode=mode, stdin=stdin, timeout=timeout, linger=linger, env=env, cwd=cwd,
                    limits=limits, uid=uid, gid=gid, output_limit=output_limit,
-                   stop_on_overflow=stop_on_overflow, terminal=terminal, trace=trace).wait()
+                   stop_on_overflow=stop_on_overflow, terminal=terminal, trace=trace, wrap=wrap).wait()
 
 
 def run_program(name: str, args: Sequence[str] = (), **kwargs) -> RunResult:

@@ -1,0 +1,127 @@
+"""What a sandboxed program did, seen from outside: who forked whom, what each process
+executed, how each ended, what it wrote, from strace -f (pylab.run.tracer) run around
+the whole sandbox, outside its namespaces.
+
+The submission cannot reach the tracer (another pid namespace: it cannot see, signal
+or trace it) nor its log (a file of the grader's, in a folder the sandbox does not
+see). strace names each process by its pid here; with --pidns-translation it also
+says, for each fork, the child's pid here next to the one the parent got back (its
+namespace's). So every event is told in the sandbox's own pids, the ones the program
+prints: Watch.forks, Watch.unreaped_at_exit, Watch.events.
+"""
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pylab.run import tracer
+
+LOG_CAP = 32 << 20  # bytes of strace log read at most; past it the evidence is incomplete
+_SPAWNED = re.compile(r"^(\d+) +\S+ (?:<\.\.\. )?(?:clone3?|fork|vfork)(?:\(| resumed>).*\) += (\d+)"
+                      r"(?: /\* (\d+) in strace's PID NS \*/)?")
+
+
+# What the evidence needs: process management, not writes. (The program's output comes
+# through the grader's own pipes; a traced write loop would only grow the log.)
+SYSCALLS = tuple(c for c in tracer.SYSCALLS if c not in ("write", "writev"))
+
+
+def command(log: Path, argv: list[str]) -> list[str]:
+    """strace -f (the tracer's command, no library preloaded: nothing from inside is
+    trusted) around argv, with pid namespace translation, process calls only. Run it
+    under a file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks
+    cannot fill the grader's disk, it only cuts the evidence short."""
+    cmd = tracer.command(log, argv, stdio=False)
+    cmd = ["trace=" + ",".join(SYSCALLS) if a.startswith("trace=") else a for a in cmd]
+    extra = [flag for flag in ("--pidns-translation", "--seccomp-bpf") if flag not in cmd]
+    return [cmd[0], *extra, *cmd[1:]]
+
+
+@dataclass
+class Watch:
+    """Who forked whom (child, parent) and, per process that ended by exit/_exit, how
+    many of its children it had not reaped: in the sandbox's pids."""
+
+    forks: list = field(default_factory=list)
+    unreaped_at_exit: dict = field(default_factory=dict)
+    events: list = field(default_factory=list)  # tracer Events, pids translated
+    complete: bool = True  # False when the log was cut at LOG_CAP
+
+
+def read_log(path: Path) -> tuple[str, bool]:
+    """The log's text (never through a link, regular file only, at most LOG_CAP)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return "", False
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "", False
+        chunks, size = [], 0
+        while size <= LOG_CAP and (chunk := os.read(fd, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+        complete = len(data) < LOG_CAP  # at the cap, the tracer was cut off mid-run
+        if not complete:  # keep whole lines only
+            data = data[:LOG_CAP].rsplit(b"\n", 1)[0]
+        return data.decode(errors="replace"), complete
+    finally:
+        os.close(fd)
+
+
+def inner_pids(text: str) -> dict[int, int]:
+    """host pid -> the sandbox's pid, for every process the sandbox made: its pid 1 (the
+    clone with CLONE_NEWPID) and each process forked inside (the translated returns)."""
+    mapping: dict[int, int] = {}
+    for line in text.splitlines():
+        m = _SPAWNED.match(line)
+        if not m:
+            continue
+        _, ret, host = m.groups()
+        if host is not None:
+            mapping[int(host)] = int(ret)
+        elif "CLONE_NEWPID" in line:
+            mapping[int(ret)] = 1
+    return mapping
+
+
+def watch(path: Path | None, namespaces: bool = True) -> Watch:
+    """The evidence of one traced run (an empty Watch when there is none). namespaces:
+    the run was in a sandbox of its own (else pids are this machine's, and the first
+    process traced, the jail that became the supervisor, is left out)."""
+    if path is None:
+        return Watch(complete=False)
+    text, complete = read_log(path)
+    if not text:
+        return Watch(complete=False)
+    trace = tracer.parse(text=text)
+    if namespaces:  # the tracer names everyone by host pid; nspid is what each one saw
+        inner = {pid: p.nspid for pid, p in trace.processes().items() if p.nspid is not None}
+        if not inner:  # a tracer that does not translate: read the log's own comments
+            inner = inner_pids(text)
+    else:
+        inner = {e.pid: e.pid for e in trace.events}
+        inner[trace.root] = 1  # the supervisor, as inside a sandbox
+    events = []
+    for e in trace.events:
+        if e.pid not in inner:
+            continue  # the reaper jail, strace's own, bwrap: outside the sandbox
+        e.pid = inner[e.pid]
+        if e.other is not None and e.other in inner:
+            e.other = inner[e.other]
+        events.append(e)
+    result = Watch(events=events, complete=complete)
+    children: dict[int, set] = {}
+    for e in events:
+        if e.kind == "spawn" and "CLONE_THREAD" not in (e.text or "") and e.other:
+            result.forks.append((e.other, e.pid))
+            children.setdefault(e.pid, set()).add(e.other)
+        elif e.kind == "reap" and e.other:
+            children.setdefault(e.pid, set()).discard(e.other)
+        elif e.kind == "exit" and e.pid != 1:  # the supervisor is not the program
+            result.unreaped_at_exit[e.pid] = len(children.get(e.pid, ()))
+    return result

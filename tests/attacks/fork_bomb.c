@@ -1,0 +1,7 @@
+/* attack: the classic fork bomb
+ * family: fork, thread and clone bombs
+ * target: getpid_test
+ * expect: still running after the time limit
+ */
+#include <unistd.h>
+int main(void) { for (;;) fork(); }
