@@ -13,9 +13,9 @@ repetitions after a warm-up:
              same run traced (runner.run(trace=True): strace -f outside the supervisor);
              beside them strace around tiny and tiny alone, which give strace's start-up;
              floor: the untraced run
-  sandbox    tiny supervised with no sandbox, in the grading sandbox (bubblewrap) and
-             there traced from outside (bench/containment.py: the grader's own
-             measurement when it has one); floor: no sandbox
+  sandbox    tiny run by the runner with no sandbox, in the grading sandbox (jail,
+             bubblewrap) and there traced from outside: the grader's own measurement
+             (bench/containment.py); floor: no sandbox
   suite      the test suite's wall time, and grading one full submission (when present)
 A group whose tool this machine lacks (strace, bubblewrap) is reported as not measured,
 with the reason, and its targets say so.
@@ -266,9 +266,9 @@ MEASURES = [
     Measure("tiny_alone", "os.posix_spawn + os.waitpid of tiny, in this group", "trace", 100,
             Lab.py_posix_spawn),
     # the grader's own figures: sampled together by bench/containment.py
-    Measure("sandbox_bare", "tiny, supervised, no sandbox", "sandbox", 50, None),
-    Measure("sandboxed", "tiny, supervised, in the grading sandbox (bwrap)", "sandbox", 50, None),
-    Measure("sandboxed_traced", "the same, traced from outside (strace -f)", "sandbox", 50, None),
+    Measure("sandbox_bare", "runner.run of tiny, no sandbox", "sandbox", 50, None),
+    Measure("sandboxed", "Sandbox.run of tiny (jail, bwrap, supervisor as pid 1)", "sandbox", 50, None),
+    Measure("sandboxed_traced", "Sandbox.run, watch_forks (strace -f outside)", "sandbox", 50, None),
 ]
 BY_KEY = {m.key: m for m in MEASURES}
 RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call

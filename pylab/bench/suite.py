@@ -90,7 +90,7 @@ def grader_time(skip: bool = False) -> dict:
     `pylab starter` writes the files, each is replaced by its exercise's reference (by
     the practice assignment's exercise folders, else the lab's program of the same
     name). Full marks are checked against the assignment's own max_score, and the
-    containment the grader recorded (results.json) is reported with the time."""
+    containment the grader used (its --json report) is reported with the time."""
     label = "grading one full submission (pylab grade DIR)"
     if skip:
         return _skipped(label, "skipped with --quick")
@@ -108,17 +108,23 @@ def grader_time(skip: bool = False) -> dict:
                 shutil.copyfile(ref, c)
                 filled += 1
         t0 = time.perf_counter()
-        graded = _pylab("grade", str(sub), "--results", str(results))
+        graded = _pylab("grade", str(sub), "--results", str(results), "--json")
         seconds = time.perf_counter() - t0
-        score = containment = None
-        if results.is_file():
-            data = json.loads(results.read_text())
-            score, containment = data.get("score"), data.get("containment")
+        score = containment = own = None
+        try:  # --json: the grader's own report, with the containment it used
+            data = json.loads(graded.stdout)
+            score, containment, own = data.get("score"), data.get("containment"), data.get("execution_time")
+        except ValueError:
+            pass
+        if not results.is_file():
+            score = None  # a grade must leave results.json
         max_score = builtin().max_score
         note = f"{filled} of {len(starters)} starter files replaced by reference solutions"
         if containment:
-            note += f"; containment: {containment if isinstance(containment, str) else json.dumps(containment)}"
+            note += f"; containment: {containment}"
+        if own is not None:  # the rest of the wall time is the interpreter's start-up and imports
+            note += f"; the grader's own execution_time {own:.2f} s"
         if score is None or score != max_score:
             note += f"; not full marks ({score} of {max_score}, exit {graded.returncode})"
         return {"label": label, "seconds": seconds, "exit_code": graded.returncode, "score": score,
-                "max_score": max_score, "containment": containment, "note": note}
+                "max_score": max_score, "containment": containment, "execution_time": own, "note": note}
