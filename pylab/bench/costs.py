@@ -11,8 +11,8 @@ repetitions after a warm-up:
              after a child's exit the lab sees it as a zombie
   trace      a 10-process program (csrc/tools/ten_procs.c) run by the runner, and the
              same run traced (runner.run(trace=True): strace -f outside the supervisor);
-             beside them strace around tiny and tiny alone, which give strace's start-up;
-             floor: the untraced run
+             beside them what the extra is made of: tiny and ten_procs alone, under
+             strace, with the stdio preload, and the parse of a log; floor: the untraced run
   sandbox    tiny run by the runner with no sandbox, in the grading sandbox (jail,
              bubblewrap) and there traced from outside: the grader's own measurement
              (bench/containment.py); floor: no sandbox
@@ -186,18 +186,20 @@ class Lab:
         tracer.parse(self._ten_log)
         return time.perf_counter() - t0
 
-    def strace_tiny(self) -> float:
-        """strace -f, with the tracer's own options, around tiny alone (no supervisor, no
-        preload): with tiny alone beside it, what strace costs before the program runs."""
-        cmd = tracer.command(self._strace_log, [self.tiny], stdio=False)
+    def spawned(self, argv: list[str]) -> float:
+        """posix_spawn + waitpid of argv, stdout to /dev/null; it must exit 0."""
         t0 = time.perf_counter()
-        pid = os.posix_spawn(cmd[0], cmd, os.environ,
-                             file_actions=[(os.POSIX_SPAWN_DUP2, self.devnull, 1)])
+        pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, self.devnull, 1)])
         _, status = os.waitpid(pid, 0)
         took = time.perf_counter() - t0
         if os.waitstatus_to_exitcode(status) != 0:
-            raise OSError(f"strace exited with status {os.waitstatus_to_exitcode(status)}")
+            raise OSError(f"{os.path.basename(argv[0])} exited with status {os.waitstatus_to_exitcode(status)}")
         return took
+
+    def straced(self, program: str, stdio: bool = False) -> float:
+        """strace -f, with the tracer's own options, around program alone (no supervisor,
+        no Python reader): beside the program alone, what tracing it costs."""
+        return self.spawned(tracer.command(self._strace_log, [program], stdio=stdio))
 
 
 def _nothing() -> None:
@@ -261,10 +263,15 @@ MEASURES = [
             lambda b: b.timed(runner.run, [b.ten])),
     Measure("traced_10", "runner.run of 10 processes, trace=True (strace -f)", "trace", 100,
             lambda b: b.timed(runner.run, [b.ten], trace=True)),
-    Measure("strace_tiny", "strace -f (the tracer's options) around tiny", "trace", 100, Lab.strace_tiny),
+    Measure("ten_alone", "ten_procs alone (os.posix_spawn + os.waitpid)", "trace", 100,
+            lambda b: b.spawned([b.ten])),
+    Measure("strace_ten", "strace -f around ten_procs alone", "trace", 100, lambda b: b.straced(b.ten)),
+    Measure("strace_ten_stdio", "strace -f around ten_procs, stdio preload", "trace", 100,
+            lambda b: b.straced(b.ten, stdio=True)),
     Measure("parse_10", "tracer.parse of a 10-process log (with addr2line)", "trace", 100, Lab.parse_ten),
-    Measure("tiny_alone", "os.posix_spawn + os.waitpid of tiny, in this group", "trace", 100,
-            Lab.py_posix_spawn),
+    Measure("tiny_alone", "tiny alone (os.posix_spawn + os.waitpid)", "trace", 100,
+            lambda b: b.spawned([b.tiny])),
+    Measure("strace_tiny", "strace -f around tiny alone", "trace", 100, lambda b: b.straced(b.tiny)),
     # the grader's own figures: sampled together by bench/containment.py
     Measure("sandbox_bare", "runner.run of tiny, no sandbox", "sandbox", 50, None),
     Measure("sandboxed", "Sandbox.run of tiny (jail, bwrap, supervisor as pid 1)", "sandbox", 50, None),

@@ -62,14 +62,17 @@ def _graded(t: dict, grader: dict) -> dict:
 
 def _trace_note(med: dict, fast: dict, report: dict) -> str:
     """What the traced run's extra time is made of, from this run's figures: strace's
-    start-up (strace around tiny, less tiny alone), parsing the log, and the rest (the
-    ptrace stops of the run's events, the stdio preload)."""
+    start-up (strace around tiny, less tiny alone), the ptrace stops of the program's
+    events (strace around ten_procs, less ten_procs alone and the start-up), the stdio
+    preload (the same with it), parsing the log, and the rest (tracing the supervisor,
+    the runner's own work around the trace)."""
     extra = med["traced_10"] - med["run_10"]
-    startup = med["strace_tiny"] - med["tiny_alone"]
+    parts = {"strace's own start-up": med["strace_tiny"] - med["tiny_alone"]}
+    parts["the program's ptrace stops"] = med["strace_ten"] - med["ten_alone"] - parts["strace's own start-up"]
+    parts["the stdio preload"] = med["strace_ten_stdio"] - med["strace_ten"]
+    parts["parsing the log"] = med["parse_10"]
+    parts["the rest (the supervisor traced, the runner)"] = extra - sum(parts.values())
     seen = report.get("traced_processes")
-    rest = extra - startup - med["parse_10"]
     return (f"p10 ratio {fast['traced_10'] / fast['run_10']:.2f}x; the trace adds {_ms(extra)}: "
-            f"strace's own start-up {_ms(startup)} (strace -f around tiny {_ms(med['strace_tiny'])}, "
-            f"tiny alone {_ms(med['tiny_alone'])}; {startup / med['run_10']:.1f}x the untraced run by itself), "
-            f"parsing the log {_ms(med['parse_10'])}, the rest (ptrace stops, the stdio preload) {_ms(rest)}"
+            + ", ".join(f"{what} {_ms(s)}" for what, s in parts.items())
             + (f"; the trace followed {seen} processes of the program" if seen is not None else ""))
