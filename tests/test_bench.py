@@ -180,6 +180,21 @@ def test_targets_judge_each_ratio_and_say_what_the_traced_run_is_made_of():
     assert got["grading one full submission"]["met"] is True  # 1.0 s < 1.5 s, full marks
 
 
+def test_a_part_below_zero_is_called_noise_not_a_saving():
+    report = _report()
+    for f in report["figures"]:
+        if f["key"] == "strace_ten_stdio":  # the preload "costing" less than nothing
+            f["median_s"] = f["p10_s"] = 3.9
+    traced = next(t for t in bench_targets.judge(report) if t["target"].startswith("traced"))
+    assert "the stdio preload ~0 (within the noise: -100.0 ms)" in traced["note"]
+
+
+def test_a_value_just_past_its_limit_is_not_shown_as_the_limit():
+    t = bench_targets.target("ratio", 1.302, 1.3, "x", "<=")
+    assert t["met"] is False and bench._decimals(t) == 3
+    assert bench._decimals(bench_targets.target("ratio", 1.26, 1.3, "x", "<=")) == 2
+
+
 def test_a_fast_grade_without_full_marks_does_not_meet_the_target():
     grader = {"seconds": 0.2, "score": 10.0, "max_score": 62.0, "note": "not full marks"}
     got = {t["target"]: t for t in bench_targets.judge(_report(grader=grader))}

@@ -386,6 +386,13 @@ def _time(s: float) -> str:
     return f"{s * 1e6:.1f} us"
 
 
+def _decimals(t: dict) -> int:
+    """2 (0 from 100 up), or 3 when 2 would show a value just past its limit as the limit."""
+    if t["value"] >= 100:
+        return 0
+    return 3 if round(t["value"], 2) == t["limit"] and t["value"] != t["limit"] else 2
+
+
 def render(report: dict) -> str:
     m = report["machine"]
     out = [f"pylab bench ({report['command']}): {report['date']}",
@@ -415,7 +422,7 @@ def render(report: dict) -> str:
     out += ["", "Targets (ratios from this run)"]
     for t in report["targets"]:
         mark = {True: "met", False: "NOT MET", None: "n/a"}[t["met"]]
-        value = "-" if t["value"] is None else f"{t['value']:.{2 if t['value'] < 100 else 0}f}{t['unit']}"
+        value = "-" if t["value"] is None else f"{t['value']:.{_decimals(t)}f}{t['unit']}"
         note = f"  ({t['note']})" if t["note"] else ""
         out.append(f"  [{mark:^7}] {t['target']}: {value} (target {t['rule']} {t['limit']}{t['unit']}){note}")
     return "\n".join(out)

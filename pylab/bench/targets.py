@@ -74,5 +74,6 @@ def _trace_note(med: dict, fast: dict, report: dict) -> str:
     parts["the rest (the supervisor traced, the runner)"] = extra - sum(parts.values())
     seen = report.get("traced_processes")
     return (f"p10 ratio {fast['traced_10'] / fast['run_10']:.2f}x; the trace adds {_ms(extra)}: "
-            + ", ".join(f"{what} {_ms(s)}" for what, s in parts.items())
+            + ", ".join(f"{what} {_ms(s) if s >= 0 else f'~0 (within the noise: {_ms(s)})'}"
+                        for what, s in parts.items())
             + (f"; the trace followed {seen} processes of the program" if seen is not None else ""))
