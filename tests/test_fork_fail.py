@@ -80,7 +80,8 @@ def test_python_os_fork_raises_blockingioerror_at_the_limit():
         import errno, os, resource
         if os.geteuid() == 0:  # root is not held by RLIMIT_NPROC
             os.setgroups([]); os.setgid({NOBODY}); os.setuid({NOBODY})
-        def tasks(uid):  # what RLIMIT_NPROC counts: threads of the real uid
+        def tasks(uid):  # what RLIMIT_NPROC counts (procstate.nproc_count, inlined: pylab
+            # may not be importable once this process is uid 65534)
             total = 0
             for pid in filter(str.isdigit, os.listdir("/proc")):
                 try:

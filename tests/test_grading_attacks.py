@@ -79,7 +79,10 @@ def _secrets() -> list[str]:
     classmate's file), a line of the reference and of the hidden checks, the grader's
     own paths, root's password hash."""
     ref = toolchain.programs()["getpid_test"].source.read_text().splitlines()[0]
-    checks = Path(exercises.find("getpid_test").module_file).read_text().splitlines()[0]
+    # the exercise's own definition (its checks, hidden ones included, live in it): a
+    # report may name a check, never show the instructor's file
+    ex = exercises.find("getpid_test")
+    checks = (ex.folder / "exercise.toml").read_text().splitlines()[0]
     found = [SECRET, ref, checks, "pylab-grade-", "PYTEST_CURRENT_TEST"]
     try:
         found.append(Path("/etc/shadow").read_text().split(":")[1])

@@ -170,6 +170,7 @@ def test_pid_unique_judge_gives_each_verdict():
     base = {"pid1_comm": "init", "pid_max": 32768}
     q = P.judge_pid_unique({**base, "pidseq": NS_SEQ})
     assert q.verdict == "qualified" and "PID 2 was handed to a second process" in q.condition
+    assert "ns_last_pid" in q.condition  # the reuse was the probe's doing, and the condition says so
     assert P.judge_pid_unique({**base, "pidseq": {**NS_SEQ, "self": "77", "reuse": "unavailable"}}).verdict == "confirmed"
     f = P.judge_pid_unique({**base, "pidseq": {"ran": False, "why": "unshare is not installed"}})
     assert f.verdict == "unverified" and "unshare is not installed" in f.missing
@@ -184,7 +185,8 @@ def test_pid_t_and_pid1_judges_give_each_verdict():
 
 
 def test_group_signal_and_fork_returns_judges_give_each_verdict():
-    assert P.judge_group_signal({"parent_got": "SIGTERM", "child_signal": "15"}).verdict == "confirmed"
+    ok = P.judge_group_signal({"parent_got": "SIGTERM", "child_signal": "15"})
+    assert ok.verdict == "confirmed" and ok.evidence["probe"]["child_signal"].startswith("15 (SIGTERM")
     assert P.judge_group_signal({"parent_got": "none", "child_signal": "15"}).verdict == "refuted"
     probe = {"child_returned": "0", "child_getpid": "5", "child_getppid": "4", "parent_returned": "5",
              "parent_getpid": "4"}
@@ -195,6 +197,10 @@ def test_group_signal_and_fork_returns_judges_give_each_verdict():
 
 def test_fork_eagain_judge_gives_each_verdict():
     assert P.judge_fork_eagain({"errno": "EAGAIN", "made": "5"}).verdict == "confirmed"
+    full = P.judge_fork_eagain({"errno": "EAGAIN", "made": "12", "nproc limit": 24, "tasks of that uid before": 18,
+                                "uid": 1001})
+    assert "12 children, the probe and 11 other tasks of uid 1001" in full.evidence["so"]
+    assert "18 were counted before the run" in full.evidence["so"]
     unlimited = P.judge_fork_eagain({"errno": "none", "made": "200"})
     assert unlimited.verdict == "unverified" and "RLIMIT_NPROC" in unlimited.missing
     assert P.judge_fork_eagain({"errno": "ENOMEM"}).verdict == "refuted"
@@ -206,6 +212,35 @@ def test_fork_eagain_observation_follows_whether_the_limit_was_reached(monkeypat
     seen = P.observe_fork_limit("live")
     assert seen["errno"] == "none" and seen["made"] == "200"
     assert P.judge_fork_eagain(seen).verdict == "unverified"
+
+
+def test_process_limit_probes_of_one_uid_never_run_at_once(monkeypatch):
+    """fork-eagain and zombies-block-fork run in the tour's thread pool side by side, as the
+    same uid: overlapping, each would fill the other's RLIMIT_NPROC."""
+    import threading
+    real, lock, in_flight, most = P.runner.run, threading.Lock(), [0], [0]
+
+    def counting(*a, **kw):
+        with lock:
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+        try:
+            return real(*a, **kw)
+        finally:
+            with lock:
+                in_flight[0] -= 1
+    monkeypatch.setattr(P.runner, "run", counting)
+    start = threading.Barrier(2)
+
+    def probe(mode):
+        start.wait()
+        P.observe_fork_limit(mode)
+    threads = [threading.Thread(target=probe, args=(m,)) for m in ("live", "zombie")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 1
 
 
 def test_fork_order_judge_follows_the_orders_seen():
@@ -278,7 +313,9 @@ def test_fork_enomem_judges_give_each_verdict():
     blind = {"nsfork": {"ran": False, "why": "unshare failed"}, "MemAvailable kB": 1}
     assert P.judge_fork_enomem(blind).verdict == "unverified"
     assert P.judge_fork_errors_rare(_nsfork()).verdict == "refuted"
-    assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "confirmed"  # near collapse indeed
+    # the namespace's ENOMEM says nothing about memory when memory is short too, nor when there is none
+    assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "unverified"
+    assert P.judge_fork_errors_rare(_nsfork(second="ok", ret="0")).verdict == "unverified"
     assert P.judge_fork_errors_rare(blind).verdict == "unverified"
     minus_one = P.judge_fork_minus_one(_nsfork())
     assert minus_one.verdict == "qualified" and "exactly -1" in minus_one.condition
@@ -302,6 +339,7 @@ def test_ppid_judge_gives_each_verdict_and_the_live_one_follows_the_orphan(rows)
     adopted = ["orphan 11: parent 10", "orphan 11: parent 10 exited, new parent 9 (supervise)"]
     q = P.judge_ppid({"fork": probe, "orphan": adopted})
     assert q.verdict == "qualified" and "new parent 9 (supervise)" in q.condition
+    assert "subreaper" not in q.condition and "subreaper" in q.documentation  # the general rule is read
     assert P.judge_ppid({"fork": probe, "orphan": ["orphan 11: parent 10"]}).verdict == "confirmed"
     assert P.judge_ppid({"fork": {**probe, "child_getppid": "1"}, "orphan": adopted}).verdict == "refuted"
     seen = P.observe_ppid()

@@ -60,7 +60,9 @@ def test_exit_status_judge_gives_each_verdict():
 def test_exit_outputs_judge_names_the_targets_where_the_seed_holds():
     seed = {"exit2": {m: E.EXIT2_SEED for m in ("tty", "pipe", "file")}}
     today = E.judge_exit_outputs({**seed, "_exit1": {"tty": "output begin\n", "pipe": "", "file": ""}})
-    assert today.verdict == "qualified" and "terminal" in today.condition
+    assert today.verdict == "qualified" and "terminal" in today.condition and "fully buffers" in today.condition
+    odd = E.judge_exit_outputs({**seed, "_exit1": {"tty": "output begin\n", "pipe": "output", "file": ""}})
+    assert "fully buffers" not in odd.condition and "_exit1 printed 'output'" in odd.condition
     everywhere = E.judge_exit_outputs({**seed, "_exit1": {m: "output begin\n" for m in ("tty", "pipe", "file")}})
     assert everywhere.verdict == "confirmed"
     nowhere = E.judge_exit_outputs({**seed, "_exit1": {m: "" for m in ("tty", "pipe", "file")}})
@@ -85,6 +87,7 @@ def test_exit_syscall_judge_gives_each_verdict():
     assert judge({"exit2": _trace("write", "exit"), "_exit1": _trace("exit")}).verdict == "confirmed"
     today = judge({"exit2": _trace("write", "exit_group"), "_exit1": _trace("exit_group")})
     assert today.verdict == "qualified" and "exit_group" in today.condition
+    assert "every thread" in today.documentation and "every thread" not in today.condition  # read, not seen
     assert judge({"exit2": _trace("exit_group"), "_exit1": _trace("exit")}).verdict == "refuted"
     blind = judge({"exit2": _trace(available=False), "_exit1": _trace("exit")})
     assert blind.verdict == "unverified" and "not installed" in blind.missing
@@ -131,6 +134,10 @@ def test_zombie_holds_judge_refutes_when_something_is_not_kept(change):
 def test_zombie_holds_judge_gives_each_other_verdict():
     today = E.judge_zombie_holds(ZOMBIE_SEEN)
     assert today.verdict == "qualified" and "ru_nsignals is 0" in today.condition
+    shown = today.evidence["/proc while a zombie"]
+    assert shown["exit status (raw, /proc/PID/stat's exit_code field)"] == "1792, that is exit(7)"
+    assert shown["schedstat (ns on a CPU, ns waiting to run, times run)"] == [20_000_000, 10, 3]
+    assert "unmaintained" in today.documentation  # why it is 0 is read, not observed
     counted = {**ZOMBIE_SEEN, "wait4 by the parent": {**ZOMBIE_SEEN["wait4 by the parent"], "nsignals": 1}}
     assert E.judge_zombie_holds(counted).verdict == "confirmed"
     blind = {**ZOMBIE_SEEN, "first read": _kept(schedstat=None), "read again": _kept(schedstat=None)}
@@ -156,10 +163,28 @@ def test_wait_judge_gives_each_verdict():
     assert E.judge_wait({**seen, "after wait": "Z"}).verdict == "refuted"
 
 
+LIGHT = {"state": "Z (zombie)", "VmRSS": None, "VmSize": None, "mapped regions": 0}
+
+
 def test_zombies_block_judge_gives_each_verdict():
-    assert E.judge_zombies_block({"probe": {"errno": "EAGAIN", "made": "3"}, "pid_max": 32768}).verdict == "confirmed"
-    assert E.judge_zombies_block({"probe": {"errno": "none"}, "pid_max": 32768}).verdict == "unverified"
-    assert E.judge_zombies_block({"probe": {"errno": "ENOMEM"}, "pid_max": 32768}).verdict == "refuted"
+    probe = {"uid": 65534, "tasks of that uid before": 0, "nproc limit": 6, "made": "5", "errno": "EAGAIN"}
+    full = E.judge_zombies_block({"probe": probe, "pid_max": 32768, "a zombie's memory": LIGHT})
+    assert full.verdict == "confirmed" and "5 zombies, their parent and 0 other tasks" in full.evidence["so"]
+    # the uid's other tasks grew between the count and the run: the sentence says what filled the limit
+    crowded = E.judge_zombies_block({"probe": {**probe, "made": "2"}, "pid_max": 32768, "a zombie's memory": LIGHT})
+    assert crowded.verdict == "confirmed" and "2 zombies, their parent and 3 other tasks" in crowded.evidence["so"]
+    assert "changed meanwhile" in crowded.evidence["so"]
+    assert E.judge_zombies_block({"probe": {**probe, "made": "0"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "unverified"
+    assert E.judge_zombies_block({"probe": {"errno": "none"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "unverified"
+    assert E.judge_zombies_block({"probe": {"errno": "ENOMEM"}, "pid_max": 32768, "a zombie's memory": LIGHT}).verdict == "refuted"
+    heavy = {**LIGHT, "VmRSS": "1024 kB", "mapped regions": 12}  # 'almost no resources' would be wrong
+    assert E.judge_zombies_block({"probe": probe, "pid_max": 32768, "a zombie's memory": heavy}).verdict == "refuted"
+    assert E.judge_zombies_block({"probe": probe, "pid_max": 32768}).verdict == "unverified"
+    assert "no user memory" in full.evidence["so"]
+
+
+def test_a_zombie_holds_no_user_memory():
+    assert E.zombie_memory() == {"state": "Z (zombie)", "VmRSS": None, "VmSize": None, "mapped regions": 0}
 
 
 def test_five_states_judge_gives_each_verdict():

@@ -91,6 +91,27 @@ def test_one_renderer_shows_condition_missing_and_documentation_labelled():
     assert text.rstrip().endswith("2 claims: 0 confirmed, 1 qualified, 0 refuted, 1 unverified")
 
 
+def test_evidence_is_shown_whole_never_cut_off():
+    """A long record is unfolded, a long sentence wrapped, a newline escaped: every word
+    of the evidence reaches the student, one value per line."""
+    conclusion = "so the verdict rests on this last word: " + "because " * 20 + "THE-END"
+    evidence = {"probe": {f"key{i}": f"value{i}" for i in range(15)}, "so": conclusion,
+                "cases": [{"closes first": "server", "restart": "EADDRINUSE", "states": ["TIME_WAIT"] * 8}],
+                "bytes": "line\n", "short": [1, 2]}
+    row = {"id": "a", "seed": "processes", "claim": "A", "verdict": "confirmed", "condition": None,
+           "missing": None, "documentation": None, "evidence": evidence}
+    lines = registry.render_row(row)
+    text = "\n".join(lines)
+    assert "..." not in text and all(len(ln) <= 100 for ln in lines)
+    long = registry.render_row({**row, "verdict": "qualified", "condition": "the end of it: " + "word " * 40 + "LAST"})
+    assert long[1].startswith("    only when: the end of it:") and all(len(ln) <= 100 for ln in long)
+    assert any(ln.endswith("LAST") for ln in long)  # wrapped, not cut
+    assert all(f"key{i}: value{i}" in text for i in range(15))
+    assert "THE-END" in text and " ".join(text.split()).count("because") == 20
+    assert "restart: EADDRINUSE" in text and text.count("TIME_WAIT") == 8
+    assert '      bytes: "line\\n"' in lines and "      short: [1, 2]" in lines
+
+
 def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
     ids = ["getpid-differs", "pid-range", "udp-boundaries", "wait-collects"]
     report = registry.tour(ids, workers=4)

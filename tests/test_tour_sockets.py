@@ -81,7 +81,9 @@ def _advice(netns=NETNS, recycle="absent (no file)", bind="EADDRINUSE", fin=60, 
 def test_tw_recycle_judge_gives_each_verdict():
     gone = S.judge_tw_recycle(_advice())
     assert gone.verdict == "refuted" and "4.12" in gone.documentation
-    assert S.judge_tw_recycle(_advice(recycle="0")).verdict == "qualified"
+    old_kernel = S.judge_tw_recycle(_advice(recycle="0"))
+    assert old_kernel.verdict == "qualified" and "tcp_tw_recycle = 0" in old_kernel.condition
+    assert "NAT" not in old_kernel.condition and "NAT" in old_kernel.documentation  # read, not observed
 
 
 def _tried(off, on):
@@ -95,6 +97,13 @@ def test_tw_reuse_judge_gives_each_verdict():
     assert q.documentation and "tcp_tw_reuse_delay" in q.documentation
     seed_world = {**NETNS, "defaults": {**NETNS["defaults"], "tcp_tw_reuse": "0"}}
     assert S.judge_tw_reuse(_advice(netns=seed_world, bind="ok")).verdict == "confirmed"
+    # a condition says only what was seen: a bind that succeeded is not reported as failing
+    bind_ok = S.judge_tw_reuse(_advice(bind="ok"))
+    assert bind_ok.verdict == "qualified" and "bind()" not in bind_ok.condition and "default is 2" in bind_ok.condition
+    default_0 = S.judge_tw_reuse(_advice(netns=seed_world))
+    assert "still failed (EADDRINUSE)" in default_0.condition and "default is" not in default_0.condition
+    never = S.judge_tw_reuse(_advice(netns=_tried(False, True)))
+    assert "after 0.1 s" in never.condition and "with 0 it got no reuse" in never.condition
     assert S.judge_tw_reuse(_advice(netns=_tried(True, True))).verdict == "refuted"
     assert S.judge_tw_reuse(_advice(netns=_tried(False, False))).verdict == "refuted"
     assert S.judge_tw_reuse(_advice(netns=NO_NS)).verdict == "unverified"
@@ -104,7 +113,7 @@ def test_fin_timeout_judge_gives_each_verdict():
     refuted = S.judge_fin_timeout(_advice())
     assert refuted.verdict == "refuted" and "still starts at 60.0 s" in refuted.evidence["so"]
     follows = {**NETNS, "tcp_fin_timeout=30": {"a fresh TIME_WAIT's timer (s)": 30.0, "an orphaned FIN_WAIT_2's timer (s)": 30.0}}
-    assert S.judge_fin_timeout(_advice(netns=follows)).verdict == "qualified"
+    assert S.judge_fin_timeout(_advice(netns=follows)).verdict == "confirmed"  # TIME_WAIT followed the setting
     same = S.judge_fin_timeout(_advice(netns=NO_NS))
     assert same.verdict == "unverified" and "60 s" in same.missing
     assert S.judge_fin_timeout(_advice(netns=NO_NS, fin=30, tw_left=59.0)).verdict == "refuted"
@@ -142,7 +151,8 @@ def test_send_judge_gives_each_verdict():
     assert refuted.verdict == "refuted" and "non-blocking" in refuted.evidence["so"]
     assert "returned 100" in refuted.evidence["and"]  # the seed's blocking socket, shown too
     assert S.judge_send({**SEND, "received after send": 5}).verdict == "confirmed"
-    assert S.judge_send({**SEND, "send returned": 100, "received after send": 100}).verdict == "qualified"
+    whole = S.judge_send({**SEND, "send returned": 100, "received after send": 100})
+    assert whole.verdict == "unverified" and "a short send" in whole.missing  # could not observe: never qualified
 
 
 UDP = {"client sends before the server exists": "no error", "the early datagram": "lost (no one was bound)",

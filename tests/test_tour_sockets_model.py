@@ -35,12 +35,15 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     assert rows["connection-at-accept"]["verdict"] == "refuted"
     bl = model_facts.backlog(n=1, clients=4)
     assert bl["completed (ESTABLISHED)"] == 2 and bl["client sides, states"].count("SYN_SENT") == 2
+    assert bl["the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)"] == 2
+    assert bl["a listen() above somaxconn"]["kept (ss Send-Q)"] == bl["somaxconn"]
     assert rows["listen-backlog"]["verdict"] == "qualified"
     mf = model_facts.makefile_files()
-    assert mf["files in the working directory"] == [] and mf["descriptors opened by it"] == 0
+    assert mf["descriptors opened by makefile"] == 0 and mf["that descriptor is"].startswith("a socket")
     assert rows["makefile-creates-file"]["verdict"] == "refuted"
     dis = model_facts.sudden_disconnect()
     assert dis["peer close(): recv"] == "b''" and dis["peer close() with SO_LINGER 0 (RST): recv"] == "ConnectionResetError"
+    assert dis[M.KILLED] == "b''" and dis[M.KILLED_UNREAD] == "ConnectionResetError"
     assert rows["disconnect-recv-empty"]["verdict"] == "qualified"
     # the families in use shift while other tests run: the verdict follows the counts the tour saw
     counts = rows["af-inet-most-used"]["evidence"]["sockets in this network namespace, by family"]
@@ -63,7 +66,10 @@ def test_facade_judge_gives_each_verdict():
     assert M.judge_facade(seen).verdict == "refuted"
     assert M.judge_facade({**seen, "seed server": BLOCKED, "tcp: three sends, one recv(1024)": "a"}).verdict == "confirmed"
     unclear = {**SPINNING, "while the observer worked: server CPU ns": None}
-    assert M.judge_facade({**seen, "seed server": unclear}).verdict == "unverified"
+    assert M.judge_facade({**seen, "seed server": unclear}).verdict == "refuted"  # the merged sends decide it
+    kept_apart = {**seen, "tcp: three sends, one recv(1024)": "a"}
+    assert M.judge_facade({**kept_apart, "seed server": unclear}).verdict == "unverified"
+    assert M.judge_facade({**kept_apart, "seed server": SPINNING}).verdict == "refuted"
 
 
 def test_ip_port_judge_gives_each_verdict():
@@ -99,7 +105,7 @@ def test_makefile_counts_only_descriptors_on_its_socket():
     t = threading.Thread(target=churn)
     t.start()
     try:
-        seen = [model_facts.makefile_files()["descriptors opened by it"] for _ in range(20)]
+        seen = [model_facts.makefile_files()["descriptors opened by makefile"] for _ in range(20)]
     finally:
         stop.set()
         t.join()
@@ -118,18 +124,62 @@ def test_backlog_judge_gives_each_verdict():
     ev = {"listen backlog": 2, "somaxconn": 4096}
     assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 2}).verdict == "confirmed"
     q = M.judge_backlog({**ev, "completed (ESTABLISHED)": 3})
-    assert q.verdict == "qualified" and "somaxconn (4096" in q.condition
+    assert q.verdict == "qualified" and "somaxconn" not in q.condition  # the cap was not observed
+    cap = {"a listen() above somaxconn": {"asked": 4196, "kept (ss Send-Q)": 4096}}
+    capped = M.judge_backlog({**ev, **cap, "completed (ESTABLISHED)": 3})
+    assert "listen(4196) kept 4096" in capped.condition
     assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 6}).verdict == "refuted"
+    # the listener's own queue decides when it was read: the clients' count may include a dropped ACK
+    queue = "the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)"
+    assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 4, queue: 3}).verdict == "qualified"
+    assert M.judge_backlog({**ev, "completed (ESTABLISHED)": 3, queue: 2}).verdict == "confirmed"
+
+
+def test_makefile_never_changes_the_working_directory_other_threads_share():
+    """The working directory is the whole process's: the tour's other threads must never
+    see it move while makefile's experiment runs."""
+    import threading
+    home, seen, stop, runs = os.getcwd(), set(), threading.Event(), []
+
+    def experiment():
+        while not stop.is_set():
+            model_facts.makefile_files()
+            runs.append(1)
+    t = threading.Thread(target=experiment)
+    t.start()
+    try:
+        while len(runs) < 30:  # sample all through 30 experiments
+            seen.add(os.getcwd())
+    finally:
+        stop.set()
+        t.join()
+    assert seen == {home}
 
 
 def test_makefile_judge_gives_each_verdict():
-    ev = {"makefile returned": "BufferedRWPair", "descriptors opened by it": 0, "files in the working directory": []}
+    ev = {"makefile('rwb') returned": "BufferedRWPair", "descriptors opened by makefile": 0,
+          "that descriptor is": "a socket (S_ISSOCK), not a file"}
     assert M.judge_makefile(ev).verdict == "refuted"
-    assert M.judge_makefile({**ev, "files in the working directory": ["sock.file"]}).verdict == "confirmed"
+    assert M.judge_makefile({**ev, "descriptors opened by makefile": 1}).verdict == "confirmed"
+    assert M.judge_makefile({**ev, "that descriptor is": "not a socket (mode -rw-r--r--)"}).verdict == "confirmed"
 
 
 def test_disconnect_judge_gives_each_verdict():
     fin, rst = "peer close(): recv", "peer close() with SO_LINGER 0 (RST): recv"
-    assert M.judge_disconnect({fin: "b''", rst: "ConnectionResetError"}).verdict == "qualified"
-    assert M.judge_disconnect({fin: "b''", rst: "b''"}).verdict == "confirmed"
-    assert M.judge_disconnect({fin: "ConnectionResetError", rst: "ConnectionResetError"}).verdict == "refuted"
+    seen = {fin: "b''", rst: "ConnectionResetError", M.KILLED: "b''", M.KILLED_UNREAD: "ConnectionResetError"}
+    q = M.judge_disconnect(seen)
+    assert q.verdict == "qualified" and "killed by SIGKILL, recv returned b''" in q.condition and "(FIN)" in q.condition
+    assert "data it had not read" in q.condition and "SO_LINGER 0" in q.condition
+    only_linger = M.judge_disconnect({**seen, M.KILLED_UNREAD: "b''"})
+    assert only_linger.verdict == "qualified" and "data it had not read" not in only_linger.condition
+    assert M.judge_disconnect({k: "b''" for k in seen}).verdict == "confirmed"
+    assert M.judge_disconnect({**seen, fin: "ConnectionResetError"}).verdict == "refuted"
+    assert M.judge_disconnect({**seen, M.KILLED: "ConnectionResetError"}).verdict == "refuted"
+
+
+def test_a_killed_client_closes_with_fin_unless_it_left_data_unread():
+    """SIGKILL is the seed's sudden disconnect: the kernel closes the dead process's socket,
+    normally (recv gets b'') unless data sat unread in it (then it resets the connection)."""
+    ev = model_facts.sudden_disconnect()
+    assert ev[M.KILLED] == "b''"
+    assert ev[M.KILLED_UNREAD] == "ConnectionResetError"

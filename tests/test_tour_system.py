@@ -22,10 +22,11 @@ def rows(tour_run):
 def test_live_verdicts_follow_what_this_test_observes(rows):
     creds = Y.observe_creds()["probe"]
     # one PID: allowed with its capabilities (in its own UTS namespace), refused without them
-    assert creds["pid_before"] == creds["pid_after"]
+    assert creds["pid_before"] == creds["pid_mid"] == creds["pid_after"]
+    assert creds["uid_mid"] == creds["uid_before"]  # the capabilities went first, the uid unchanged
     assert creds["hostname_before"] == "ok" and creds["capset"] == "ok" and creds["hostname_after"] == "EPERM"
     if os.geteuid() == 0:  # and as root: two uids, two answers
-        assert creds["kill_before"] == "ok" and creds["kill_after"] == "EPERM"
+        assert creds["kill_before"] == creds["kill_mid"] == "ok" and creds["kill_after"] == "EPERM"
     assert rows["pid-carries-permissions"]["verdict"] == "refuted"
     sched = Y.observe_sched()
     assert int(sched["tasks_while_spinning"]) == 3  # the main thread and two spinners: three tasks
@@ -56,14 +57,18 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
 
 def test_creds_judge_gives_each_verdict():
     before = {"pid_before": "7", "uid_before": "0", "hostname_before": "ok", "kill_before": "ok"}
-    after = {"pid_after": "7", "uid_after": "65534", "setuid": "ok", "capset": "ok", "hostname_after": "EPERM",
-             "kill_after": "EPERM"}
+    after = {"pid_mid": "7", "uid_mid": "0", "capset": "ok", "hostname_after": "EPERM", "kill_mid": "ok",
+             "pid_after": "7", "uid_after": "65534", "setuid": "ok", "kill_after": "EPERM"}
     f = Y.judge_creds({"probe": {**before, **after}})
     assert f.verdict == "refuted" and "sethostname: ok" in f.evidence["so"] and "kill(parent, 0): ok" in f.evidence["so"]
     as_user = {**before, **after, "setuid": "EPERM", "kill_after": "ok"}
     assert Y.judge_creds({"probe": as_user}).verdict == "refuted"  # the capabilities alone show it
     same = {**before, **after, "hostname_after": "ok", "kill_after": "ok"}
     assert Y.judge_creds({"probe": same}).verdict == "confirmed"
+    # a refusal seen only when two credentials changed at once shows neither's part
+    both_at_once = {**before, **after, "uid_mid": "65534", "kill_mid": "EPERM"}
+    assert Y.judge_creds({"probe": both_at_once}).verdict == "unverified"
+    assert "its uid still 0" in f.evidence["so"] and "(with or without its capabilities)" in f.evidence["so"]
     stuck = Y.judge_creds({"probe": {**before, **after, "setuid": "EPERM", "capset": "EPERM"}})
     assert stuck.verdict == "unverified" and "neither credential" in stuck.missing
     assert Y.judge_creds({"probe": {"ran": False, "why": "unshare failed"}}).verdict == "unverified"
@@ -76,6 +81,9 @@ SCHED = {"cpus": "2", "tasks_while_spinning": "3", "wall_ms": "40", "cpu_ms": "8
 def test_sched_judges_give_each_verdict():
     q = Y.judge_sched_slices(SCHED)
     assert q.verdict == "qualified" and "1.4 ms here and 3 ms after" in q.condition and "2.0 CPUs' worth at once" in q.condition
+    busy = Y.judge_sched_slices({**SCHED, "cpu_ms": "4"})
+    assert busy.verdict == "qualified" and "0.1 CPUs' worth of its 40 ms" in busy.condition
+    assert "busy" not in busy.condition  # why the CPUs were taken was not observed: no cause is claimed
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "-1"}).verdict == "unverified"
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "500000000"}).verdict == "refuted"
     assert Y.judge_pcb(SCHED).verdict == "qualified"
@@ -98,9 +106,15 @@ def test_ps_judges_give_each_verdict():
     cols = ["USER", "PID", "%CPU"]
     q = Y.judge_ps_aux(_ps(cols, cols))
     assert q.verdict == "qualified" and "no user named x" in q.condition and "-a -u x" in q.documentation
+    seen = _ps(cols, cols)
+    seen["ps"]["ps -a -u x"] = {"header": ["error:"], "exit": 1, "stderr": "error: user name does not exist\nUsage:"}
+    posix = Y.judge_ps_aux(seen)
+    assert "`ps -a -u x`, it was refused here (error: user name does not exist)" in posix.condition
     assert Y.judge_ps_aux(_ps(["PID", "TTY"], cols)).verdict == "refuted"
     assert Y.judge_ps_aux({"ps": None}).verdict == "unverified"
-    assert Y.judge_stat_sw(_ps(cols, cols)).verdict == "refuted"
+    refuted = Y.judge_stat_sw(_ps(cols, cols, stats=("S", "I<", "I<")))
+    assert refuted.verdict == "refuted"
+    assert refuted.evidence["STAT of kernel threads here (how many show each)"] == {"I<": 2, "S": 1}
     assert Y.judge_stat_sw(_ps(cols, cols, stats=("SW", "SWN"))).verdict == "confirmed"
     assert Y.judge_stat_sw(_ps(cols, cols, stats=())).verdict == "unverified"
 
@@ -129,6 +143,7 @@ def _integrity(calls, dup=2, available=True):
 def test_integrity_judge_gives_each_verdict():
     q = L.judge_integrity(_integrity(["write", "exit_group"]))
     assert q.verdict == "qualified" and "no fsync" in q.condition and "second time" in q.condition
+    assert "(one printf, 2 'before fork' lines on a pipe and 2 'before fork' lines on a file)" in q.condition
     assert L.judge_integrity(_integrity(["write", "fsync", "exit_group"], dup=1)).verdict == "confirmed"
     assert L.judge_integrity(_integrity([], available=False)).verdict == "unverified"
 
@@ -138,6 +153,9 @@ def test_flush_triggers_judge_gives_each_verdict():
         return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe}}
     q = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
     assert q.verdict == "qualified" and "line-buffered" in q.condition and q.documentation
+    assert "at its newline" not in q.condition  # no marker seen: the newline's part is not claimed
+    marked = L.judge_flush_triggers(seen(["write", "read", "write", "marker"], ["read", "marker", "write"]))
+    assert "on the terminal 'hello\\n' was written at its newline" in marked.condition
     assert L.judge_flush_triggers(seen(["write", "read"], ["write", "read"])).verdict == "confirmed"
     assert L.judge_flush_triggers(seen(["read", "write"], ["read", "write"])).verdict == "refuted"
     blind = {"tty": {"available": False, "why": "no strace"}, "pipe": {"available": False, "why": "no strace"}}
@@ -150,6 +168,8 @@ def test_prompt_is_written_before_the_read_on_a_terminal_only():
         assert not seen["tty"]["available"]
         return
     assert seen["tty"]["order"][0] == "write" and seen["pipe"]["order"][0] == "read"
+    assert seen["tty"]["order"] == ["write", "read", "write", "marker"]  # "hello\n" written at its newline
+    assert seen["pipe"]["order"] == ["read", "marker", "write"]  # a pipe's buffer written only at exit
 
 
 def test_waits_judge_gives_each_verdict():

@@ -15,12 +15,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from pylab.grading import bwrap
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
 from pylab.grading.grader import Report, grade_submission
-from pylab.grading.sandbox import Limits
+from pylab.grading.sandbox import Limits, pool_uids
 
 BATCH_DEFAULT_OUT = "pylab-results"
 POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
@@ -103,6 +104,13 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
     return ".", names
 
 
+def _sandbox_problem() -> str | None:
+    """Why the grading sandbox cannot be made here (None: it can); root probes as a
+    pool uid, the way it will run bubblewrap."""
+    uid = next(iter(pool_uids()), None) if os.geteuid() == 0 else None
+    return bwrap.problem(uid)
+
+
 def check(args) -> int:
     where, names = _split_dir(args.names)
     folder = Path(where)
@@ -116,6 +124,9 @@ def check(args) -> int:
     if args.json:
         emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
     else:
+        if report.containment != "namespaces":
+            print(f"pylab: your own work ran without the grading sandbox (containment: {report.containment}): "
+                  "a separate uid where pylab runs as root, hard limits; 'pylab grade' uses the sandbox")
         print(reporters.student_view(report))
         if later:
             print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
@@ -160,6 +171,16 @@ def grade(args) -> int:
     found, exercises = _exercises(args, args.exercises)
     tests = _tests_dir(args, found)
     limits = limits_from_env()
+    containment = getattr(args, "containment", None) or "namespaces"
+    if containment == "namespaces":
+        why = _sandbox_problem()
+        if why:
+            message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
+                       "separate uid, hard limits and no link following instead (recorded in the results)")
+            if not _is_batch(folder):  # a course's CI still gets a zero result that says why
+                _write(Report(str(folder), env_error=message), args)
+            raise UsageError(message)
+    args.containment = containment
     if _is_batch(folder):
         for flag in ("classroom", "prairielearn"):
             if getattr(args, flag):
@@ -169,7 +190,7 @@ def grade(args) -> int:
         raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
     report = Report(str(folder))
     try:
-        report = grade_submission(folder, exercises, limits, extra_tests=tests)
+        report = grade_submission(folder, exercises, limits, extra_tests=tests, containment=args.containment)
     finally:  # written even when the grader itself fails
         _write(report, args)
     if args.json:
@@ -229,7 +250,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
     def one(sub: Path) -> Report:
         report = Report(str(sub))
         try:
-            report = grade_submission(sub, exercises, limits, extra_tests=tests)
+            report = grade_submission(sub, exercises, limits, extra_tests=tests,
+                                      containment=getattr(args, "containment", None))
         except Exception as e:  # never lose the batch to one submission
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
         finally:

@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--tests", metavar="DIR", help="instructor checks written as pytest files")
     s.add_argument("--jobs", type=int, default=1, metavar="N", help="submissions graded in parallel")
     s.add_argument("--shard", metavar="K/N", help="grade only shard K of N of a folder of submissions")
+    s.add_argument("--containment", choices=("namespaces", "uid"), default="namespaces",
+                   help="namespaces (default): the bubblewrap sandbox, or refuse where it cannot be made; "
+                        "uid: the strongest containment without namespaces (recorded in the results)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=grading.grade)
 

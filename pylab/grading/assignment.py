@@ -79,6 +79,14 @@ def _toml(path: Path) -> dict:
         raise AssignmentError(f"{path}: cannot read it: {e.strerror}") from None
 
 
+def _known_keys(doc: dict, known, where: Path) -> None:
+    """A misspelt key fails loudly instead of being ignored."""
+    unknown = set(doc) - set(known)
+    if unknown:
+        raise AssignmentError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} "
+                              f"(known: {', '.join(sorted(known))})")
+
+
 def _seconds(value, where: str) -> float | None:
     if value is None:
         return None
@@ -99,10 +107,7 @@ def load(folder) -> Assignment:
     if not manifest.is_file():
         raise AssignmentError(f"{folder} is not an assignment: it has no {MANIFEST} (see docs/assignments.md)")
     doc = _toml(manifest)
-    unknown = set(doc) - ASSIGNMENT_KEYS
-    if unknown:
-        raise AssignmentError(f"{manifest}: unknown key(s) {', '.join(sorted(unknown))} "
-                              f"(known: {', '.join(sorted(ASSIGNMENT_KEYS))})")
+    _known_keys(doc, ASSIGNMENT_KEYS, manifest)
     entries = doc.get("exercise", [])
     if not isinstance(entries, list) or not entries:
         raise AssignmentError(f"{manifest}: list its exercises as [[exercise]] tables with a name each")
@@ -154,10 +159,7 @@ def load_exercise(folder, default_time_limit: float | None = None) -> Exercise:
     if not folder.is_dir():
         raise AssignmentError(f"{folder}: no such exercise folder")
     doc = _toml(spec_file)
-    unknown = set(doc) - EXERCISE_KEYS
-    if unknown:
-        raise AssignmentError(f"{spec_file}: unknown key(s) {', '.join(sorted(unknown))} "
-                              f"(known: {', '.join(sorted(EXERCISE_KEYS))})")
+    _known_keys(doc, EXERCISE_KEYS, spec_file)
     if not isinstance(doc.get("summary"), str):
         raise AssignmentError(f"{spec_file}: needs a summary (one line: what the exercise shows)")
     for need in ("statement.md", "starter.c"):

@@ -361,16 +361,26 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
     pid = proc.pid
     meaning = procstate.STATE_NAMES.get(state, state)
 
+    # the fork log speaks in the pids the program sees (its sandbox's namespace); /proc
+    # here in this machine's: compare the two in the program's
+    inner_self = getattr(proc, "inner_pid", None) or pid
+
+    def inner(host: int) -> int:
+        try:
+            return procstate.ns_pids(host)[-1]
+        except (procstate.NoSuchProcess, OSError, KeyError, ValueError):
+            return host
+
     def look():
         kids = procstate.children(pid)
-        forked = {c for c, p in ctx.watch().forks if p == pid}
+        forked = {c for c, p in ctx.watch().forks if p == inner_self}
         in_state = {}
         for kid in kids:
             try:
                 in_state[kid] = procstate.state_proc(kid)
             except procstate.NoSuchProcess:
                 pass
-        return {"kids": in_state, "collected": forked - set(kids), "running": proc.running}
+        return {"kids": in_state, "collected": forked - {inner(k) for k in kids}, "running": proc.running}
 
     def held(seen) -> bool:
         # a zombie counts while the parent is blocked elsewhere (its hold), not on its way to

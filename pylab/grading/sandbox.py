@@ -140,11 +140,6 @@ def pool_uids() -> range:
     return _uid_range()
 
 
-def tasks_of(uid: int) -> list[int]:
-    """Pids whose real uid is uid."""
-    return procstate.processes_of_uid(uid)
-
-
 class _UidLease:
     """An unused uid from the pool, held by a file lock until released.
 
@@ -176,7 +171,7 @@ class _UidLease:
             except BlockingIOError:
                 os.close(fd)
                 continue
-            if tasks_of(uid):
+            if procstate.processes_of_uid(uid):
                 os.close(fd)
                 continue
             self.uid, self._lock = uid, fd
@@ -395,7 +390,7 @@ class Sandbox:
         if cgroups is not None:
             killed += cgroups.remove()
         if self.uid is not None:
-            for pid in tasks_of(self.uid):
+            for pid in procstate.processes_of_uid(self.uid):
                 try:
                     os.kill(pid, 9)
                     killed.append(pid)

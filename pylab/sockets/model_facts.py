@@ -4,10 +4,14 @@ listen backlog, makefile, and how a sudden disconnect looks to recv. Each functi
 returns the evidence."""
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import socket
+import stat
 import struct
-import tempfile
+import subprocess
+import termios
 
 from pylab.observe import procstate
 from pylab.sockets import LOCALHOST, outcome
@@ -16,7 +20,8 @@ from pylab.sockets.tcp_facts import proc_net_tcp
 
 def shared_ports() -> dict:
     """The same port number held by a TCP and a UDP socket at once; two SO_REUSEPORT
-    listeners on one port; accepted connections on the listener's port."""
+    listeners on one port (both bound and listening); accepted connections on the
+    listener's port."""
     ev = {}
     with socket.socket() as t:
         t.bind((LOCALHOST, 0))
@@ -28,7 +33,8 @@ def shared_ports() -> dict:
         for s in (a, b):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         a.bind((LOCALHOST, 0))
-        ev["a second SO_REUSEPORT listener on that port"] = outcome(lambda: b.bind(a.getsockname()))
+        a.listen()
+        ev["a second SO_REUSEPORT listener on that port"] = outcome(lambda: (b.bind(a.getsockname()), b.listen()))
     with socket.socket() as ls:
         ls.bind((LOCALHOST, 0))
         ls.listen()
@@ -102,11 +108,28 @@ def backlog(n: int = 2, clients: int = 6) -> dict:
                 return sorted(r["name"] for r in _rows_from(ports, port))
             states = procstate.call_until(client_states, lambda st: st.count("ESTABLISHED") >= n + 1, 5,
                                           "the accept queue to fill")
+            queued = [r["rx_queue"] for r in proc_net_tcp(port) if r["name"] == "LISTEN"]
         finally:
             for s in socks:
                 s.close()
     return {"listen backlog": n, "clients connecting": clients, "client sides, states": states,
-            "completed (ESTABLISHED)": states.count("ESTABLISHED"), "somaxconn": read_somaxconn()}
+            "completed (ESTABLISHED)": states.count("ESTABLISHED"),
+            "the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)": queued[0] if queued else None,
+            "somaxconn": read_somaxconn(), "a listen() above somaxconn": _capped(read_somaxconn())}
+
+
+def _capped(somaxconn: int | None) -> dict:
+    """listen(somaxconn + 100), and the backlog the kernel kept (ss shows a listener's
+    maximum as its Send-Q); None where ss or somaxconn is missing."""
+    ss = shutil.which("ss")
+    if ss is None or somaxconn is None:
+        return {"asked": None, "kept (ss Send-Q)": None, "why": "ss is not installed" if ss is None else "no somaxconn"}
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen(somaxconn + 100)
+        out = subprocess.run([ss, "-ltnH", f"sport = :{ls.getsockname()[1]}"], capture_output=True, text=True,
+                             timeout=10).stdout.split()
+    return {"asked": somaxconn + 100, "kept (ss Send-Q)": int(out[2]) if len(out) > 2 else None}
 
 
 def _rows_from(ports: set[int], server_port: int) -> list[dict]:
@@ -127,30 +150,71 @@ def _fds_on(sock: socket.socket) -> list[str]:
 
 
 def makefile_files() -> dict:
-    """sock.makefile(): what object, which descriptors, and whether a file appears anywhere."""
-    with tempfile.TemporaryDirectory(prefix="pylab-makefile-") as d:
-        cwd = os.getcwd()
-        os.chdir(d)
-        try:
-            a, b = socket.socketpair()
-            with a, b:
-                # count only descriptors on this socket: other threads of the tour open fds meanwhile
-                fds_before = _fds_on(a)
-                f = a.makefile("rwb")
-                f.write(b"line\n")
-                f.flush()
-                got = b.recv(16)
-                ev = {"makefile returned": type(f).__name__, "wraps": type(getattr(f, "raw", f)).__name__,
-                      "descriptors opened by it": len(_fds_on(a)) - len(fds_before),
-                      "bytes through it": got.decode(), "files in the working directory": os.listdir(d)}
-                f.close()
-        finally:
-            os.chdir(cwd)
+    """sock.makefile(): what object, on which descriptor, and how many new descriptors.
+    Nothing here changes the working directory: it is the whole process's, and the
+    tour's other threads run meanwhile."""
+    a, b = socket.socketpair()
+    with a, b:
+        # count only descriptors on this socket: other threads of the tour open fds meanwhile
+        fds_before = _fds_on(a)
+        f = a.makefile("rwb")
+        r = a.makefile("rb")
+        f.write(b"line\n")
+        f.flush()
+        got = b.recv(16)
+        st = os.fstat(r.fileno())
+        ev = {"makefile('rwb') returned": type(f).__name__,
+              "makefile('rb') returned": f"{type(r).__name__} over {type(r.raw).__name__}",
+              "its descriptor": f"{r.fileno()}, the socket's own ({a.fileno()})" if r.fileno() == a.fileno()
+              else f"{r.fileno()}, not the socket's ({a.fileno()})",
+              "that descriptor is": "a socket (S_ISSOCK), not a file" if stat.S_ISSOCK(st.st_mode)
+              else f"not a socket (mode {stat.filemode(st.st_mode)})",
+              "its name": f"{r.name!r} (a descriptor number, no path)",
+              "descriptors opened by makefile": len(_fds_on(a)) - len(fds_before),
+              "bytes written through it, received by the peer": got.decode()}
+        f.close()
+        r.close()
     return ev
 
 
+def _recv_after(conn: socket.socket) -> str:
+    conn.settimeout(5)
+    try:
+        return repr(conn.recv(16))
+    except OSError as e:
+        return type(e).__name__
+
+
+def _killed_client(unread: bool) -> str:
+    """The seed's sudden disconnect: the client's process is killed (SIGKILL) while
+    connected; `unread`: with data the server sent still unread in its receive buffer.
+    The kernel closes a killed process's sockets itself; what does the server's recv see?"""
+    with socket.socket() as ls:
+        ls.bind((LOCALHOST, 0))
+        ls.listen()
+        c = socket.create_connection(ls.getsockname(), timeout=5)
+        conn, _ = ls.accept()
+        with conn:
+            child = subprocess.Popen(["sleep", "60"], pass_fds=(c.fileno(),))  # the client process holds it
+            try:
+                if unread:
+                    conn.sendall(b"unread")
+                    procstate.call_until(lambda: _pending(c), lambda n: n > 0, 5, "the data in the client's buffer")
+                c.close()  # now only the child holds the client's socket
+            finally:
+                child.kill()
+                child.wait(10)
+            return _recv_after(conn)
+
+
+def _pending(sock: socket.socket) -> int:
+    """Bytes waiting in sock's receive buffer (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
 def sudden_disconnect() -> dict:
-    """The peer closes normally (FIN), then a peer resets (close with SO_LINGER 0: RST)."""
+    """The peer closes normally (FIN), then a peer resets (close with SO_LINGER 0: RST);
+    then the peer's process is killed, without and with data it had not read."""
     ev = {}
     for how in ("close()", "close() with SO_LINGER 0 (RST)"):
         with socket.socket() as ls:
@@ -161,9 +225,7 @@ def sudden_disconnect() -> dict:
                 if "LINGER" in how:
                     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 conn.close()
-                c.settimeout(5)
-                try:
-                    ev[f"peer {how}: recv"] = repr(c.recv(16))
-                except OSError as e:
-                    ev[f"peer {how}: recv"] = f"{type(e).__name__}"
+                ev[f"peer {how}: recv"] = _recv_after(c)
+    ev["peer's process killed (SIGKILL): recv"] = _killed_client(unread=False)
+    ev["peer's process killed with data it had not read: recv"] = _killed_client(unread=True)
     return ev

@@ -69,6 +69,8 @@ def proc_net_tcp(port: int, remote_port: int | None = None) -> list[dict]:
                 timer, when = fld[5].split(":")
                 rows.append({"local": fld[1], "remote": fld[2], "state": fld[3],
                              "name": TCP_STATES.get(fld[3], fld[3]),
+                             # for a LISTEN socket: the connections in its accept queue
+                             "rx_queue": int(fld[4].split(":")[1], 16),
                              # timer 3: the timewait timer (TIME_WAIT, and an orphaned
                              # FIN_WAIT2's); `when`: clock ticks left
                              "timer_left_s": round(int(when, 16) / os.sysconf("SC_CLK_TCK"), 1)
@@ -327,7 +329,7 @@ def send_vs_sendall(size: int = 1 << 20) -> dict:
                     t = threading.Thread(target=_receiver, args=(conn, counted))
                     t.start()
                     c.settimeout(30)
-                    ev["sendall returned"] = c.sendall(data)  # loops over send until done
+                    ev["sendall returned"] = repr(c.sendall(data))  # loops over send until done; Python's None
                     c.close()
                     t.join(30)
                     ev["received after sendall"] = counted[0] if counted else None

@@ -83,9 +83,13 @@ def judge_exit_outputs(outputs: dict[str, dict[str, str]]) -> Finding:
     if not holds:
         return Finding("refuted", evidence)
     evidence["modes where both match the seed"] = holds
+    others = [m for m in MODES if m not in holds]
+    buffered = all(outputs["_exit1"].get(m) == "" and outputs["exit2"].get(m) == EXIT2_SEED for m in others)
+    why = ("stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest" if buffered else
+           "the output differed: " + "; ".join(f"_exit1 printed {outputs['_exit1'].get(m)!r}, exit2 "
+                                                f"{outputs['exit2'].get(m)!r}" for m in others))
     return Finding("qualified", evidence, f"stdout is {' or '.join(TARGETS[m] for m in holds)}: on "
-                   f"{' or '.join(TARGETS[m] for m in MODES if m not in holds)} "
-                   "stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest")
+                   f"{' or '.join(TARGETS[m] for m in others)} {why}")
 
 
 def _writes(trace: dict) -> list[str]:
@@ -137,7 +141,9 @@ def judge_exit_syscall(traces: dict[str, dict]) -> Finding:
     if call == "exit":
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, f"'the exit system call' means {call}: both end in that "
-                   "one call (it ends every thread of the process), not in exit")
+                   "one call, not in exit",
+                   documentation="exit_group(2): ends every thread of the process (exit(2) ends only the "
+                   "calling thread); glibc's exit() and _exit() both call exit_group")
 
 
 # -- zombies and wait -----------------------------------------------------------------
@@ -231,14 +237,28 @@ def observe_zombie_holdings(code: int = 7) -> dict:
             if "utime_us" in reaped else None}
 
 
+def _readable(kept: dict) -> dict:
+    """_kept's reading with its numbers named: what each list holds, what a raw status means."""
+    out = {k: v for k, v in kept.items() if k not in ("exit status field", "CPU ticks", "schedstat")}
+    if kept.get("VmRSS") is None:
+        out["VmRSS"] = "no VmRSS line in /proc/PID/status: no user memory left"
+    status = kept["exit status field"]
+    out["exit status (raw, /proc/PID/stat's exit_code field)"] = (
+        status if status is None else f"{status}, that is exit({os.WEXITSTATUS(status)})" if os.WIFEXITED(status)
+        else f"{status}")
+    out["CPU time (utime, stime), clock ticks"] = kept["CPU ticks"]
+    out["schedstat (ns on a CPU, ns waiting to run, times run)"] = kept["schedstat"]
+    return out
+
+
 @CLAIMS.claim("zombie-holds", SEED, "A zombie has given up its memory and code and cannot be scheduled; "
               "it keeps its exit status, its CPU times, its page faults and the signals it received, "
               "which its parent's wait collects", observe=observe_zombie_holdings)
 def judge_zombie_holds(seen: dict) -> Finding:
     first, again, ru = seen["first read"], seen["read again"], seen["wait4 by the parent"]
     status = first["exit status field"]
-    evidence = {"/proc while a zombie": first, "mapped regions": seen["mapped regions"],
-                "after a SIGUSR1 and our work": again, "wait4 collected (rusage)": ru}
+    evidence = {"/proc while a zombie": _readable(first), "mapped regions (/proc/PID/maps lines)": seen["mapped regions"],
+                "after a SIGUSR1 and our work": _readable(again), "wait4 collected (rusage)": ru}
     zombie = (first["State"].startswith("Z") and again["State"].startswith("Z") and first["VmRSS"] is None
               and seen["mapped regions"] == 0)
     status_kept = status is not None and os.WEXITSTATUS(status) == seen["exit code given"] == ru.get("exit_code")
@@ -255,12 +275,13 @@ def judge_zombie_holds(seen: dict) -> Finding:
     evidence["so"] = (f"it kept its PID {seen['pid']}, credentials (Uid {' '.join(first['Uid'])}), context switches "
                       f"{first['context switches (voluntary, involuntary)']}, and rusage: {faults} page faults, "
                       f"maxrss {ru.get('maxrss_kb')} kB; a SIGUSR1 sent to it changed nothing (schedstat still "
-                      f"{again['schedstat']}), where a sleeping process would have been woken to die of it")
+                      f"{again['schedstat']}), where a sleeping process would have been woken by it (to run its "
+                      "handler or, by default, to die)")
     if faults > 0 and signals == 0:
         return Finding("qualified", evidence, "not the signals: wait4's ru_nsignals is 0 although the child "
-                       "handled a SIGUSR1 (Linux does not count signals in rusage); and it keeps more than "
-                       "the seed lists: its PID and process-table entry (task_struct), credentials, context "
-                       "switches, maxrss")
+                       "handled a SIGUSR1; and it keeps more than the seed lists: its PID and its process-table "
+                       "entry (/proc still shows it), credentials, context switches, maxrss",
+                       documentation="getrusage(2): ru_nsignals is unmaintained on Linux (always 0)")
     if faults > 0:
         return Finding("confirmed", evidence)
     return Finding("refuted", evidence)
@@ -271,7 +292,7 @@ def observe_wait(code: int = 5) -> dict:
     before = procstate.state_proc(pid)
     status = native.waitpid(pid)
     return {"pid": pid, "exit code given": code, "state before wait": before,
-            "wait returned": {"pid": status.pid, "exit_code": status.exit_code, "raw": status.raw},
+            "wait returned": {"pid": status.pid, "exit_code": status.exit_code, "raw status": status.raw},
             "after wait": "gone" if not procstate.exists(pid) else procstate.state_proc(pid)}
 
 
@@ -283,19 +304,43 @@ def judge_wait(seen: dict) -> Finding:
     return Finding("confirmed" if ok else "refuted", seen)
 
 
+def zombie_memory() -> dict:
+    """One zombie's memory, from /proc: its state, VmRSS and VmSize lines, mapped regions."""
+    pid = native.make_zombie(0)
+    try:
+        h = procstate.holdings(pid)
+        with open(f"/proc/{pid}/maps") as f:
+            maps = len(f.read().splitlines())
+    finally:
+        native.waitpid(pid)
+    return {"state": h["state"], "VmRSS": h["vm_rss"], "VmSize": h["vm_size"], "mapped regions": maps}
+
+
 def observe_zombies_block() -> dict:
-    return {"probe": observe_fork_limit("zombie"), "pid_max": read_pid_max()}
+    return {"probe": observe_fork_limit("zombie"), "pid_max": read_pid_max(), "a zombie's memory": zombie_memory()}
 
 
 @CLAIMS.claim("zombies-block-fork", SEED, "Zombies take almost no resources, but too many of them "
               "can stop new processes from being created", observe=observe_zombies_block)
 def judge_zombies_block(seen: dict) -> Finding:
-    out = seen["probe"]
-    evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"]}
+    out, mem = seen["probe"], seen.get("a zombie's memory")
+    evidence = {"forklimit probe (children are zombies)": out, "pid_max": seen["pid_max"],
+                "a zombie's memory (/proc/PID/status, maps)": mem}
+    if mem is None:
+        return unverified("a zombie's memory: /proc was not read", evidence)
+    if not mem["state"].startswith("Z") or mem["VmRSS"] is not None or mem["mapped regions"] > 0:
+        return Finding("refuted", evidence)  # it holds memory after all: not 'almost no resources'
     if out.get("errno") == "EAGAIN":
-        evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {out.get('made')} "
-                          f"zombies, their parent and the uid's {out.get('tasks of that uid before')} other "
-                          f"tasks filled a limit of {out.get('nproc limit')}")
+        made, limit, before = int(out["made"]), out["nproc limit"], out["tasks of that uid before"]
+        others = limit - 1 - made  # the fork that failed would have made the uid's tasks exceed the limit
+        if made == 0:
+            return unverified("zombies filling the limit: it was full before the first fork (other tasks of "
+                              f"uid {out['uid']} took it: {before} counted before the run)", evidence)
+        evidence["so"] = (f"each zombie keeps its PID and counts against RLIMIT_NPROC: {made} zombies, their "
+                          f"parent and {others} other tasks of uid {out['uid']} filled a limit of {limit}"
+                          + ("" if others == before else f" ({before} other tasks were counted before the run: "
+                             "the uid's other tasks changed meanwhile)")
+                          + "; and a zombie holds no user memory (no VmRSS line, no mapped region)")
         return Finding("confirmed", evidence)
     if out.get("errno") == "none":
         return unverified("an enforced process limit: the zombies did not stop fork (root and "
@@ -339,8 +384,9 @@ def observe_states() -> dict:
 
 
 # the refinements of the classic five Linux added since 2.4 (fs/proc/array.c)
+# (each reads "<letter> refines <value>"; W, paging, is gone since 2.6 and so is not among them)
 REFINEMENTS = {"t": "T (stopped), by a tracer", "I": "D (uninterruptible), an idle kernel thread",
-               "X": "Z (dead), being removed", "P": "parked kernel thread", "W": "paging (gone since 2.6)"}
+               "X": "Z (dead), being removed", "P": "D (uninterruptible), a parked kernel thread"}
 
 
 @CLAIMS.claim("five-states", SEED, "A Linux process is in one of five states, zombie being one of them",

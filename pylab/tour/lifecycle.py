@@ -79,7 +79,7 @@ def judge_integrity(seen: dict) -> Finding:
                     "called no fsync, so the data sat in the page cache, not on disk")
     if any(n > 1 for n in dup.values()):
         cond.append("and not after fork: a child's exit wrote the parent's unflushed buffer a second time "
-                    f"({dup} lines for one printf)")
+                    "(one printf, " + " and ".join(f"{n} 'before fork' lines on a {m}" for m, n in dup.items()) + ")")
     if cond:
         return Finding("qualified", evidence, "; ".join(cond))
     return Finding("confirmed", evidence)
@@ -87,32 +87,43 @@ def judge_integrity(seen: dict) -> Finding:
 
 def observe_flush_triggers() -> dict:
     binary = probes.build("prompt")
-    traces = {m: probes.strace([binary], trace="read,write", mode=m) for m in ("tty", "pipe")}
+    traces = {m: probes.strace([binary], trace="read,write,getppid", mode=m, stdin=b"lab\n") for m in ("tty", "pipe")}
     out = {}
     for m, t in traces.items():
         if not t.available:
             out[m] = {"available": False, "why": t.why}
             continue
-        order = [("write" if "write(1" in ln else "read") for ln in t.lines if "write(1" in ln or "read(0" in ln]
+        events = {"write(1": "write", "read(0": "read", "getppid(": "marker"}
+        order = [next(e for k, e in events.items() if k in ln) for ln in t.lines if any(k in ln for k in events)]
         out[m] = {"available": True, "order": order}
     return out
+
+
+def _newline_written(order: list[str]) -> bool | None:
+    """Was the line after the read ("hello\n") written before the marker call? None: no marker seen."""
+    if "marker" not in order or "read" not in order:
+        return None
+    return "write" in order[order.index("read"):order.index("marker")]
 
 
 @CLAIMS.claim("stdio-flushes-on-newline", SEED, "stdio writes its buffer out when it fills or on certain "
               "characters, such as the newline and EOF", observe=observe_flush_triggers)
 def judge_flush_triggers(seen: dict) -> Finding:
-    evidence = {f"prompt probe, stdout = {m}: first events (write of the prompt, read of stdin)": v.get("order", v)
-                for m, v in seen.items()}
+    evidence = {f"prompt probe, stdout = {m}: its writes, its read, the marker after 'hello\\n', in order":
+                v.get("order", v) for m, v in seen.items()}
     if not all(v["available"] for v in seen.values()):
         return unverified("strace: the order of the prompt's write and the read was not seen", evidence)
     tty_first, pipe_first = seen["tty"]["order"][:1], seen["pipe"]["order"][:1]
+    doc = ("C11 7.21.3: line-buffered streams are flushed on newline and when input is requested; "
+           "setvbuf(3); EOF is a condition a read reports, not a character stdio buffers")
     if tty_first == ["write"] and pipe_first == ["read"]:
-        return Finding("qualified", evidence, "the newline flushes only a line-buffered stream (a terminal); "
-                       "a pipe or a file is written when the buffer fills or at exit; and a read from a "
-                       "line-buffered input flushes a line-buffered stdout too (the prompt without a newline "
-                       "was written before the read, on the terminal only); EOF is not a character in the buffer",
-                       documentation="C11 7.21.3: line-buffered streams are flushed on newline and when input is "
-                       "requested; setvbuf(3)")
+        cond = []
+        if _newline_written(seen["tty"]["order"]) and _newline_written(seen["pipe"]["order"]) is False:
+            cond.append("the newline flushes only a line-buffered stream: on the terminal 'hello\\n' was written "
+                        "at its newline, before the next call; on a pipe only at exit")
+        cond.append(("and " if cond else "") + "a read from a line-buffered input flushes a line-buffered stdout "
+                    "too: the prompt without a newline was written before the read, on the terminal only")
+        return Finding("qualified", evidence, "; ".join(cond), documentation=doc)
     if tty_first == ["write"] and pipe_first == ["write"]:
         return Finding("confirmed", evidence)
     return Finding("refuted", evidence)

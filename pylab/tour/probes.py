@@ -85,7 +85,7 @@ def strace_path() -> str | None:
     return shutil.which("strace")
 
 
-def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
+def strace(argv, trace: str = "process", mode: str = "pipe", stdin: bytes | None = None) -> Trace:
     """Run argv under `strace -f -n -e trace=TRACE` (-n: syscall numbers, strace >= 5.15;
     retried without it on an older strace) and list the calls it saw."""
     exe = strace_path()
@@ -95,7 +95,7 @@ def strace(argv, trace: str = "process", mode: str = "pipe") -> Trace:
         with tempfile.TemporaryDirectory(prefix="pylab-strace-") as d:
             log = Path(d) / "trace"
             r = runner.run([exe, "-f", "-qq", *numbered, "-o", str(log), "-e", f"trace={trace}",
-                            *map(str, argv)], mode=mode)
+                            *map(str, argv)], mode=mode, stdin=stdin)
             text = log.read_text() if log.exists() else ""
         if text.strip():
             break

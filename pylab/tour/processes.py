@@ -11,8 +11,10 @@ import os
 import platform
 import re
 import signal
+import threading
 from collections import Counter
 
+from pylab.core.status import signal_name
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import run_program
@@ -160,7 +162,8 @@ def judge_pid_unique(seen: dict) -> Finding:
                     f"{seen['pid1_comm']!r} is here")
     if ns.get("reuse") not in (None, "unavailable") and ns["reuse"] == ns["seq"].split(",")[0]:
         cond.append(f"and among live processes only: PID {ns['reuse']} was handed to a second process once "
-                    "the first had been reaped")
+                    "the first had been reaped (the probe set ns_last_pid back rather than wait for the "
+                    "numbers to wrap at pid_max)")
     if cond:
         return Finding("qualified", evidence, "; ".join(cond))
     return Finding("confirmed", evidence)
@@ -188,7 +191,7 @@ def observe_pid1() -> dict:
 @CLAIMS.claim("pid1-is-init", SEED, "PID 1 is init (the seed's ps -aux listing)", observe=observe_pid1)
 def judge_pid1(seen: dict) -> Finding:
     comm, ppid = seen["comm"], seen["ppid"]
-    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"][:120], "PID 1's parent": ppid}
+    evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"], "PID 1's parent": ppid}
     if comm in ("init", "systemd"):
         return Finding("confirmed", evidence)
     return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the first "
@@ -207,7 +210,10 @@ def observe_group_signal() -> dict:
               observe=observe_group_signal)
 def judge_group_signal(out: dict) -> Finding:
     ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
-    return Finding("confirmed" if ok else "refuted", {"probe": out})
+    shown = dict(out)
+    if str(out.get("child_signal", "")).isdigit() and out["child_signal"] != "0":
+        shown["child_signal"] = f"{out['child_signal']} ({signal_name(int(out['child_signal']))}: the signal that ended it)"
+    return Finding("confirmed" if ok else "refuted", {"probe": shown})
 
 
 # -- fork -------------------------------------------------------------------------------
@@ -253,22 +259,14 @@ def judge_ppid(seen: dict) -> Finding:
     adopted = next((ln for ln in orphan if "new parent" in ln), None)
     if adopted:
         return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
-                       f"PPID changes ({adopted.split(': ', 1)[-1]}), to the nearest subreaper or to its namespace's init")
+                       f"PPID changes ({adopted.split(': ', 1)[-1]})",
+                       documentation="the kernel's choice of new parent (find_new_reaper; prctl(2) "
+                       "PR_SET_CHILD_SUBREAPER): another thread of the dying process first, then the nearest "
+                       "subreaper among its ancestors, then the init of its PID namespace")
     return Finding("confirmed", evidence)
 
 
-def count_tasks(uid: int) -> int:
-    """Tasks (threads count: RLIMIT_NPROC counts them) whose real uid is `uid`."""
-    n = 0
-    for name in os.listdir("/proc"):
-        try:
-            with open(f"/proc/{name}/status") as f:
-                st = dict(ln.split(":", 1) for ln in f if ":" in ln)
-            if int(st["Uid"].split()[0]) == uid:
-                n += int(st["Threads"])
-        except (OSError, KeyError, ValueError):
-            pass
-    return n
+_NPROC_PROBE = threading.Lock()  # the tour's threads run fork-eagain and zombies-block-fork side by side
 
 
 def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
@@ -278,9 +276,10 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
     before the probe even starts (execve fails): then count again, a bounded few times."""
     uid = 65534 if os.geteuid() == 0 else os.getuid()
     ids = {"uid": uid, "gid": uid} if os.geteuid() == 0 else {}
-    with probes.readable_copy(probes.build("forklimit")) as binary:
+    # one at a time: two probes of one uid running at once would fill each other's limit
+    with _NPROC_PROBE, probes.readable_copy(probes.build("forklimit")) as binary:
         for _ in range(attempts):
-            before = count_tasks(uid)
+            before = procstate.nproc_count(uid)
             r = runner.run([binary, mode], limits={"nproc": before + headroom}, **ids)
             out = probes.fields(r.stdout_text)
             if "errno" in out:
@@ -296,6 +295,13 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
 def judge_fork_eagain(out: dict) -> Finding:
     err = out.get("errno")
     if err == "EAGAIN":
+        if {"made", "nproc limit", "tasks of that uid before"} <= out.keys():
+            made, limit, before = int(out["made"]), out["nproc limit"], out["tasks of that uid before"]
+            others = limit - 1 - made  # the failed fork would have taken the uid past the limit
+            out = {**out, "so": f"fork failed when the uid's tasks filled RLIMIT_NPROC ({limit}): {made} children, "
+                   f"the probe and {others} other tasks of uid {out.get('uid')}"
+                   + ("" if others == before else f" ({before} were counted before the run: the uid's other tasks "
+                      "changed meanwhile)")}
         return Finding("confirmed", out)
     if err == "none":
         return unverified("an enforced process limit: this uid forked past RLIMIT_NPROC "
@@ -341,10 +347,18 @@ def judge_fork_errors_rare(seen: dict) -> Finding:
     out, evidence = seen["nsfork"], _enomem_evidence(seen)
     if out.get("ran") is False or "second" not in out:
         return unverified(f"a PID namespace to fork into ({out.get('why') or out})", evidence)
-    if out["second"] == "ENOMEM" and (seen["MemAvailable kB"] or 0) > 64 * 1024:
-        evidence["so"] = "ENOMEM came from a dead PID namespace on a machine with memory to spare"
-        return Finding("refuted", evidence)
-    return Finding("confirmed", evidence)
+    evidence["not observable here"] = ("how often fork fails, and with which errno, across the world's "
+                                       "programs: one machine shows only what errors are possible")
+    if out["second"] != "ENOMEM":
+        return unverified(f"an ENOMEM to judge 'near collapse' by: the fork into a dead PID namespace gave "
+                          f"{out['second']}", evidence)
+    if (seen["MemAvailable kB"] or 0) <= 64 * 1024:
+        return unverified("a machine with memory to spare: memory was short meanwhile "
+                          f"({seen['MemAvailable kB']} kB available), so the namespace's ENOMEM cannot be "
+                          "told apart from a real shortage", evidence)
+    evidence["so"] = ("ENOMEM came from a dead PID namespace on a machine with memory to spare: ENOMEM does "
+                      "not mean the system is near collapse")
+    return Finding("refuted", evidence)
 
 
 @CLAIMS.claim("fork-returns-minus-one", SEED, "fork returns a negative value on error",
@@ -433,7 +447,7 @@ def judge_fork_only_way(seen: dict) -> Finding:
         return unverified("strace: the system calls that create processes could not be observed ("
                           + "; ".join(missing.values()) + ")", {"strace": missing})
     evidence = {f"process-creating system calls of {what} (strace -f)":
-                [f"{c['call']}({'|'.join(c['flags']) or 'no flags shown'}): {c['is']}" for c in t["creations"]]
+                [f"{c['call']}({'|'.join(c['flags'])}): {c['is']}" for c in t["creations"]]
                 for what, t in seen.items()}
     made = [c for t in seen.values() for c in t["creations"]]
     if not made:

@@ -13,6 +13,7 @@ import copy
 import json
 import os
 import sys
+import textwrap
 import time
 import traceback
 from collections.abc import Callable
@@ -103,25 +104,49 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
 MARKS = {v: v.upper() for v in (*VERDICTS, "error")}
 
 
-def _evidence_lines(evidence: dict, width: int = 100) -> list[str]:
+def _scalar(value) -> str:
+    """One value as text: a plain string as it is (its newlines and other control
+    characters escaped, so one value stays on one line), anything else as JSON."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False) if any(c < " " for c in value) else value
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[str]:
+    """Evidence as lines a student can read, none of it cut off: a value that fits is
+    shown on its key's line; a longer dict or list is unfolded below its key, one entry
+    per line; a long sentence is wrapped."""
+    pad = " " * indent
     lines = []
-    for key, value in evidence.items():
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        if len(text) > width:
-            text = text[: width - 3] + "..."
-        lines.append(f"      {key}: {text}")
+    items = evidence.items() if isinstance(evidence, dict) else ((None, v) for v in evidence)
+    for key, value in items:
+        head = f"{pad}{key}:" if key is not None else f"{pad}-"
+        text = _scalar(value)
+        if key is None and isinstance(value, dict) and value:  # a record of a list: "k: v; k: v", wrapped
+            text = "; ".join(f"{k}: {_scalar(v)}" for k, v in value.items())
+            lines.extend(textwrap.wrap(text, width, initial_indent=head + " ", subsequent_indent=pad + "    ",
+                                       break_long_words=False, break_on_hyphens=False))
+            continue
+        if len(head) + 1 + len(text) <= width or not isinstance(value, (dict, list, str)) or not value:
+            lines.append(f"{head} {text}")
+        elif isinstance(value, str) or (isinstance(value, list) and all(  # short words: wrapped as one list
+                isinstance(v, (int, float, bool)) or (isinstance(v, str) and len(v) <= 24) for v in value)):
+            lines.extend(textwrap.wrap(text, width, initial_indent=head + " ", subsequent_indent=pad + "    ",
+                                       break_long_words=False, break_on_hyphens=False))
+        else:
+            lines.append(head)
+            lines.extend(_evidence_lines(value, width, indent + 2))
     return lines
 
 
 def render_row(row: dict) -> list[str]:
     """One claim as text: verdict, id, claim, condition / what was missing, documentation, evidence."""
     lines = [f"[{MARKS[row['verdict']]}] {row['id']}: {row['claim']}"]
-    if row.get("condition"):
-        lines.append(f"    only when: {row['condition']}")
-    if row.get("missing"):
-        lines.append(f"    not observed: {row['missing']}")
-    if row.get("documentation"):
-        lines.append(f"    documentation (read, not observed here): {row['documentation']}")
+    for key, label in (("condition", "only when"), ("missing", "not observed"),
+                       ("documentation", "documentation (read, not observed here)")):
+        if row.get(key):  # wrapped as the evidence is; the label starts its first line
+            lines.extend(textwrap.wrap(row[key], 100, initial_indent=f"    {label}: ", subsequent_indent=" " * 8,
+                                       break_long_words=False, break_on_hyphens=False))
     return lines + _evidence_lines(row["evidence"])
 
 

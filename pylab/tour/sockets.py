@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
 from pylab.tour import probes
@@ -97,8 +98,8 @@ def judge_time_wait(ev: dict) -> Finding:
         cond.append("the restart fails only if the server's side closed first (TIME_WAIT stays "
                     "with the side that closes first; when clients close first the port is free)")
     if only_old:
-        cond.append("SO_REUSEADDR helps only if the old server had set it too (its TIME_WAIT "
-                    "sockets keep the old flag): it works from the next restart on")
+        cond.append("SO_REUSEADDR helps only if the old server had set it too: it works from the next "
+                    "restart on")
     other = ev.get("other causes", {})
     if other.get("a live connection of the stopped server (FIN_WAIT)", {}).get("restart") == "EADDRINUSE":
         cond.append("TIME_WAIT is not the only cause: a server stopped mid-connection leaves "
@@ -108,7 +109,9 @@ def judge_time_wait(ev: dict) -> Finding:
         cond.append("and while another process (a forked child) still holds the listening socket, "
                     "bind fails even with SO_REUSEADDR")
     if cond:
-        return Finding("qualified", ev, "; ".join(cond))
+        return Finding("qualified", ev, "; ".join(cond), documentation="socket(7) SO_REUSEADDR: bind may reuse a "
+                       "local address unless a listening socket holds it; both sockets need the option, and a "
+                       "TIME_WAIT socket keeps the one its connection had")
     return Finding("confirmed", ev)
 
 
@@ -121,11 +124,13 @@ def observe_netns() -> dict:
 def observe_sysctl_advice() -> dict:
     """Everything the seed's sysctl advice is judged on: the host's settings (read only),
     connect() onto a TIME_WAIT on the host, the timers, and the private namespace's run."""
-    tw = tcp_facts.time_wait()
-    return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
-            "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
-            "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
-            "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": observe_netns()}
+    with ThreadPoolExecutor(max_workers=1) as aside:  # the namespace's run needs nothing of the host's
+        netns = aside.submit(observe_netns)
+        tw = tcp_facts.time_wait()
+        return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
+                "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
+                "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
+                "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": netns.result()}
 
 
 @CLAIMS.claim("sysctl-tw-recycle", SEED, "Set net.ipv4.tcp_tw_recycle=1 in /etc/sysctl.conf for fast "
@@ -135,8 +140,10 @@ def judge_tw_recycle(seen: dict) -> Finding:
     if ev["tcp_tw_recycle"].startswith("absent"):
         ev = {**ev, "so": "the setting does not exist on this kernel: the file is absent and sysctl cannot read it"}
         return Finding("refuted", ev, documentation="tcp_tw_recycle was removed in Linux 4.12")
-    return Finding("qualified", ev, "only on kernels before 4.12, and it broke clients behind NAT",
-                   documentation="ip-sysctl.rst of kernels before 4.12")
+    return Finding("qualified", ev, f"only where the kernel still has the setting, as this one does "
+                   f"(tcp_tw_recycle = {ev['tcp_tw_recycle']}); how it treats clients was not observed here",
+                   documentation="ip-sysctl.rst of kernels before 4.12: it drops connections from clients behind "
+                   "NAT (their timestamps disagree), and Linux 4.12 removed it")
 
 
 TW_REUSE_MEANING = {"0": "off", "1": "on", "2": "on for loopback only"}
@@ -163,14 +170,18 @@ def judge_tw_reuse(seen: dict) -> Finding:
     if off or not on:
         return Finding("refuted", ev, documentation=doc)
     default = ns["defaults"]["tcp_tw_reuse"]
-    if bind != "ok" or default != "0":
-        return Finding("qualified", ev, "for outgoing connect() only: with 1 a connect() took over a TIME_WAIT "
-                       f"4-tuple (after {tried['tcp_tw_reuse=1']['after s']} s; tcp_tw_reuse_delay set to "
-                       f"{ns['tcp_tw_reuse_delay ms used']} ms), with 0 it got "
-                       f"{'/'.join(tried['tcp_tw_reuse=0']['refused with'])}; a server's bind() on a port in "
-                       f"TIME_WAIT still failed ({bind}); and the default is {default} "
-                       f"({TW_REUSE_MEANING.get(default, '?')}), not 0", documentation=doc)
-    return Finding("confirmed", ev, documentation=doc)
+    if bind == "ok" and default == "0":
+        return Finding("confirmed", ev, documentation=doc)
+    after = tried["tcp_tw_reuse=1"].get("after s")
+    refused = "/".join(tried["tcp_tw_reuse=0"]["refused with"]) or "no reuse (and no error)"
+    cond = ["for outgoing connect() only: with 1 a connect() took over a TIME_WAIT 4-tuple"
+            + (f" (after {after} s; tcp_tw_reuse_delay set to {ns['tcp_tw_reuse_delay ms used']} ms)"
+               if after is not None else "") + f", with 0 it got {refused}"]
+    if bind != "ok":
+        cond.append(f"a server's bind() on a port in TIME_WAIT still failed ({bind})")
+    if default != "0":
+        cond.append(f"the default is {default} ({TW_REUSE_MEANING.get(default, '?')}), not 0")
+    return Finding("qualified", ev, "; ".join(cond), documentation=doc)
 
 
 @CLAIMS.claim("sysctl-fin-timeout", SEED, "net.ipv4.tcp_fin_timeout changes the system's default TIMEOUT "
@@ -189,7 +200,8 @@ def judge_fin_timeout(seen: dict) -> Finding:
             ev["so"] = (f"set to 30, TIME_WAIT still starts at {tw} s: it does not follow the setting; "
                         f"an orphaned FIN_WAIT_2 starts at {fw} s: that is what it times")
             return Finding("refuted", ev)
-        return Finding("qualified", ev, f"set to 30, a TIME_WAIT starts at {tw} s and a FIN_WAIT_2 at {fw} s")
+        ev["so"] = f"set to 30, a fresh TIME_WAIT starts at {tw} s: it follows the setting (a FIN_WAIT_2 at {fw} s)"
+        return Finding("confirmed", ev)
     if left > fin + 1:  # TIME_WAIT outlasts the setting: it does not follow it
         ev["so"] = f"TIME_WAIT does not follow it (FIN_WAIT_2 starts at {fw2} s)"
         return Finding("refuted", ev)
@@ -239,7 +251,8 @@ def judge_send(ev: dict) -> Finding:
             ev["and"] = (f"on the seed's blocking socket, send of {ev['bytes offered']} bytes returned {blocking}: "
                          "it waited for room instead")
         return Finding("refuted", ev)
-    return Finding("qualified", ev, "send was not short here: the buffers took everything")
+    return unverified(f"a short send: the buffers took all {ev['bytes offered']} bytes at once, so what send "
+                      "does with more than fits was not seen", ev)
 
 
 @CLAIMS.claim("udp-either-first", SEED, "UDP is connectionless: whichever side starts first, no error",

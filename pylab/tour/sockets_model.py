@@ -19,12 +19,15 @@ def judge_facade(seen: dict) -> Finding:
     evidence = {"three sends of a, bb, ccc; one recv(1024) got": seen["tcp: three sends, one recv(1024)"],
                 "the seed's own server after its client left": {k: seen["seed server"][k] for k in
                 ("empty recv lines after the disconnect", "while the observer worked: server CPU ns")}}
-    if spun is None:
-        return unverified("whether the seed's server spins (its sample was unclear)", evidence)
-    if merged and spun:
-        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing), short reads and "
-                          "end-of-file are the program's job, as the seed's own spinning server shows")
+    if merged or spun:  # either one is the program's job the socket does not do
+        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing)"
+                          + (" are lost (three sends came out as one recv)" if merged else "")
+                          + ", short reads and end-of-file are the program's job"
+                          + (", as the seed's own spinning server shows" if spun else ""))
         return Finding("refuted", evidence)
+    if spun is None:
+        return unverified("whether the seed's server spins (its sample was unclear), and TCP kept the three "
+                          "sends apart this time", evidence)
     return Finding("confirmed", evidence)
 
 
@@ -36,7 +39,7 @@ def judge_ip_port(ev: dict) -> Finding:
     same_local = len({c.split(" <- ")[0] for c in ev["accepted connections: (local, remote)"]}) == 1
     if not shared and not same_local:
         return Finding("confirmed", ev)
-    parts = [f"{k} (both ok here)" for k in shared]
+    parts = [f"{k} (both succeeded here)" for k in shared]
     if same_local:
         parts.append("and one port serves many connections: each is a 4-tuple (local ip, local port, remote ip, "
                      "remote port)")
@@ -78,35 +81,55 @@ def judge_accept(ev: dict) -> Finding:
 @CLAIMS.claim("listen-backlog", SEED, "listen(5): the backlog is how many connection requests may wait",
               observe=model_facts.backlog)
 def judge_backlog(ev: dict) -> Finding:
-    n, done = ev["listen backlog"], ev["completed (ESTABLISHED)"]
+    n = ev["listen backlog"]
+    # the server's own count when /proc/net/tcp gives it: a client may count as ESTABLISHED
+    # a connection whose last ACK the full queue dropped
+    queued = ev.get("the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)")
+    done = queued if queued is not None else ev["completed (ESTABLISHED)"]
     if done == n:
         return Finding("confirmed", ev)
     if done == n + 1:
+        cap = ev.get("a listen() above somaxconn", {})
+        capped = (f"; and the kernel caps it at net.core.somaxconn: listen({cap['asked']}) kept {cap['kept (ss Send-Q)']}"
+                  if cap.get("kept (ss Send-Q)") == ev["somaxconn"] else "")
         return Finding("qualified", ev, f"it bounds the queue of completed connections: with listen({n}) and nobody "
-                       f"accepting, {done} completed (Linux allows backlog + 1) and the rest stayed SYN_SENT; the "
-                       f"value is capped by net.core.somaxconn ({ev['somaxconn']} here)",
+                       f"accepting, {done} completed and waited in its accept queue (Linux allows backlog + 1), the other "
+                       f"clients got no answer to their SYN ({ev.get('client sides, states', []).count('SYN_SENT')} "
+                       "stayed SYN_SENT)" + capped,
                        documentation="listen(2): since Linux 2.2 the backlog is the queue of completely "
-                       "established sockets waiting to be accepted")
+                       "established sockets waiting to be accepted; a larger value is truncated to somaxconn")
     return Finding("refuted", ev)
 
 
 @CLAIMS.claim("makefile-creates-file", SEED, "makefile() creates a file associated with the socket",
               observe=model_facts.makefile_files)
 def judge_makefile(ev: dict) -> Finding:
-    if ev["files in the working directory"] or ev["descriptors opened by it"] > 0:
+    """A file would need a descriptor of its own (an open) or a descriptor that is not the
+    socket: either one confirms; neither refutes."""
+    if ev["descriptors opened by makefile"] > 0 or not ev["that descriptor is"].startswith("a socket"):
         return Finding("confirmed", ev)
-    ev = {**ev, "so": f"makefile returned an io wrapper ({ev['makefile returned']}) over the socket: no new "
-          "descriptor, nothing on disk"}
+    wrapper = ev["makefile('rwb') returned"]
+    ev = {**ev, "so": f"makefile returned an io wrapper ({wrapper}) over the socket's own "
+          "descriptor: no new descriptor was opened, so no file was, on disk or anywhere"}
     return Finding("refuted", ev)
+
+
+KILLED = "peer's process killed (SIGKILL): recv"
+KILLED_UNREAD = "peer's process killed with data it had not read: recv"
 
 
 @CLAIMS.claim("disconnect-recv-empty", SEED, "When the client disconnects suddenly, the server's recv "
               "returns b'' (empty)", observe=model_facts.sudden_disconnect)
 def judge_disconnect(ev: dict) -> Finding:
     fin, rst = ev["peer close(): recv"], ev["peer close() with SO_LINGER 0 (RST): recv"]
-    if fin == "b''" and rst == "b''":
+    killed, killed_unread = ev[KILLED], ev[KILLED_UNREAD]
+    if fin != "b''" or killed != "b''":
+        return Finding("refuted", ev)
+    resets = {"a peer that resets the connection (close with SO_LINGER 0)": rst,
+              "a peer killed with data it had not read (its kernel resets the connection)": killed_unread}
+    raised = {k: v for k, v in resets.items() if v != "b''"}
+    if not raised:
         return Finding("confirmed", ev)
-    if fin == "b''":
-        return Finding("qualified", ev, f"the peer closed normally (FIN): then recv returns b''; a peer that "
-                       f"resets the connection (RST) makes recv raise {rst}")
-    return Finding("refuted", ev)
+    return Finding("qualified", ev, "the peer's side closed normally (FIN): after close(), and "
+                   "after its process was killed by SIGKILL, recv returned b''; but "
+                   + "; ".join(f"{k} makes recv raise {v}" for k, v in raised.items()))

@@ -8,6 +8,7 @@ import os
 import pwd
 import shutil
 import subprocess
+from collections import Counter
 
 from pylab.observe import procstate
 from pylab.tour import probes
@@ -30,14 +31,17 @@ def judge_creds(seen: dict) -> Finding:
     evidence = {"creds probe: one child, before and after its credentials change": out}
     if out.get("ran") is False:
         return unverified(f"a UTS namespace to change the hostname in ({out['why']})", evidence)
-    same_pid = out.get("pid_before") == out.get("pid_after")
+    same_pid = out.get("pid_before") == out.get("pid_mid", out.get("pid_after")) == out.get("pid_after")
     seen_changes = []
-    if out.get("capset") == "ok" and out.get("hostname_before") != out.get("hostname_after"):
-        seen_changes.append(f"sethostname: {out['hostname_before']} with its capabilities, {out['hostname_after']} "
-                            "after it dropped them (same uid)")
-    if out.get("setuid") == "ok" and out.get("kill_before") != out.get("kill_after"):
-        seen_changes.append(f"kill(parent, 0): {out['kill_before']} as uid {out['uid_before']}, {out['kill_after']} "
-                            f"as uid {out['uid_after']}")
+    # one credential changed at a time: first the capabilities (same uid), then the uid
+    if (out.get("capset") == "ok" and out.get("uid_mid", out.get("uid_before")) == out.get("uid_before")
+            and out.get("hostname_before") != out.get("hostname_after")):
+        seen_changes.append(f"sethostname: {out['hostname_before']} with CAP_SYS_ADMIN, {out['hostname_after']} once "
+                            f"it dropped that capability, its uid still {out['uid_before']}")
+    if (out.get("setuid") == "ok" and out.get("kill_mid", out.get("kill_before")) == out.get("kill_before")
+            and out.get("kill_before") != out.get("kill_after")):
+        seen_changes.append(f"kill(parent, 0): {out['kill_before']} as uid {out['uid_before']} (with or without "
+                            f"its capabilities), {out['kill_after']} as uid {out['uid_after']}")
     if same_pid and seen_changes:
         evidence["so"] = (f"the same PID {out['pid_after']} was allowed, then refused: " + "; ".join(seen_changes)
                           + ": permissions come from the credentials (uid, gid, capabilities), not from the PID")
@@ -45,7 +49,13 @@ def judge_creds(seen: dict) -> Finding:
     if out.get("capset") != "ok" and out.get("setuid") != "ok":
         return unverified(f"neither credential could be changed (capset: {out.get('capset')}, setresuid: "
                           f"{out.get('setuid')})", evidence)
-    return Finding("confirmed", evidence)
+    clean_caps = out.get("capset") == "ok" and out.get("uid_mid", out.get("uid_before")) == out.get("uid_before")
+    clean_uid = out.get("setuid") == "ok" and out.get("kill_mid", out.get("kill_before")) == out.get("kill_before")
+    if same_pid and ((clean_caps and out.get("hostname_before") == out.get("hostname_after"))
+                     or (clean_uid and out.get("kill_before") == out.get("kill_after"))):
+        return Finding("confirmed", evidence)  # a credential changed alone and the permission stayed
+    return unverified("a credential change whose effect could be told apart (the PID changed, or capabilities "
+                      "and uid changed together)", evidence)
 
 
 def observe_sched() -> dict:
@@ -66,7 +76,8 @@ def judge_sched_slices(out: dict) -> Finding:
     ratio = float(out["cpu_ms"]) / float(out["wall_ms"])
     cond.append(f"and what is scheduled is a thread, not a process: one process was {tasks} tasks while its two "
                 f"threads spun" + (f", and ran on {ratio:.1f} CPUs' worth at once ({out['cpus']} CPUs)" if ratio > 1.2
-                                   else f" (they used {ratio:.1f} CPUs' worth: the other CPU was busy)"))
+                                   else f" (they got {ratio:.1f} CPUs' worth of its {float(out['wall_ms']):g} ms: "
+                                   "other work had the CPUs, so this run did not show them running at once)"))
     if before > 100_000_000:  # not milliseconds at all
         return Finding("refuted", evidence)
     return Finding("qualified", evidence, "; ".join(cond),
@@ -107,20 +118,19 @@ def observe_ps() -> dict:
     if shutil.which("ps") is None:
         return {"ps": None}
     runs = {}
-    for argv in (["ps", "-aux"], ["ps", "aux"]):
+    for argv in (["ps", "-aux"], ["ps", "aux"], ["ps", "-a", "-u", "x"]):  # the last: -aux as POSIX reads it
         r = subprocess.run(argv, capture_output=True, text=True, timeout=20)
         runs[" ".join(argv)] = {"header": (r.stdout.splitlines() or [""])[0].split(), "exit": r.returncode,
-                                "stderr": r.stderr.strip()[:200]}
+                                "stderr": (r.stderr.strip().splitlines() or [""])[0]}
     try:
         pwd.getpwnam("x")
         user_x = True
     except KeyError:
         user_x = False
     kthreads = []
-    for pid in procstate.children(2) if procstate.exists(2) and procstate.read_stat(2).comm == "kthreadd" else []:
-        r = subprocess.run(["ps", "-o", "stat=", "-p", str(pid)], capture_output=True, text=True, timeout=10)
-        if r.stdout.strip():
-            kthreads.append(r.stdout.strip())
+    if procstate.exists(2) and procstate.read_stat(2).comm == "kthreadd":  # kernel threads: kthreadd's children
+        r = subprocess.run(["ps", "-o", "stat=", "--ppid", "2"], capture_output=True, text=True, timeout=10)
+        kthreads = r.stdout.split()
     return {"ps": runs, "a user named x exists": user_x, "STAT of kernel threads (children of kthreadd)": kthreads}
 
 
@@ -133,8 +143,12 @@ def judge_ps_aux(seen: dict) -> Finding:
     evidence = {**runs, "a user named x exists": seen["a user named x exists"]}
     if not same:
         return Finding("refuted", evidence)
+    posix = runs.get("ps -a -u x", {})
+    refused = posix.get("exit", 0) != 0
+    because = (f": read as POSIX says, `ps -a -u x`, it was refused here ({posix.get('stderr', '').splitlines()[0]})"
+               if refused and posix.get("stderr") else "")
     return Finding("qualified", evidence, "procps reads `ps -aux` as the BSD-style `ps aux` (the same columns "
-                   "here) only because no user named x exists" if not seen["a user named x exists"] else
+                   "here) only because no user named x exists" + because if not seen["a user named x exists"] else
                    "a user named x exists, yet procps printed the BSD listing",
                    documentation="POSIX reads -aux as -a -u x (processes of user x); procps falls back to "
                    "`ps aux` when there is no such user (ps(1))")
@@ -143,7 +157,7 @@ def judge_ps_aux(seen: dict) -> Finding:
 @CLAIMS.claim("ps-stat-sw", SEED, "Kernel threads show STAT SW, SWN or SW< (the seed's listing)", observe=observe_ps)
 def judge_stat_sw(seen: dict) -> Finding:
     stats = seen.get("STAT of kernel threads (children of kthreadd)") or []
-    evidence = {"STAT of kernel threads here": stats}
+    evidence = {"STAT of kernel threads here (how many show each)": dict(Counter(stats).most_common())}
     if seen["ps"] is None:
         return unverified("ps is not installed", evidence)
     if not stats:

@@ -1,7 +1,7 @@
 /* attack: terminal escapes, NULs, bells, invalid UTF-8 and a fake PASS line in the output
  * family: output floods and control characters
  * target: getpid_test
- * expect: exactly one line
+ * expect: exactly these lines
  */
 #include <stdio.h>
 int main(void)
