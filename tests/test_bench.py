@@ -324,6 +324,15 @@ def test_a_figure_that_cannot_be_measured_is_one_line_and_exit_2(monkeypatch, ca
     assert err == "pylab: error: bench: could not measure X: why\n"
 
 
+def test_failed_tests_are_read_from_pytests_short_summary():
+    out = ("=========================== short test summary info ============================\n"
+           "FAILED tests/test_a.py::test_x[pipe] - AssertionError: 1 != 2\n"
+           "ERROR tests/test_b.py::test_y - IsADirectoryError: [Errno 21]\n"
+           "SKIPPED [1] tests/test_c.py:3: no\n1 failed, 1 error, 3 passed in 1.00s\n")
+    assert bench_suite.failed_tests(out) == ["tests/test_a.py::test_x[pipe]", "tests/test_b.py::test_y"]
+    assert bench_suite.failed_tests("3 passed in 1.00s\n") == []
+
+
 def test_slowest_tests_are_read_from_pytests_durations_table():
     out = ("....\n============ slowest 3 durations ============\n"
            "2.00s setup    tests/test_tour.py::test_tour_json\n"

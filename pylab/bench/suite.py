@@ -53,9 +53,17 @@ def suite_time(skip: bool = False) -> dict:
     summary = (out.stdout.strip().splitlines() or [""])[-1].strip("= ")
     counts = {word: int(n) for n, word in re.findall(r"(\d+) (passed|failed|errors?|skipped)", summary)}
     slowest = slowest_tests(out.stdout)
+    failed = failed_tests(out.stdout)
     note = "" if out.returncode == 0 else f"the suite failed (exit {out.returncode}): {summary}"
+    if failed:
+        note += f"; {', '.join(failed[:3])}" + (f" and {len(failed) - 3} more" if len(failed) > 3 else "")
     return {"label": label, "seconds": seconds, "exit_code": out.returncode, "summary": summary,
-            "counts": counts, "slowest": slowest, "note": note}
+            "counts": counts, "slowest": slowest, "failed": failed, "note": note}
+
+
+def failed_tests(pytest_output: str) -> list[str]:
+    """The tests pytest's short summary (-ra) lists as FAILED or ERROR, in its order."""
+    return re.findall(r"^(?:FAILED|ERROR) (\S+)", pytest_output, re.M)
 
 
 def slowest_tests(pytest_output: str) -> list[dict]:
