@@ -10,7 +10,7 @@ load of a shared machine falls on all alike), medians in microseconds:
   subprocess capture    subprocess.run(capture_output=True), the reference
   forked supervisor     a design the runner could take: the supervisor forked from this
                         process in C (no exec of its own), vforking + exec'ing tiny
-                        (lab_bench_forked_supervisor; no pipes, no Python reader)
+                        (lab_bench.forked_supervisor_loop; no pipes, no Python reader)
 and, outside the chain, the runner's lookup of the supervisor binary, how many
 processes the supervisor's /proc sweep would have to read on this machine now, and on
 x86-64 what an exec costs without the C library's start-up (benchmarks/c/nolibc_exit.c)
@@ -25,9 +25,8 @@ import sys
 import time
 
 from pylab.bench import costs as bench
-
+from pylab.bindings import lab_bench
 from pylab.run import runner, toolchain
-from pylab.bindings._native import ffi, lib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -41,11 +40,8 @@ def main(rounds: int = 300) -> None:
     def spawn(argv):
         os.waitpid(os.posix_spawn(argv[0], argv, os.environ, file_actions=quiet), 0)
 
-    tiny_c, ns = ffi.new("char[]", tiny.encode()), ffi.new("long long[]", 1)
-
     def forked_supervisor():
-        if lib.lab_bench_forked_supervisor(1, tiny_c, ns) != 0:
-            raise OSError(ffi.errno, os.strerror(ffi.errno))
+        lab_bench.forked_supervisor_loop(1, tiny)
 
     steps = {
         "tiny alone": lambda: spawn([tiny]),

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from pylab.bench import costs as bench, suite as bench_suite
-
+from pylab.bench import containment, costs as bench, suite as bench_suite, targets as bench_targets
+from pylab.bindings import lab_bench
+from pylab.grading import bwrap
+from pylab.grading.assignment import builtin
 from pylab.observe import procstate
-
-from pylab.run import toolchain
-from pylab.bindings._native import ffi, lib
+from pylab.run import runner, toolchain, tracer
 
 
 @pytest.fixture(scope="module")
@@ -28,9 +28,11 @@ def report():
     return json.loads(out.stdout)
 
 
-def test_bench_json_quick_reports_every_measurement_once(report):
+def test_bench_json_quick_reports_every_measurement_once_or_says_why_its_group_was_not(report):
     keys = [f["key"] for f in report["figures"]]
-    assert sorted(keys) == sorted(m.key for m in bench.MEASURES)
+    missing = report["unmeasured"]
+    assert set(missing) <= set(bench.FLOORS) and all(why.startswith("not measured: ") for why in missing.values())
+    assert sorted(keys) == sorted(m.key for m in bench.MEASURES if m.group not in missing)
     for f in report["figures"]:
         assert isinstance(f["median_s"], float) and f["median_s"] > 0, f
         assert f["p10_s"] <= f["median_s"] <= f["p90_s"], f
@@ -59,17 +61,32 @@ def test_bench_checks_that_proc_ps_and_psutil_agree(report):
 
 def test_bench_reports_each_target_and_says_why_when_not_measured(report):
     targets = {t["target"]: t for t in report["targets"]}
-    assert len(targets) == 6
+    assert len(targets) == len(report["targets"]) == 7
     for t in targets.values():
-        assert t["rule"] in ("<=", ">=") and isinstance(t["limit"], (int, float))
+        assert t["rule"] in bench_targets.RULES and isinstance(t["limit"], (int, float))
         if t["value"] is None:
             assert t["met"] is None and t["note"]
         else:
             assert isinstance(t["met"], bool) and isinstance(t["value"], float)
+            assert t["met"] == bench_targets.RULES[t["rule"]](t["value"], t["limit"])
     # --quick leaves out the suite and the grader, and says so
     for key in ("suite", "grader"):
         assert report[key]["seconds"] is None and "--quick" in report[key]["note"]
     assert report["quick"] is True and report["machine"]["cpus"] >= 1
+
+
+def test_traced_target_is_the_ratio_of_the_two_runs_and_names_strace_s_start_up(report):
+    traced = next(t for t in report["targets"] if t["target"].startswith("traced / untraced"))
+    by_key = {f["key"]: f for f in report["figures"]}
+    if "trace" in report["unmeasured"]:  # no strace here: the reason is the target's note
+        assert traced["value"] is None and traced["note"] == report["unmeasured"]["trace"]
+        return
+    assert traced["value"] == pytest.approx(by_key["traced_10"]["median_s"] / by_key["run_10"]["median_s"])
+    assert "strace's own start-up" in traced["note"] and "parsing the log" in traced["note"]
+    assert "ptrace stops" in traced["note"] and "stdio preload" in traced["note"]
+    # the figure is of a 10-process program, and the tracer followed every one of them
+    assert report["traced_processes"] == bench.TRACED_PROCESSES == 10
+    assert f"followed {bench.TRACED_PROCESSES} processes" in traced["note"]
 
 
 def test_bench_table_shows_every_figure_and_target(report):
@@ -81,47 +98,167 @@ def test_bench_table_shows_every_figure_and_target(report):
     assert "States agree across /proc, ps, psutil: yes" in table
 
 
-def _samples(fn, *args, n=3):
-    ns = ffi.new("long long[]", n)
-    rc = fn(n, *args, ns)
-    return rc, list(ns)
-
-
-@pytest.mark.parametrize("loop", ["lab_bench_fork", "lab_bench_vfork"])
+@pytest.mark.parametrize("loop", [lab_bench.fork_loop, lab_bench.vfork_loop])
 def test_c_creation_loops_time_every_round(loop):
-    rc, ns = _samples(getattr(lib, loop))
-    assert rc == 0 and all(x > 0 for x in ns)
+    ns = loop(3)
+    assert len(ns) == 3 and all(isinstance(x, int) and x > 0 for x in ns)
 
 
-@pytest.mark.parametrize("loop", ["lab_bench_fork_exec", "lab_bench_posix_spawn"])
+@pytest.mark.parametrize("loop", [lab_bench.fork_exec_loop, lab_bench.posix_spawn_loop,
+                                  lab_bench.forked_supervisor_loop])
 def test_c_exec_loops_run_the_tiny_program(loop):
-    tiny = ffi.new("char[]", str(bench.tiny_program()).encode())
-    rc, ns = _samples(getattr(lib, loop), tiny)
-    assert rc == 0 and all(x > 0 for x in ns)
+    ns = loop(3, bench.tiny_program())
+    assert len(ns) == 3 and all(x > 0 for x in ns)
 
 
 def test_c_exec_loops_report_a_program_that_cannot_run():
-    missing = ffi.new("char[]", b"/nonexistent/tiny")
-    assert _samples(lib.lab_bench_posix_spawn, missing)[0] == -1
-    assert ffi.errno == errno.ENOENT
-    assert _samples(lib.lab_bench_fork_exec, missing)[0] == -1  # the child exits 127
-    assert ffi.errno == errno.ECHILD
+    with pytest.raises(FileNotFoundError):
+        lab_bench.posix_spawn_loop(3, "/nonexistent/tiny")
+    with pytest.raises(ChildProcessError):  # the child exits 127: no round to time
+        lab_bench.fork_exec_loop(3, "/nonexistent/tiny")
 
 
 def test_stamped_child_writes_its_clock_then_exits():
     r, w = os.pipe()
-    pid = lib.lab_bench_stamped_child(w)
+    before = lab_bench.now_ns()
+    pid = lab_bench.stamped_child(w)
     os.close(w)
     with os.fdopen(r, "rb") as f:
         stamp = int.from_bytes(f.read(8), sys.byteorder, signed=True)
     assert procstate.wait_for_state(pid, "Z") == "Z"  # our own child: a zombie until reaped
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
-    assert 0 < stamp <= time.monotonic_ns()  # the same clock: CLOCK_MONOTONIC
+    assert before <= stamp <= time.monotonic_ns()  # the same clock: CLOCK_MONOTONIC
 
 
 def test_zombie_floor_is_a_positive_latency_and_reaps_its_child():
-    assert lib.lab_bench_zombie_seen() > 0  # the autouse fixture checks the reaping
+    assert lab_bench.zombie_seen_ns() > 0  # the autouse fixture checks the reaping
+
+
+def test_ten_procs_is_ten_processes_that_each_write_a_line():
+    result = runner.run([bench.ten_processes()], trace=True)
+    assert result.exit_code == 0
+    lines = result.stdout.decode().splitlines()
+    assert sorted(lines) == sorted([f"child {i}" for i in range(9)] + ["parent"])
+    assert lines[-1] == "parent"  # the parent writes after it has reaped all nine
+    assert bench.tree_size(result.trace.processes(), str(bench.ten_processes())) == 10
+
+
+def test_tree_size_counts_the_program_and_its_descendants_only():
+    P = tracer.Proc
+    procs = {1: P(1, argv=["strace"]), 2: P(2, parent=1, argv=["supervise"]), 3: P(3, parent=2, argv=["./p"]),
+             4: P(4, parent=3), 5: P(5, parent=4), 6: P(6, parent=2)}
+    assert bench.tree_size(procs, "./p") == 3
+    assert bench.tree_size(procs, "./other") == 0
+
+
+def _report(**over) -> dict:
+    """A report as collect() makes it, with figures of made-up medians."""
+    figs = {"runner_pipe": 2.0, "subprocess_capture": 1.0, "runner_tty": 2.0, "state_ps": 300.0,
+            "state_proc": 1.0, "zombie_seen": 0.001, "run_10": 1.0, "traced_10": 5.0,
+            "strace_tiny": 3.0, "tiny_alone": 0.5, "parse_10": 0.5, "ten_alone": 0.8,
+            "strace_ten": 4.0, "strace_ten_stdio": 4.25}
+    report = {"figures": [{"key": k, "median_s": v, "p10_s": v} for k, v in figs.items()],
+              "unmeasured": {}, "states": {"agree": True}, "traced_processes": 10,
+              "suite": {"seconds": None, "note": "skipped with --quick"},
+              "grader": {"seconds": 1.0, "score": 62.0, "max_score": 62.0, "note": ""}}
+    report.update(over)
+    return report
+
+
+def test_targets_judge_each_ratio_and_say_what_the_traced_run_is_made_of():
+    got = {t["target"]: t for t in bench_targets.judge(_report())}
+    assert got["runner, pipe / subprocess.run(capture_output=True)"]["met"] is False  # 2.0 > 1.3
+    assert got["state from ps / state from /proc"]["met"] is True  # 300 >= 100
+    traced = got["traced / untraced run of a 10-process program"]
+    assert traced["value"] == 5.0 and traced["met"] is False
+    # 4.0 s added: start-up 2.5 (3.0 - 0.5), stops 0.7 (4.0 - 0.8 - 2.5), preload 0.25,
+    # parsing 0.5, the rest 0.05
+    for part in ("adds 4000.0 ms", "start-up 2500.0 ms", "ptrace stops 700.0 ms", "preload 250.0 ms",
+                 "parsing the log 500.0 ms", "the runner) 50.0 ms"):
+        assert part in traced["note"], part
+    assert got["grading one full submission"]["met"] is True  # 1.0 s < 1.5 s, full marks
+
+
+def test_a_part_below_zero_is_called_noise_not_a_saving():
+    report = _report()
+    for f in report["figures"]:
+        if f["key"] == "strace_ten_stdio":  # the preload "costing" less than nothing
+            f["median_s"] = f["p10_s"] = 3.9
+    traced = next(t for t in bench_targets.judge(report) if t["target"].startswith("traced"))
+    assert "the stdio preload ~0 (within the noise: -100.0 ms)" in traced["note"]
+
+
+def test_a_value_just_past_its_limit_is_not_shown_as_the_limit():
+    t = bench_targets.target("ratio", 1.302, 1.3, "x", "<=")
+    assert t["met"] is False and bench._decimals(t) == 3
+    assert bench._decimals(bench_targets.target("ratio", 1.26, 1.3, "x", "<=")) == 2
+
+
+def test_a_fast_grade_without_full_marks_does_not_meet_the_target():
+    grader = {"seconds": 0.2, "score": 10.0, "max_score": 62.0, "note": "not full marks"}
+    got = {t["target"]: t for t in bench_targets.judge(_report(grader=grader))}
+    assert got["grading one full submission"]["met"] is False
+
+
+def test_a_group_not_measured_leaves_its_target_without_a_value_and_with_the_reason():
+    report = _report(unmeasured={"trace": "not measured: strace is not installed"})
+    report["figures"] = [f for f in report["figures"] if f["key"] not in
+                         {m.key for m in bench.MEASURES if m.group == "trace"}]
+    traced = next(t for t in bench_targets.judge(report) if t["target"].startswith("traced"))
+    assert traced["value"] is None and traced["met"] is None
+    assert traced["note"] == "not measured: strace is not installed"
+
+
+def test_without_strace_the_trace_group_is_unavailable(monkeypatch):
+    def missing():
+        raise tracer.TracerMissing("tracing needs strace, which is not installed")
+
+    monkeypatch.setattr(tracer, "strace_path", missing)
+    with bench.Lab() as lab:
+        with pytest.raises(bench.Unavailable, match="needs strace"):
+            lab.prepare("trace")
+
+
+def test_sandbox_group_is_measured_beside_a_bare_run_or_says_why_not(report):
+    by_key = {f["key"]: f for f in report["figures"]}
+    if "sandbox" in report["unmeasured"]:
+        assert report["unmeasured"]["sandbox"].startswith("not measured: ") and "sandboxed" not in by_key
+        return
+    assert report["sandbox_source"] == containment.SOURCE
+    bare = by_key["sandbox_bare"]
+    for key in ("sandboxed", "sandboxed_traced"):
+        assert by_key[key]["floor"] == "sandbox_bare"
+        assert by_key[key]["ratio"] == pytest.approx(by_key[key]["median_s"] / bare["median_s"])
+        assert by_key[key]["reps"] == bare["reps"]  # sampled round-robin, as many of each
+    assert f"measured by {containment.SOURCE}" in bench.render(report)
+
+
+def test_without_bubblewrap_the_sandbox_group_says_why(monkeypatch, tmp_path):
+    monkeypatch.setenv("PYLAB_BWRAP", str(tmp_path / "no-bwrap"))  # the sandbox's own knob
+    got, source, why = containment.sample(bench.tiny_program(), runs=1)
+    assert got == {} and source == containment.SOURCE and "bubblewrap" in why
+    with bench.Lab() as lab:
+        with pytest.raises(bench.Unavailable, match="bubblewrap"):
+            bench.measure_group(lab, "sandbox", quick=True)
+
+
+def test_every_practice_exercise_has_a_reference_for_the_bench_submission():
+    refs = bench_suite._references()
+    exercises = builtin().exercises
+    assert len(refs) == len(exercises) and all(p.is_file() for p in refs.values())
+    assert set(refs) == {e.source for e in exercises}
+
+
+def test_grading_the_bench_submission_gives_full_marks():
+    r = bench_suite.grader_time()
+    n = len(builtin().exercises)
+    assert r["exit_code"] == 0, r
+    assert r["score"] == r["max_score"] == builtin().max_score > 0
+    assert r["seconds"] > 0 and f"{n} of {n} starter files replaced" in r["note"]
+    # the grader says how it contained the code, and its own time is inside the wall time
+    assert r["containment"] in bwrap.LEVELS and f"containment: {r['containment']}" in r["note"]
+    assert 0 < r["execution_time"] <= r["seconds"]
 
 
 def test_reference_for_a_starter_file_is_the_lab_program_never_a_tool(tmp_path):
@@ -185,6 +322,15 @@ def test_a_figure_that_cannot_be_measured_is_one_line_and_exit_2(monkeypatch, ca
     assert bench.main(type("Args", (), {"json": False, "quick": True})()) == 2
     err = capsys.readouterr().err
     assert err == "pylab: error: bench: could not measure X: why\n"
+
+
+def test_failed_tests_are_read_from_pytests_short_summary():
+    out = ("=========================== short test summary info ============================\n"
+           "FAILED tests/test_a.py::test_x[pipe] - AssertionError: 1 != 2\n"
+           "ERROR tests/test_b.py::test_y - IsADirectoryError: [Errno 21]\n"
+           "SKIPPED [1] tests/test_c.py:3: no\n1 failed, 1 error, 3 passed in 1.00s\n")
+    assert bench_suite.failed_tests(out) == ["tests/test_a.py::test_x[pipe]", "tests/test_b.py::test_y"]
+    assert bench_suite.failed_tests("3 passed in 1.00s\n") == []
 
 
 def test_slowest_tests_are_read_from_pytests_durations_table():
