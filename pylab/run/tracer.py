@@ -212,29 +212,71 @@ def _status_text(args: str) -> str:
     return m.group(1) if m else ""
 
 
-def _marker(pid: int, t: float, data: bytes, addr2line) -> Event:
+def _marker(pid: int, t: float, data: bytes, addr2line, lookups: list | None = None) -> Event:
+    """A stdiowatch marker as an event. Its source line is asked of `addr2line` at once, or,
+    with `lookups`, left for _resolve to ask once per binary (addr2line's start-up, per
+    address, was most of a traced run's parse)."""
     head, _, pending = data.partition(b"\n")
     words = head.decode(errors="replace").split(" ", 6)
     _, event, mode, n, addr, base, path = (words + [""] * 7)[:7]
-    where = addr2line(path, addr, base) if event != "fork" else None
-    return Event(t, pid, "stdio", data=pending[: int(n) if n.isdigit() else None], text=event,
-                 mode=mode, where=where)
+    e = Event(t, pid, "stdio", data=pending[: int(n) if n.isdigit() else None], text=event, mode=mode)
+    if event != "fork":
+        if lookups is None:
+            e.where = addr2line(path, addr, base)
+        else:
+            lookups.append((e, path, addr, base))
+    return e
+
+
+def _resolve(lookups: list) -> None:
+    """Fill in each marker's file:line with one addr2line run per binary."""
+    by_path: dict[str, list] = {}
+    for e, path, addr, base in lookups:
+        by_path.setdefault(path, []).append((e, addr, base))
+    for path, items in by_path.items():
+        offsets = [_offset(path, addr, base) for _, addr, base in items]
+        asked = sorted({o for o in offsets if o is not None})
+        if not asked or not shutil.which("addr2line"):
+            continue
+        try:
+            out = subprocess.run(["addr2line", "-e", path, *map(hex, asked)], capture_output=True, text=True,
+                                 timeout=10).stdout.splitlines()
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        found = dict(zip(asked, (_file_line(ln) for ln in out)))
+        for (e, _, _), o in zip(items, offsets):
+            e.where = found.get(o)
+
+
+def _offset(path: str, addr: str, base: str) -> int | None:
+    """The address addr2line wants: a return address less one, relative to the load base
+    for a position-independent (ET_DYN) object."""
+    if not path or path == "?" or not addr.startswith("0x"):
+        return None
+    try:
+        with open(path, "rb") as f:
+            pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
+        return int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _file_line(text: str) -> str | None:
+    text = text.strip().split(" ")[0]
+    return None if not text or text.startswith("??") else f"{os.path.basename(text.split(':')[0])}:{text.split(':')[-1]}"
 
 
 @functools.lru_cache(maxsize=1024)
 def _where(path: str, addr: str, base: str) -> str | None:
     """file:line of a return address, by addr2line on the (-g) object; None when unknown."""
-    if not path or path == "?" or not addr.startswith("0x") or not shutil.which("addr2line"):
+    at = _offset(path, addr, base)
+    if at is None or not shutil.which("addr2line"):
         return None
     try:
-        with open(path, "rb") as f:
-            pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
-        at = int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
         out = subprocess.run(["addr2line", "-e", path, hex(at)], capture_output=True, text=True, timeout=10)
-    except (OSError, ValueError, IndexError, subprocess.TimeoutExpired):
+    except (OSError, subprocess.TimeoutExpired):
         return None
-    text = out.stdout.strip().split(" ")[0]
-    return None if not text or text.startswith("??") else f"{os.path.basename(text.split(':')[0])}:{text.split(':')[-1]}"
+    return _file_line(out.stdout)
 
 
 def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subreaper: int | None = None,
@@ -248,6 +290,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     events: list[Event] = []
     pending: dict[int, str] = {}
     failed_exec: dict[int, Event] = {}
+    lookups: list = []  # markers whose source line is asked of addr2line at the end
     # PID namespaces (bwrap --unshare-pid): the line's pid is strace's, but what a call
     # returns or reports inside a namespace is that namespace's pid. --pidns-translation
     # gives both for each new process; `inside` holds the processes in a namespace of
@@ -335,11 +378,12 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             fd = int(args.split(",", 1)[0])
             data = b"".join(_strings(args))
             if fd == -1 and data.startswith(MARKER):
-                events.append(_marker(pid, t, data, where))
+                events.append(_marker(pid, t, data, where, lookups if where is _where else None))
             elif fd in (1, 2) and value and value > 0:
                 events.append(Event(t, pid, "write", fd=fd, data=data[:value]))
     for e in failed_exec.values():
         events.append(e)
+    _resolve(lookups)
     events.sort(key=lambda e: e.t)
     root = events[0].pid if events else None
     trace = Trace(events, root, t0 or 0.0)
