@@ -1,17 +1,20 @@
 """`pylab doctor`: is this machine ready for the lab? Each check is tried for real."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
-import sys
+
+import psutil
+
+from pylab.bindings import native
+from pylab.core.output import emit_json
+from pylab.grading import bwrap, sandbox
+from pylab.observe import procstate
+from pylab.run import runner, toolchain
 
 
 def _checks():
-    from pylab.bindings import native
-    from pylab.observe import procstate
-    from pylab.run import runner, toolchain
 
     def compiler():
         path, ident = toolchain.compiler()
@@ -34,7 +37,6 @@ def _checks():
         return f"{shutil.which('ps')} says this process is {procstate.state_ps(os.getpid())}"
 
     def psutil_():
-        import psutil
         return f"psutil {psutil.__version__}"
 
     def supervise():
@@ -50,8 +52,6 @@ def _checks():
         return path
 
     def bubblewrap():
-        from pylab.grading import bwrap, sandbox
-
         uid = next(iter(sandbox.pool_uids())) if os.geteuid() == 0 else None
         problem = bwrap.problem(uid)
         if problem:
@@ -76,8 +76,7 @@ def main(args) -> int:
             results.append({"check": name, "ok": False, "required": required, "detail": str(e)})
     ready = all(r["ok"] for r in results if r["required"])
     if getattr(args, "json", False):
-        json.dump({"ready": ready, "checks": results}, sys.stdout, indent=2)
-        print()
+        emit_json({"ready": ready, "checks": results})
     else:
         for r in results:
             mark = "ok  " if r["ok"] else ("FAIL" if r["required"] else "warn")

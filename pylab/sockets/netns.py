@@ -9,11 +9,10 @@ with the seed's whole sysctl advice applied.
 """
 from __future__ import annotations
 
-import json
 import os
 import subprocess
-import sys
 
+from pylab.core.output import emit_json
 from pylab.sockets import tcp_facts
 
 SEED_ADVICE = {"tcp_syncookies": "1", "tcp_tw_reuse": "1", "tcp_fin_timeout": "30"}  # the seed's sysctl.conf
@@ -60,5 +59,4 @@ def observe() -> dict:
 
 
 if __name__ == "__main__":
-    json.dump(observe(), sys.stdout)
-    print()
+    emit_json(observe())  # read by the parent outside the namespace
