@@ -4,6 +4,7 @@ each verdict it can give."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -37,7 +38,13 @@ def test_live_exit_and_zombie_verdicts_follow_what_this_test_observes(rows):
     assert seen["wait4 by the parent"]["nsignals"] == 0 and seen["wait4 by the parent"]["minflt"] > 0
     assert rows["zombie-holds"]["verdict"] == "qualified" and "ru_nsignals is 0" in rows["zombie-holds"]["condition"]
     assert rows["wait-collects"]["verdict"] == "confirmed"
-    assert rows["zombies-block-fork"]["verdict"] == "confirmed"  # an unprivileged uid hits RLIMIT_NPROC
+    # an unprivileged uid hits RLIMIT_NPROC; unless, as a user whose other tasks (the suite's
+    # other workers) filled the limit before the first fork in every try: then it says so
+    zb = rows["zombies-block-fork"]
+    probe = zb["evidence"]["forklimit probe (children are zombies)"]
+    assert zb["verdict"] == ("unverified" if probe["made"] == "0" else "confirmed"), zb
+    if os.geteuid() == 0:
+        assert zb["verdict"] == "confirmed"  # as nobody (65534) nothing else runs under that uid
     letters = {s.split()[0] for s in E.observe_lab_states().values()}
     assert "t" in letters  # the traced child: a refinement of T
     assert rows["five-states"]["verdict"] == "qualified"

@@ -273,7 +273,8 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
     """Run the forklimit probe under RLIMIT_NPROC = (tasks the uid has now) + headroom.
     Root ignores that limit, so as root the probe runs as nobody (65534). Other processes
     of that uid may start between the count and the run, and push it over the limit
-    before the probe even starts (execve fails): then count again, a bounded few times."""
+    before the probe even starts (execve fails) or before its first fork: then count again,
+    a bounded few times."""
     uid = 65534 if os.geteuid() == 0 else os.getuid()
     ids = {"uid": uid, "gid": uid} if os.geteuid() == 0 else {}
     # one at a time: two probes of one uid running at once would fill each other's limit
@@ -282,8 +283,8 @@ def observe_fork_limit(mode: str, headroom: int = 6, attempts: int = 3) -> dict:
             before = procstate.nproc_count(uid)
             r = runner.run([binary, mode], limits={"nproc": before + headroom}, **ids)
             out = probes.fields(r.stdout_text)
-            if "errno" in out:
-                break
+            if "errno" in out and out.get("made") != "0":
+                break  # (made 0: the uid's other tasks filled the limit first; count again)
     if "errno" not in out:
         raise RuntimeError(f"the forklimit probe printed nothing in {attempts} tries: {r.describe()}")
     return {"uid": uid, "tasks of that uid before": before, "nproc limit": before + headroom,
