@@ -148,8 +148,10 @@ def test_makefile_never_changes_the_working_directory_other_threads_share():
     t = threading.Thread(target=experiment)
     t.start()
     try:
-        while len(runs) < 30:  # sample all through 30 experiments
+        samples = 0
+        while len(runs) < 30 or samples < 100:  # sample all through 30 experiments, 100 times at least
             seen.add(os.getcwd())
+            samples += 1
     finally:
         stop.set()
         t.join()
