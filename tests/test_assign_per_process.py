@@ -103,7 +103,7 @@ def test_a_child_line_lost_at_exit_is_reported_from_the_childs_writes(tmp_path):
     res = grade(tmp_path, CHILD_EXITS, exercise(tmp_path))
     assert res.score == 0
     assert 'no line "child {child}: parent {pid}"' in res.observed
-    assert "(the program's child) ended (exit at" in res.observed
+    assert "(the program's child) ended (exit) without writing" in res.observed
     assert "without writing anything to stdout" in res.observed and "_exit" in res.observed
 
 
@@ -150,3 +150,39 @@ def test_fork_test_checks_the_parent_and_child_lines_by_who_wrote_them(tmp_path)
 def test_a_malformed_per_process_table_is_named(bad, why):
     with pytest.raises(checks.CaseError, match=why):
         checks.parse_case({"title": "t", **bad}, "ex/exercise.toml check 1")
+
+
+def test_the_documented_per_process_table_parses_as_written():
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "assignments.md").read_text()
+    block = doc.split("### Lines per process", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    case, own = checks.parse_case(tomllib.loads(block)["check"][0], "docs")
+    assert dict(case.per_process) == {"parent": ("before fork: pid {pid}", "parent {pid}: child {child} done"),
+                                      "child": ("child {child}: parent {pid}",)}
+    assert case.needs_forks and own["name"] == "each_process_writes_its_own_line"
+
+
+FORK_STDIO_NO_REMEDY = r'''#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(int argc, char *argv[]) {
+    const char *remedy = argc > 1 ? argv[1] : "none";
+    printf("before fork: pid %d (remedy: %s)\n", (int)getpid(), remedy);   /* never flushed first */
+    pid_t pid = fork();
+    if (pid == 0) { dprintf(1, "child %d: parent %d\n", (int)getpid(), (int)getppid()); exit(0); }
+    waitpid(pid, NULL, 0);
+    printf("parent %d: child %d done\n", (int)getpid(), (int)pid);
+    return 0;
+}
+'''
+
+
+def test_fork_stdio_says_a_remedy_that_does_not_work_left_the_line_written_by_parent_and_child(tmp_path):
+    ex = next(e for e in all_exercises() if e.name == "fork_stdio")
+    (tmp_path / "fork_stdio.c").write_text(FORK_STDIO_NO_REMEDY)
+    results = {r.check: r for r in grade_submission(tmp_path, [ex]).results}
+    assert results["twice_on_a_pipe"].passed  # no remedy: twice is right
+    remedies = results["remedies_on_a_pipe"]
+    assert remedies.score == 0
+    assert "was written twice, by" in remedies.observed and "(the program) and by its child" in remedies.observed
+    assert "fork copied the buffer into the child" in remedies.observed
