@@ -186,3 +186,31 @@ def test_fork_stdio_says_a_remedy_that_does_not_work_left_the_line_written_by_pa
     assert remedies.score == 0
     assert "was written twice, by" in remedies.observed and "(the program) and by its child" in remedies.observed
     assert "fork copied the buffer into the child" in remedies.observed
+
+
+def _trace(*events):
+    from pylab.run import tracer
+    return tracer.Trace([tracer.Event(t, pid, kind, **kw) for t, pid, kind, kw in events], 1)
+
+
+def test_a_line_is_said_copied_only_when_the_parents_first_write_after_fork_begins_with_it():
+    from pylab.run import explain
+    trace = _trace((0.0, 2, "exec", {"text": "/prog"}), (0.1, 2, "write", {"fd": 1, "data": b"hello\n"}),
+                   (0.2, 2, "spawn", {"other": 3}), (0.3, 3, "write", {"fd": 1, "data": b"child\n"}),
+                   (0.4, 3, "exit", {"code": 0}), (0.5, 2, "write", {"fd": 1, "data": b"child\n"}))
+    said = explain.syscall_sentences(trace, program=2, supervisor=1)
+    # "hello" went out before the fork (not copied); "child" began the parent's first write after it
+    assert not any("'hello'" in s for s in said)
+    assert any("'child' was written twice" in s for s in said)
+    trace.events[-1].data = b"done\nchild\n"  # the parent's first write after fork began with something else
+    assert not any("written twice" in s for s in explain.syscall_sentences(trace, program=2, supervisor=1))
+
+
+def test_a_child_that_execs_before_writing_is_said_to_have_lost_its_buffer():
+    from pylab.run import explain
+    trace = _trace((0.0, 2, "exec", {"text": "/prog"}), (0.1, 2, "spawn", {"other": 3}),
+                   (0.2, 3, "exec", {"text": "/bin/true", "argv": ["true"]}), (0.3, 3, "exit", {"code": 0}),
+                   (0.4, 2, "write", {"fd": 1, "data": b"parent\n"}))
+    said = explain.syscall_sentences(trace, program=2, supervisor=1)
+    assert "3 (the program's child) wrote nothing to stdout before exec replaced it with 'true'" in said[0]
+    assert not any(s.startswith("2 (the program)") for s in said)  # its own first exec made it the program

@@ -153,8 +153,10 @@ def _stdout_lines(trace: Trace, pid: int, since: float = float("-inf"), until: f
 
 def copied_sentences(trace: Trace, name) -> list[str]:
     """From system calls alone (no marker): each line that a process and the child it
-    forked both wrote after that fork, the child before any exec: a copy of what was
-    still in the parent's stdout buffer (fork copies the buffer), written by each.
+    forked both wrote after that fork, the child before any exec, each copy at the
+    start of a write and the parent's in its first write after the fork (where a flush
+    of what was pending starts): a copy of what was still in the parent's stdout
+    buffer (fork copies the buffer), written by each.
     No times: grading feedback must read the same on every run of the same program."""
     out = []
     for s in trace.events:
@@ -164,8 +166,12 @@ def copied_sentences(trace: Trace, name) -> list[str]:
         execd = next((e.t for e in trace.events if e.pid == child and e.kind == "exec"), float("inf"))
         theirs = _stdout_lines(trace, parent, since=s.t)
         before = _stdout_lines(trace, parent, until=s.t)
+        writes = [e for e in trace.events if e.kind == "write" and e.fd == 1 and e.t >= s.t]
+        first = next((e.data for e in writes if e.pid == parent), b"")  # a flush starts with what was pending
+        starts = [e.data for e in writes if e.pid == child and e.t < execd]
         for line in dict.fromkeys(_stdout_lines(trace, child, until=execd)):
-            if line not in theirs:
+            data = line.encode()
+            if line not in theirs or not first.startswith(data) or not any(w.startswith(data) for w in starts):
                 continue
             empty = f"; {name(parent)} had written nothing to stdout before that fork" if not before else ""
             out.append(f"{_quote(line.encode())} was written twice, by {name(parent)} and by its child {child}, "
