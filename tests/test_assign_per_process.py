@@ -214,3 +214,16 @@ def test_a_child_that_execs_before_writing_is_said_to_have_lost_its_buffer():
     said = explain.syscall_sentences(trace, program=2, supervisor=1)
     assert "3 (the program's child) wrote nothing to stdout before exec replaced it with 'true'" in said[0]
     assert not any(s.startswith("2 (the program)") for s in said)  # its own first exec made it the program
+
+
+def test_per_process_without_the_tracers_record_says_it_cannot_tell(tmp_path):
+    from pylab.grading.evidence import Watch
+
+    class Result:  # what expect_per_process reads of a run: the pipe's lines, the pids
+        pid, supervisor, stdout_text = 2, 1, "x\n"
+        lines, stdout = ["x"], b"x\n"
+    with pytest.raises(checks.Fail, match="the tracer recorded nothing"):
+        checks.expect_per_process(Result(), Watch(complete=False), {"parent": ("x",)})
+    cut = Watch(events=[object()], complete=False)
+    with pytest.raises(checks.Fail, match="cut short at its size limit"):
+        checks.expect_per_process(Result(), cut, {"parent": ("x",)})

@@ -359,7 +359,10 @@ def expect_per_process(result, watch, spec: dict, hint: str = ""):
         expect_lines(result, everyone, order=False, children=set(kids), hint=hint)
     except Fail as f:
         raise Fail(expected=expected, observed=f.observed, hint=hint) from None
-    if watch is None or not watch.complete:
+    if watch is None or not watch.events:
+        raise Fail(expected=expected, observed="the tracer recorded nothing of this run, so which process wrote "
+                   "which line cannot be told", hint=hint)
+    if not watch.complete:
         raise Fail(expected=expected, observed="the tracer's record of the run was cut short at its size limit, "
                    "so which process wrote which line cannot be told", hint=hint)
     for pid, patterns, own in [(result.pid, mine, set(kids))] + [(k, list(theirs or ()), {k}) for k in kids]:
