@@ -28,11 +28,14 @@ from pylab.grading import safe
 from pylab.grading.exercise import (Fail, check, describe_run, find_lines, make_check,  # noqa: F401 (the API)
                                     output_of, require_clean)
 from pylab.observe import procstate
+from pylab.run import explain
 
 CASE_KEYS = {"name", "title", "points", "visibility", "hint", "time_limit", "mode", "modes", "args", "stdin",
              "stdout", "lines", "unordered", "contains", "absent", "exit_code", "children", "forks", "reaped",
-             "hold", "release"}
+             "hold", "release", "per_process"}
 HOLD_KEYS = {"state", "count"}
+PROCESS_KEYS = ("parent", "child")  # per_process: the program itself; each child it forks
+EXPLAINED = 3  # the tracer's sentences added to a failure at most
 PLACEHOLDERS = {"pid": r"(?P<pid{n}>\d+)", "child": r"(?P<child{n}>\d+)", "parent": r"(?P<parent{n}>\d+)",
                 "int": r"-?\d+", "any": r".*"}
 WORDS = {"pid": "the program's PID", "child": "the PID of a child it forked",
@@ -60,13 +63,14 @@ class Case:
     hold: dict | None = None         # {"state": "Z", "count": 1}: children in that state while stdin is open
     release: str = "\n"              # written to stdin to end the hold
     hint: str = ""
+    per_process: tuple | None = None  # (("parent", lines), ("child", lines)): who writes what, in order
     extra: dict = field(default_factory=dict)
 
     @property
     def needs_forks(self) -> bool:
         text = " ".join((self.lines or ()) + (self.unordered or ()) + (self.contains or ()))
         counts = self.children is not None or self.forks is not None
-        return counts or self.reaped or self.hold is not None or "{child}" in text
+        return counts or self.reaped or self.hold is not None or "{child}" in text or self.per_process is not None
 
 
 def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
@@ -81,7 +85,11 @@ def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
         raise CaseError(f"{where}: modes must be a list of {', '.join(MODES)}, not {modes!r}")
 
     def strings(key):
-        value = spec.get(key)
+        return strings_of(spec, key, key)
+
+    def strings_of(table, key, label):
+        value = table.get(key)
+        key = label  # named as the instructor wrote it (per_process.child)
         if value is None:
             return None
         if not isinstance(value, list) or not all(isinstance(x, str) for x in value):
@@ -93,7 +101,16 @@ def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
                                     f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)})")
         return tuple(value)
 
-    given = [k for k in ("lines", "unordered", "contains") if k in spec]
+    per = spec.get("per_process")
+    if per is not None:
+        if not isinstance(per, dict) or not per or set(per) - set(PROCESS_KEYS):
+            raise CaseError(f"{where}: per_process must be a table of {' and '.join(PROCESS_KEYS)}, each a list of "
+                            "lines, like {parent = [\"...\"], child = [\"...\"]}")
+        if "lines" in spec or "unordered" in spec:
+            raise CaseError(f"{where}: per_process already says the whole output: give it without lines or unordered")
+        per = tuple((k, strings_of(per, k, f"per_process.{k}")) for k in PROCESS_KEYS if k in per)
+
+    given = [k for k in ("lines", "unordered", "contains", "per_process") if k in spec]
     if len(set(given) & {"lines", "unordered"}) > 1:
         raise CaseError(f"{where}: give lines (in order) or unordered (any order), not both")
     hold = spec.get("hold")
@@ -109,10 +126,10 @@ def parse_case(spec: dict, where: str) -> tuple[Case, dict]:
                 stdout=spec.get("stdout"), lines=strings("lines"), unordered=strings("unordered"), contains=strings("contains"),
                 absent=strings("absent") or (), exit_code=spec.get("exit_code"), children=spec.get("children"),
                 forks=spec.get("forks"), reaped=spec.get("reaped", False), hold=hold, release=spec.get("release", "\n"),
-                hint=spec.get("hint", ""))
+                hint=spec.get("hint", ""), per_process=per)
     expects = [case.stdout, case.exit_code, case.children, case.forks, hold]
     if not (given or any(x is not None for x in expects) or case.reaped or case.absent):
-        raise CaseError(f"{where}: the check expects nothing (give lines, unordered, contains, exit_code, "
+        raise CaseError(f"{where}: the check expects nothing (give lines, unordered, contains, per_process, exit_code, "
                         "children, reaped or hold)")
     own = {k: spec[k] for k in ("title", "points", "visibility", "hint", "time_limit") if k in spec}
     own["name"] = spec.get("name") or re.sub(r"\W+", "_", spec["title"].lower()).strip("_")[:60]
@@ -167,6 +184,8 @@ def run_mode(ctx, case: Case, mode: str):
         watch = ctx.watch() if case.needs_forks else None
         forks = watch.forks if watch else []
         unreaped = watch.unreaped_at_exit.get(result.pid) if watch else None
+    if case.hold is not None:
+        watch = ctx.watch()
     require_clean(result, ctx.limits)
     kids = {c for c, p in forks if p == result.pid}
     for pattern in case.absent:
@@ -177,12 +196,17 @@ def run_mode(ctx, case: Case, mode: str):
                        hint=hint)
     if case.stdout is not None and result.stdout_text != case.stdout:
         raise Fail(expected=f"stdout to be exactly {safe.quote(case.stdout)}", observed=output_of(result), hint=hint)
-    if case.lines is not None:
-        expect_lines(result, case.lines, order=True, children=kids, hint=hint)
-    if case.unordered is not None:
-        expect_lines(result, case.unordered, order=False, children=kids, hint=hint)
-    if case.contains is not None:
-        expect_lines(result, case.contains, order=True, whole=False, children=kids, hint=hint)
+    try:
+        if case.lines is not None:
+            expect_lines(result, case.lines, order=True, children=kids, hint=hint)
+        if case.unordered is not None:
+            expect_lines(result, case.unordered, order=False, children=kids, hint=hint)
+        if case.contains is not None:
+            expect_lines(result, case.contains, order=True, whole=False, children=kids, hint=hint)
+        if case.per_process is not None:
+            expect_per_process(result, watch, dict(case.per_process), hint=hint)
+    except Fail as f:
+        raise explained(f, result, watch) from None
     if case.exit_code is not None and result.exit_code != case.exit_code:
         raise Fail(expected=f"exit status {case.exit_code}", observed=f"it {result.describe()}", hint=hint)
     if case.children is not None:
@@ -298,6 +322,57 @@ def _match_as_set(patterns, lines, result, children, whole) -> str | None:
         extra = [lines[j] for j in range(len(lines)) if j not in owner]
         return f"{len(extra)} line(s) more than expected, such as {safe.quote(extra[0])}"
     return None
+
+
+def explained(failure: Fail, result, watch) -> Fail:
+    """The failure with, in its observed part, what the outside tracer can tell about why
+    (system calls only: a line a parent and its child both wrote after a fork, a process
+    of the program's tree that exec'd or ended without writing). Unchanged without a watch."""
+    if watch is None or not watch.events:
+        return failure
+    trace = watch.trace()
+    said = explain.syscall_sentences(trace, program=result.pid, supervisor=result.supervisor,
+                                     pids=watch.tree(result.pid))
+    if not said:
+        return failure
+    more = f" (and {len(said) - EXPLAINED} more)" if len(said) > EXPLAINED else ""
+    return Fail(expected=failure.expected, observed=f"{failure.observed}. The tracer saw: "
+                f"{' '.join(said[:EXPLAINED])}{more}", hint=failure.hint, credit=failure.credit)
+
+
+def expect_per_process(result, watch, spec: dict, hint: str = ""):
+    """Fail unless the program itself wrote spec["parent"]'s lines and each child it
+    forked spec["child"]'s, each in its order (the order across processes is free).
+    The output scored is the grader's pipe (its lines, as a set, must be all of these);
+    which process wrote which line is the outside tracer's record of the writes to fd 1.
+    In a child's lines {child} is that child's own PID."""
+    mine, theirs = list(spec.get("parent", ())), spec.get("child")
+    kids = [c for c, p in watch.forks if p == result.pid] if watch else []
+    parts = [f"the program to write {', '.join(map(describe_pattern, mine)) if mine else 'no line'}"]
+    if theirs is not None:
+        parts.append(f"each child it forks to write {', '.join(map(describe_pattern, theirs)) or 'no line'}")
+    expected = "; ".join(parts) + " (each process in this order, the processes in any order)"
+    if theirs and not kids:
+        raise Fail(expected=expected, observed=f"the program forked no child; {output_of(result)}", hint=hint)
+    everyone = mine + list(theirs or ()) * len(kids)
+    try:
+        expect_lines(result, everyone, order=False, children=set(kids), hint=hint)
+    except Fail as f:
+        raise Fail(expected=expected, observed=f.observed, hint=hint) from None
+    if watch is None or not watch.events:
+        raise Fail(expected=expected, observed="the tracer recorded nothing of this run, so which process wrote "
+                   "which line cannot be told", hint=hint)
+    if not watch.complete:
+        raise Fail(expected=expected, observed="the tracer's record of the run was cut short at its size limit, "
+                   "so which process wrote which line cannot be told", hint=hint)
+    for pid, patterns, own in [(result.pid, mine, set(kids))] + [(k, list(theirs or ()), {k}) for k in kids]:
+        lines = watch.stdout(pid).decode(errors="replace").splitlines()
+        why = _match_in_order(patterns, lines, result, own, True)
+        if why:
+            who = f"the program ({pid})" if pid == result.pid else f"its child {pid}"
+            wrote = ", ".join(safe.quote(ln) for ln in lines[:6]) or "nothing"
+            raise Fail(expected=expected, observed=f"{who} wrote {wrote} to stdout (the tracer's record): {why}",
+                       hint=hint)
 
 
 # -- processes -------------------------------------------------------------------------------

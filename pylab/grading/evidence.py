@@ -24,14 +24,16 @@ _SPAWNED = re.compile(r"^(\d+) +\S+ (?:<\.\.\. )?(?:clone3?|fork|vfork)(?:\(| re
                       r"(?: /\* (\d+) in strace's PID NS \*/)?")
 
 
-# What the evidence needs: process management, not writes. (The program's output comes
-# through the grader's own pipes; a traced write loop would only grow the log.)
-SYSCALLS = tuple(c for c in tracer.SYSCALLS if c not in ("write", "writev"))
+# What the evidence needs: process management, and the writes (which process wrote
+# which line: per-process line checks, and why a line came out twice or not at all).
+# The output as scored still comes through the grader's own pipes; the log stays
+# bounded by LOG_CAP (the jail's fsize), stdout itself by the run's output cap.
+SYSCALLS = tracer.SYSCALLS
 
 
 def command(log: Path, argv: list[str]) -> list[str]:
     """strace -f (the tracer's command, no library preloaded: nothing from inside is
-    trusted) around argv, with pid namespace translation, process calls only. Run it
+    trusted) around argv, with pid namespace translation: process calls and writes. Run it
     under a file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks
     cannot fill the grader's disk, it only cuts the evidence short."""
     cmd = tracer.command(log, argv, stdio=False)
@@ -43,12 +45,28 @@ def command(log: Path, argv: list[str]) -> list[str]:
 @dataclass
 class Watch:
     """Who forked whom (child, parent) and, per process that ended by exit/_exit, how
-    many of its children it had not reaped: in the sandbox's pids."""
+    many of its children it had not reaped: in the sandbox's pids. stdout(pid): the
+    bytes pid wrote to fd 1 (the tracer's record, not the grader's pipe)."""
 
     forks: list = field(default_factory=list)
     unreaped_at_exit: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # tracer Events, pids translated
     complete: bool = True  # False when the log was cut at LOG_CAP
+
+    def trace(self) -> tracer.Trace:
+        """The events as a tracer Trace (for pylab.run.explain's sentences)."""
+        return tracer.Trace(list(self.events), self.events[0].pid if self.events else None)
+
+    def stdout(self, pid: int) -> bytes:
+        return b"".join(e.data for e in self.events if e.kind == "write" and e.fd == 1 and e.pid == pid)
+
+    def tree(self, root: int) -> list[int]:
+        """root and every process descending from it, in fork order."""
+        out = [root]
+        for child, parent in self.forks:
+            if parent in out and child not in out:
+                out.append(child)
+        return out
 
 
 def read_log(path: Path) -> tuple[str, bool]:

@@ -1,7 +1,7 @@
 """fork_stdio: a line still buffered at fork is printed twice, unless remedied."""
 import re
 
-from pylab.grading.checks import check, Fail, output_of, require_clean
+from pylab.grading.checks import check, explained, Fail, output_of, require_clean
 
 HINT = ("fork copies the whole process, stdio's unwritten buffer included; each copy is flushed when its "
         "process calls exit")
@@ -31,10 +31,11 @@ def _counts(ctx, remedy, mode):
 
 def expect_count(ctx, remedy, mode, n, why):
     got, result = _counts(ctx, remedy, mode)
-    if got != n:
-        raise Fail(expected=f"the 'before fork' line {'once' if n == 1 else 'twice'} with remedy {remedy} "
-                            f"and stdout to a {mode}: {why}",
-                   observed=f"{'once' if got == 1 else f'{got} times'}; {output_of(result)}", hint=HINT)
+    if got != n:  # the observed part adds what the tracer saw: who wrote the line, when
+        raise explained(Fail(expected=f"the 'before fork' line {'once' if n == 1 else 'twice'} with remedy {remedy} "
+                                      f"and stdout to a {mode}: {why}",
+                             observed=f"{'once' if got == 1 else f'{got} times'}; {output_of(result)}", hint=HINT),
+                        result, ctx.watch())
 
 
 @check("no remedy, stdout to a pipe: the line appears twice", points=2, hint=HINT)
