@@ -2,7 +2,6 @@
 speed goals are the benchmark's to report, not the suite's to fail on a busy machine."""
 from __future__ import annotations
 
-import errno
 import json
 import os
 import subprocess
