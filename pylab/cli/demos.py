@@ -5,7 +5,6 @@ claim print the claim's verdict too, as `pylab tour` does."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
@@ -17,49 +16,12 @@ from pylab.sockets.serverproc import ServerProcess, lab_command
 from pylab.tour import registry
 
 
-def _inline(v) -> str:
-    if isinstance(v, str) and "\n" not in v:
-        return v
-    return json.dumps(v, ensure_ascii=False)
-
-
-def _flat(d: dict) -> str | None:
-    """A dict of plain values on one line, if it is short enough."""
-    if any(isinstance(v, dict) for v in d.values()):
-        return None
-    line = ", ".join(f"{k}: {_inline(v)}" for k, v in d.items())
-    return line if len(line) <= 140 else None
-
-
-def _show(value, indent: int = 2) -> None:
-    """Evidence as an indented outline: dicts nest, long lists become bullets."""
-    pad = " " * indent
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if isinstance(v, dict) and v or isinstance(v, list) and len(_inline(v)) > 80:
-                print(f"{pad}{k}:")
-                _show(v, indent + 2)
-            else:
-                print(f"{pad}{k}: {_inline(v)}")
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict) and _flat(item) is None:
-                print(f"{pad}-")
-                _show(item, indent + 2)
-            elif isinstance(item, dict):
-                print(f"{pad}- {_flat(item)}")
-            else:
-                print(f"{pad}- {_inline(item)}")
-    else:
-        print(f"{pad}{value}")
-
-
 def _report(args, title: str, evidence: dict, ok: bool = True) -> int:
     if getattr(args, "json", False):
         emit_json({"demo": title, "evidence": evidence})
     else:
         print(f"== {title} ==")
-        _show(evidence)
+        print("\n".join(registry.evidence_lines(evidence, indent=2)))  # as the tour shows evidence
     return EXIT_OK if ok else EXIT_FAILED
 
 

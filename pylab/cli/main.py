@@ -23,11 +23,10 @@ from pylab.run.toolchain import CompileError, ToolchainError
 from pylab.tour import registry
 
 
-
 # -- list / run / state / doctor --------------------------------------------------------
 def _catalog() -> list[dict]:
-    """Everything `pylab run` can run: the C programs, plus the Python demos of the
-    modules that provide a `DEMOS` table (name -> (summary, callable))."""
+    """Everything `pylab run` can run: the C programs, plus the sockets lab's Python demos
+    (pylab.cli.demos.DEMOS: name -> (summary, callable))."""
     items = [{"name": p.name, "kind": "program", "summary": p.summary}
              for p in toolchain.programs().values()]
     for name, (summary, _) in sorted(demos.DEMOS.items()):

@@ -112,8 +112,8 @@ def _scalar(value) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[str]:
-    """Evidence as lines a student can read, none of it cut off: a value that fits is
+def evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[str]:
+    """Evidence (a claim's, or a demo's) as lines a student can read, none of it cut off: a value that fits is
     shown on its key's line; a longer dict or list is unfolded below its key, one entry
     per line; a long sentence is wrapped."""
     pad = " " * indent
@@ -135,7 +135,7 @@ def _evidence_lines(evidence: dict, width: int = 100, indent: int = 6) -> list[s
                                        break_long_words=False, break_on_hyphens=False))
         else:
             lines.append(head)
-            lines.extend(_evidence_lines(value, width, indent + 2))
+            lines.extend(evidence_lines(value, width, indent + 2))
     return lines
 
 
@@ -147,7 +147,7 @@ def render_row(row: dict) -> list[str]:
         if row.get(key):  # wrapped as the evidence is; the label starts its first line
             lines.extend(textwrap.wrap(row[key], 100, initial_indent=f"    {label}: ", subsequent_indent=" " * 8,
                                        break_long_words=False, break_on_hyphens=False))
-    return lines + _evidence_lines(row["evidence"])
+    return lines + evidence_lines(row["evidence"])
 
 
 def render_text(report: dict, stream=None) -> None:
