@@ -14,6 +14,7 @@ from collections import Counter
 
 from pylab.bindings import native
 from pylab.observe import procstate
+from pylab.core.targets import IN_WORDS
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
 from pylab.tour import probes
@@ -26,7 +27,6 @@ CLAIMS = ClaimList()
 PLAIN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 EXIT2_SEED = "output begin\ncontent in buffer"
 _EXIT1_SEED = "output begin\n"
-TARGETS = {"tty": "a terminal (tty)", "pipe": "a pipe", "file": "a file"}
 
 
 def observe_exit_stops() -> dict[str, dict]:
@@ -88,8 +88,8 @@ def judge_exit_outputs(outputs: dict[str, dict[str, str]]) -> Finding:
     why = ("stdio fully buffers stdout, so _exit1's 'output begin' is lost with the rest" if buffered else
            "the output differed: " + "; ".join(f"_exit1 printed {outputs['_exit1'].get(m)!r}, exit2 "
                                                 f"{outputs['exit2'].get(m)!r}" for m in others))
-    return Finding("qualified", evidence, f"stdout is {' or '.join(TARGETS[m] for m in holds)}: on "
-                   f"{' or '.join(TARGETS[m] for m in others)} {why}")
+    return Finding("qualified", evidence, f"stdout is {' or '.join(IN_WORDS[m] for m in holds)}: on "
+                   f"{' or '.join(IN_WORDS[m] for m in others)} {why}")
 
 
 def _writes(trace: dict) -> list[str]:
