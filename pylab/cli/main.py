@@ -55,7 +55,6 @@ def cmd_run(args) -> int:
     if args.name[0] in demos.DEMOS:  # a demo takes the rest of the line as its arguments
         args.name, args.args = args.name[0], [*args.name[1:], *args.args]
         return demos.run(args.name, args)
-    args.mode = args.mode or "tty"
     return run_cmd.main(args)
 
 

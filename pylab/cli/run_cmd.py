@@ -226,13 +226,8 @@ def leftovers(result) -> list[str]:
 
 def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
     note = buffering.buffering_note(args.mode)
-    out = sys.stdout
-    out.write(result.stdout_text)
-    if result.stdout_text and not result.stdout_text.endswith("\n"):
-        out.write("\n")  # the program left a line unfinished
-    out.flush()
+    echo_output(result)
     err = sys.stderr
-    err.write(result.stderr_text)
     if changes is not None:
         if not changes:
             print(f"pylab: --watch saw nothing: the run was over ({result.duration * 1000:.1f} ms) before /proc "
@@ -259,14 +254,32 @@ def report(args, label: str, result, bench: Bench, changes, sentences, files: li
     print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms); {note}", file=err)
 
 
-def main(args) -> int:
+def on_bench(args, trace: bool):
+    """Build the program, run it in its bench folder, and list the files it made there
+    (the sources copied in are not its): (binary, label, result, --watch changes, files, bench).
+    `pylab run` and `pylab trace` both start here."""
+    args.mode = args.mode or "tty"  # left unset by the parser, so a demo can tell --mode was given
     binary, label, sources, rest = program(args)
     bench = Bench(args, sources)
     try:
-        result, changes = execute(args, binary, rest, bench, trace=args.explain)
+        result, changes = execute(args, binary, rest, bench, trace=trace)
         files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
     finally:
         bench.close()
+    return binary, label, result, changes, files, bench
+
+
+def echo_output(result) -> None:
+    """The program's stdout, then its stderr, as it wrote them (an unfinished last line ended)."""
+    sys.stdout.write(result.stdout_text)
+    if result.stdout_text and not result.stdout_text.endswith("\n"):
+        sys.stdout.write("\n")  # the program left a line unfinished
+    sys.stdout.flush()
+    sys.stderr.write(result.stderr_text)
+
+
+def main(args) -> int:
+    _, label, result, changes, files, bench = on_bench(args, trace=args.explain)
     sentences = explain.sentences(result.trace, result.pid, result.supervisor) if result.trace else None
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),

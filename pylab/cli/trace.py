@@ -40,16 +40,9 @@ def per_process(trace, program: int, supervisor: int, names: dict[str, str] | No
 
 
 def main(args) -> int:
-    args.mode = args.mode or "tty"
     if args.figure and not args.figure.endswith((".svg", ".png")):
         raise UsageError(f"--figure must name a .svg or .png file, not {args.figure!r}")
-    binary, label, sources, rest = run_cmd.program(args)
-    bench = run_cmd.Bench(args, sources)
-    try:
-        result, _ = run_cmd.execute(args, binary, rest, bench, trace=True)
-        files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
-    finally:
-        bench.close()
+    binary, label, result, _, files, _ = run_cmd.on_bench(args, trace=True)
     trace = result.trace
     sentences = explain.sentences(trace, result.pid, result.supervisor)
     if args.figure:
@@ -64,12 +57,8 @@ def main(args) -> int:
                                  for p in trace.processes().values()},
                    "explanation": sentences})
         return EXIT_OK
-    sys.stdout.write(result.stdout_text)
-    if result.stdout_text and not result.stdout_text.endswith("\n"):
-        sys.stdout.write("\n")
-    sys.stdout.flush()
+    run_cmd.echo_output(result)
     err = sys.stderr
-    err.write(result.stderr_text)
     print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
     print("pylab: what each process did, seen from outside (strace -f):", file=err)
     for line in per_process(trace, result.pid, result.supervisor, {str(binary): label}):
