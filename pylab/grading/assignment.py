@@ -79,7 +79,7 @@ def _toml(path: Path) -> dict:
         raise AssignmentError(f"{path}: cannot read it: {e.strerror}") from None
 
 
-def _known_keys(doc: dict, known, where: Path) -> None:
+def _known_keys(doc: dict, known, where) -> None:
     """A misspelt key fails loudly instead of being ignored."""
     unknown = set(doc) - set(known)
     if unknown:
@@ -117,9 +117,7 @@ def load(folder) -> Assignment:
         where = f"{manifest}: exercise {i}"
         if not isinstance(entry, dict) or "name" not in entry:
             raise AssignmentError(f"{where}: needs a name (its folder, beside {MANIFEST})")
-        if set(entry) - ENTRY_KEYS:
-            raise AssignmentError(f"{where}: unknown key(s) {', '.join(sorted(set(entry) - ENTRY_KEYS))} "
-                                  f"(known: {', '.join(sorted(ENTRY_KEYS))})")
+        _known_keys(entry, ENTRY_KEYS, where)
         name = entry["name"]
         if not isinstance(name, str) or "/" in name or name.startswith(".") or name in seen:
             raise AssignmentError(f"{where}: bad or repeated name {name!r}")

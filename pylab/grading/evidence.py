@@ -24,22 +24,14 @@ _SPAWNED = re.compile(r"^(\d+) +\S+ (?:<\.\.\. )?(?:clone3?|fork|vfork)(?:\(| re
                       r"(?: /\* (\d+) in strace's PID NS \*/)?")
 
 
-# What the evidence needs: process management, and the writes (which process wrote
-# which line: per-process line checks, and why a line came out twice or not at all).
-# The output as scored still comes through the grader's own pipes; the log stays
-# bounded by LOG_CAP (the jail's fsize), stdout itself by the run's output cap.
-SYSCALLS = tracer.SYSCALLS
-
-
 def command(log: Path, argv: list[str]) -> list[str]:
-    """strace -f (the tracer's command, no library preloaded: nothing from inside is
-    trusted) around argv, with pid namespace translation: process calls and writes. Run it
-    under a file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks
-    cannot fill the grader's disk, it only cuts the evidence short."""
-    cmd = tracer.command(log, argv, stdio=False)
-    cmd = ["trace=" + ",".join(SYSCALLS) if a.startswith("trace=") else a for a in cmd]
-    extra = [flag for flag in ("--pidns-translation", "--seccomp-bpf") if flag not in cmd]
-    return [cmd[0], *extra, *cmd[1:]]
+    """strace -f around argv: the tracer's own command (pid namespace translation, process
+    calls and writes: which process wrote which line, and why a line came out twice or not
+    at all) with no library preloaded, since nothing from inside is trusted. Run it under a
+    file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks cannot fill
+    the grader's disk, it only cuts the evidence short. The output as scored still comes
+    through the grader's own pipes."""
+    return tracer.command(log, argv, stdio=False)
 
 
 @dataclass
