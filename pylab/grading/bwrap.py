@@ -322,13 +322,13 @@ class Jail:
         """The pid, seen from here, of the process that is `inner` in the sandbox whose
         outermost process (bwrap, the runner's supervisor pid) is sandbox_init: a
         descendant one pid namespace below ours (NSpid: one more entry than ours)."""
-        level = len(procstate.status_fields(os.getpid()).get("NSpid", "0").split()) + 1
+        level = len(procstate.ns_pids(os.getpid())) + 1
         for pid in procstate.descendants(sandbox_init):
             try:
-                ns = procstate.status_fields(pid).get("NSpid", "").split()
+                ns = procstate.ns_pids(pid)
             except procstate.NoSuchProcess:
                 continue
-            if len(ns) == level and int(ns[-1]) == inner:
+            if len(ns) == level and ns[-1] == inner:
                 return pid
         return None
 

@@ -24,14 +24,16 @@ from pathlib import Path
 
 from pylab.run import toolchain
 from pylab.grading.exercise import Exercise, Fail
-from pylab.grading.sandbox import Context, Limits, Refused, Sandbox, SandboxError, read_submission_file
+from pylab.grading.sandbox import (PARALLEL_COMPILES, PARALLEL_RUNS, Context, Limits, Refused, Sandbox,
+                                   SandboxError, read_submission_file)
 
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
 WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
-CONTAINMENTS = ("namespaces", "uid")
-COMPILE_AHEAD = 2  # compiler threads per submission (this machine has 2 cores)
-EXERCISE_JOBS = 2  # exercises of one submission checked at once  # what grade_submission(containment=) accepts
+CONTAINMENTS = ("namespaces", "uid")  # what grade_submission(containment=) accepts
+# compiler threads and exercises checked at once per submission: the sandbox sizes its
+# pids cgroup for exactly these
+COMPILE_AHEAD, EXERCISE_JOBS = PARALLEL_COMPILES, PARALLEL_RUNS
 
 
 @dataclass
@@ -139,10 +141,7 @@ def _run_check(check, ctx: Context, res: CheckResult) -> None:
 
     scratch = dataclasses.replace(res)  # the check's thread writes here, never into res
 
-    def overrun():
-        ctx.sandbox.kill_runs()
-
-    if _bounded(lambda: _check_body(check, ctx, scratch), ctx.limits.wall + WATCHDOG_GRACE, overrun):
+    if _bounded(lambda: _check_body(check, ctx, scratch), ctx.limits.wall + WATCHDOG_GRACE, ctx.sandbox.kill_runs):
         for f in dataclasses.fields(res):
             setattr(res, f.name, getattr(scratch, f.name))
     else:
@@ -154,7 +153,6 @@ def _run_check(check, ctx: Context, res: CheckResult) -> None:
 
 
 def _check_body(check, ctx: Context, res: CheckResult) -> None:
-    t0 = time.monotonic()
     try:
         fraction = check.fn(ctx)
         fraction = 1.0 if fraction is None else min(max(float(fraction), 0.0), 1.0)
@@ -170,10 +168,7 @@ def _check_body(check, ctx: Context, res: CheckResult) -> None:
         res.observed = f"the grader hit an error in this check ({type(e).__name__}: {e}); tell your instructor"
         res.hint = "".join(traceback.format_exception_only(type(e), e)).strip()
     finally:
-        try:
-            ctx.close()
-        finally:
-            res.duration = time.monotonic() - t0
+        ctx.close()
 
 
 def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | None:
@@ -196,12 +191,8 @@ def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | No
 def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
     """sandbox.compile(source) under the grader's own watchdog (compile_wall + grace)."""
     compiled = []
-
-    def overrun():
-        sandbox.kill_runs()
-
     if not _bounded(lambda: compiled.append(sandbox.compile(source)),
-                    sandbox.limits.compile_wall + WATCHDOG_GRACE, overrun):
+                    sandbox.limits.compile_wall + WATCHDOG_GRACE, sandbox.kill_runs):
         raise toolchain.CompileError(source, f"the compiler did not finish within {sandbox.limits.compile_wall:g} s")
     return compiled[0]
 
@@ -285,6 +276,7 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
             # compile ahead: the compiler of the next exercises runs while checks run
             ahead = ThreadPoolExecutor(COMPILE_AHEAD, thread_name_prefix="pylab-compile")
             deadline = t0 + submission_budget([ex for ex, _ in pending], limits)
+            checking = None  # made once the compiles are queued
             try:
                 compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
                             for ex, _ in pending if _source_problem(ex, submission) is None}
@@ -301,11 +293,11 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                         on_result(results)
             finally:  # while the uid is still this submission's
                 ahead.shutdown(wait=False, cancel_futures=True)
-                if "checking" in locals():
+                if checking:
                     checking.shutdown(wait=False, cancel_futures=True)
                 sandbox.kill_runs(for_good=True)  # a compile or check still going ends now
                 ahead.shutdown(wait=True)
-                if "checking" in locals():
+                if checking:
                     checking.shutdown(wait=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None:
