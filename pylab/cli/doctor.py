@@ -5,13 +5,11 @@ import os
 import shutil
 import subprocess
 
-import psutil
-
-from pylab.bindings import native
+from pylab.cli.grading import sandbox_problem
 from pylab.core.output import emit_json
 from pylab.grading import bwrap, sandbox
 from pylab.observe import procstate
-from pylab.run import runner, toolchain
+from pylab.run import runner, toolchain, tracer
 
 
 def _checks():
@@ -21,6 +19,8 @@ def _checks():
         return f"{path} ({ident})"
 
     def native_ext():
+        from pylab.bindings import native  # the check itself: a broken build is a FAIL line
+
         return f"pylab.bindings._native loaded, getpid() = {native.getpid()}"
 
     def proc():
@@ -37,6 +37,8 @@ def _checks():
         return f"{shutil.which('ps')} says this process is {procstate.state_ps(os.getpid())}"
 
     def psutil_():
+        import psutil  # the check itself: missing is a FAIL line, not a crash
+
         return f"psutil {psutil.__version__}"
 
     def supervise():
@@ -46,14 +48,14 @@ def _checks():
         return "the supervisor builds and runs a program (subreaper set)"
 
     def strace():
-        path = shutil.which("strace")
-        if not path:
-            raise FileNotFoundError("strace not installed: the tour then says it could not trace syscalls")
-        return path
+        try:
+            return tracer.strace_path()
+        except tracer.TracerMissing as e:
+            raise FileNotFoundError(f"{e}: the tour then says it could not trace syscalls") from None
 
     def bubblewrap():
         uid = next(iter(sandbox.pool_uids())) if os.geteuid() == 0 else None
-        problem = bwrap.problem(uid)
+        problem = sandbox_problem()
         if problem:
             raise RuntimeError(f"{problem}: `pylab grade` refuses to run student code "
                                "(unless --containment=uid); `pylab check` falls back to a uid and hard limits")

@@ -104,7 +104,7 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
     return ".", names
 
 
-def _sandbox_problem() -> str | None:
+def sandbox_problem() -> str | None:
     """Why the grading sandbox cannot be made here (None: it can); root probes as a
     pool uid, the way it will run bubblewrap."""
     uid = next(iter(pool_uids()), None) if os.geteuid() == 0 else None
@@ -173,7 +173,7 @@ def grade(args) -> int:
     limits = limits_from_env()
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
-        why = _sandbox_problem()
+        why = sandbox_problem()
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")

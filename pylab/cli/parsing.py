@@ -11,11 +11,13 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
-def positive(text: str) -> float:
+def seconds(text: str, zero_ok: bool = False) -> float:
+    """An option's number of seconds: above 0 (or 0 and more, with zero_ok)."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text!r}")
+    if not (value >= 0 if zero_ok else value > 0):
+        raise argparse.ArgumentTypeError(
+            f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'}, not {text!r}")
     return value

@@ -23,6 +23,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pylab.cli.parsing import seconds
 from pylab.core.errors import EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.core.targets import MODES
@@ -30,17 +31,6 @@ from pylab.observe import procstate, timeline
 from pylab.run import buffering, explain, runner, toolchain
 
 DEFAULT_LINGER = 1.0
-
-
-def _seconds(text: str, zero_ok: bool = False) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not (value >= 0 if zero_ok else value > 0):
-        raise argparse.ArgumentTypeError(
-            f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'}, not {text!r}")
-    return value
 
 
 def add_build_arguments(s: argparse.ArgumentParser) -> None:
@@ -55,9 +45,9 @@ def add_build_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--mode", choices=MODES, help="where stdout goes (default: tty)")
     s.add_argument("--cwd", metavar="DIR", help="run in DIR (default: a fresh temporary folder)")
     s.add_argument("--keep", action="store_true", help="keep the temporary folder and say where it is")
-    s.add_argument("--linger", type=lambda t: _seconds(t, zero_ok=True), default=DEFAULT_LINGER, metavar="S",
+    s.add_argument("--linger", type=lambda t: seconds(t, zero_ok=True), default=DEFAULT_LINGER, metavar="S",
                    help=f"how long what outlives the program may go on before it is killed (default {DEFAULT_LINGER:g})")
-    s.add_argument("--timeout", type=_seconds, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--timeout", type=seconds, default=120.0, help="seconds before the run is killed (default 120)")
     s.add_argument("--stdin", metavar="FILE",
                    help="feed FILE ('-': pylab's own stdin) to the program; default: the terminal in tty mode "
                         "when pylab has one, else nothing")

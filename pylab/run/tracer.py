@@ -47,7 +47,6 @@ process lives.
 """
 from __future__ import annotations
 
-import functools
 import os
 import re
 import shutil
@@ -266,22 +265,12 @@ def _file_line(text: str) -> str | None:
     return None if not text or text.startswith("??") else f"{os.path.basename(text.split(':')[0])}:{text.split(':')[-1]}"
 
 
-@functools.lru_cache(maxsize=1024)
-def _where(path: str, addr: str, base: str) -> str | None:
-    """file:line of a return address, by addr2line on the (-g) object; None when unknown."""
-    at = _offset(path, addr, base)
-    if at is None or not shutil.which("addr2line"):
-        return None
-    try:
-        out = subprocess.run(["addr2line", "-e", path, hex(at)], capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return _file_line(out.stdout)
-
-
 def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subreaper: int | None = None,
-          where=_where) -> Trace:
+          where=None) -> Trace:
     """Events from an strace -f -ttt -xx log (a file, or its text).
+
+    where: how a stdio marker's return address becomes file:line; by default addr2line,
+    run once per binary for all its markers once the log is read (a test passes its own).
 
     subreaper: who adopts an orphan whose adopter the trace cannot show (the runner's
     supervisor); an adopter seen reaping the orphan is named from the trace itself."""
@@ -378,7 +367,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             fd = int(args.split(",", 1)[0])
             data = b"".join(_strings(args))
             if fd == -1 and data.startswith(MARKER):
-                events.append(_marker(pid, t, data, where, lookups if where is _where else None))
+                events.append(_marker(pid, t, data, where, lookups if where is None else None))
             elif fd in (1, 2) and value and value > 0:
                 events.append(Event(t, pid, "write", fd=fd, data=data[:value]))
     for e in failed_exec.values():
