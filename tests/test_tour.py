@@ -276,8 +276,11 @@ def test_fork_only_way_judge_reads_the_clone_flags():
 
 
 def test_fork_only_way_without_strace_says_unverified(monkeypatch):
-    from pylab.tour import probes
-    monkeypatch.setattr(probes, "strace_path", lambda: None)
+    from pylab.run import tracer
+
+    def missing():
+        raise tracer.TracerMissing("no strace")
+    monkeypatch.setattr(tracer, "strace_path", missing)
     f = P.judge_fork_only_way(P.observe_fork_only_way())
     assert f.verdict == "unverified" and "not installed" in f.missing
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pylab.run import runner, toolchain
+from pylab.run import tracer, runner, toolchain
 
 
 def source(name: str) -> Path:
@@ -66,10 +66,6 @@ class Trace:
     calls: list[str] = field(default_factory=list)  # syscall names in order, all processes
     numbers: dict[str, int] = field(default_factory=dict)  # name -> number, as strace -n saw
     lines: list[str] = field(default_factory=list)
-    result: runner.RunResult | None = None
-
-    def names(self) -> set[str]:
-        return set(self.calls)
 
     def data(self) -> dict:
         """The trace as plain data (what an observation returns to its judge)."""
@@ -81,15 +77,12 @@ class Trace:
 CALL = re.compile(r"^(?:\d+\s+)?(?:\[\s*(\d+)\]\s+)?([a-z_0-9]+)\(")
 
 
-def strace_path() -> str | None:
-    return shutil.which("strace")
-
-
 def strace(argv, trace: str = "process", mode: str = "pipe", stdin: bytes | None = None) -> Trace:
     """Run argv under `strace -f -n -e trace=TRACE` (-n: syscall numbers, strace >= 5.15;
     retried without it on an older strace) and list the calls it saw."""
-    exe = strace_path()
-    if exe is None:
+    try:
+        exe = tracer.strace_path()
+    except tracer.TracerMissing:
         return Trace(False, "strace is not installed (Debian: apt-get install strace)")
     for numbered in (["-n"], []):
         with tempfile.TemporaryDirectory(prefix="pylab-strace-") as d:
@@ -101,10 +94,10 @@ def strace(argv, trace: str = "process", mode: str = "pipe", stdin: bytes | None
             break
     else:
         why = (r.stderr_text.strip().splitlines() or [r.describe()])[-1]
-        return Trace(False, f"strace could not trace: {why}", result=r)
+        return Trace(False, f"strace could not trace: {why}")
     lines = text.splitlines()
     found = [m for m in map(CALL.match, lines) if m]
-    return Trace(True, calls=[m.group(2) for m in found], lines=lines, result=r,
+    return Trace(True, calls=[m.group(2) for m in found], lines=lines,
                  numbers={m.group(2): int(m.group(1)) for m in found if m.group(1)})
 
 
