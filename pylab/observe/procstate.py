@@ -199,6 +199,15 @@ def status_fields(pid: int) -> dict[str, str]:
         raise NoSuchProcess(pid) from None
 
 
+def schedstat(pid: int) -> list[int] | None:
+    """/proc/PID/schedstat: ns on a CPU, ns waiting to run, timeslices (None without it)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            return [int(n) for n in f.read().split()]
+    except (OSError, ValueError):
+        return None
+
+
 def ns_pids(pid: int) -> list[int]:
     """pid's number in each PID namespace it belongs to, outermost first (the NSpid line
     of /proc/PID/status): [host pid, ..., the pid the process itself sees]."""

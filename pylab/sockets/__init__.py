@@ -3,6 +3,11 @@ UDP and AF_UNIX, the seed's claims observed live, a forking server in C beside
 Python's ForkingTCPServer, a real third-party client (socat), and bounded load and
 faults. Servers bind 127.0.0.1 and port 0 (an ephemeral port) unless told otherwise.
 """
+import fcntl
+import socket
+import struct
+import termios
+
 LOCALHOST = "127.0.0.1"
 
 
@@ -19,3 +24,8 @@ def outcome(call, ok: str = "ok") -> str:
         return ok
     except OSError as e:
         return f"{type(e).__name__}: {errname(e)}" if e.errno else f"{type(e).__name__} ({e})"
+
+
+def queued(sock: socket.socket) -> int:
+    """Bytes waiting in sock's receive buffer (FIONREAD; for UDP: the size of the next datagram)."""
+    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]

@@ -4,17 +4,15 @@ listen backlog, makefile, and how a sudden disconnect looks to recv. Each functi
 returns the evidence."""
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import socket
 import stat
 import struct
 import subprocess
-import termios
 
 from pylab.observe import procstate
-from pylab.sockets import LOCALHOST, outcome
+from pylab.sockets import LOCALHOST, outcome, queued
 from pylab.sockets.tcp_facts import proc_net_tcp
 
 
@@ -108,13 +106,13 @@ def backlog(n: int = 2, clients: int = 6) -> dict:
                 return sorted(r["name"] for r in _rows_from(ports, port))
             states = procstate.call_until(client_states, lambda st: st.count("ESTABLISHED") >= n + 1, 5,
                                           "the accept queue to fill")
-            queued = [r["rx_queue"] for r in proc_net_tcp(port) if r["name"] == "LISTEN"]
+            accept_queue = [r["rx_queue"] for r in proc_net_tcp(port) if r["name"] == "LISTEN"]
         finally:
             for s in socks:
                 s.close()
     return {"listen backlog": n, "clients connecting": clients, "client sides, states": states,
             "completed (ESTABLISHED)": states.count("ESTABLISHED"),
-            "the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)": queued[0] if queued else None,
+            "the listener's accept queue (rx_queue of its LISTEN row in /proc/net/tcp)": accept_queue[0] if accept_queue else None,
             "somaxconn": read_somaxconn(), "a listen() above somaxconn": _capped(read_somaxconn())}
 
 
@@ -199,17 +197,12 @@ def _killed_client(unread: bool) -> str:
             try:
                 if unread:
                     conn.sendall(b"unread")
-                    procstate.call_until(lambda: _pending(c), lambda n: n > 0, 5, "the data in the client's buffer")
+                    procstate.call_until(lambda: queued(c), lambda n: n > 0, 5, "the data in the client's buffer")
                 c.close()  # now only the child holds the client's socket
             finally:
                 child.kill()
                 child.wait(10)
             return _recv_after(conn)
-
-
-def _pending(sock: socket.socket) -> int:
-    """Bytes waiting in sock's receive buffer (FIONREAD)."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def sudden_disconnect() -> dict:

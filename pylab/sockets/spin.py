@@ -26,11 +26,8 @@ SAMPLE_MOST = 0.08     # and at most, while the server has neither run nor print
 
 def cpu_ns(pid: int) -> int | None:
     """Nanoseconds pid has run on a CPU (/proc/PID/schedstat), None without schedstat."""
-    try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return int(f.read().split()[0])
-    except (OSError, IndexError, ValueError):
-        return None
+    stat = procstate.schedstat(pid)
+    return stat[0] if stat else None
 
 
 def _work(moved, cpu_seconds: float, most: float, cap: int = 50_000_000) -> float:

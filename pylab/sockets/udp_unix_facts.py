@@ -6,18 +6,16 @@ abstract namespace leaves no file."""
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import select
 import socket
 import stat
 import struct
 import tempfile
-import termios
 import threading
 
 from pylab.observe import procstate
-from pylab.sockets import LOCALHOST, outcome
+from pylab.sockets import LOCALHOST, outcome, queued
 
 
 def _closed_udp_port() -> int:
@@ -31,11 +29,6 @@ def _bind_udp(port: int) -> socket.socket:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.bind((LOCALHOST, port))
     return s
-
-
-def _queued(sock: socket.socket) -> int:
-    """Bytes waiting to be read (FIONREAD; for UDP: the size of the next datagram)."""
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
 
 
 def udp_order(messages=(b"a", b"bb", b"ccc")) -> dict:
@@ -70,7 +63,7 @@ def udp_order(messages=(b"a", b"bb", b"ccc")) -> dict:
                 for m in messages:
                     c.sendall(m)
                 total = sum(map(len, messages))
-                procstate.call_until(lambda: _queued(conn), lambda n: n == total, 5, "all bytes queued")
+                procstate.call_until(lambda: queued(conn), lambda n: n == total, 5, "all bytes queued")
                 ev["tcp: the same three sends, one recv(1024)"] = conn.recv(1024).decode()
     return ev
 

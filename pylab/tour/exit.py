@@ -184,15 +184,6 @@ def judge_zombie_ps(seen: dict) -> Finding:
     return Finding("confirmed" if stat.startswith("Z") and gone else "refuted", seen)
 
 
-def _schedstat(pid: int) -> list[int] | None:
-    """/proc/PID/schedstat: ns on a CPU, ns waiting to run, timeslices (None without it)."""
-    try:
-        with open(f"/proc/{pid}/schedstat") as f:
-            return [int(n) for n in f.read().split()]
-    except OSError:
-        return None
-
-
 def _observer_works(cpu_seconds: float = 0.005, cap: int = 10_000_000) -> float:
     """Burn a little of this process's own CPU (bounded by a count too): real time in
     which a runnable zombie would have had every chance to run."""
@@ -210,7 +201,7 @@ def _kept(pid: int) -> dict:
             "context switches (voluntary, involuntary)": [int(st.get("voluntary_ctxt_switches", -1)),
                                                           int(st.get("nonvoluntary_ctxt_switches", -1))],
             "exit status field": h["exit_code_field"], "CPU ticks": [h["utime_ticks"], h["stime_ticks"]],
-            "schedstat": _schedstat(pid)}
+            "schedstat": procstate.schedstat(pid)}
 
 
 def observe_zombie_holdings(code: int = 7) -> dict:
