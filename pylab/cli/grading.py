@@ -117,8 +117,7 @@ def check(args) -> int:
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
     found, exercises = _exercises(args, names, work=folder)
-    own = found.folder / "tests"  # an instructor checking their own assignment: its visible pytest checks too
-    tests = own if getattr(args, "assignment", None) and own.is_dir() else None
+    tests = _tests_dir(args, found)  # an instructor checking their own assignment: its visible pytest checks too
     report = grade_submission(folder, exercises, limits_from_env(), visible_only=True, extra_tests=tests)
     later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
     if args.json:
@@ -152,7 +151,7 @@ def _status(report: Report) -> int:
 
 def _tests_dir(args, found) -> Path | None:
     """Instructor pytest files: --tests DIR, else the assignment's own tests/ folder."""
-    if args.tests:
+    if getattr(args, "tests", None):  # (check has no --tests)
         tests = Path(args.tests)
         if not tests.is_dir():
             raise UsageError(f"--tests: no such directory: {args.tests}")
@@ -171,17 +170,18 @@ def grade(args) -> int:
     found, exercises = _exercises(args, args.exercises)
     tests = _tests_dir(args, found)
     limits = limits_from_env()
+    batch = _is_batch(folder)
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
         why = sandbox_problem()
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
-            if not _is_batch(folder):  # a course's CI still gets a zero result that says why
+            if not batch:  # a course's CI still gets a zero result that says why
                 _write(Report(str(folder), env_error=message), args)
             raise UsageError(message)
     args.containment = containment
-    if _is_batch(folder):
+    if batch:
         for flag in ("classroom", "prairielearn"):
             if getattr(args, flag):
                 raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")

@@ -51,7 +51,7 @@ def main(args) -> int:
         viz.trace_figure(trace, program=result.pid, supervisor=result.supervisor).savefig(args.figure)
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
-                   "files": files, "supervisor": result.supervisor,
+                   "files": files,
                    "events": [e.to_dict() for e in trace.events],
                    "processes": {str(p.pid): {k: v for k, v in p.__dict__.items() if k != "writes"}
                                  for p in trace.processes().values()},
