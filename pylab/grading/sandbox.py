@@ -479,6 +479,7 @@ class Context:
         self.deadline = time.monotonic() + self.limits.wall
         self.fork_log: Path | None = None
         self._live = []
+        self._watched: tuple = (None, None)  # (the log's identity when read, its Watch)
 
     def _budget(self) -> float:
         left = self.deadline - time.monotonic()
@@ -517,7 +518,16 @@ class Context:
 
     def watch(self) -> Watch:
         """What the last run started with watch_forks=True recorded."""
-        return evidence.watch(self.fork_log, namespaces=self.sandbox.walls)
+        # read and parse the log again only when it changed: a check polls this while the
+        # program holds (its log still), then asks once more after the run
+        try:
+            st = os.lstat(self.fork_log) if self.fork_log is not None else None
+        except OSError:
+            st = None
+        key = (str(self.fork_log), st.st_size, st.st_mtime_ns, st.st_ino) if st else None
+        if key is None or key != self._watched[0]:
+            self._watched = (key, evidence.watch(self.fork_log, namespaces=self.sandbox.walls))
+        return self._watched[1]
 
     def time_left(self) -> float:
         return max(self.deadline - time.monotonic(), 0.0)
