@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from pylab.core.targets import MODES
-from pylab.grading import safe
+from pylab.grading import evidence, safe
 from pylab.grading.exercise import (Fail, check, describe_run, find_lines, make_check,  # noqa: F401 (the API)
                                     output_of, require_clean)
 from pylab.observe import procstate
@@ -385,13 +385,7 @@ def expect_children(result, forks, n: int, hint: str = ""):
 
 def expect_tree(result, forks, n: int, hint: str = ""):
     """The program's whole tree forked n processes (fork pairs whose parent descends from it)."""
-    tree, grew = {result.pid}, True
-    while grew:
-        grew = False
-        for c, p in forks:
-            if p in tree and c not in tree:
-                tree.add(c)
-                grew = True
+    tree = evidence.tree_of(forks, result.pid)
     if len(tree) - 1 != n:
         raise Fail(expected=f"the program and its descendants to fork {n} process(es) in all",
                    observed=f"they forked {len(tree) - 1}", hint=hint)

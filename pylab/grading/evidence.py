@@ -54,11 +54,20 @@ class Watch:
 
     def tree(self, root: int) -> list[int]:
         """root and every process descending from it, in fork order."""
-        out = [root]
-        for child, parent in self.forks:
+        return tree_of(self.forks, root)
+
+
+def tree_of(forks, root: int) -> list[int]:
+    """root and every process descending from it by the (child, parent) pairs of forks,
+    in the order the pairs give them (whatever that order is)."""
+    out, grew = [root], True
+    while grew:
+        grew = False
+        for child, parent in forks:
             if parent in out and child not in out:
                 out.append(child)
-        return out
+                grew = True
+    return out
 
 
 def read_log(path: Path) -> tuple[str, bool]:
