@@ -407,18 +407,31 @@ def expect_reaped(result, forks, unreaped, hint: str = ""):
 WAIT_SYSCALLS = {"x86_64": {61, 247}, "aarch64": {260, 95}}.get(platform.machine(), set())
 
 
+def _syscall(pid: int):
+    """The number of the system call pid is in, or None: /proc/PID/syscall says "running"
+    for a task on a CPU and -1 for one stopped in user mode."""
+    with open(f"/proc/{pid}/syscall") as f:
+        first = f.read().split(maxsplit=1)
+    return int(first[0]) if first and first[0].isdigit() else None
+
+
 def _holding(pid: int) -> bool:
-    """Whether pid is blocked in something other than wait4/waitid (/proc/PID/syscall
-    names the call it sleeps in, or says "running"); by its state when that is unreadable."""
+    """Whether pid sleeps in a system call other than wait4/waitid. A task preempted on its
+    way back from fork() still shows clone in /proc/PID/syscall, so it must also be asleep
+    (S or D), and the call the same before and after that look; by its state alone when
+    /proc/PID/syscall is unreadable."""
     try:
-        with open(f"/proc/{pid}/syscall") as f:
-            first = f.read().split(maxsplit=1)
+        before = _syscall(pid)
+        state = procstate.state_proc(pid)
+        after = _syscall(pid)
+    except procstate.NoSuchProcess:
+        return False
     except OSError:
         try:
             return procstate.state_proc(pid) == "S"
         except procstate.NoSuchProcess:
             return False
-    return bool(first) and first[0].isdigit() and int(first[0]) not in WAIT_SYSCALLS
+    return state in ("S", "D") and before is not None and before == after and before not in WAIT_SYSCALLS
 
 
 def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
@@ -463,6 +476,10 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
         seen = procstate.call_until(look, settled, timeout=max(ctx.time_left() - 0.5, 0.1),
                                     what=f"children in state {state}")
     except TimeoutError:
+        seen = look()
+    if held(seen):
+        # a parent that really holds is still blocked on its line: a second look tells it
+        # from one caught between fork() and wait() (its zombie is being collected)
         seen = look()
     if not held(seen):
         expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
