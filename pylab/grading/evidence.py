@@ -108,6 +108,10 @@ def inner_pids(text: str) -> dict[int, int]:
     return mapping
 
 
+def _no_source_line(path: str, addr: str, base: str) -> None:
+    return None
+
+
 def watch(path: Path | None, namespaces: bool = True) -> Watch:
     """The evidence of one traced run (an empty Watch when there is none). namespaces:
     the run was in a sandbox of its own (else pids are this machine's, and the first
@@ -117,7 +121,10 @@ def watch(path: Path | None, namespaces: bool = True) -> Watch:
     text, complete = read_log(path)
     if not text:
         return Watch(complete=False)
-    trace = tracer.parse(text=text)
+    # no library was preloaded (command()): a stdio marker in this log was written by the
+    # submission itself, so it is dropped, and its "binary" is never handed to addr2line
+    trace = tracer.parse(text=text, where=_no_source_line)
+    trace.events = [e for e in trace.events if e.kind != "stdio"]
     if namespaces:  # the tracer names everyone by host pid; nspid is what each one saw
         inner = {pid: p.nspid for pid, p in trace.processes().items() if p.nspid is not None}
         if not inner:  # a tracer that does not translate: read the log's own comments

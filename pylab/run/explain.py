@@ -166,8 +166,10 @@ def copied_sentences(trace: Trace, name) -> list[str]:
         execd = next((e.t for e in trace.events if e.pid == child and e.kind == "exec"), float("inf"))
         theirs = _stdout_lines(trace, parent, since=s.t)
         before = _stdout_lines(trace, parent, until=s.t)
-        writes = [e for e in trace.events if e.kind == "write" and e.fd == 1 and e.t >= s.t]
-        first = next((e.data for e in writes if e.pid == parent), b"")  # a flush starts with what was pending
+        writes = [e for e in trace.events if e.kind == "write" and e.fd == 1]
+        # a flush starts with what was pending
+        first = next((e.data for e in writes if e.pid == parent and e.t >= s.t), b"")
+        # the child's own writes, even those logged before its parent's clone returned
         starts = [e.data for e in writes if e.pid == child and e.t < execd]
         for line in dict.fromkeys(_stdout_lines(trace, child, until=execd)):
             data = line.encode()

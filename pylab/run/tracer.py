@@ -50,6 +50,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,7 +128,10 @@ class Trace:
                 p.born = e.t
             if e.kind == "spawn":
                 child = get(e.other)
-                child.parent, child.born, child.nspid = e.pid, e.t, e.code
+                # the child may have run on another CPU before its parent's clone returned
+                # (strace logs the fork there): it began at whichever came first
+                child.parent, child.nspid = e.pid, e.code
+                child.born = e.t if child.born is None else min(child.born, e.t)
             elif e.kind == "exec":
                 p.argv = e.argv
             elif e.kind == "write":
@@ -252,8 +256,11 @@ def _offset(path: str, addr: str, base: str) -> int | None:
     for a position-independent (ET_DYN) object."""
     if not path or path == "?" or not addr.startswith("0x"):
         return None
-    try:
-        with open(path, "rb") as f:
+    try:  # a regular file only: a marker names its binary, and a FIFO would block the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
             pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
         return int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
     except (OSError, ValueError, IndexError):
