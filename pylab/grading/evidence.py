@@ -12,7 +12,6 @@ prints: Watch.forks, Watch.unreaped_at_exit, Watch.events.
 from __future__ import annotations
 
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +19,6 @@ from pathlib import Path
 from pylab.run import tracer
 
 LOG_CAP = 32 << 20  # bytes of strace log read at most; past it the evidence is incomplete
-_SPAWNED = re.compile(r"^(\d+) +\S+ (?:<\.\.\. )?(?:clone3?|fork|vfork)(?:\(| resumed>).*\) += (\d+)"
-                      r"(?: /\* (\d+) in strace's PID NS \*/)?")
 
 
 def command(log: Path, argv: list[str]) -> list[str]:
@@ -92,22 +89,6 @@ def read_log(path: Path) -> tuple[str, bool]:
         os.close(fd)
 
 
-def inner_pids(text: str) -> dict[int, int]:
-    """host pid -> the sandbox's pid, for every process the sandbox made: its pid 1 (the
-    clone with CLONE_NEWPID) and each process forked inside (the translated returns)."""
-    mapping: dict[int, int] = {}
-    for line in text.splitlines():
-        m = _SPAWNED.match(line)
-        if not m:
-            continue
-        _, ret, host = m.groups()
-        if host is not None:
-            mapping[int(host)] = int(ret)
-        elif "CLONE_NEWPID" in line:
-            mapping[int(ret)] = 1
-    return mapping
-
-
 def _no_source_line(path: str, addr: str, base: str) -> None:
     return None
 
@@ -127,8 +108,8 @@ def watch(path: Path | None, namespaces: bool = True) -> Watch:
     trace.events = [e for e in trace.events if e.kind != "stdio"]
     if namespaces:  # the tracer names everyone by host pid; nspid is what each one saw
         inner = {pid: p.nspid for pid, p in trace.processes().items() if p.nspid is not None}
-        if not inner:  # a tracer that does not translate: read the log's own comments
-            inner = inner_pids(text)
+        if not inner:  # not even the sandbox's pid 1 (its CLONE_NEWPID): no pid can be told
+            return Watch(complete=False)
     else:
         inner = {e.pid: e.pid for e in trace.events}
         inner[trace.root] = 1  # the supervisor, as inside a sandbox

@@ -171,12 +171,12 @@ def _check_body(check, ctx: Context, res: CheckResult) -> None:
         ctx.close()
 
 
-def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | None:
-    """(expected, observed, hint) when the exercise's file cannot be graded: missing, a
-    link, a FIFO, a device, too big, unreadable. Read never through a link."""
+def read_source(ex: Exercise, submission: Path) -> bytes | tuple[str, str, str]:
+    """The exercise's file, read once (never through a link), or (expected, observed,
+    hint) when it cannot be graded: missing, a link, a FIFO, a device, too big, unreadable."""
     hint = f"submit {ex.source} as an ordinary file holding your C code"
     try:
-        read_submission_file(submission, ex.source)
+        return read_submission_file(submission, ex.source)
     except FileNotFoundError:
         return (f"a file {ex.source} in your submission", f"{ex.source} is missing",
                 f"name the file exactly {ex.source} ('pylab starter DIR' writes one to start from)")
@@ -185,13 +185,12 @@ def _source_problem(ex: Exercise, submission: Path) -> tuple[str, str, str] | No
     except OSError as e:
         return (f"{ex.source}: a readable C file in your submission",
                 f"{ex.source} cannot be read ({os.strerror(e.errno) if e.errno else e})", hint)
-    return None
 
 
-def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
-    """sandbox.compile(source) under the grader's own watchdog (compile_wall + grace)."""
+def compile_bounded(sandbox: Sandbox, source: Path, data: bytes | None = None) -> Path:
+    """sandbox.compile(source, data) under the grader's own watchdog (compile_wall + grace)."""
     compiled = []
-    if not _bounded(lambda: compiled.append(sandbox.compile(source)),
+    if not _bounded(lambda: compiled.append(sandbox.compile(source, data)),
                     sandbox.limits.compile_wall + WATCHDOG_GRACE, sandbox.kill_runs):
         raise toolchain.CompileError(source, f"the compiler did not finish within {sandbox.limits.compile_wall:g} s")
     return compiled[0]
@@ -199,21 +198,22 @@ def compile_bounded(sandbox: Sandbox, source: Path) -> Path:
 
 def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
                    visible_only: bool = False, compiled: Future | None = None,
-                   deadline: float | None = None) -> list[CheckResult]:
+                   deadline: float | None = None, source_read=None) -> list[CheckResult]:
     """Compile (or take the binary `compiled` is building) and run every check; a check
-    not started by `deadline` (time.monotonic()) fails with that reason."""
+    not started by `deadline` (time.monotonic()) fails with that reason. source_read:
+    what read_source gave, when the caller has read the file already."""
     results = _results_for(ex, index, visible_only)
     source = submission / ex.source
-    problem = _source_problem(ex, submission)
-    if problem:
-        _fail_all(results, *problem)
+    data = read_source(ex, submission) if source_read is None else source_read
+    if not isinstance(data, bytes):
+        _fail_all(results, *data)
         return results
     try:
         if compiled is not None:
             left = None if deadline is None else max(deadline - time.monotonic(), 0.0)
             binary = compiled.result(timeout=left)
         else:
-            binary = compile_bounded(sandbox, source)
+            binary = compile_bounded(sandbox, source, data)
     except TimeoutError:
         _fail_all(results, "the grader to reach this exercise", "grading of this submission ran out of time "
                   "while this file compiled (the grader's limit for one submission)")
@@ -278,13 +278,15 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
             deadline = t0 + submission_budget([ex for ex, _ in pending], limits)
             checking = None  # made once the compiles are queued
             try:
-                compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source)
-                            for ex, _ in pending if _source_problem(ex, submission) is None}
+                sources = {ex.name: read_source(ex, submission) for ex, _ in pending}  # each read once
+                compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source, data)
+                            for ex, _ in pending if isinstance(data := sources[ex.name], bytes)}
                 # exercises in parallel (each check still has its own wall limit); their
                 # results are reported in course order
                 checking = ThreadPoolExecutor(EXERCISE_JOBS, thread_name_prefix="pylab-exercise")
                 running = [(ex, i, checking.submit(grade_exercise, ex, i, submission, sandbox, visible_only,
-                                                   compiled.get(ex.name), deadline)) for ex, i in pending]
+                                                   compiled.get(ex.name), deadline, sources[ex.name]))
+                           for ex, i in pending]
                 for ex, i, future in running:
                     results = future.result()
                     pending.remove((ex, i))

@@ -276,13 +276,15 @@ class Sandbox:
         return {**RUN_ENV, "HOME": str(self.work), "TMPDIR": str(self.dir / "tmp")}
 
     # -- compile --------------------------------------------------------------------
-    def compile(self, source: Path) -> Path:
-        """Compile a student's C file inside the sandbox, under the supervisor.
+    def compile(self, source: Path, data: bytes | None = None) -> Path:
+        """Compile a student's C file inside the sandbox, under the supervisor: `data`
+        when the caller has read it already (read_submission_file), else read here.
         Raises Refused (a link or special file), toolchain.CompileError (with the
         compiler's output) or CompilerMissing."""
         source = Path(source)
         try:
-            data = read_submission_file(source.parent, source.name)
+            if data is None:
+                data = read_submission_file(source.parent, source.name)
         except FileNotFoundError:
             raise toolchain.ToolchainError(f"no such C file: {source.name}") from None
         src = self.put(source.name, data)
