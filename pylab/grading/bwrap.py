@@ -25,7 +25,6 @@ before the namespace exists it would also cap the grader's own user.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 import shutil
@@ -65,21 +64,28 @@ def bwrap_path() -> str | None:
     return os.environ.get("PYLAB_BWRAP") or shutil.which("bwrap")
 
 
+_probed: dict[tuple, str | None] = {}  # (as a pool uid?, bwrap) -> what the probe said
+
+
 def problem(probe_uid: int | None = None) -> str | None:
-    return _problem(probe_uid, bwrap_path())
+    """Why namespaces cannot be made on this machine, or None when they can. Probed once
+    per bwrap as this user, and once as a pool uid (root leases a different one for each
+    submission; each is an unprivileged uid like the others, so one probe tells for all)."""
+    key = (probe_uid is not None, bwrap_path())
+    if key not in _probed:
+        _probed[key] = _problem(probe_uid, key[1])
+    return _probed[key]
 
 
-@functools.lru_cache(maxsize=None)
 def _problem(probe_uid: int | None, bwrap: str | None) -> str | None:
-    """Why namespaces cannot be made on this machine, or None when they can (probed once:
-    bwrap runs /bin/true with every namespace the real sandbox uses, as probe_uid when
-    given: root probes as a pool uid, the way it will run bwrap)."""
+    """bwrap runs /bin/true with every namespace the real sandbox uses, as probe_uid when
+    given: root probes as a pool uid, the way it will run bwrap."""
     if bwrap is None or not os.access(bwrap, os.X_OK):
         return "bubblewrap is not installed (apt-get install bubblewrap)"
     cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--as-pid-1",
            "--cap-drop", "ALL", *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"]
     if probe_uid is not None:
-        cmd = [str(tool("jail")), "-u", str(probe_uid), "-g", str(probe_uid), "--", *cmd]
+        cmd = [str(toolchain.tool("jail")), "-u", str(probe_uid), "-g", str(probe_uid), "--", *cmd]
     # its own process group, so a probe that does not answer (a loaded machine) is killed
     # whole, bwrap and what it started together, and reaped here: nothing is orphaned
     try:
@@ -97,11 +103,6 @@ def _problem(probe_uid: int | None, bwrap: str | None) -> str | None:
         first = (stderr.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
         return f"bubblewrap cannot make namespaces here: {first}"
     return None
-
-
-@functools.lru_cache(maxsize=None)
-def tool(name: str) -> Path:
-    return toolchain.tool(name)
 
 
 def _system_binds() -> list[str]:
@@ -245,8 +246,8 @@ class Jail:
         self.stamps = {}
         for name in ("jail", "supervise"):
             target = self.tools / name
-            shutil.copyfile(tool(name), target)
-            if _digest(target) != _digest(tool(name)):
+            shutil.copyfile(toolchain.tool(name), target)
+            if _digest(target) != _digest(toolchain.tool(name)):
                 raise JailError(f"the copy of {name} differs from the one built")
             # execute-only: a process running an unreadable file is not dumpable, so the
             # program (same uid inside) cannot ptrace its supervisor
