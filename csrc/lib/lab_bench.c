@@ -1,6 +1,7 @@
 /* lab_bench.c - process-creation loops timed in C. See lab_bench.h. */
 #define _GNU_SOURCE
 #include "lab_bench.h"
+#include "proc_state.h" /* csrc/include: the lessons' own reader of /proc/PID/stat */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -153,23 +154,6 @@ int lab_bench_stamped_child(int fd)
         _exit(w == (ssize_t)sizeof t ? 0 : 1);
     }
     return pid;
-}
-
-/* The state letter of pid from /proc/PID/stat (after the last ')'), or 0. */
-static char proc_state(pid_t pid)
-{
-    char path[64], buf[512], *p;
-    int fd, len;
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    if ((fd = open(path, O_RDONLY)) < 0)
-        return 0;
-    len = (int)read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (len <= 0)
-        return 0;
-    buf[len] = 0;
-    p = strrchr(buf, ')');
-    return p && p[1] == ' ' ? p[2] : 0;
 }
 
 long long lab_bench_zombie_seen(void)

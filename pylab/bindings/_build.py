@@ -24,7 +24,7 @@ ffibuilder.set_source(
     "\n".join(f'#include "{h.name}"' for h in HEADERS),
     # relative paths keep the build reproducible from an sdist or a clone
     sources=[str(p.relative_to(LIB.parent.parent)) for p in sorted(LIB.glob("*.c"))],
-    include_dirs=["csrc/lib"],
+    include_dirs=["csrc/lib", "csrc/include"],
     extra_compile_args=["-Wall", "-Wextra", "-std=gnu11"],
 )
 
