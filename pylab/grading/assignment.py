@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.machinery
 import importlib.util
 import sys
 import threading
@@ -199,6 +200,14 @@ def sibling(path, stem: str = "checks"):
 _IMPORTING = threading.RLock()  # parallel graders load exercises too; hidden.py loads checks.py inside
 
 
+class _NoBytecodeLoader(importlib.machinery.SourceFileLoader):
+    """Loads a checks file without writing __pycache__ beside it: an assignment folder
+    (or a student bundle) holds only what its author put there."""
+
+    def set_data(self, path, data, *, _mode=0o666):
+        pass
+
+
 def _import(path: Path):
     with _IMPORTING:
         return _import_locked(path)
@@ -208,7 +217,7 @@ def _import_locked(path: Path):
     name = _module_name(path)
     if name in sys.modules:
         return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(name, path, loader=_NoBytecodeLoader(name, str(path)))
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
