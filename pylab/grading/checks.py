@@ -454,8 +454,10 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
             return host
 
     def look():
-        kids = procstate.children(pid)
+        # the log first: a child it names existed before /proc is read, so one missing
+        # there was collected (read the other way, a fork in between looked collected)
         forked = {c for c, p in ctx.watch().forks if p == inner_self}
+        kids = procstate.children(pid)
         in_state = {}
         for kid in kids:
             try:
