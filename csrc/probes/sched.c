@@ -29,12 +29,15 @@ static long slice_ns(void)               /* se.slice from /proc/self/sched, -1 i
     return v;
 }
 
-static pthread_barrier_t started;
+/* started: all three run; counted: no spinner ends before main has counted the tasks
+ * (main preempted past `end` on a loaded machine would otherwise count itself alone) */
+static pthread_barrier_t started, counted;
 static void *spin(void *arg)
 {
     double end = *(double *)arg;
     pthread_barrier_wait(&started);
     while (now(CLOCK_MONOTONIC) < end) {}
+    pthread_barrier_wait(&counted);
     return NULL;
 }
 
@@ -43,11 +46,13 @@ int main(void)
     pthread_t t[2]; int tasks = 0; struct dirent *e;
     double wall0 = now(CLOCK_MONOTONIC), cpu0 = now(CLOCK_PROCESS_CPUTIME_ID), end = wall0 + 40;
     pthread_barrier_init(&started, NULL, 3);
+    pthread_barrier_init(&counted, NULL, 3);
     for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, spin, &end);
     pthread_barrier_wait(&started);
     DIR *d = opendir("/proc/self/task");
     while (d && (e = readdir(d))) tasks += e->d_name[0] != '.';
     if (d) closedir(d);
+    pthread_barrier_wait(&counted);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     printf("cpus=%ld tasks_while_spinning=%d wall_ms=%.1f cpu_ms=%.1f\n", sysconf(_SC_NPROCESSORS_ONLN), tasks,
            now(CLOCK_MONOTONIC) - wall0, now(CLOCK_PROCESS_CPUTIME_ID) - cpu0);
