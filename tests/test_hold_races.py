@@ -75,9 +75,24 @@ def test_a_parent_caught_on_its_way_to_wait_is_not_holding(monkeypatch):
     world = World(fork_at_children_call=0)
     world.forked = True
     looks = iter([True, False])
-    monkeypatch.setattr(checks.procstate, "children", lambda pid: [11])
+    kids = iter([[11], [11]])  # then collected: /proc has it no more
+    monkeypatch.setattr(checks.procstate, "children", lambda pid: next(kids, []))
     monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
     monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
     monkeypatch.setattr(checks, "_holding", lambda pid: next(looks, False))
-    with pytest.raises(Fail):
+    with pytest.raises(Fail) as failed:
         checks.hold(Ctx(world))
+    assert "already collected" in failed.value.observed
+
+
+def test_a_holding_parent_stopped_a_moment_by_the_tracer_still_holds(monkeypatch):
+    """Seen holding, then in a tracing stop (SIGCHLD), then holding again: a hold."""
+    world = World(fork_at_children_call=0)
+    world.forked = True
+    looks = iter([True, False, False, True])
+    monkeypatch.setattr(checks.procstate, "children", lambda pid: [11])
+    monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
+    monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
+    monkeypatch.setattr(checks, "_holding", lambda pid: next(looks, True))
+    result, forks, _ = checks.hold(Ctx(world))
+    assert forks == [(11, 10)]

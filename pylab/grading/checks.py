@@ -464,12 +464,14 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
                 in_state[kid] = procstate.state_proc(kid)
             except procstate.NoSuchProcess:
                 pass
-        return {"kids": in_state, "collected": forked - {inner(k) for k in kids}, "running": proc.running}
-
-    def held(seen) -> bool:
         # a zombie counts while the parent is blocked elsewhere (its hold), not on its way to
         # wait() or inside it: that one it is collecting
-        return sum(s == state for s in seen["kids"].values()) >= count and (state != "Z" or _holding(pid))
+        holding = state != "Z" or _holding(pid)
+        return {"kids": in_state, "collected": forked - {inner(k) for k in kids}, "running": proc.running,
+                "holding": holding}
+
+    def held(seen) -> bool:
+        return sum(s == state for s in seen["kids"].values()) >= count and seen["holding"]
 
     def settled(seen):
         return held(seen) or seen["collected"] or not seen["running"]
@@ -480,9 +482,15 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
     except TimeoutError:
         seen = look()
     if held(seen):
-        # a parent that really holds is still blocked on its line: a second look tells it
-        # from one caught between fork() and wait() (its zombie is being collected)
-        seen = look()
+        # a parent that really holds is still blocked on its line: a later look tells it
+        # from one caught between fork() and wait() (its zombie is then collected). Looks
+        # that decide nothing are taken again: the tracer stops the parent a moment for
+        # the child's SIGCHLD, and its read restarts
+        try:
+            seen = procstate.call_until(look, settled, timeout=min(1.0, max(ctx.time_left() - 0.5, 0.1)),
+                                        what=f"children in state {state}, a second time")
+        except TimeoutError:
+            seen = look()
     if not held(seen):
         expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
         if seen["collected"]:
