@@ -15,13 +15,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
-from pylab.grading import bwrap
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
 from pylab.grading.grader import Report, grade_submission
-from pylab.grading.sandbox import Limits, pool_uids
+from pylab.grading.sandbox import Limits, namespaces_problem
 
 BATCH_DEFAULT_OUT = "pylab-results"
 POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
@@ -106,9 +105,8 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
 
 def sandbox_problem() -> str | None:
     """Why the grading sandbox cannot be made here (None: it can); root probes as a
-    pool uid, the way it will run bubblewrap."""
-    uid = next(iter(pool_uids()), None) if os.geteuid() == 0 else None
-    return bwrap.problem(uid)
+    pool uid it leases, the way it will run bubblewrap."""
+    return namespaces_problem()
 
 
 def check(args) -> int:

@@ -184,6 +184,22 @@ class _UidLease:
             self._lock = None
 
 
+def namespaces_problem() -> str | None:
+    """Why the bubblewrap sandbox cannot be made here (None: it can). Root probes as a pool
+    uid it leases for the probe, the way grading runs bwrap: an unleased uid may be one a
+    concurrent grader is clearing, whose sweep would kill the probe and read as a failure."""
+    if os.geteuid() != 0:
+        return bwrap.problem(None)
+    try:
+        lease = _UidLease()
+    except SandboxError as e:
+        return str(e)
+    try:
+        return bwrap.problem(lease.uid)
+    finally:
+        lease.release()
+
+
 class Sandbox:
     """Where one submission's code is compiled and run. Use as a context manager;
     close() kills whatever is left, removes every file, frees the uid.
