@@ -14,6 +14,12 @@ class World:
     def __init__(self, fork_at_children_call: int):
         self.calls, self.fork_at, self.forked = 0, fork_at_children_call, False
 
+    @classmethod
+    def forked_already(cls) -> "World":
+        world = cls(fork_at_children_call=0)
+        world.forked = True
+        return world
+
     def children(self, pid):
         self.calls += 1
         kids = [11] if self.forked else []
@@ -49,22 +55,26 @@ class Ctx:
         return 5.0
 
 
+def _outside(monkeypatch, children, holding):
+    """What hold reads of the machine: /proc's children, their state (a zombie), the
+    namespace pids (the same here), whether the parent sleeps elsewhere than wait."""
+    monkeypatch.setattr(checks.procstate, "children", children)
+    monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
+    monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
+    monkeypatch.setattr(checks, "_holding", holding)
+
+
 @pytest.mark.parametrize("fork_at", [1, 2, 3])
 def test_a_fork_between_the_reads_of_a_look_is_never_taken_for_a_collected_child(monkeypatch, fork_at):
     world = World(fork_at)
-    monkeypatch.setattr(checks.procstate, "children", world.children)
-    monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
-    monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
-    monkeypatch.setattr(checks, "_holding", lambda pid: True)
+    _outside(monkeypatch, world.children, lambda pid: True)
     result, forks, _ = checks.hold(Ctx(world))  # a Fail here is the race
     assert forks == [(11, 10)]
 
 
 def test_a_child_the_log_names_and_proc_no_longer_has_is_told_as_collected(monkeypatch):
-    world = World(fork_at_children_call=0)
-    world.forked = True
-    monkeypatch.setattr(checks.procstate, "children", lambda pid: [])
-    monkeypatch.setattr(checks, "_holding", lambda pid: True)
+    world = World.forked_already()
+    _outside(monkeypatch, lambda pid: [], lambda pid: True)
     with pytest.raises(Fail) as failed:
         checks.hold(Ctx(world))
     assert "already collected" in failed.value.observed
@@ -72,14 +82,10 @@ def test_a_child_the_log_names_and_proc_no_longer_has_is_told_as_collected(monke
 
 def test_a_parent_caught_on_its_way_to_wait_is_not_holding(monkeypatch):
     """Seen once holding (a zombie, the parent asleep elsewhere), then in wait: no hold."""
-    world = World(fork_at_children_call=0)
-    world.forked = True
+    world = World.forked_already()
     looks = iter([True, False])
     kids = iter([[11], [11]])  # then collected: /proc has it no more
-    monkeypatch.setattr(checks.procstate, "children", lambda pid: next(kids, []))
-    monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
-    monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
-    monkeypatch.setattr(checks, "_holding", lambda pid: next(looks, False))
+    _outside(monkeypatch, lambda pid: next(kids, []), lambda pid: next(looks, False))
     with pytest.raises(Fail) as failed:
         checks.hold(Ctx(world))
     assert "already collected" in failed.value.observed
@@ -87,12 +93,8 @@ def test_a_parent_caught_on_its_way_to_wait_is_not_holding(monkeypatch):
 
 def test_a_holding_parent_stopped_a_moment_by_the_tracer_still_holds(monkeypatch):
     """Seen holding, then in a tracing stop (SIGCHLD), then holding again: a hold."""
-    world = World(fork_at_children_call=0)
-    world.forked = True
+    world = World.forked_already()
     looks = iter([True, False, False, True])
-    monkeypatch.setattr(checks.procstate, "children", lambda pid: [11])
-    monkeypatch.setattr(checks.procstate, "state_proc", lambda pid: "Z")
-    monkeypatch.setattr(checks.procstate, "ns_pids", lambda pid: [pid])
-    monkeypatch.setattr(checks, "_holding", lambda pid: next(looks, True))
+    _outside(monkeypatch, lambda pid: [11], lambda pid: next(looks, True))
     result, forks, _ = checks.hold(Ctx(world))
     assert forks == [(11, 10)]
