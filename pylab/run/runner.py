@@ -13,8 +13,9 @@ with terminal=True in tty mode, stdin, stdout and stderr are all the pty.
 
 `start()` gives a live handle for drivers that must look at a process while it runs
 (its pid, `expect()` on its output, a line on its stdin as a handshake, `stop()` to end
-the whole tree at once). trace=True runs it under the outside tracer (strace -f,
-pylab.run.tracer) and gives the events in `result.trace`.
+the whole tree at once). trace=True runs it under the outside tracer (pylab.run.tracer:
+the lab's own ptrace tracer, csrc/tools/tracelog.c, or strace -f where that cannot
+serve) and gives the events in `result.trace`.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ import math
 import os
 import re
 import selectors
-import shutil
 import signal
 import tempfile
 import termios
@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_OUTPUT_LIMIT = 1 << 20  # bytes kept per stream; the rest is counted, not kept
 TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
 STATUS_FD = 3  # where the supervisor finds its status pipe
+TRACE_FD = 4  # where a traced run's tracer finds its log (an anonymous memfd)
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
 
@@ -92,7 +93,7 @@ class Process:
         self._sent = False  # on a terminal: the last bytes written left a line unfinished
         self._file = None
         self._terminal = mode == "tty" and terminal
-        self._trace_log: Path | None = None
+        self._trace_fd: int | None = None
 
         supervisor = toolchain.tool("supervise")
         status_r, status_w = os.pipe()
@@ -141,10 +142,11 @@ class Process:
             cmd = [str(c) for c in wrap(cmd)]
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
-            if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
-                self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
-                cmd = tracer.command(self._trace_log, cmd, env=env)
-            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
+            if trace:  # the tracer outside the supervisor writes to a memfd: a log no one else can open
+                self._trace_fd = os.memfd_create("pylab-trace", os.MFD_CLOEXEC)
+                cmd = (tracer.run_command(TRACE_FD, cmd, env=env) if wrap is None else  # (a sandbox: strace,
+                       tracer.command(f"/proc/self/fd/{TRACE_FD}", cmd, env=env))     # for its PID namespace)
+            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env, self._trace_fd)
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -170,8 +172,16 @@ class Process:
             self._wait_started(timeout=10)
 
     def _drop_trace(self) -> None:
-        if self._trace_log is not None:
-            shutil.rmtree(self._trace_log.parent, ignore_errors=True)
+        if self._trace_fd is not None:
+            os.close(self._trace_fd)
+            self._trace_fd = None
+
+    def _read_trace(self) -> str:
+        chunks, offset = [], 0
+        while chunk := os.pread(self._trace_fd, 1 << 20, offset):
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks).decode("latin-1")  # the log is ASCII: every byte written is quoted as \xHH
 
     # -- the pump: read every stream until the supervisor says the run is done --------
     def _pump(self):
@@ -391,11 +401,10 @@ class Process:
         if self._seen["stderr"] > len(stderr):
             stderr += TRUNCATION_MARKER
         trace = None
-        if self._trace_log is not None:
+        if self._trace_fd is not None:
             try:
-                trace = tracer.parse(self._trace_log, subreaper=self.supervisor)
-            except FileNotFoundError:
-                trace = None
+                text = self._read_trace()
+                trace = tracer.parse(text=text, subreaper=self.supervisor) if text else None
             finally:
                 self._drop_trace()
         return RunResult(
@@ -429,7 +438,7 @@ def _millis(seconds: float | None, what: str, zero_ok: bool = False) -> int:
     return math.ceil(seconds * 1000)
 
 
-def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
+def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env, trace_fd=None) -> int:
     """posix_spawn the supervisor with the given stdio and the status pipe kept open.
 
     posix_spawn (not fork) keeps a run cheap; the supervisor starts with default
@@ -443,6 +452,8 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
         (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
         (os.POSIX_SPAWN_DUP2, status_fd, STATUS_FD),
     ]
+    if trace_fd is not None:  # the tracer's log; the supervisor closes it (it keeps fds 0-3 only)
+        actions.append((os.POSIX_SPAWN_DUP2, trace_fd, TRACE_FD))
     return os.posix_spawn(cmd[0], cmd, env, file_actions=actions,
                           setsigdef=_RESETTABLE, setsigmask=())
 
@@ -472,8 +483,9 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
     unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
     exceeds output_limit. terminal (tty mode): the pty is the program's whole terminal,
     stdin and stderr too (stderr then arrives in stdout, interleaved as a user sees it;
-    stdin data is typed in, then ^D). trace: follow every process of the run with
-    strace -f (pylab.run.tracer); the result's `trace` holds the events. wrap: a
+    stdin data is typed in, then ^D). trace: follow every process of the run from
+    outside (pylab.run.tracer.run_command; strace -f under a wrap); the result's
+    `trace` holds the events. wrap: a
     function given the supervisor's command line that returns the one to spawn instead
     (a sandbox around the supervisor: pylab.grading.bwrap); the pids reported are then
     the sandbox's, and the supervisor is signalled through wrap.signal(spawned pid, sig)

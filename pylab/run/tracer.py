@@ -48,6 +48,7 @@ process lives.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -161,10 +162,57 @@ def strace_path() -> str:
     return path
 
 
+_watch: dict[tuple, tuple[Path, Path, int]] = {}
+
+
 def stdiowatch() -> Path:
-    """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached."""
-    return toolchain.build(toolchain.csrc_dir() / "tools" / "stdiowatch.c",
-                           flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
+    """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached. Asked
+    for on every traced run: remembered in this process until its source's mtime changes
+    or the library goes (as toolchain.tool remembers the supervisor), which saves hashing
+    the source each time."""
+    source = toolchain.csrc_dir() / "tools" / "stdiowatch.c"
+    key = (str(source), os.environ.get("PYLAB_CACHE"), os.environ.get("XDG_CACHE_HOME"))
+    known = _watch.get(key)
+    try:
+        mtime = os.stat(source).st_mtime_ns
+        if known is not None and known[2] == mtime and os.path.exists(known[0]):
+            return known[0]
+    except FileNotFoundError:
+        mtime = 0
+    lib = toolchain.build(source, flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
+    _watch[key] = (lib, source, mtime)
+    return lib
+
+
+def lab_tracer() -> Path | None:
+    """The lab's own tracer (csrc/tools/tracelog.c: ptrace and a seccomp filter, built
+    static), or None where it cannot serve: it reads x86-64 registers, and a machine
+    without a compiler for it falls back to strace."""
+    if platform.machine() != "x86_64":
+        return None
+    try:
+        return toolchain.tool("tracelog")
+    except toolchain.ToolchainError:
+        return None
+
+
+def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
+    """The argv that traces `argv` (the supervisor and everything below it) for a run:
+    the lab's tracer when it serves here, else strace -f (command()). Both write the log
+    parse() reads. `log`: a path, or a file descriptor number the spawned command is
+    given (the runner passes an anonymous memfd, so no other process can find the log)."""
+    own = lab_tracer()
+    if own is None:
+        return command(f"/proc/self/fd/{log}" if isinstance(log, int) else log, argv, stdio=stdio, env=env)
+    cmd = [str(own), f"@{log}" if isinstance(log, int) else str(log), str(STRING_LIMIT)]
+    if stdio:
+        cmd += ["-E", _preload(env)]
+    return [*cmd, "--", *[str(a) for a in argv]]
+
+
+def _preload(env: dict | None) -> str:
+    lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
+    return f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"
 
 
 def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
@@ -176,8 +224,7 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
     cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
            "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
     if stdio:
-        lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
-        cmd += ["-E", f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"]
+        cmd += ["-E", _preload(env)]
     return [*cmd, "--", *[str(a) for a in argv]]
 
 
