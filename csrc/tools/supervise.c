@@ -47,6 +47,18 @@
 #include <unistd.h>
 
 static int status_fd;
+/* Set once a wait said ECHILD: we are a subreaper, so with no child there is no
+ * descendant either, and none can appear (only we fork, once). Later checks then cost
+ * no system call (a traced run stops at each wait). */
+static int childless;
+
+static int nothing_left(void)
+{
+    siginfo_t si;
+    if (!childless && waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+        childless = 1;
+    return childless;
+}
 
 __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
 {
@@ -149,11 +161,10 @@ static int in_tree(const pid_t *tree, int n, long pid)
 static void kill_descendants(void)
 {
     static pid_t tree[65536];
-    siginfo_t si;
     int n;
     /* We are a subreaper: whatever of the run outlived its parent is our child, so
      * with no child at all (ECHILD) there is nothing to sweep. */
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+    if (nothing_left())
         return;
     n = descendants(tree, 65536);
     for (int i = 1; i < n; i++) {
@@ -176,11 +187,10 @@ static void kill_descendants(void)
 static void report_outlived(void)
 {
     static pid_t tree[4096];
-    siginfo_t si;
     int n;
     /* The target is reaped: whatever outlived it was re-parented here or descends from
      * what was, so with no child at all there is nothing to walk /proc for. */
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+    if (nothing_left())
         return;
     n = descendants(tree, 4096);
     for (int i = 1; i < n; i++) {
@@ -260,12 +270,14 @@ static int reap_ready(pid_t target, int *status)
 {
     int st, found = 0;
     pid_t w;
-    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+    while (!childless && (w = waitpid(-1, &st, WNOHANG)) > 0) {
         if (w == target)
             *status = st, found = 1;
         else
             report("reaped %ld %d\n", (long)w, st);
     }
+    if (!childless && w < 0 && errno == ECHILD)
+        childless = 1;
     return found;
 }
 
@@ -353,7 +365,9 @@ int main(int argc, char *argv[])
     if (e > 2)
         close(e);
 
-    while (!reap_ready(pid, &status)) {
+    /* Wait first, then reap: a target that has already ended left SIGCHLD pending in
+     * the signalfd, so the first wait returns at once. */
+    for (;;) {
         int ev = wait_event(sigfd, ownerfd, timed_out || stopped ? -1 : deadline);
         if (ev == TIME_UP || ev == STOP) {
             timed_out |= ev == TIME_UP;
@@ -361,6 +375,8 @@ int main(int argc, char *argv[])
             kill(pid, SIGKILL);             /* our unreaped child: its pid is still its own */
             kill_descendants();             /* the whole tree, whatever its groups */
         }
+        if (reap_ready(pid, &status))
+            break;
     }
     t1 = now_ns();
     report("end %ld %d %d %ld\n", (long)pid, status, timed_out ? 1 : stopped ? 2 : 0, t1 - t0);
@@ -373,9 +389,8 @@ int main(int argc, char *argv[])
         if (linger_ms > 0 && (until < 0 || now_ms() + linger_ms < until))
             until = now_ms() + linger_ms;
         for (;;) {
-            siginfo_t si;
             reap_ready(0, &status);
-            if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+            if (nothing_left())
                 break;                      /* nothing left */
             int ev = wait_event(sigfd, ownerfd, until);
             if (ev == TIME_UP || ev == STOP)
@@ -384,7 +399,7 @@ int main(int argc, char *argv[])
     }
     for (;;) {
         kill_descendants();                /* again: a straggler may have forked */
-        if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+        if (childless || (waitpid(-1, NULL, 0) < 0 && errno == ECHILD))
             break;
     }
     report("done\n");

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pylab.core.errors import UsageError
-from pylab.run import toolchain
+from pylab.run import dwarf, toolchain
 
 SYSCALLS = ("fork", "vfork", "clone", "clone3", "execve", "execveat", "exit", "exit_group",
             "wait4", "waitid", "kill", "tkill", "tgkill", "write", "writev")
@@ -275,23 +275,33 @@ def _marker(pid: int, t: float, data: bytes, addr2line, lookups: list | None = N
 
 
 def _resolve(lookups: list) -> None:
-    """Fill in each marker's file:line with one addr2line run per binary."""
+    """Fill in each marker's file:line, reading each binary's line table once
+    (pylab.run.dwarf), or with one addr2line run for a binary that reader does not handle."""
     by_path: dict[str, list] = {}
     for e, path, addr, base in lookups:
         by_path.setdefault(path, []).append((e, addr, base))
     for path, items in by_path.items():
         offsets = [_offset(path, addr, base) for _, addr, base in items]
         asked = sorted({o for o in offsets if o is not None})
-        if not asked or not shutil.which("addr2line"):
+        if not asked:
             continue
         try:
-            out = subprocess.run(["addr2line", "-e", path, *map(hex, asked)], capture_output=True, text=True,
-                                 timeout=10).stdout.splitlines()
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        found = dict(zip(asked, (_file_line(ln) for ln in out)))
+            found = dwarf.where(path, asked)
+        except (dwarf.Unsupported, OSError):
+            found = _addr2line(path, asked)
         for (e, _, _), o in zip(items, offsets):
             e.where = found.get(o)
+
+
+def _addr2line(path: str, asked: list[int]) -> dict[int, str | None]:
+    if not shutil.which("addr2line"):
+        return {}
+    try:
+        out = subprocess.run(["addr2line", "-e", path, *map(hex, asked)], capture_output=True, text=True,
+                             timeout=10).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return dict(zip(asked, (_file_line(ln) for ln in out)))
 
 
 def _offset(path: str, addr: str, base: str) -> int | None:
