@@ -2,7 +2,7 @@
  *
  * Not a lesson: the runner (pylab/run/runner.py) execs this for every supervised run.
  *   supervise STATUS_FD TIMEOUT_MS LINGER_MS TTY UID GID [-r RES=SOFT].. [-c DIR]
- *             [-o OWNER_PID] -- PROG..
+ *             [-o OWNER_PID] [-b 1] -- PROG..
  * It becomes a session leader (and takes fd 1 as its controlling terminal when TTY is
  * 1, as a shell would), sets PR_SET_CHILD_SUBREAPER so every orphan of the run is
  * re-parented here, forks the target into its own process group (the foreground
@@ -25,6 +25,9 @@
  *   reaped PID RAW               an adopted orphan ended and was reaped here
  *   straggler PID                a descendant still alive at the end, SIGKILLed
  *   done                         nothing of the run is left
+ * Lines are gathered and written together before each wait (the runner wakes once for
+ * them, not once a line); with -b 1 ("batch": nobody watches the run while it goes),
+ * all of them at the end.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -46,7 +49,21 @@
 #include <time.h>
 #include <unistd.h>
 
-static int status_fd;
+static int status_fd, batch;
+static char pending[16384];                 /* report lines not written yet */
+static size_t npending;
+
+static void flush(void)
+{
+    size_t done = 0;
+    while (done < npending) {
+        ssize_t n = write(status_fd, pending + done, npending - done);
+        if (n <= 0)
+            break;                          /* the runner is gone: carry on */
+        done += (size_t)n;
+    }
+    npending = 0;
+}
 /* Set once a wait said ECHILD: we are a subreaper, so with no child there is no
  * descendant either, and none can appear (only we fork, once). Later checks then cost
  * no system call (a traced run stops at each wait). */
@@ -67,9 +84,14 @@ __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
     if (n > (int)sizeof buf - 1)
         n = (int)sizeof buf - 1;
-    if (write(status_fd, buf, (size_t)n) < 0) { /* the runner is gone: carry on */ }
+    if (npending + (size_t)n > sizeof pending)
+        flush();
+    memcpy(pending + npending, buf, (size_t)n);
+    npending += (size_t)n;
 }
 
 static long now_ms(void)
@@ -256,6 +278,8 @@ static int wait_event(int sigfd, int ownerfd, long deadline)
     struct signalfd_siginfo si;
     if (deadline >= 0 && left <= 0)
         return TIME_UP;
+    if (!batch)
+        flush();                            /* what happened so far, before we sleep */
     if (poll(fds, ownerfd >= 0 ? 2 : 1, (int)(left > 1L << 30 ? 1L << 30 : left)) <= 0)
         return deadline >= 0 && now_ms() >= deadline ? TIME_UP : GO_ON;
     if (fds[1].revents)
@@ -305,6 +329,8 @@ int main(int argc, char *argv[])
     for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
         if (!strcmp(argv[i], "-o") && (ownerfd = pidfd_open((pid_t)atol(argv[i + 1]))) < 0 && errno == ESRCH)
             return 1;                       /* the runner is already gone (ENOSYS: no watch) */
+        else if (!strcmp(argv[i], "-b"))
+            batch = atoi(argv[i + 1]);
     if (ownerfd >= 0)
         fcntl(ownerfd, F_SETFD, FD_CLOEXEC);
     setsid();
@@ -330,9 +356,11 @@ int main(int argc, char *argv[])
     pid = fork();
     if (pid < 0) {
         report("execfail %d\n", errno);
+        flush();
         return 1;
     }
     if (pid == 0) {
+        npending = 0;                       /* our parent's lines are its own to write */
         setpgid(0, 0);
         if (tty)
             tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
@@ -344,14 +372,16 @@ int main(int argc, char *argv[])
             if (!strcmp(argv[a], "-r"))
                 apply_rlimit(argv[a + 1]);
             else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
-                report("execfail %d\n", errno), _exit(127);
+                report("execfail %d\n", errno), flush(), _exit(127);
         if ((gid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0)) ||
             (uid >= 0 && setuid((uid_t)uid) < 0)) {
             report("execfail %d\n", errno);
+            flush();
             _exit(127);
         }
         execvp(argv[a + 1], &argv[a + 1]);
         report("execfail %d\n", errno);
+        flush();
         _exit(127);
     }
     setpgid(pid, pid);                      /* both sides: whoever runs first wins */
@@ -403,5 +433,6 @@ int main(int argc, char *argv[])
             break;
     }
     report("done\n");
+    flush();
     return 0;
 }

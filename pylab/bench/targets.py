@@ -61,15 +61,15 @@ def _graded(t: dict, grader: dict) -> dict:
 
 
 def _trace_note(med: dict, fast: dict, report: dict) -> str:
-    """What the traced run's extra time is made of, from this run's figures: strace's
-    start-up (strace around tiny, less tiny alone), the ptrace stops of the program's
-    events (strace around ten_procs, less ten_procs alone and the start-up), the stdio
-    preload (the same with it), parsing the log, and the rest (tracing the supervisor,
-    the runner's own work around the trace)."""
+    """What the traced run's extra time is made of, from this run's figures: the
+    tracer's start-up (the tracer around tiny, less tiny alone), the ptrace stops of the
+    program's events (the tracer around ten_procs, less ten_procs alone and the
+    start-up), the stdio preload (the same with it), parsing the log, and the rest
+    (tracing the supervisor, the runner's own work around the trace)."""
     extra = med["traced_10"] - med["run_10"]
-    parts = {"strace's own start-up": med["strace_tiny"] - med["tiny_alone"]}
-    parts["the program's ptrace stops"] = med["strace_ten"] - med["ten_alone"] - parts["strace's own start-up"]
-    parts["the stdio preload"] = med["strace_ten_stdio"] - med["strace_ten"]
+    parts = {"the tracer's own start-up": med["tracer_tiny"] - med["tiny_alone"]}
+    parts["the program's ptrace stops"] = med["tracer_ten"] - med["ten_alone"] - parts["the tracer's own start-up"]
+    parts["the stdio preload"] = med["tracer_ten_stdio"] - med["tracer_ten"]
     parts["parsing the log"] = med["parse_10"]
     parts["the rest (the supervisor traced, the runner)"] = extra - sum(parts.values())
     seen = report.get("traced_processes")

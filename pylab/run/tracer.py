@@ -116,7 +116,18 @@ class Trace:
     root: int | None  # the first process traced: the command strace started
     t0: float = 0.0  # the first event's wall-clock time (seconds since the epoch)
 
+    _procs: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
     def processes(self) -> dict[int, Proc]:
+        """{pid: Proc}, summed up from the events; built once for a given list of events
+        (`pylab trace` and the sentences ask for it many times). Read it, do not change it."""
+        if self._procs is not None and self._procs[0] is self.events and self._procs[1] == len(self.events):
+            return self._procs[2]
+        procs = self._build()
+        self._procs = (self.events, len(self.events), procs)
+        return procs
+
+    def _build(self) -> dict[int, Proc]:
         procs: dict[int, Proc] = {}
 
         def get(pid: int) -> Proc:
@@ -145,10 +156,11 @@ class Trace:
     def of(self, pid: int) -> list[Event]:
         return [e for e in self.events if e.pid == pid]
 
-    def stdout(self, pid: int | None = None) -> bytes:
-        """The bytes written to fd 1, by one process or all of them, in time order."""
+    def stdout(self, pid: int | None = None, since: float = float("-inf"), until: float = float("inf")) -> bytes:
+        """The bytes written to fd 1, by one process or all of them, in time order (those
+        written from `since` up to, not including, `until`)."""
         return b"".join(e.data for e in self.events if e.kind == "write" and e.fd == 1
-                        and (pid is None or e.pid == pid))
+                        and (pid is None or e.pid == pid) and since <= e.t < until)
 
     def to_dict(self) -> dict:
         return {"root": self.root, "events": [e.to_dict() for e in self.events]}
@@ -229,12 +241,12 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
 
 
 # -- parsing ---------------------------------------------------------------------------
-_LINE = re.compile(r"(\d+) +(\d+\.\d+) (.*)")
 _CALL = re.compile(r"(\w+)\((.*)\) += (-?\d+|\?|0x[0-9a-f]+)(?: (E\w+))?.*$", re.S)
 _STR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 _EXITED = re.compile(r"\+\+\+ exited with (\d+) \+\+\+")
 _KILLED = re.compile(r"\+\+\+ killed by (\w+)( \(core dumped\))? \+\+\+")
 _SIGNAL = re.compile(r"--- (\w+) \{(.*)\} ---")
+_SI_PID = re.compile(r"si_pid=(\d+)")
 _NSPID = re.compile(r"/\* (\d+) in strace's PID NS \*/")
 
 
@@ -326,8 +338,9 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
           where=None) -> Trace:
     """Events from an strace -f -ttt -xx log (a file, or its text).
 
-    where: how a stdio marker's return address becomes file:line; by default addr2line,
-    run once per binary for all its markers once the log is read (a test passes its own).
+    where: how a stdio marker's return address becomes file:line; by default the
+    binary's DWARF line table (pylab.run.dwarf; addr2line for a binary it cannot read),
+    read once per binary for all its markers once the log is read (a test passes its own).
 
     subreaper: who adopts an orphan whose adopter the trace cannot show (the runner's
     supervisor); an adopter seen reaping the orphan is named from the trace itself."""
@@ -351,10 +364,11 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     t0 = None
     for raw in text.splitlines():
-        m = _LINE.match(raw)
-        if not m:
+        try:  # "PID SECONDS.MICROS BODY" (strace pads the pid)
+            tid_s, stamp_s, body = raw.split(None, 2)
+            tid, stamp = int(tid_s), float(stamp_s)
+        except ValueError:
             continue
-        tid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
         pid = thread_of.get(tid, tid)
         if t0 is None:
             t0 = stamp
@@ -366,16 +380,18 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             body = pending.pop(tid, "") + body.split(" resumed>", 1)[-1]
         if tid != pid and (body.startswith("+++") or body.startswith("exit(")):
             continue  # a thread ending is not its process ending
-        if (x := _EXITED.match(body)):
-            events.append(Event(t, pid, "end", code=int(x.group(1))))
+        first = body[:1]
+        if first == "+":
+            if (x := _EXITED.match(body)):
+                events.append(Event(t, pid, "end", code=int(x.group(1))))
+            elif (x := _KILLED.match(body)):
+                events.append(Event(t, pid, "end", signal=x.group(1), core=bool(x.group(2))))
             continue
-        if (x := _KILLED.match(body)):
-            events.append(Event(t, pid, "end", signal=x.group(1), core=bool(x.group(2))))
-            continue
-        if (x := _SIGNAL.match(body)):
-            sender = re.search(r"si_pid=(\d+)", x.group(2))
-            events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
-                                other=ours(pid, int(sender.group(1))) if sender else None))
+        if first == "-":
+            if (x := _SIGNAL.match(body)):
+                sender = _SI_PID.search(x.group(2))
+                events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
+                                    other=ours(pid, int(sender.group(1))) if sender else None))
             continue
         c = _CALL.match(body)
         if not c:
