@@ -188,11 +188,12 @@ class Process:
 
     # -- the pump: read every stream until the supervisor says the run is done --------
     def _pump(self):
-        # poll(2), and blocking reads: a pipe or pty that poll calls readable has data or
-        # its EOF, so no read waits; only stdin, written in pieces, is non-blocking.
+        # poll(2), and each ready stream read until it has nothing more (non-blocking): an
+        # end that came with the last bytes is seen at once, not after another wake-up.
         poller = select.poll()
         live = set(self._readers)
         for fd in live:
+            os.set_blocking(fd, False)
             poller.register(fd, select.POLLIN)
         feeding = self._stdin_w is not None and self._stdin_data is not None
         if feeding:
@@ -217,20 +218,21 @@ class Process:
                         if feeding and fd == self._stdin_w and not self._feed(poller):
                             feeding = False
                         continue
-                    try:
-                        data = os.read(fd, 65536)
-                    except BlockingIOError:
-                        continue
-                    except OSError as e:  # a pty's master says EIO once no slave is open
-                        if e.errno != errno.EIO:
-                            raise
-                        data = b""
-                    if not data:
-                        poller.unregister(fd)
-                        live.discard(fd)
-                        os.close(fd)
-                        continue
-                    self._take(self._readers[fd], data)
+                    while True:
+                        try:
+                            data = os.read(fd, 65536)
+                        except BlockingIOError:
+                            break
+                        except OSError as e:  # a pty's master says EIO once no slave is open
+                            if e.errno != errno.EIO:
+                                raise
+                            data = b""
+                        if not data:
+                            poller.unregister(fd)
+                            live.discard(fd)
+                            os.close(fd)
+                            break
+                        self._take(self._readers[fd], data)
         except BaseException:
             self.stop()  # whatever went wrong here, the run must end, not be waited on
             for fd in live:
