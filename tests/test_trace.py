@@ -182,17 +182,19 @@ needs_lab_tracer = pytest.mark.skipif(tracer.lab_tracer() is None, reason="the l
 
 def _shape(trace: tracer.Trace) -> Counter:
     """What happened, without pids or times: each event's kind and what it carried
-    (SIGCHLD deliveries left out: the kernel merges those that arrive together)."""
+    (SIGCHLD deliveries left out: the kernel merges those that arrive together; and the
+    supervisor's own command line, whose options differ with the tracer)."""
     return Counter((e.kind, e.fd, re.sub(rb"\d+", b"N", e.data), e.code, e.signal, e.text if e.kind in ("stdio", "exec") else None,
                     tuple(e.argv or ())) for e in trace.events
-                   if e.kind != "reparent" and (e.kind, e.signal) != ("signal", "SIGCHLD"))
+                   if e.kind != "reparent" and (e.kind, e.signal) != ("signal", "SIGCHLD")
+                   and not (e.kind == "exec" and e.pid == trace.root))
 
 
 @needs_lab_tracer
 @pytest.mark.parametrize("name", ["fork_tree", "exec_drops_buffer", "child_outlives"])
 def test_the_labs_tracer_sees_what_strace_sees(name, monkeypatch):
     argv = [build(name)]
-    assert tracer.run_command(4, argv)[0] == str(tracer.lab_tracer())  # what a traced run uses here
+    assert tracer.supervisor_options(4) is not None  # a traced run here: the supervisor's own tracer
     ours = runner.run(argv, trace=True, linger=0.3)
     monkeypatch.setattr(tracer, "lab_tracer", lambda: None)
     theirs = runner.run(argv, trace=True, linger=0.3)
@@ -259,3 +261,16 @@ def test_markers_get_their_source_line_without_addr2line(monkeypatch):
     r = traced("exec_drops_buffer", mode="pipe")
     mark = next(e for e in r.trace.events if e.kind == "stdio" and e.text == "exec")
     assert mark.where == "exec_drops_buffer.c:21"
+
+
+@needs_lab_tracer
+def test_tracelog_around_a_command_follows_all_of_it_and_exits_as_it_did(tmp_path):
+    log = tmp_path / "log"
+    cmd = tracer.run_command(log, [build("fork_tree")], stdio=False)
+    assert cmd[0] == str(tracer.lab_tracer())
+    done = subprocess.run(cmd, capture_output=True)
+    t = tracer.parse(log)
+    assert done.returncode == 0 and done.stdout.count(b"hello\n") == 8
+    assert len(t.processes()) == 8 and sum(e.kind == "spawn" for e in t.events) == 7
+    # every line written to fd 1, by every process (concurrent writers: no fixed order)
+    assert sorted(t.stdout().splitlines()) == sorted(done.stdout.splitlines())

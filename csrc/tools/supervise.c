@@ -2,7 +2,7 @@
  *
  * Not a lesson: the runner (pylab/run/runner.py) execs this for every supervised run.
  *   supervise STATUS_FD TIMEOUT_MS LINGER_MS TTY UID GID [-r RES=SOFT].. [-c DIR]
- *             [-o OWNER_PID] [-b 1] -- PROG..
+ *             [-o OWNER_PID] [-b 1] [-t LOG_FD [-e VAR=VALUE]..] -- PROG..
  * It becomes a session leader (and takes fd 1 as its controlling terminal when TTY is
  * 1, as a shell would), sets PR_SET_CHILD_SUBREAPER so every orphan of the run is
  * re-parented here, forks the target into its own process group (the foreground
@@ -25,6 +25,11 @@
  *   reaped PID RAW               an adopted orphan ended and was reaped here
  *   straggler PID                a descendant still alive at the end, SIGKILLed
  *   done                         nothing of the run is left
+ * With -t (x86-64), the run is traced from outside the program: after setsid the
+ * supervisor forks a tracer (ptrace_core.h; in the run's session, so the stops of a
+ * run go back and forth within one scheduling group) that seizes the target before it
+ * execs PROG with the -e variables and the trace filter; the tracer logs every process
+ * of the program to LOG_FD, and the supervisor its own exec, fork, reaps and exit.
  * Lines are gathered and written together before each wait (the runner wakes once for
  * them, not once a line); with -b 1 ("batch": nobody watches the run while it goes),
  * all of them at the end.
@@ -48,8 +53,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include "ptrace_core.h"
+#define CAN_TRACE 1
+#else
+#define CAN_TRACE 0
+#endif
 
-static int status_fd, batch;
+static int status_fd, batch, trace_fd = -1;
+static pid_t tracer;                        /* our tracer child (-t), while it runs */
 static char pending[16384];                 /* report lines not written yet */
 static size_t npending;
 
@@ -151,8 +163,8 @@ static int descendants(pid_t *tree, int max)
             char *p, st;
             long pid = strtol(e->d_name, &p, 10), ppid;
             int known = 0;
-            if (*p || pid <= 0)
-                continue;
+            if (*p || pid <= 0 || pid == tracer)
+                continue;                   /* (the tracer must see the run to its end) */
             for (int i = 0; i < n && !known; i++)
                 known = tree[i] == pid;
             if (known || !read_stat(pid, &st, &ppid, NULL, 0))
@@ -233,14 +245,17 @@ static void report_outlived(void)
     }
 }
 
-/* close every fd from `low` up, except `keep` (close_range where the kernel has it) */
-static void close_from(int low, int keep)
+/* close every fd from `low` up, except `keep` and `also` (-1: none) (close_range where
+ * the kernel has it) */
+static void close_from(int low, int keep, int also)
 {
-    if ((keep <= low || syscall(SYS_close_range, low, keep - 1, 0) == 0) &&
-        syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+    int a = also < 0 || keep < also ? keep : also, b = also < 0 ? -1 : keep < also ? also : keep;
+    if ((a <= low || syscall(SYS_close_range, low, a - 1, 0) == 0) &&
+        (b < 0 || b == a + 1 || syscall(SYS_close_range, a + 1, b - 1, 0) == 0) &&
+        syscall(SYS_close_range, (b < 0 ? a : b) + 1, ~0U, 0) == 0)
         return;
     for (long fd = low, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
-        if (fd != keep)
+        if (fd != keep && fd != also)
             close((int)fd);
 }
 
@@ -295,6 +310,14 @@ static int reap_ready(pid_t target, int *status)
     int st, found = 0;
     pid_t w;
     while (!childless && (w = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (w == tracer) {                  /* done: its log is written */
+            tracer = 0;
+            continue;
+        }
+#if CAN_TRACE
+        if (trace_fd >= 0)
+            line(getpid(), now(), "wait4(-1, %s, WNOHANG, NULL) = %d", status_text(st), (int)w);
+#endif
         if (w == target)
             *status = st, found = 1;
         else
@@ -311,6 +334,7 @@ int main(int argc, char *argv[])
     long timeout_ms, linger_ms, uid, gid, t0, t1, deadline;
     pid_t pid;
     sigset_t mask, old;
+    int go[2] = {-1, -1};                   /* -t: the target waits on this until it is seized */
 
     if (argc < 9) {
         fprintf(stderr, "usage: supervise FD TIMEOUT_MS LINGER_MS TTY UID GID [-r R=N].. [-c DIR] [-o PID] -- PROG..\n");
@@ -322,10 +346,33 @@ int main(int argc, char *argv[])
     tty = atoi(argv[4]);
     uid = atol(argv[5]);
     gid = atol(argv[6]);
+    for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+        if (!strcmp(argv[i], "-t")) {
+            if (!CAN_TRACE) {
+                fprintf(stderr, "supervise: -t: this tracer reads x86-64 registers only\n");
+                return 2;
+            }
+            trace_fd = atoi(argv[i + 1]);
+        }
     /* A run starts with stdin, stdout, stderr and nothing else: whatever our caller
      * inherited from its own parent must not leak into the program. */
-    close_from(3, status_fd);
+    close_from(3, status_fd, trace_fd);
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* our own exec, as strace would have logged it */
+        char *text = NULL;
+        size_t n = 0, room = 0;
+        fcntl(trace_fd, F_SETFD, FD_CLOEXEC);
+        quoted(&text, &n, &room, (unsigned char *)argv[0], strlen(argv[0]));
+        append(&text, &n, &room, ", [");
+        for (int i = 0; i < argc; i++) {
+            append(&text, &n, &room, i ? ", " : "");
+            quoted(&text, &n, &room, (unsigned char *)argv[i], strlen(argv[i]));
+        }
+        line(getpid(), now(), "execve(%s], 0x0) = 0", text);
+        free(text);
+    }
+#endif
     for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
         if (!strcmp(argv[i], "-o") && (ownerfd = pidfd_open((pid_t)atol(argv[i + 1]))) < 0 && errno == ESRCH)
             return 1;                       /* the runner is already gone (ENOSYS: no watch) */
@@ -353,6 +400,8 @@ int main(int argc, char *argv[])
 
     t0 = now_ns();
     deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
+    if (trace_fd >= 0 && pipe2(go, O_CLOEXEC) < 0)
+        go[0] = go[1] = -1;
     pid = fork();
     if (pid < 0) {
         report("execfail %d\n", errno);
@@ -379,11 +428,44 @@ int main(int argc, char *argv[])
             flush();
             _exit(127);
         }
+#if CAN_TRACE
+        if (trace_fd >= 0) {                /* wait to be seized, then filter, then exec */
+            char c;
+            close(go[1]);
+            if (read(go[0], &c, 1) < 0) { /* EOF: the tracer has us (or is gone) */ }
+            for (int i = 7; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+                if (!strcmp(argv[i], "-e"))
+                    putenv(argv[i + 1]);
+            install_filter();
+        }
+#endif
         execvp(argv[a + 1], &argv[a + 1]);
         report("execfail %d\n", errno);
         flush();
         _exit(127);
     }
+#if CAN_TRACE
+    if (trace_fd >= 0) {
+        pid_t self = getpid();
+        line(self, now(), "fork() = %d", (int)pid);
+        tracer = fork();
+        if (tracer == 0) {                  /* the tracer: it dies with us, and so do its tracees */
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            close(go[0]);
+            if (getppid() != self || seize(pid) < 0)
+                kill(pid, SIGKILL), _exit(1);
+            close(go[1]);
+            trace_loop(pid);
+            log_write(trace_fd);
+            _exit(0);
+        }
+        if (tracer < 0)
+            tracer = 0;
+        close(go[0]);
+        close(go[1]);                       /* (the target goes on once the tracer lets go of it too) */
+        loglen = 0;                         /* our lines so far are the tracer's to write */
+    }
+#endif
     setpgid(pid, pid);                      /* both sides: whoever runs first wins */
     if (tty)
         tcsetpgrp(1, pid);
@@ -402,7 +484,12 @@ int main(int argc, char *argv[])
         if (ev == TIME_UP || ev == STOP) {
             timed_out |= ev == TIME_UP;
             stopped |= ev == STOP;
-            kill(pid, SIGKILL);             /* our unreaped child: its pid is still its own */
+            int killed = kill(pid, SIGKILL); /* our unreaped child: its pid is still its own */
+#if CAN_TRACE
+            if (trace_fd >= 0)
+                line(getpid(), now(), "kill(%d, SIGKILL) = %s", (int)pid, killed == 0 ? "0" : "-1 ESRCH");
+#endif
+            (void)killed;
             kill_descendants();             /* the whole tree, whatever its groups */
         }
         if (reap_ready(pid, &status))
@@ -428,10 +515,25 @@ int main(int argc, char *argv[])
         }
     }
     for (;;) {
+        int st;
+        pid_t w;
         kill_descendants();                /* again: a straggler may have forked */
-        if (childless || (waitpid(-1, NULL, 0) < 0 && errno == ECHILD))
+        if (childless || ((w = waitpid(-1, &st, 0)) < 0 && errno == ECHILD))
             break;
+        if (w == tracer)
+            tracer = 0;
+#if CAN_TRACE
+        else if (w > 0 && trace_fd >= 0)
+            line(getpid(), now(), "wait4(-1, %s, 0, NULL) = %d", status_text(st), (int)w);
+#endif
     }
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* (the tracer is done: no lines of ours can mix with its) */
+        line(getpid(), now(), "exit_group(0) = ?");
+        line(getpid(), now(), "+++ exited with 0 +++");
+        log_write(trace_fd);
+    }
+#endif
     report("done\n");
     flush();
     close(status_fd);                       /* the runner sees the end with the last line */

@@ -137,17 +137,24 @@ class Process:
         if cwd is not None:
             cmd += ["-c", str(cwd)]
         cmd += ["-o", str(os.getpid())]
-        if not interactive and not trace:  # nobody looks at the run until it is over: one wake-up
-            cmd += ["-b", "1"]             # for all the supervisor's lines
-        cmd += ["--", *self.argv]
-        if wrap is not None:  # the supervisor runs inside a sandbox: see run()
-            cmd = [str(c) for c in wrap(cmd)]
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
-            if trace:  # the tracer outside the supervisor writes to a memfd: a log no one else can open
+            # The trace's log is a memfd: a file no other process can open. The supervisor
+            # traces the run itself (-t) where the lab's tracer serves; otherwise (another
+            # machine; a sandbox, whose PID namespace needs strace) a tracer goes around it.
+            opts = None
+            if trace:
                 self._trace_fd = os.memfd_create("pylab-trace", os.MFD_CLOEXEC)
-                cmd = (tracer.run_command(TRACE_FD, cmd, env=env) if wrap is None else  # (a sandbox: strace,
-                       tracer.command(f"/proc/self/fd/{TRACE_FD}", cmd, env=env))     # for its PID namespace)
+                opts = tracer.supervisor_options(TRACE_FD, env=env) if wrap is None else None
+                cmd += opts or []
+            if not interactive and (not trace or opts):  # nobody looks at the run until it is over:
+                cmd += ["-b", "1"]                       # one wake-up for all the supervisor's lines
+            cmd += ["--", *self.argv]
+            if wrap is not None:  # the supervisor runs inside a sandbox: see run()
+                cmd = [str(c) for c in wrap(cmd)]
+            if trace and not opts:
+                cmd = (tracer.run_command(TRACE_FD, cmd, env=env) if wrap is None else
+                       tracer.command(f"/proc/self/fd/{TRACE_FD}", cmd, env=env))
             self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, _environment() if env is None else env,
                                    self._trace_fd)
         except BaseException:

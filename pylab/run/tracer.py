@@ -208,6 +208,20 @@ def lab_tracer() -> Path | None:
         return None
 
 
+def supervisor_options(log_fd: int, *, stdio: bool = True, env: dict | None = None) -> list[str] | None:
+    """The supervisor's options (csrc/tools/supervise.c -t) that make it trace its own run:
+    after it makes the run's session it forks the lab's tracer (ptrace_core.h, as in
+    tracelog), which logs to `log_fd`, so the run's ptrace stops go back and forth in one
+    session and scheduling group, with no tracer of its own to exec. None where the lab's
+    tracer cannot serve: then the runner puts run_command()'s tracer around the supervisor."""
+    if lab_tracer() is None:
+        return None
+    opts = ["-t", str(log_fd)]
+    if stdio:
+        opts += ["-e", _preload(env), "-e", "PYLAB_STDIO_SLOT=1"]
+    return opts
+
+
 def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
     """The argv that traces `argv` (the supervisor and everything below it) for a run:
     the lab's tracer when it serves here, else strace -f (command()). Both write the log
@@ -217,8 +231,8 @@ def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: 
     if own is None:
         return command(f"/proc/self/fd/{log}" if isinstance(log, int) else log, argv, stdio=stdio, env=env)
     cmd = [str(own), f"@{log}" if isinstance(log, int) else str(log), str(STRING_LIMIT)]
-    if stdio:
-        cmd += ["-E", _preload(env)]
+    if stdio:  # (the markers wait in the library's memory for the call that follows: no stop of their own)
+        cmd += ["-E", _preload(env), "-E", "PYLAB_STDIO_SLOT=1"]
     return [*cmd, "--", *[str(a) for a in argv]]
 
 
