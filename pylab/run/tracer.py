@@ -407,6 +407,21 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
                 events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
                                     other=ours(pid, int(sender.group(1))) if sender else None))
             continue
+        if body.startswith("write("):  # the commonest line, read without the general pattern
+            try:
+                comma = body.index(",", 6)
+                fd = int(body[6:comma])
+                q1 = body.index('"', comma)
+                q2 = body.index('"', q1 + 1)
+                data = bytes.fromhex(body[q1 + 1:q2].replace("\\x", ""))
+                ret = body[body.rindex(") = ") + 4:].split(" ", 1)[0]
+            except ValueError:
+                continue
+            if fd == -1 and data.startswith(MARKER):
+                events.append(_marker(pid, t, data, where, lookups if where is None else None))
+            elif fd in (1, 2) and ret.isdigit() and int(ret) > 0:
+                events.append(Event(t, pid, "write", fd=fd, data=data[:int(ret)]))
+            continue
         c = _CALL.match(body)
         if not c:
             continue
