@@ -343,3 +343,15 @@ def test_slowest_tests_are_read_from_pytests_durations_table():
         {"seconds": 1.58, "phase": "call", "test": "tests/test_semantics.py::test_cli_json[a b]"},
         {"seconds": 0.1, "phase": "teardown", "test": "tests/test_x.py::test_y"},
     ]
+
+
+def test_the_runner_targets_say_what_a_new_session_costs_here():
+    report = _report()
+    report["figures"] += [{"key": "session_on", "median_s": 1.5, "p10_s": 1.0},
+                          {"key": "session_off", "median_s": 1.0, "p10_s": 1.0}]
+    got = {t["target"]: t for t in bench_targets.judge(report)}
+    note = got["runner, pipe / subprocess.run(capture_output=True)"]["note"]
+    assert "a new session before fork + exec + wait costs 500.0 ms here now" in note
+    report["figures"][-2]["median_s"] = 0.9  # less than without: noise, not a saving
+    got = {t["target"]: t for t in bench_targets.judge(report)}
+    assert "costs ~0 (within the noise: -100.0 ms)" in got["runner, tty / subprocess.run(capture_output=True)"]["note"]

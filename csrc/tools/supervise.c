@@ -328,6 +328,62 @@ static int reap_ready(pid_t target, int *status)
     return found;
 }
 
+/* The child's side, up to its exec: its own group (the foreground one on a tty), the
+ * default dispositions we changed, the caller's mask, the limits, the folder, the ids,
+ * and (-t) being seized and filtered. After a vfork it shares our memory until the exec:
+ * it changes nothing but its own frame and writes its failure straight to the pipe. */
+__attribute__((noinline, noreturn))
+static void run_child(int argc, char *argv[], int a, int tty, long uid, long gid, const sigset_t *old, const int *go)
+{
+    char msg[32];
+    int e;
+    setpgid(0, 0);
+    if (tty)
+        tcsetpgrp(1, getpid());             /* the foreground group, as a shell does */
+    signal(SIGTTOU, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, old, NULL);
+    for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
+        if (!strcmp(argv[a], "-r"))
+            apply_rlimit(argv[a + 1]);
+        else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
+            goto failed;
+    /* (raw calls: the C library's setuid would look for other threads to tell) */
+    if ((gid >= 0 && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setgid, (gid_t)gid) < 0)) ||
+        (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) < 0))
+        goto failed;
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* (forked, not vforked) wait to be seized, filter, exec */
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) < 0) { /* EOF: the tracer has us (or is gone) */ }
+        for (int i = 7; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+            if (!strcmp(argv[i], "-e"))
+                putenv(argv[i + 1]);
+        install_filter();
+    }
+#else
+    (void)go;
+#endif
+    execvp(argv[a + 1], &argv[a + 1]);
+failed:
+    e = errno;
+    if (write(status_fd, msg, (size_t)snprintf(msg, sizeof msg, "execfail %d\n", e)) < 0) { /* the runner is gone */ }
+    _exit(127);
+}
+
+/* (on its own: the function that calls vfork returns twice, and main's variables stay
+ * out of it) */
+__attribute__((noinline))
+static pid_t start_child(int argc, char *argv[], int a, int tty, long uid, long gid, const sigset_t *old, const int *go)
+{
+    pid_t pid = trace_fd >= 0 ? fork() : vfork();
+    if (pid == 0)
+        run_child(argc, argv, a, tty, uid, gid, old, go);
+    return pid;
+}
+
 int main(int argc, char *argv[])
 {
     int a = 7, tty, status = 0, timed_out = 0, stopped = 0, e, sigfd, ownerfd = -1;
@@ -402,47 +458,15 @@ int main(int argc, char *argv[])
     deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
     if (trace_fd >= 0 && pipe2(go, O_CLOEXEC) < 0)
         go[0] = go[1] = -1;
-    pid = fork();
+    /* An untraced run's program is started with vfork (no copy of our page tables;
+     * we wait until it has exec'd): run_child touches nothing of ours but its own
+     * stack frame below ours. A traced one waits to be seized while we fork its
+     * tracer: there, fork. */
+    pid = start_child(argc, argv, a, tty, uid, gid, &old, go);
     if (pid < 0) {
         report("execfail %d\n", errno);
         flush();
         return 1;
-    }
-    if (pid == 0) {
-        npending = 0;                       /* our parent's lines are its own to write */
-        setpgid(0, 0);
-        if (tty)
-            tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
-        signal(SIGTTOU, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
-            if (!strcmp(argv[a], "-r"))
-                apply_rlimit(argv[a + 1]);
-            else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
-                report("execfail %d\n", errno), flush(), _exit(127);
-        if ((gid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0)) ||
-            (uid >= 0 && setuid((uid_t)uid) < 0)) {
-            report("execfail %d\n", errno);
-            flush();
-            _exit(127);
-        }
-#if CAN_TRACE
-        if (trace_fd >= 0) {                /* wait to be seized, then filter, then exec */
-            char c;
-            close(go[1]);
-            if (read(go[0], &c, 1) < 0) { /* EOF: the tracer has us (or is gone) */ }
-            for (int i = 7; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
-                if (!strcmp(argv[i], "-e"))
-                    putenv(argv[i + 1]);
-            install_filter();
-        }
-#endif
-        execvp(argv[a + 1], &argv[a + 1]);
-        report("execfail %d\n", errno);
-        flush();
-        _exit(127);
     }
 #if CAN_TRACE
     if (trace_fd >= 0) {

@@ -6,7 +6,9 @@ repetitions after a warm-up:
              multiprocessing.Process; floor: C fork + _exit + waitpid
   program    running csrc/tools/tiny.c: C posix_spawn and fork+exec, os.posix_spawn,
              subprocess.run, and the lab's runner with stdout to a pipe, a file, a tty;
-             floor: C fork + exec + waitpid
+             beside them fork + exec + waitpid from a small helper with and without a
+             new session first (csrc/tools/newsession.c): what a run's own session costs
+             here (the supervisor makes one); floor: C fork + exec + waitpid
   observe    a process's state from /proc, psutil and ps (floor: /proc), and how soon
              after a child's exit the lab sees it as a zombie
   trace      a 10-process program (csrc/tools/ten_procs.c) run by the runner, and the
@@ -83,6 +85,7 @@ class Lab:
     def __enter__(self) -> "Lab":
         self.tiny = str(tiny_program())
         toolchain.tool("supervise")  # built before anything is timed
+        self.newsession = str(toolchain.tool("newsession"))
         self.devnull = os.open(os.devnull, os.O_WRONLY)
         self.zombie = native.make_zombie(0)
         # a child asleep in read(2) until its stdin closes: state S
@@ -243,6 +246,10 @@ MEASURES = [
             lambda b: b.timed(subprocess.run, [b.tiny], stdout=subprocess.DEVNULL)),
     Measure("subprocess_capture", "subprocess.run(capture_output=True)", "program", 500,
             lambda b: b.timed(subprocess.run, [b.tiny], capture_output=True)),
+    Measure("session_off", "C fork + exec + waitpid from a helper (newsession 0)", "program", 500,
+            lambda b: b.spawned([b.newsession, "0", b.tiny])),
+    Measure("session_on", "the same from a new session, as the supervisor (newsession 1)", "program", 500,
+            lambda b: b.spawned([b.newsession, "1", b.tiny])),
     Measure("runner_pipe", "pylab runner.run, stdout to a pipe", "program", 500,
             lambda b: b.timed(runner.run, [b.tiny], mode="pipe")),
     Measure("runner_file", "pylab runner.run, stdout to a file", "program", 500,
@@ -350,7 +357,17 @@ def _machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
             "python": platform.python_version(), "loadavg_start": os.getloadavg()[0],
-            "supervisor": linkage(toolchain.tool("supervise")), "tracer": tracer_name()}
+            "supervisor": linkage(toolchain.tool("supervise")), "tracer": tracer_name(),
+            "autogroup": autogroup()}
+
+
+def autogroup() -> bool | None:
+    """Is the kernel's autogroup on (each session a scheduling group of its own)?"""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
 
 
 def tracer_name() -> str:

@@ -33,7 +33,7 @@ def judge(report: dict) -> list[dict]:
         return med[key] / med[ref] if key in med and ref in med else None
 
     def p10(key, ref):
-        return f"p10 ratio {fast[key] / fast[ref]:.2f}x"
+        return f"p10 ratio {fast[key] / fast[ref]:.2f}x" + _session_note(med)
 
     agree = report["states"]["agree"]
     suite, grader = report["suite"], report["grader"]
@@ -51,6 +51,18 @@ def judge(report: dict) -> list[dict]:
         _graded(target("grading one full submission", grader.get("seconds"), 1.5, "s", "<",
                        grader.get("note", "")), grader),
     ]
+
+
+def _session_note(med: dict) -> str:
+    """What the run's own session costs, from the helper's two figures of this run: the
+    supervisor makes a session (setsid) and then forks and waits, subprocess.run does
+    neither; with the kernel's autogroup each session is a scheduling group of its own,
+    which waits its turn behind the other sessions' load."""
+    if "session_on" not in med or "session_off" not in med:
+        return ""
+    extra = med["session_on"] - med["session_off"]
+    cost = _ms(extra) if extra >= 0 else f"~0 (within the noise: {_ms(extra)})"
+    return f"; a new session before fork + exec + wait costs {cost} here now (newsession 1 vs 0)"
 
 
 def _graded(t: dict, grader: dict) -> dict:
