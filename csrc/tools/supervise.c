@@ -61,7 +61,6 @@
 #endif
 
 static int status_fd, batch, trace_fd = -1;
-static pid_t tracer;                        /* our tracer child (-t), while it runs */
 static char pending[16384];                 /* report lines not written yet */
 static size_t npending;
 
@@ -81,12 +80,30 @@ static void flush(void)
  * no system call (a traced run stops at each wait). */
 static int childless;
 
+static pid_t tracer;                        /* our tracer child (-t), while it runs */
+
+/* Does /proc say our only child is the tracer (so nothing of the run is left)? */
+static int only_the_tracer(void)
+{
+    char path[64], buf[256];
+    int fd, n;
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;                           /* (no such file: walk /proc as ever) */
+    n = (int)read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n > 0 && n < (int)sizeof buf - 1 && atol(buf) == tracer && !strchr(buf, ' ')[1];
+}
+
 static int nothing_left(void)
 {
     siginfo_t si;
     if (!childless && waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
         childless = 1;
-    return childless;
+    /* (the tracer outlives the run by a moment: it writes its log once the last
+     * process of the run is gone) */
+    return childless || (tracer > 0 && only_the_tracer());
 }
 
 __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
@@ -474,8 +491,13 @@ int main(int argc, char *argv[])
         line(self, now(), "fork() = %d", (int)pid);
         tracer = fork();
         if (tracer == 0) {                  /* the tracer: it dies with us, and so do its tracees */
+            int nul = open("/dev/null", O_RDWR);
             prctl(PR_SET_PDEATHSIG, SIGKILL);
             close(go[0]);
+            /* none of the run's streams kept open here: their ends come with the run's end */
+            dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+            close(nul);
+            close(status_fd);
             if (getppid() != self || seize(pid) < 0)
                 kill(pid, SIGKILL), _exit(1);
             close(go[1]);

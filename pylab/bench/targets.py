@@ -77,13 +77,13 @@ def _trace_note(med: dict, fast: dict, report: dict) -> str:
     tracer's start-up (the tracer around tiny, less tiny alone), the ptrace stops of the
     program's events (the tracer around ten_procs, less ten_procs alone and the
     start-up), the stdio preload (the same with it), parsing the log, and the rest
-    (tracing the supervisor, the runner's own work around the trace)."""
+    (the supervisor forking its tracer and logging itself, the runner's own work)."""
     extra = med["traced_10"] - med["run_10"]
     parts = {"the tracer's own start-up": med["tracer_tiny"] - med["tiny_alone"]}
     parts["the program's ptrace stops"] = med["tracer_ten"] - med["ten_alone"] - parts["the tracer's own start-up"]
     parts["the stdio preload"] = med["tracer_ten_stdio"] - med["tracer_ten"]
     parts["parsing the log"] = med["parse_10"]
-    parts["the rest (the supervisor traced, the runner)"] = extra - sum(parts.values())
+    parts["the rest (the supervisor's tracer child, the runner)"] = extra - sum(parts.values())
     seen = report.get("traced_processes")
     return (f"p10 ratio {fast['traced_10'] / fast['run_10']:.2f}x; the trace adds {_ms(extra)}: "
             + ", ".join(f"{what} {_ms(s) if s >= 0 else f'~0 (within the noise: {_ms(s)})'}"
