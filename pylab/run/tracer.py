@@ -307,7 +307,8 @@ def _resolve(lookups: list) -> None:
     for e, path, addr, base in lookups:
         by_path.setdefault(path, []).append((e, addr, base))
     for path, items in by_path.items():
-        offsets = [_offset(path, addr, base) for _, addr, base in items]
+        pie = _is_pie(path)
+        offsets = [_offset(path, addr, base, pie) for _, addr, base in items]
         asked = sorted({o for o in offsets if o is not None})
         if not asked:
             continue
@@ -330,16 +331,28 @@ def _addr2line(path: str, asked: list[int]) -> dict[int, str | None]:
     return dict(zip(asked, (_file_line(ln) for ln in out)))
 
 
-def _offset(path: str, addr: str, base: str) -> int | None:
-    """The address addr2line wants: a return address less one, relative to the load base
-    for a position-independent (ET_DYN) object."""
-    if not path or path == "?" or not addr.startswith("0x"):
+def _is_pie(path: str) -> bool | None:
+    """Is the object position-independent (ELF e_type ET_DYN: its addresses are relative
+    to its load base)? None when it cannot be read. (Asked once per binary of a trace.)"""
+    if not path or path == "?":
         return None
     try:
         with open(path, "rb") as f:
-            pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
+            return f.read(18)[16] == 3
+    except (OSError, IndexError):
+        return None
+
+
+def _offset(path: str, addr: str, base: str, pie: bool | None = None) -> int | None:
+    """The address addr2line wants: a return address less one, relative to the load base
+    for a position-independent (ET_DYN) object."""
+    if pie is None:
+        pie = _is_pie(path)
+    if pie is None or not addr.startswith("0x"):
+        return None
+    try:
         return int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
-    except (OSError, ValueError, IndexError):
+    except ValueError:
         return None
 
 
