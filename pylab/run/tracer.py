@@ -1,9 +1,14 @@
-"""The outside tracer: what every process of a run did, from strace -f.
+"""The outside tracer: what every process of a run did, seen with ptrace.
 
-strace (ptrace) follows the traced command and every process it creates and logs, to a
-file the caller chooses (keep it where the traced program cannot write), each
-process-management system call and each write. parse() turns that log into Events,
-one list for the whole tree in time order:
+Two tracers write the same log, in strace -f -ttt -xx's form: the lab's own
+(csrc/tools/ptrace_core.h: PTRACE_SEIZE and a seccomp filter that stops only the calls
+read here; the supervisor runs it for its own run, supervisor_options(), and
+csrc/tools/tracelog.c around any command, run_command()), on x86-64; and strace -f
+(command()), which the grading sandbox uses (it translates PID namespaces) and any
+machine the lab's cannot serve. Each follows the traced command and every process it
+creates and logs each process-management system call and each write, to a log the
+traced program cannot open. parse() turns that log into Events, one list for the
+whole tree in time order:
 
     spawn   a fork, vfork or clone made `other` (flags in `text`; `code`: the child's
             pid in its own PID namespace, when it has one)
@@ -22,8 +27,8 @@ one list for the whole tree in time order:
 
 The API the rest of the lab uses (the runner, `pylab trace`, the grading sandbox):
 
-    result = runner.run(argv, trace=True)      # strace around the supervisor; or, by hand:
-    argv = command(log, ["./prog", "arg"], stdio=True)        # run this yourself
+    result = runner.run(argv, trace=True)      # the supervisor traces its run; or, by hand:
+    argv = run_command(log, ["./prog", "arg"], stdio=True)    # run this yourself (command(): strace)
     trace = parse(log, subreaper=sup_pid)                       # then read the log
     trace.events                      # [Event], time order; Event.to_dict() for JSON
     trace.processes()                 # {pid: Proc(parent, argv, exit_code, signal,
