@@ -74,14 +74,14 @@ def test_bench_reports_each_target_and_says_why_when_not_measured(report):
     assert report["quick"] is True and report["machine"]["cpus"] >= 1
 
 
-def test_traced_target_is_the_ratio_of_the_two_runs_and_names_strace_s_start_up(report):
+def test_traced_target_is_the_ratio_of_the_two_runs_and_names_the_tracers_start_up(report):
     traced = next(t for t in report["targets"] if t["target"].startswith("traced / untraced"))
     by_key = {f["key"]: f for f in report["figures"]}
     if "trace" in report["unmeasured"]:  # no strace here: the reason is the target's note
         assert traced["value"] is None and traced["note"] == report["unmeasured"]["trace"]
         return
     assert traced["value"] == pytest.approx(by_key["traced_10"]["median_s"] / by_key["run_10"]["median_s"])
-    assert "strace's own start-up" in traced["note"] and "parsing the log" in traced["note"]
+    assert "the tracer's own start-up" in traced["note"] and "parsing the log" in traced["note"]
     assert "ptrace stops" in traced["note"] and "stdio preload" in traced["note"]
     # the figure is of a 10-process program, and the tracer followed every one of them
     assert report["traced_processes"] == bench.TRACED_PROCESSES == 10
@@ -155,8 +155,8 @@ def _report(**over) -> dict:
     """A report as collect() makes it, with figures of made-up medians."""
     figs = {"runner_pipe": 2.0, "subprocess_capture": 1.0, "runner_tty": 2.0, "state_ps": 300.0,
             "state_proc": 1.0, "zombie_seen": 0.001, "run_10": 1.0, "traced_10": 5.0,
-            "strace_tiny": 3.0, "tiny_alone": 0.5, "parse_10": 0.5, "ten_alone": 0.8,
-            "strace_ten": 4.0, "strace_ten_stdio": 4.25}
+            "tracer_tiny": 3.0, "tiny_alone": 0.5, "parse_10": 0.5, "ten_alone": 0.8,
+            "tracer_ten": 4.0, "tracer_ten_stdio": 4.25}
     report = {"figures": [{"key": k, "median_s": v, "p10_s": v} for k, v in figs.items()],
               "unmeasured": {}, "states": {"agree": True}, "traced_processes": 10,
               "suite": {"seconds": None, "note": "skipped with --quick"},
@@ -182,7 +182,7 @@ def test_targets_judge_each_ratio_and_say_what_the_traced_run_is_made_of():
 def test_a_part_below_zero_is_called_noise_not_a_saving():
     report = _report()
     for f in report["figures"]:
-        if f["key"] == "strace_ten_stdio":  # the preload "costing" less than nothing
+        if f["key"] == "tracer_ten_stdio":  # the preload "costing" less than nothing
             f["median_s"] = f["p10_s"] = 3.9
     traced = next(t for t in bench_targets.judge(report) if t["target"].startswith("traced"))
     assert "the stdio preload ~0 (within the noise: -100.0 ms)" in traced["note"]
@@ -209,11 +209,12 @@ def test_a_group_not_measured_leaves_its_target_without_a_value_and_with_the_rea
     assert traced["note"] == "not measured: strace is not installed"
 
 
-def test_without_strace_the_trace_group_is_unavailable(monkeypatch):
+def test_without_strace_or_the_labs_tracer_the_trace_group_is_unavailable(monkeypatch):
     def missing():
         raise tracer.TracerMissing("tracing needs strace, which is not installed")
 
     monkeypatch.setattr(tracer, "strace_path", missing)
+    monkeypatch.setattr(tracer, "lab_tracer", lambda: None)
     with bench.Lab() as lab:
         with pytest.raises(bench.Unavailable, match="needs strace"):
             lab.prepare("trace")
@@ -342,3 +343,15 @@ def test_slowest_tests_are_read_from_pytests_durations_table():
         {"seconds": 1.58, "phase": "call", "test": "tests/test_semantics.py::test_cli_json[a b]"},
         {"seconds": 0.1, "phase": "teardown", "test": "tests/test_x.py::test_y"},
     ]
+
+
+def test_the_runner_targets_say_what_a_new_session_costs_here():
+    report = _report()
+    report["figures"] += [{"key": "session_on", "median_s": 1.5, "p10_s": 1.0},
+                          {"key": "session_off", "median_s": 1.0, "p10_s": 1.0}]
+    got = {t["target"]: t for t in bench_targets.judge(report)}
+    note = got["runner, pipe / subprocess.run(capture_output=True)"]["note"]
+    assert "a new session before fork + exec + wait costs 500.0 ms here now" in note
+    report["figures"][-2]["median_s"] = 0.9  # less than without: noise, not a saving
+    got = {t["target"]: t for t in bench_targets.judge(report)}
+    assert "costs ~0 (within the noise: -100.0 ms)" in got["runner, tty / subprocess.run(capture_output=True)"]["note"]

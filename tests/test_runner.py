@@ -273,9 +273,10 @@ def test_a_refused_or_failed_run_leaves_no_descriptor_open(tmp_path, monkeypatch
             runner.run(["true"], mode=mode, stdin="data")
     with pytest.raises(OSError, match="refused"):
         runner.run(["true"], mode="tty", terminal=True, stdin="data")
+    with pytest.raises(OSError, match="refused"):  # the trace's log (a memfd) is closed too
+        runner.run(["true"], trace=True)
+    monkeypatch.setattr(runner.tracer, "lab_tracer", lambda: None)  # no tracer at all here
     monkeypatch.setattr(runner.tracer, "strace_path", lambda: (_ for _ in ()).throw(runner.tracer.TracerMissing("no")))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the trace's folder would be
     with pytest.raises(runner.tracer.TracerMissing):
         runner.run(["true"], mode="tty", terminal=True, trace=True)
     assert sorted(os.listdir("/proc/self/fd")) == before
-    assert not list(tmp_path.glob("pylab-trace-*"))

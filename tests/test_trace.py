@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from pylab.run import runner, toolchain, tracer
+from pylab.run import dwarf, runner, toolchain, tracer
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -172,3 +174,103 @@ def test_a_threads_writes_are_its_process_and_a_thread_is_no_child(tmp_path):
     assert [p.pid for p in procs.values() if p.parent == r.pid] == []  # no child process
     assert r.trace.stdout(r.pid) == b"from thread\nfrom main\n"
     assert procs[r.pid].exit_code == 0 and not [e for e in r.trace.events if e.kind == "spawn" and e.pid == r.pid]
+
+
+# -- the lab's own tracer (csrc/tools/tracelog.c) and the line-table reader -------------
+needs_lab_tracer = pytest.mark.skipif(tracer.lab_tracer() is None, reason="the lab's tracer reads x86-64 registers")
+
+
+def _shape(trace: tracer.Trace) -> Counter:
+    """What happened, without pids or times: each event's kind and what it carried
+    (SIGCHLD deliveries left out: the kernel merges those that arrive together; and the
+    supervisor's own command line, whose options differ with the tracer)."""
+    return Counter((e.kind, e.fd, re.sub(rb"\d+", b"N", e.data), e.code, e.signal, e.text if e.kind in ("stdio", "exec") else None,
+                    tuple(e.argv or ())) for e in trace.events
+                   if e.kind != "reparent" and (e.kind, e.signal) != ("signal", "SIGCHLD")
+                   and not (e.kind == "exec" and e.pid == trace.root))
+
+
+@needs_lab_tracer
+@pytest.mark.parametrize("name", ["fork_tree", "exec_drops_buffer", "child_outlives"])
+def test_the_labs_tracer_sees_what_strace_sees(name, monkeypatch):
+    argv = [build(name)]
+    assert tracer.supervisor_options(4) is not None  # a traced run here: the supervisor's own tracer
+    ours = runner.run(argv, trace=True, linger=0.3)
+    monkeypatch.setattr(tracer, "lab_tracer", lambda: None)
+    theirs = runner.run(argv, trace=True, linger=0.3)
+    assert sorted(re.sub(r"\d+", "N", ours.stdout_text).splitlines()) == \
+        sorted(re.sub(r"\d+", "N", theirs.stdout_text).splitlines())
+    assert _shape(ours.trace) == _shape(theirs.trace)
+    assert len(ours.trace.processes()) == len(theirs.trace.processes())
+
+
+STOPS = r'''
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void) {
+    int st;
+    pid_t p = fork();
+    if (p == 0) { raise(SIGSTOP); write(1, "resumed\n", 8); _exit(4); }
+    waitpid(p, &st, WUNTRACED);
+    printf("stopped %d\n", WIFSTOPPED(st) && WSTOPSIG(st) == SIGSTOP);
+    fflush(stdout);
+    kill(p, SIGCONT);
+    waitpid(p, &st, 0);
+    printf("exit %d\n", WEXITSTATUS(st));
+    return execl("/nonexistent/prog", "prog", (char *)0) < 0 ? 3 : 0;
+}
+'''
+
+
+@needs_lab_tracer
+def test_under_the_labs_tracer_a_stopped_child_stays_stopped_and_a_failed_exec_is_seen(tmp_path):
+    src = tmp_path / "stops.c"
+    src.write_text(STOPS)
+    r = runner.run([toolchain.build(src)], trace=True)
+    assert r.stdout_text == "stopped 1\nresumed\nexit 4\n" and r.exit_code == 3
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    got = [e.signal for e in r.trace.of(child.pid) if e.kind == "signal"]
+    assert got == ["SIGSTOP", "SIGCONT"]
+    assert any(e.kind == "kill" and e.other == child.pid and e.signal == "SIGCONT" for e in r.trace.of(r.pid))
+    failed = [e for e in r.trace.events if e.kind == "exec_failed"]
+    assert [(e.pid, e.text) for e in failed] == [(r.pid, "/nonexistent/prog: ENOENT")]
+
+
+def test_the_line_table_reader_agrees_with_addr2line():
+    binary = build("fork_copies_buffer")
+    spans = dwarf.table(binary)
+    assert spans and all(s[0] < s[1] for s in spans)
+    offsets = sorted({s[0] for s in spans} | {s[1] - 1 for s in spans})
+    out = subprocess.run(["addr2line", "-e", str(binary), *map(hex, offsets)], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert dwarf.where(binary, offsets) == dict(zip(offsets, map(tracer._file_line, out)))
+    assert "fork_copies_buffer.c:" in str(dwarf.where(binary, offsets).values())
+
+
+def test_a_file_without_a_line_table_the_reader_knows_is_refused(tmp_path):
+    (tmp_path / "x").write_bytes(b"#!/bin/sh\n")
+    with pytest.raises(dwarf.Unsupported):
+        dwarf.table(tmp_path / "x")
+
+
+def test_markers_get_their_source_line_without_addr2line(monkeypatch):
+    real = tracer.shutil.which
+    monkeypatch.setattr(tracer.shutil, "which", lambda name: None if name == "addr2line" else real(name))
+    r = traced("exec_drops_buffer", mode="pipe")
+    mark = next(e for e in r.trace.events if e.kind == "stdio" and e.text == "exec")
+    assert mark.where == "exec_drops_buffer.c:21"
+
+
+@needs_lab_tracer
+def test_tracelog_around_a_command_follows_all_of_it_and_exits_as_it_did(tmp_path):
+    log = tmp_path / "log"
+    cmd = tracer.run_command(log, [build("fork_tree")], stdio=False)
+    assert cmd[0] == str(tracer.lab_tracer())
+    done = subprocess.run(cmd, capture_output=True)
+    t = tracer.parse(log)
+    assert done.returncode == 0 and done.stdout.count(b"hello\n") == 8
+    assert len(t.processes()) == 8 and sum(e.kind == "spawn" for e in t.events) == 7
+    # every line written to fd 1, by every process (concurrent writers: no fixed order)
+    assert sorted(t.stdout().splitlines()) == sorted(done.stdout.splitlines())

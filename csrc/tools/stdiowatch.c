@@ -14,6 +14,10 @@
  * the source line); PATH: that object. glibc only: the pending bytes are read from
  * its FILE fields. The program could write such a line itself: treat markers as the
  * program's claims, never as evidence in grading.
+ * Under the lab's own tracer (csrc/tools/tracelog.c sets PYLAB_STDIO_SLOT), a fork,
+ * exec or _exit marker is left in memory instead, in `slot`, whose address is told once
+ * per program (a write to fd -1 of "pylab-stdio-slot ADDR"): the tracer stops at the
+ * fork, exec or exit that follows anyway and reads it there, so a marker costs no stop.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -30,9 +34,12 @@ static const char *mode_of(FILE *f)
     return (f->_flags & 0x0002) ? "none" : (f->_flags & 0x0200) ? "line" : "full";
 }
 
+static struct { volatile unsigned len; char data[8192]; } slot;
+static int in_slot;
+
 static void mark(const char *event, void *caller)
 {
-    char buf[8192];
+    char buf[sizeof slot.data];
     Dl_info info = {0};
     size_t pending = 0;
     int n, saved = errno;       /* the program must not see our EBADF */
@@ -47,14 +54,27 @@ static void mark(const char *event, void *caller)
         if (pending > sizeof buf - (size_t)n)
             pending = sizeof buf - (size_t)n;
         memcpy(buf + n, stdout->_IO_write_base, pending);
-        if (write(-1, buf, (size_t)n + pending) < 0) { /* EBADF: the point is the trace */ }
+        if (in_slot && strcmp(event, "setvbuf")) {  /* read at the call that follows */
+            memcpy(slot.data, buf, (size_t)n + pending);
+            slot.len = (unsigned)n + (unsigned)pending;
+        } else if (write(-1, buf, (size_t)n + pending) < 0) { /* EBADF: the point is the trace */ }
     }
     errno = saved;
 }
 
 static void before_fork(void) { mark("fork", NULL); }
 
-__attribute__((constructor)) static void init(void) { pthread_atfork(before_fork, NULL, NULL); }
+__attribute__((constructor)) static void init(void)
+{
+    pthread_atfork(before_fork, NULL, NULL);
+    if (getenv("PYLAB_STDIO_SLOT")) {
+        char buf[64];
+        int n = snprintf(buf, sizeof buf, "pylab-stdio-slot %p\n", (void *)&slot), saved = errno;
+        if (write(-1, buf, (size_t)n) < 0) { /* EBADF, as ever: the tracer has seen it */ }
+        errno = saved;
+        in_slot = 1;
+    }
+}
 
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 

@@ -2,7 +2,7 @@
  *
  * Not a lesson: the runner (pylab/run/runner.py) execs this for every supervised run.
  *   supervise STATUS_FD TIMEOUT_MS LINGER_MS TTY UID GID [-r RES=SOFT].. [-c DIR]
- *             [-o OWNER_PID] -- PROG..
+ *             [-o OWNER_PID] [-b 1] [-t LOG_FD [-e VAR=VALUE]..] -- PROG..
  * It becomes a session leader (and takes fd 1 as its controlling terminal when TTY is
  * 1, as a shell would), sets PR_SET_CHILD_SUBREAPER so every orphan of the run is
  * re-parented here, forks the target into its own process group (the foreground
@@ -25,6 +25,14 @@
  *   reaped PID RAW               an adopted orphan ended and was reaped here
  *   straggler PID                a descendant still alive at the end, SIGKILLed
  *   done                         nothing of the run is left
+ * With -t (x86-64), the run is traced from outside the program: after setsid the
+ * supervisor forks a tracer (ptrace_core.h; in the run's session, so the stops of a
+ * run go back and forth within one scheduling group) that seizes the target before it
+ * execs PROG with the -e variables and the trace filter; the tracer logs every process
+ * of the program to LOG_FD, and the supervisor its own exec, fork, reaps and exit.
+ * Lines are gathered and written together before each wait (the runner wakes once for
+ * them, not once a line); with -b 1 ("batch": nobody watches the run while it goes),
+ * all of them at the end.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -45,8 +53,58 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include "ptrace_core.h"
+#define CAN_TRACE 1
+#else
+#define CAN_TRACE 0
+#endif
 
-static int status_fd;
+static int status_fd, batch, trace_fd = -1;
+static char pending[16384];                 /* report lines not written yet */
+static size_t npending;
+
+static void flush(void)
+{
+    size_t done = 0;
+    while (done < npending) {
+        ssize_t n = write(status_fd, pending + done, npending - done);
+        if (n <= 0)
+            break;                          /* the runner is gone: carry on */
+        done += (size_t)n;
+    }
+    npending = 0;
+}
+/* Set once a wait said ECHILD: we are a subreaper, so with no child there is no
+ * descendant either, and none can appear (only we fork, once). Later checks then cost
+ * no system call (a traced run stops at each wait). */
+static int childless;
+
+static pid_t tracer;                        /* our tracer child (-t), while it runs */
+
+/* Does /proc say our only child is the tracer (so nothing of the run is left)? */
+static int only_the_tracer(void)
+{
+    char path[64], buf[256];
+    int fd, n;
+    snprintf(path, sizeof path, "/proc/self/task/%d/children", (int)getpid());
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;                           /* (no such file: walk /proc as ever) */
+    n = (int)read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    return n > 0 && n < (int)sizeof buf - 1 && atol(buf) == tracer && !strchr(buf, ' ')[1];
+}
+
+static int nothing_left(void)
+{
+    siginfo_t si;
+    if (!childless && waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+        childless = 1;
+    /* (the tracer outlives the run by a moment: it writes its log once the last
+     * process of the run is gone) */
+    return childless || (tracer > 0 && only_the_tracer());
+}
 
 __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
 {
@@ -55,9 +113,14 @@ __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    if (n < 0)
+        return;
     if (n > (int)sizeof buf - 1)
         n = (int)sizeof buf - 1;
-    if (write(status_fd, buf, (size_t)n) < 0) { /* the runner is gone: carry on */ }
+    if (npending + (size_t)n > sizeof pending)
+        flush();
+    memcpy(pending + npending, buf, (size_t)n);
+    npending += (size_t)n;
 }
 
 static long now_ms(void)
@@ -117,8 +180,8 @@ static int descendants(pid_t *tree, int max)
             char *p, st;
             long pid = strtol(e->d_name, &p, 10), ppid;
             int known = 0;
-            if (*p || pid <= 0)
-                continue;
+            if (*p || pid <= 0 || pid == tracer)
+                continue;                   /* (the tracer must see the run to its end) */
             for (int i = 0; i < n && !known; i++)
                 known = tree[i] == pid;
             if (known || !read_stat(pid, &st, &ppid, NULL, 0))
@@ -149,11 +212,10 @@ static int in_tree(const pid_t *tree, int n, long pid)
 static void kill_descendants(void)
 {
     static pid_t tree[65536];
-    siginfo_t si;
     int n;
     /* We are a subreaper: whatever of the run outlived its parent is our child, so
      * with no child at all (ECHILD) there is nothing to sweep. */
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+    if (nothing_left())
         return;
     n = descendants(tree, 65536);
     for (int i = 1; i < n; i++) {
@@ -176,11 +238,10 @@ static void kill_descendants(void)
 static void report_outlived(void)
 {
     static pid_t tree[4096];
-    siginfo_t si;
     int n;
     /* The target is reaped: whatever outlived it was re-parented here or descends from
      * what was, so with no child at all there is nothing to walk /proc for. */
-    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+    if (nothing_left())
         return;
     n = descendants(tree, 4096);
     for (int i = 1; i < n; i++) {
@@ -201,14 +262,17 @@ static void report_outlived(void)
     }
 }
 
-/* close every fd from `low` up, except `keep` (close_range where the kernel has it) */
-static void close_from(int low, int keep)
+/* close every fd from `low` up, except `keep` and `also` (-1: none) (close_range where
+ * the kernel has it) */
+static void close_from(int low, int keep, int also)
 {
-    if ((keep <= low || syscall(SYS_close_range, low, keep - 1, 0) == 0) &&
-        syscall(SYS_close_range, keep + 1, ~0U, 0) == 0)
+    int a = also < 0 || keep < also ? keep : also, b = also < 0 ? -1 : keep < also ? also : keep;
+    if ((a <= low || syscall(SYS_close_range, low, a - 1, 0) == 0) &&
+        (b < 0 || b == a + 1 || syscall(SYS_close_range, a + 1, b - 1, 0) == 0) &&
+        syscall(SYS_close_range, (b < 0 ? a : b) + 1, ~0U, 0) == 0)
         return;
     for (long fd = low, max = sysconf(_SC_OPEN_MAX); fd < max; fd++)
-        if (fd != keep)
+        if (fd != keep && fd != also)
             close((int)fd);
 }
 
@@ -246,6 +310,8 @@ static int wait_event(int sigfd, int ownerfd, long deadline)
     struct signalfd_siginfo si;
     if (deadline >= 0 && left <= 0)
         return TIME_UP;
+    if (!batch)
+        flush();                            /* what happened so far, before we sleep */
     if (poll(fds, ownerfd >= 0 ? 2 : 1, (int)(left > 1L << 30 ? 1L << 30 : left)) <= 0)
         return deadline >= 0 && now_ms() >= deadline ? TIME_UP : GO_ON;
     if (fds[1].revents)
@@ -260,13 +326,79 @@ static int reap_ready(pid_t target, int *status)
 {
     int st, found = 0;
     pid_t w;
-    while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+    while (!childless && (w = waitpid(-1, &st, WNOHANG)) > 0) {
+        if (w == tracer) {                  /* done: its log is written */
+            tracer = 0;
+            continue;
+        }
+#if CAN_TRACE
+        if (trace_fd >= 0)
+            line(getpid(), now(), "wait4(-1, %s, WNOHANG, NULL) = %d", status_text(st), (int)w);
+#endif
         if (w == target)
             *status = st, found = 1;
         else
             report("reaped %ld %d\n", (long)w, st);
     }
+    if (!childless && w < 0 && errno == ECHILD)
+        childless = 1;
     return found;
+}
+
+/* The child's side, up to its exec: its own group (the foreground one on a tty), the
+ * default dispositions we changed, the caller's mask, the limits, the folder, the ids,
+ * and (-t) being seized and filtered. After a vfork it shares our memory until the exec:
+ * it changes nothing but its own frame and writes its failure straight to the pipe. */
+__attribute__((noinline, noreturn))
+static void run_child(int argc, char *argv[], int a, int tty, long uid, long gid, const sigset_t *old, const int *go)
+{
+    char msg[32];
+    int e;
+    setpgid(0, 0);
+    if (tty)
+        tcsetpgrp(1, getpid());             /* the foreground group, as a shell does */
+    signal(SIGTTOU, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGPIPE, SIG_DFL);
+    sigprocmask(SIG_SETMASK, old, NULL);
+    for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
+        if (!strcmp(argv[a], "-r"))
+            apply_rlimit(argv[a + 1]);
+        else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
+            goto failed;
+    /* (raw calls: the C library's setuid would look for other threads to tell) */
+    if ((gid >= 0 && (syscall(SYS_setgroups, 0, NULL) < 0 || syscall(SYS_setgid, (gid_t)gid) < 0)) ||
+        (uid >= 0 && syscall(SYS_setuid, (uid_t)uid) < 0))
+        goto failed;
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* (forked, not vforked) wait to be seized, filter, exec */
+        char c;
+        close(go[1]);
+        if (read(go[0], &c, 1) < 0) { /* EOF: the tracer has us (or is gone) */ }
+        for (int i = 7; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+            if (!strcmp(argv[i], "-e"))
+                putenv(argv[i + 1]);
+        install_filter();
+    }
+#else
+    (void)go;
+#endif
+    execvp(argv[a + 1], &argv[a + 1]);
+failed:
+    e = errno;
+    if (write(status_fd, msg, (size_t)snprintf(msg, sizeof msg, "execfail %d\n", e)) < 0) { /* the runner is gone */ }
+    _exit(127);
+}
+
+/* (on its own: the function that calls vfork returns twice, and main's variables stay
+ * out of it) */
+__attribute__((noinline))
+static pid_t start_child(int argc, char *argv[], int a, int tty, long uid, long gid, const sigset_t *old, const int *go)
+{
+    pid_t pid = trace_fd >= 0 ? fork() : vfork();
+    if (pid == 0)
+        run_child(argc, argv, a, tty, uid, gid, old, go);
+    return pid;
 }
 
 int main(int argc, char *argv[])
@@ -275,6 +407,7 @@ int main(int argc, char *argv[])
     long timeout_ms, linger_ms, uid, gid, t0, t1, deadline;
     pid_t pid;
     sigset_t mask, old;
+    int go[2] = {-1, -1};                   /* -t: the target waits on this until it is seized */
 
     if (argc < 9) {
         fprintf(stderr, "usage: supervise FD TIMEOUT_MS LINGER_MS TTY UID GID [-r R=N].. [-c DIR] [-o PID] -- PROG..\n");
@@ -286,13 +419,38 @@ int main(int argc, char *argv[])
     tty = atoi(argv[4]);
     uid = atol(argv[5]);
     gid = atol(argv[6]);
+    for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
+        if (!strcmp(argv[i], "-t")) {
+            if (!CAN_TRACE) {
+                fprintf(stderr, "supervise: -t: this tracer reads x86-64 registers only\n");
+                return 2;
+            }
+            trace_fd = atoi(argv[i + 1]);
+        }
     /* A run starts with stdin, stdout, stderr and nothing else: whatever our caller
      * inherited from its own parent must not leak into the program. */
-    close_from(3, status_fd);
+    close_from(3, status_fd, trace_fd);
     fcntl(status_fd, F_SETFD, FD_CLOEXEC);
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* our own exec, as strace would have logged it */
+        char *text = NULL;
+        size_t n = 0, room = 0;
+        fcntl(trace_fd, F_SETFD, FD_CLOEXEC);
+        quoted(&text, &n, &room, (unsigned char *)argv[0], strlen(argv[0]));
+        append(&text, &n, &room, ", [");
+        for (int i = 0; i < argc; i++) {
+            append(&text, &n, &room, i ? ", " : "");
+            quoted(&text, &n, &room, (unsigned char *)argv[i], strlen(argv[i]));
+        }
+        line(getpid(), now(), "execve(%s], 0x0) = 0", text);
+        free(text);
+    }
+#endif
     for (int i = a; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
         if (!strcmp(argv[i], "-o") && (ownerfd = pidfd_open((pid_t)atol(argv[i + 1]))) < 0 && errno == ESRCH)
             return 1;                       /* the runner is already gone (ENOSYS: no watch) */
+        else if (!strcmp(argv[i], "-b"))
+            batch = atoi(argv[i + 1]);
     if (ownerfd >= 0)
         fcntl(ownerfd, F_SETFD, FD_CLOEXEC);
     setsid();
@@ -315,33 +473,45 @@ int main(int argc, char *argv[])
 
     t0 = now_ns();
     deadline = timeout_ms > 0 ? now_ms() + timeout_ms : -1;
-    pid = fork();
+    if (trace_fd >= 0 && pipe2(go, O_CLOEXEC) < 0)
+        go[0] = go[1] = -1;
+    /* An untraced run's program is started with vfork (no copy of our page tables;
+     * we wait until it has exec'd): run_child touches nothing of ours but its own
+     * stack frame below ours. A traced one waits to be seized while we fork its
+     * tracer: there, fork. */
+    pid = start_child(argc, argv, a, tty, uid, gid, &old, go);
     if (pid < 0) {
         report("execfail %d\n", errno);
+        flush();
         return 1;
     }
-    if (pid == 0) {
-        setpgid(0, 0);
-        if (tty)
-            tcsetpgrp(1, getpid());         /* the foreground group, as a shell does */
-        signal(SIGTTOU, SIG_DFL);
-        signal(SIGHUP, SIG_DFL);
-        signal(SIGPIPE, SIG_DFL);
-        sigprocmask(SIG_SETMASK, &old, NULL);
-        for (; a + 1 < argc && strcmp(argv[a], "--"); a += 2)
-            if (!strcmp(argv[a], "-r"))
-                apply_rlimit(argv[a + 1]);
-            else if (!strcmp(argv[a], "-c") && chdir(argv[a + 1]) < 0)
-                report("execfail %d\n", errno), _exit(127);
-        if ((gid >= 0 && (setgroups(0, NULL) < 0 || setgid((gid_t)gid) < 0)) ||
-            (uid >= 0 && setuid((uid_t)uid) < 0)) {
-            report("execfail %d\n", errno);
-            _exit(127);
+#if CAN_TRACE
+    if (trace_fd >= 0) {
+        pid_t self = getpid();
+        line(self, now(), "fork() = %d", (int)pid);
+        tracer = fork();
+        if (tracer == 0) {                  /* the tracer: it dies with us, and so do its tracees */
+            int nul = open("/dev/null", O_RDWR);
+            prctl(PR_SET_PDEATHSIG, SIGKILL);
+            close(go[0]);
+            /* none of the run's streams kept open here: their ends come with the run's end */
+            dup2(nul, 0), dup2(nul, 1), dup2(nul, 2);
+            close(nul);
+            close(status_fd);
+            if (getppid() != self || seize(pid) < 0)
+                kill(pid, SIGKILL), _exit(1);
+            close(go[1]);
+            trace_loop(pid);
+            log_write(trace_fd);
+            _exit(0);
         }
-        execvp(argv[a + 1], &argv[a + 1]);
-        report("execfail %d\n", errno);
-        _exit(127);
+        if (tracer < 0)
+            tracer = 0;
+        close(go[0]);
+        close(go[1]);                       /* (the target goes on once the tracer lets go of it too) */
+        loglen = 0;                         /* our lines so far are the tracer's to write */
     }
+#endif
     setpgid(pid, pid);                      /* both sides: whoever runs first wins */
     if (tty)
         tcsetpgrp(1, pid);
@@ -353,14 +523,23 @@ int main(int argc, char *argv[])
     if (e > 2)
         close(e);
 
-    while (!reap_ready(pid, &status)) {
+    /* Wait first, then reap: a target that has already ended left SIGCHLD pending in
+     * the signalfd, so the first wait returns at once. */
+    for (;;) {
         int ev = wait_event(sigfd, ownerfd, timed_out || stopped ? -1 : deadline);
         if (ev == TIME_UP || ev == STOP) {
             timed_out |= ev == TIME_UP;
             stopped |= ev == STOP;
-            kill(pid, SIGKILL);             /* our unreaped child: its pid is still its own */
+            int killed = kill(pid, SIGKILL); /* our unreaped child: its pid is still its own */
+#if CAN_TRACE
+            if (trace_fd >= 0)
+                line(getpid(), now(), "kill(%d, SIGKILL) = %s", (int)pid, killed == 0 ? "0" : "-1 ESRCH");
+#endif
+            (void)killed;
             kill_descendants();             /* the whole tree, whatever its groups */
         }
+        if (reap_ready(pid, &status))
+            break;
     }
     t1 = now_ns();
     report("end %ld %d %d %ld\n", (long)pid, status, timed_out ? 1 : stopped ? 2 : 0, t1 - t0);
@@ -373,9 +552,8 @@ int main(int argc, char *argv[])
         if (linger_ms > 0 && (until < 0 || now_ms() + linger_ms < until))
             until = now_ms() + linger_ms;
         for (;;) {
-            siginfo_t si;
             reap_ready(0, &status);
-            if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 && errno == ECHILD)
+            if (nothing_left())
                 break;                      /* nothing left */
             int ev = wait_event(sigfd, ownerfd, until);
             if (ev == TIME_UP || ev == STOP)
@@ -383,10 +561,27 @@ int main(int argc, char *argv[])
         }
     }
     for (;;) {
+        int st;
+        pid_t w;
         kill_descendants();                /* again: a straggler may have forked */
-        if (waitpid(-1, NULL, 0) < 0 && errno == ECHILD)
+        if (childless || ((w = waitpid(-1, &st, 0)) < 0 && errno == ECHILD))
             break;
+        if (w == tracer)
+            tracer = 0;
+#if CAN_TRACE
+        else if (w > 0 && trace_fd >= 0)
+            line(getpid(), now(), "wait4(-1, %s, 0, NULL) = %d", status_text(st), (int)w);
+#endif
     }
+#if CAN_TRACE
+    if (trace_fd >= 0) {                    /* (the tracer is done: no lines of ours can mix with its) */
+        line(getpid(), now(), "exit_group(0) = ?");
+        line(getpid(), now(), "+++ exited with 0 +++");
+        log_write(trace_fd);
+    }
+#endif
     report("done\n");
+    flush();
+    close(status_fd);                       /* the runner sees the end with the last line */
     return 0;
 }

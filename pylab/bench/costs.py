@@ -6,18 +6,21 @@ repetitions after a warm-up:
              multiprocessing.Process; floor: C fork + _exit + waitpid
   program    running csrc/tools/tiny.c: C posix_spawn and fork+exec, os.posix_spawn,
              subprocess.run, and the lab's runner with stdout to a pipe, a file, a tty;
-             floor: C fork + exec + waitpid
+             beside them fork + exec + waitpid from a small helper with and without a
+             new session first (csrc/tools/newsession.c): what a run's own session costs
+             here (the supervisor makes one); floor: C fork + exec + waitpid
   observe    a process's state from /proc, psutil and ps (floor: /proc), and how soon
              after a child's exit the lab sees it as a zombie
   trace      a 10-process program (csrc/tools/ten_procs.c) run by the runner, and the
-             same run traced (runner.run(trace=True): strace -f outside the supervisor);
-             beside them what the extra is made of: tiny and ten_procs alone, under
-             strace, with the stdio preload, and the parse of a log; floor: the untraced run
+             same run traced (runner.run(trace=True): the run's tracer outside the
+             supervisor, csrc/tools/tracelog.c, or strace -f where that cannot serve);
+             beside them what the extra is made of: tiny and ten_procs alone, under that
+             tracer, with the stdio preload, and the parse of a log; floor: the untraced run
   sandbox    tiny run by the runner with no sandbox, in the grading sandbox (jail,
              bubblewrap) and there traced from outside: the grader's own measurement
              (bench/containment.py); floor: no sandbox
   suite      the test suite's wall time, and grading one full submission (when present)
-A group whose tool this machine lacks (strace, bubblewrap) is reported as not measured,
+A group whose tool this machine lacks (a tracer, bubblewrap) is reported as not measured,
 with the reason, and its targets say so.
 Figures measured together are interleaved round by round, so a neighbour's load on this
 shared machine slows all of them alike and the ratios stay meaningful.
@@ -82,6 +85,7 @@ class Lab:
     def __enter__(self) -> "Lab":
         self.tiny = str(tiny_program())
         toolchain.tool("supervise")  # built before anything is timed
+        self.newsession = str(toolchain.tool("newsession"))
         self.devnull = os.open(os.devnull, os.O_WRONLY)
         self.zombie = native.make_zombie(0)
         # a child asleep in read(2) until its stdin closes: state S
@@ -106,23 +110,22 @@ class Lab:
     def _prepare_trace(self) -> None:
         if getattr(self, "ten", None):  # prepared already
             return
-        try:
-            self.strace = tracer.strace_path()
-        except UsageError as e:  # strace is not installed
-            raise Unavailable(str(e)) from e
         self.ten = str(ten_processes())
         self._logs = tempfile.mkdtemp(prefix="pylab-bench-trace-")
-        self._strace_log = os.path.join(self._logs, "strace.log")
+        self._tracer_log = os.path.join(self._logs, "trace.log")
         # a log of ten_procs traced as the runner traces it (stdio markers on), to parse
         self._ten_log = os.path.join(self._logs, "ten.log")
-        subprocess.run(tracer.command(self._ten_log, [self.ten]), stdout=subprocess.DEVNULL, check=True)
+        try:
+            subprocess.run(tracer.run_command(self._ten_log, [self.ten]), stdout=subprocess.DEVNULL, check=True)
+        except UsageError as e:  # no tracer here (strace is not installed, and the lab's cannot serve)
+            raise Unavailable(str(e)) from e
         # the figure is only worth its name if the tracer followed the whole program
         seen = runner.run([self.ten], trace=True)
         lines = seen.stdout.count(b"\n")
         if seen.exit_code != 0 or lines != TRACED_PROCESSES:
             raise BenchError(f"csrc/tools/ten_procs.c misbehaved under the tracer: exit {seen.exit_code}, {lines} lines")
         if seen.trace is None:
-            raise Unavailable("the traced run gave no trace (strace failed on this machine)")
+            raise Unavailable("the traced run gave no trace (the tracer failed on this machine)")
         self.traced_processes = tree_size(seen.trace.processes(), self.ten)
 
     # -- one round of each measurement; each returns the seconds it measured ----------
@@ -179,7 +182,8 @@ class Lab:
 
     def parse_ten(self) -> float:
         """tracer.parse of a 10-process log, as the runner parses after each traced run
-        (its file:line lookups included: one addr2line run per binary, nothing cached)."""
+        (the markers' file:line included: each binary's line table read again, nothing
+        cached)."""
         t0 = time.perf_counter()
         tracer.parse(self._ten_log)
         return time.perf_counter() - t0
@@ -194,10 +198,11 @@ class Lab:
             raise OSError(f"{os.path.basename(argv[0])} exited with status {os.waitstatus_to_exitcode(status)}")
         return took
 
-    def straced(self, program: str, stdio: bool = False) -> float:
-        """strace -f, with the tracer's own options, around program alone (no supervisor,
-        no Python reader): beside the program alone, what tracing it costs."""
-        return self.spawned(tracer.command(self._strace_log, [program], stdio=stdio))
+    def traced_alone(self, program: str, stdio: bool = False) -> float:
+        """The run's tracer (tracer.run_command), with its own options, around program
+        alone (no supervisor, no Python reader): beside the program alone, what tracing
+        it costs."""
+        return self.spawned(tracer.run_command(self._tracer_log, [program], stdio=stdio))
 
 
 def _nothing() -> None:
@@ -241,6 +246,10 @@ MEASURES = [
             lambda b: b.timed(subprocess.run, [b.tiny], stdout=subprocess.DEVNULL)),
     Measure("subprocess_capture", "subprocess.run(capture_output=True)", "program", 500,
             lambda b: b.timed(subprocess.run, [b.tiny], capture_output=True)),
+    Measure("session_off", "C fork + exec + waitpid from a helper (newsession 0)", "program", 500,
+            lambda b: b.spawned([b.newsession, "0", b.tiny])),
+    Measure("session_on", "the same from a new session, as the supervisor (newsession 1)", "program", 500,
+            lambda b: b.spawned([b.newsession, "1", b.tiny])),
     Measure("runner_pipe", "pylab runner.run, stdout to a pipe", "program", 500,
             lambda b: b.timed(runner.run, [b.tiny], mode="pipe")),
     Measure("runner_file", "pylab runner.run, stdout to a file", "program", 500,
@@ -259,17 +268,17 @@ MEASURES = [
             Lab.zombie_seen_floor),
     Measure("run_10", "runner.run of 10 processes (ten_procs), untraced", "trace", 100,
             lambda b: b.timed(runner.run, [b.ten])),
-    Measure("traced_10", "runner.run of 10 processes, trace=True (strace -f)", "trace", 100,
+    Measure("traced_10", "runner.run of 10 processes, trace=True", "trace", 100,
             lambda b: b.timed(runner.run, [b.ten], trace=True)),
     Measure("ten_alone", "ten_procs alone (os.posix_spawn + os.waitpid)", "trace", 100,
             lambda b: b.spawned([b.ten])),
-    Measure("strace_ten", "strace -f around ten_procs alone", "trace", 100, lambda b: b.straced(b.ten)),
-    Measure("strace_ten_stdio", "strace -f around ten_procs, stdio preload", "trace", 100,
-            lambda b: b.straced(b.ten, stdio=True)),
-    Measure("parse_10", "tracer.parse of a 10-process log (with addr2line)", "trace", 100, Lab.parse_ten),
+    Measure("tracer_ten", "the tracer around ten_procs alone", "trace", 100, lambda b: b.traced_alone(b.ten)),
+    Measure("tracer_ten_stdio", "the tracer around ten_procs, stdio preload", "trace", 100,
+            lambda b: b.traced_alone(b.ten, stdio=True)),
+    Measure("parse_10", "tracer.parse of a 10-process log (with source lines)", "trace", 100, Lab.parse_ten),
     Measure("tiny_alone", "tiny alone (os.posix_spawn + os.waitpid)", "trace", 100,
             lambda b: b.spawned([b.tiny])),
-    Measure("strace_tiny", "strace -f around tiny alone", "trace", 100, lambda b: b.straced(b.tiny)),
+    Measure("tracer_tiny", "the tracer around tiny alone", "trace", 100, lambda b: b.traced_alone(b.tiny)),
     # the grader's own figures: sampled together by bench/containment.py
     Measure("sandbox_bare", "runner.run of tiny, no sandbox", "sandbox", 50, None),
     Measure("sandboxed", "Sandbox.run of tiny (jail, bwrap, supervisor as pid 1)", "sandbox", 50, None),
@@ -348,7 +357,22 @@ def _machine() -> dict:
     cpu = next((ln.split(":", 1)[1].strip() for ln in open("/proc/cpuinfo") if ln.startswith("model name")), "?")
     return {"host": platform.node(), "kernel": platform.release(), "cpu": cpu, "cpus": os.cpu_count(),
             "python": platform.python_version(), "loadavg_start": os.getloadavg()[0],
-            "supervisor": linkage(toolchain.tool("supervise"))}
+            "supervisor": linkage(toolchain.tool("supervise")), "tracer": tracer_name(),
+            "autogroup": autogroup()}
+
+
+def autogroup() -> bool | None:
+    """Is the kernel's autogroup on (each session a scheduling group of its own)?"""
+    try:
+        with open("/proc/sys/kernel/sched_autogroup_enabled") as f:
+            return f.read().strip() == "1"
+    except OSError:
+        return None
+
+
+def tracer_name() -> str:
+    """Which tracer a traced run uses here."""
+    return "tracelog (the lab's, ptrace)" if tracer.lab_tracer() is not None else "strace -f"
 
 
 def collect(quick: bool = False) -> dict:
@@ -395,7 +419,8 @@ def render(report: dict) -> str:
     m = report["machine"]
     out = [f"pylab bench ({report['command']}): {report['date']}",
            f"{m['cpu']}, {m['cpus']} CPUs, Linux {m['kernel']}, Python {m['python']}, "
-           f"load {m['loadavg_start']:.2f} -> {m['loadavg_end']:.2f}, supervisor linked {m['supervisor']}",
+           f"load {m['loadavg_start']:.2f} -> {m['loadavg_end']:.2f}, supervisor linked {m['supervisor']}, "
+           f"tracer {m.get('tracer', '?')}",
            "medians after a warm-up (p10-p90 beside them); x floor = median / the group's floor", ""]
     width = max(len(f["label"]) for f in report["figures"]) + 2
     for group, title in GROUP_TITLES.items():

@@ -33,7 +33,7 @@ def judge(report: dict) -> list[dict]:
         return med[key] / med[ref] if key in med and ref in med else None
 
     def p10(key, ref):
-        return f"p10 ratio {fast[key] / fast[ref]:.2f}x"
+        return f"p10 ratio {fast[key] / fast[ref]:.2f}x" + _session_note(med)
 
     agree = report["states"]["agree"]
     suite, grader = report["suite"], report["grader"]
@@ -53,6 +53,18 @@ def judge(report: dict) -> list[dict]:
     ]
 
 
+def _session_note(med: dict) -> str:
+    """What the run's own session costs, from the helper's two figures of this run: the
+    supervisor makes a session (setsid) and then forks and waits, subprocess.run does
+    neither; with the kernel's autogroup each session is a scheduling group of its own,
+    which waits its turn behind the other sessions' load."""
+    if "session_on" not in med or "session_off" not in med:
+        return ""
+    extra = med["session_on"] - med["session_off"]
+    cost = _ms(extra) if extra >= 0 else f"~0 (within the noise: {_ms(extra)})"
+    return f"; a new session before fork + exec + wait costs {cost} here now (newsession 1 vs 0)"
+
+
 def _graded(t: dict, grader: dict) -> dict:
     """A fast grade is no grade if the reference solutions did not get full marks."""
     if t["met"] and grader.get("score") != grader.get("max_score"):
@@ -61,17 +73,17 @@ def _graded(t: dict, grader: dict) -> dict:
 
 
 def _trace_note(med: dict, fast: dict, report: dict) -> str:
-    """What the traced run's extra time is made of, from this run's figures: strace's
-    start-up (strace around tiny, less tiny alone), the ptrace stops of the program's
-    events (strace around ten_procs, less ten_procs alone and the start-up), the stdio
-    preload (the same with it), parsing the log, and the rest (tracing the supervisor,
-    the runner's own work around the trace)."""
+    """What the traced run's extra time is made of, from this run's figures: the
+    tracer's start-up (the tracer around tiny, less tiny alone), the ptrace stops of the
+    program's events (the tracer around ten_procs, less ten_procs alone and the
+    start-up), the stdio preload (the same with it), parsing the log, and the rest
+    (the supervisor forking its tracer and logging itself, the runner's own work)."""
     extra = med["traced_10"] - med["run_10"]
-    parts = {"strace's own start-up": med["strace_tiny"] - med["tiny_alone"]}
-    parts["the program's ptrace stops"] = med["strace_ten"] - med["ten_alone"] - parts["strace's own start-up"]
-    parts["the stdio preload"] = med["strace_ten_stdio"] - med["strace_ten"]
+    parts = {"the tracer's own start-up": med["tracer_tiny"] - med["tiny_alone"]}
+    parts["the program's ptrace stops"] = med["tracer_ten"] - med["ten_alone"] - parts["the tracer's own start-up"]
+    parts["the stdio preload"] = med["tracer_ten_stdio"] - med["tracer_ten"]
     parts["parsing the log"] = med["parse_10"]
-    parts["the rest (the supervisor traced, the runner)"] = extra - sum(parts.values())
+    parts["the rest (the supervisor's tracer child, the runner)"] = extra - sum(parts.values())
     seen = report.get("traced_processes")
     return (f"p10 ratio {fast['traced_10'] / fast['run_10']:.2f}x; the trace adds {_ms(extra)}: "
             + ", ".join(f"{what} {_ms(s) if s >= 0 else f'~0 (within the noise: {_ms(s)})'}"

@@ -60,7 +60,7 @@ def main(args) -> int:
     run_cmd.echo_output(result)
     err = sys.stderr
     print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
-    print("pylab: what each process did, seen from outside (strace -f):", file=err)
+    print("pylab: what each process did, seen from outside (ptrace):", file=err)
     for line in per_process(trace, result.pid, result.supervisor, {str(binary): label}):
         print(f"  {line}", file=err)
     print("pylab: why:" if sentences else "pylab: nothing to explain (no line duplicated or lost, no zombie, "

@@ -146,9 +146,7 @@ def duplicate_sentences(trace: Trace, name) -> list[str]:
 
 
 def _stdout_lines(trace: Trace, pid: int, since: float = float("-inf"), until: float = float("inf")) -> list[str]:
-    data = b"".join(e.data for e in trace.events if e.kind == "write" and e.fd == 1 and e.pid == pid
-                    and since <= e.t < until)
-    return data.decode(errors="replace").splitlines()
+    return trace.stdout(pid, since, until).decode(errors="replace").splitlines()
 
 
 def copied_sentences(trace: Trace, name) -> list[str]:

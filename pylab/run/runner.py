@@ -13,8 +13,9 @@ with terminal=True in tty mode, stdin, stdout and stderr are all the pty.
 
 `start()` gives a live handle for drivers that must look at a process while it runs
 (its pid, `expect()` on its output, a line on its stdin as a handshake, `stop()` to end
-the whole tree at once). trace=True runs it under the outside tracer (strace -f,
-pylab.run.tracer) and gives the events in `result.trace`.
+the whole tree at once). trace=True runs it under the outside tracer (pylab.run.tracer:
+the lab's own ptrace tracer, csrc/tools/tracelog.c, or strace -f where that cannot
+serve) and gives the events in `result.trace`.
 """
 from __future__ import annotations
 
@@ -22,8 +23,7 @@ import errno
 import math
 import os
 import re
-import selectors
-import shutil
+import select
 import signal
 import tempfile
 import termios
@@ -39,6 +39,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_OUTPUT_LIMIT = 1 << 20  # bytes kept per stream; the rest is counted, not kept
 TRUNCATION_MARKER = b"\n[pylab: output truncated]\n"
 STATUS_FD = 3  # where the supervisor finds its status pipe
+TRACE_FD = 4  # where a traced run's tracer finds its log (an anonymous memfd)
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
 
@@ -92,7 +93,7 @@ class Process:
         self._sent = False  # on a terminal: the last bytes written left a line unfinished
         self._file = None
         self._terminal = mode == "tty" and terminal
-        self._trace_log: Path | None = None
+        self._trace_fd: int | None = None
 
         supervisor = toolchain.tool("supervise")
         status_r, status_w = os.pipe()
@@ -135,16 +136,27 @@ class Process:
             cmd += ["-r", f"{name}={'inf' if value is None else int(value)}"]
         if cwd is not None:
             cmd += ["-c", str(cwd)]
-        cmd += ["-o", str(os.getpid()), "--", *self.argv]
-        env = os.environ if env is None else env
-        if wrap is not None:  # the supervisor runs inside a sandbox: see run()
-            cmd = [str(c) for c in wrap(cmd)]
+        cmd += ["-o", str(os.getpid())]
         ours = [fd for fd in (status_r, err_r, out_r, self._stdin_w) if fd is not None]
         try:
-            if trace:  # strace -f outside the supervisor: the log sits in a folder of our own
-                self._trace_log = Path(tempfile.mkdtemp(prefix="pylab-trace-")) / "strace.log"
-                cmd = tracer.command(self._trace_log, cmd, env=env)
-            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, env)
+            # The trace's log is a memfd: a file no other process can open. The supervisor
+            # traces the run itself (-t) where the lab's tracer serves; otherwise (another
+            # machine; a sandbox, whose PID namespace needs strace) a tracer goes around it.
+            opts = None
+            if trace:
+                self._trace_fd = os.memfd_create("pylab-trace", os.MFD_CLOEXEC)
+                opts = tracer.supervisor_options(TRACE_FD, env=env) if wrap is None else None
+                cmd += opts or []
+            if not interactive and (not trace or opts):  # nobody looks at the run until it is over:
+                cmd += ["-b", "1"]                       # one wake-up for all the supervisor's lines
+            cmd += ["--", *self.argv]
+            if wrap is not None:  # the supervisor runs inside a sandbox: see run()
+                cmd = [str(c) for c in wrap(cmd)]
+            if trace and not opts:
+                cmd = (tracer.run_command(TRACE_FD, cmd, env=env) if wrap is None else
+                       tracer.command(f"/proc/self/fd/{TRACE_FD}", cmd, env=env))
+            self._sup_pid = _spawn(cmd, in_r, out_w, err_w, status_w, _environment() if env is None else env,
+                                   self._trace_fd)
         except BaseException:
             for fd in ours:
                 os.close(fd)
@@ -170,50 +182,70 @@ class Process:
             self._wait_started(timeout=10)
 
     def _drop_trace(self) -> None:
-        if self._trace_log is not None:
-            shutil.rmtree(self._trace_log.parent, ignore_errors=True)
+        if self._trace_fd is not None:
+            os.close(self._trace_fd)
+            self._trace_fd = None
+
+    def _read_trace(self) -> str:
+        chunks, offset = [], 0
+        while chunk := os.pread(self._trace_fd, 1 << 20, offset):
+            chunks.append(chunk)
+            offset += len(chunk)
+        return b"".join(chunks).decode("latin-1")  # the log is ASCII: every byte written is quoted as \xHH
 
     # -- the pump: read every stream until the supervisor says the run is done --------
     def _pump(self):
-        sel = selectors.DefaultSelector()
-        for fd in self._readers:
+        # poll(2), and each ready stream read until it has nothing more (non-blocking): an
+        # end that came with the last bytes is seen at once, not after another wake-up.
+        poller = select.poll()
+        live = set(self._readers)
+        for fd in live:
             os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ)
-        if self._stdin_w is not None and self._stdin_data is not None:
+            poller.register(fd, select.POLLIN)
+        feeding = self._stdin_w is not None and self._stdin_data is not None
+        if feeding:
             os.set_blocking(self._stdin_w, False)
-            sel.register(self._stdin_w, selectors.EVENT_WRITE)
+            poller.register(self._stdin_w, select.POLLOUT)
         interrupted = False
         try:
-            while sel.get_map():
+            while live or feeding:
                 try:
-                    ready = sel.select()
+                    ready = poller.poll()
                 except KeyboardInterrupt:  # Ctrl-C: stop the whole run at once, then collect it
                     interrupted = True
                     self.stop()
                     continue
-                for key, _ in ready:
-                    fd = key.fd
-                    if fd == self._stdin_w:
-                        self._feed(sel)
+                for fd, ev in ready:
+                    if ev & select.POLLNVAL:  # closed under us (stdin, by a driver's close_stdin)
+                        poller.unregister(fd)
+                        live.discard(fd)
+                        feeding = feeding and fd != self._stdin_w and self._stdin_w is not None
                         continue
-                    try:
-                        data = os.read(fd, 65536)
-                    except BlockingIOError:
+                    if fd not in live:
+                        if feeding and fd == self._stdin_w and not self._feed(poller):
+                            feeding = False
                         continue
-                    except OSError as e:  # a pty's master says EIO once no slave is open
-                        if e.errno != errno.EIO:
-                            raise
-                        data = b""
-                    if not data:
-                        sel.unregister(fd)
-                        os.close(fd)
-                        continue
-                    self._take(self._readers[fd], data)
+                    while True:
+                        try:
+                            data = os.read(fd, 65536)
+                        except BlockingIOError:
+                            break
+                        except OSError as e:  # a pty's master says EIO once no slave is open
+                            if e.errno != errno.EIO:
+                                raise
+                            data = b""
+                        if not data:
+                            poller.unregister(fd)
+                            live.discard(fd)
+                            os.close(fd)
+                            break
+                        self._take(self._readers[fd], data)
         except BaseException:
             self.stop()  # whatever went wrong here, the run must end, not be waited on
+            for fd in live:
+                os.close(fd)
             raise
         finally:
-            sel.close()
             if self._stdin_w is not None and self._stdin_data is not None:
                 self.close_stdin()
             os.waitpid(self._sup_pid, 0)  # the supervisor; the program's status came by pipe
@@ -228,17 +260,22 @@ class Process:
         if interrupted:
             raise KeyboardInterrupt
 
-    def _feed(self, sel):
+    def _feed(self, poller) -> bool:
+        """Write what stdin still has to give; False once it is all written (or refused)."""
         try:
             n = os.write(self._stdin_w, self._stdin_data[:65536])
         except BrokenPipeError:
             n = len(self._stdin_data)
+        except BlockingIOError:
+            return True
         if n:
             self._sent = bytes(self._stdin_data[n - 1:n]) != b"\n"
         self._stdin_data = self._stdin_data[n:]
         if not self._stdin_data:
-            sel.unregister(self._stdin_w)
+            poller.unregister(self._stdin_w)
             self.close_stdin()
+            return False
+        return True
 
     def _take(self, stream, data):
         if stream == "status":
@@ -391,11 +428,10 @@ class Process:
         if self._seen["stderr"] > len(stderr):
             stderr += TRUNCATION_MARKER
         trace = None
-        if self._trace_log is not None:
+        if self._trace_fd is not None:
             try:
-                trace = tracer.parse(self._trace_log, subreaper=self.supervisor)
-            except FileNotFoundError:
-                trace = None
+                text = self._read_trace()
+                trace = tracer.parse(text=text, subreaper=self.supervisor) if text else None
             finally:
                 self._drop_trace()
         return RunResult(
@@ -429,7 +465,15 @@ def _millis(seconds: float | None, what: str, zero_ok: bool = False) -> int:
     return math.ceil(seconds * 1000)
 
 
-def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
+def _environment():
+    """This process's environment for posix_spawn: os.environ's own dict of bytes, read
+    as it is (posix_spawn copies it), rather than os.environ, which posix_spawn would
+    read key by key through its str encoding (~30-60 us a run; subprocess passes none)."""
+    data = getattr(os.environ, "_data", None)
+    return data if isinstance(data, dict) else os.environ
+
+
+def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env, trace_fd=None) -> int:
     """posix_spawn the supervisor with the given stdio and the status pipe kept open.
 
     posix_spawn (not fork) keeps a run cheap; the supervisor starts with default
@@ -443,6 +487,8 @@ def _spawn(cmd, stdin_fd, stdout_fd, stderr_fd, status_fd, env) -> int:
         (os.POSIX_SPAWN_DUP2, stderr_fd, 2),
         (os.POSIX_SPAWN_DUP2, status_fd, STATUS_FD),
     ]
+    if trace_fd is not None:  # the tracer's log; the supervisor closes it (it keeps fds 0-3 only)
+        actions.append((os.POSIX_SPAWN_DUP2, trace_fd, TRACE_FD))
     return os.posix_spawn(cmd[0], cmd, env, file_actions=actions,
                           setsigdef=_RESETTABLE, setsigmask=())
 
@@ -472,8 +518,9 @@ def run(argv: Sequence[str | os.PathLike], *, mode: str = "pipe", stdin: bytes |
     unlimited). stop_on_overflow: end the run (as at its timeout) once a stream
     exceeds output_limit. terminal (tty mode): the pty is the program's whole terminal,
     stdin and stderr too (stderr then arrives in stdout, interleaved as a user sees it;
-    stdin data is typed in, then ^D). trace: follow every process of the run with
-    strace -f (pylab.run.tracer); the result's `trace` holds the events. wrap: a
+    stdin data is typed in, then ^D). trace: follow every process of the run from
+    outside (pylab.run.tracer.run_command; strace -f under a wrap); the result's
+    `trace` holds the events. wrap: a
     function given the supervisor's command line that returns the one to spawn instead
     (a sandbox around the supervisor: pylab.grading.bwrap); the pids reported are then
     the sandbox's, and the supervisor is signalled through wrap.signal(spawned pid, sig)

@@ -1,9 +1,14 @@
-"""The outside tracer: what every process of a run did, from strace -f.
+"""The outside tracer: what every process of a run did, seen with ptrace.
 
-strace (ptrace) follows the traced command and every process it creates and logs, to a
-file the caller chooses (keep it where the traced program cannot write), each
-process-management system call and each write. parse() turns that log into Events,
-one list for the whole tree in time order:
+Two tracers write the same log, in strace -f -ttt -xx's form: the lab's own
+(csrc/tools/ptrace_core.h: PTRACE_SEIZE and a seccomp filter that stops only the calls
+read here; the supervisor runs it for its own run, supervisor_options(), and
+csrc/tools/tracelog.c around any command, run_command()), on x86-64; and strace -f
+(command()), which the grading sandbox uses (it translates PID namespaces) and any
+machine the lab's cannot serve. Each follows the traced command and every process it
+creates and logs each process-management system call and each write, to a log the
+traced program cannot open. parse() turns that log into Events, one list for the
+whole tree in time order:
 
     spawn   a fork, vfork or clone made `other` (flags in `text`; `code`: the child's
             pid in its own PID namespace, when it has one)
@@ -22,8 +27,8 @@ one list for the whole tree in time order:
 
 The API the rest of the lab uses (the runner, `pylab trace`, the grading sandbox):
 
-    result = runner.run(argv, trace=True)      # strace around the supervisor; or, by hand:
-    argv = command(log, ["./prog", "arg"], stdio=True)        # run this yourself
+    result = runner.run(argv, trace=True)      # the supervisor traces its run; or, by hand:
+    argv = run_command(log, ["./prog", "arg"], stdio=True)    # run this yourself (command(): strace)
     trace = parse(log, subreaper=sup_pid)                       # then read the log
     trace.events                      # [Event], time order; Event.to_dict() for JSON
     trace.processes()                 # {pid: Proc(parent, argv, exit_code, signal,
@@ -48,6 +53,7 @@ process lives.
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import stat
@@ -56,7 +62,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pylab.core.errors import UsageError
-from pylab.run import toolchain
+from pylab.run import dwarf, toolchain
 
 SYSCALLS = ("fork", "vfork", "clone", "clone3", "execve", "execveat", "exit", "exit_group",
             "wait4", "waitid", "kill", "tkill", "tgkill", "write", "writev")
@@ -116,7 +122,18 @@ class Trace:
     root: int | None  # the first process traced: the command strace started
     t0: float = 0.0  # the first event's wall-clock time (seconds since the epoch)
 
+    _procs: tuple | None = field(default=None, init=False, repr=False, compare=False)
+
     def processes(self) -> dict[int, Proc]:
+        """{pid: Proc}, summed up from the events; built once for a given list of events
+        (`pylab trace` and the sentences ask for it many times). Read it, do not change it."""
+        if self._procs is not None and self._procs[0] is self.events and self._procs[1] == len(self.events):
+            return self._procs[2]
+        procs = self._build()
+        self._procs = (self.events, len(self.events), procs)
+        return procs
+
+    def _build(self) -> dict[int, Proc]:
         procs: dict[int, Proc] = {}
 
         def get(pid: int) -> Proc:
@@ -148,10 +165,11 @@ class Trace:
     def of(self, pid: int) -> list[Event]:
         return [e for e in self.events if e.pid == pid]
 
-    def stdout(self, pid: int | None = None) -> bytes:
-        """The bytes written to fd 1, by one process or all of them, in time order."""
+    def stdout(self, pid: int | None = None, since: float = float("-inf"), until: float = float("inf")) -> bytes:
+        """The bytes written to fd 1, by one process or all of them, in time order (those
+        written from `since` up to, not including, `until`)."""
         return b"".join(e.data for e in self.events if e.kind == "write" and e.fd == 1
-                        and (pid is None or e.pid == pid))
+                        and (pid is None or e.pid == pid) and since <= e.t < until)
 
     def to_dict(self) -> dict:
         return {"root": self.root, "events": [e.to_dict() for e in self.events]}
@@ -165,10 +183,71 @@ def strace_path() -> str:
     return path
 
 
+_watch: dict[tuple, tuple[Path, Path, int]] = {}
+
+
 def stdiowatch() -> Path:
-    """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached."""
-    return toolchain.build(toolchain.csrc_dir() / "tools" / "stdiowatch.c",
-                           flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
+    """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached. Asked
+    for on every traced run: remembered in this process until its source's mtime changes
+    or the library goes (as toolchain.tool remembers the supervisor), which saves hashing
+    the source each time."""
+    source = toolchain.csrc_dir() / "tools" / "stdiowatch.c"
+    key = (str(source), os.environ.get("PYLAB_CACHE"), os.environ.get("XDG_CACHE_HOME"))
+    known = _watch.get(key)
+    try:
+        mtime = os.stat(source).st_mtime_ns
+        if known is not None and known[2] == mtime and os.path.exists(known[0]):
+            return known[0]
+    except FileNotFoundError:
+        mtime = 0
+    lib = toolchain.build(source, flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
+    _watch[key] = (lib, source, mtime)
+    return lib
+
+
+def lab_tracer() -> Path | None:
+    """The lab's own tracer (csrc/tools/tracelog.c: ptrace and a seccomp filter, built
+    static), or None where it cannot serve: it reads x86-64 registers, and a machine
+    without a compiler for it falls back to strace."""
+    if platform.machine() != "x86_64":
+        return None
+    try:
+        return toolchain.tool("tracelog")
+    except toolchain.ToolchainError:
+        return None
+
+
+def supervisor_options(log_fd: int, *, stdio: bool = True, env: dict | None = None) -> list[str] | None:
+    """The supervisor's options (csrc/tools/supervise.c -t) that make it trace its own run:
+    after it makes the run's session it forks the lab's tracer (ptrace_core.h, as in
+    tracelog), which logs to `log_fd`, so the run's ptrace stops go back and forth in one
+    session and scheduling group, with no tracer of its own to exec. None where the lab's
+    tracer cannot serve: then the runner puts run_command()'s tracer around the supervisor."""
+    if lab_tracer() is None:
+        return None
+    opts = ["-t", str(log_fd)]
+    if stdio:
+        opts += ["-e", _preload(env), "-e", "PYLAB_STDIO_SLOT=1"]
+    return opts
+
+
+def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
+    """The argv that traces `argv` (the supervisor and everything below it) for a run:
+    the lab's tracer when it serves here, else strace -f (command()). Both write the log
+    parse() reads. `log`: a path, or a file descriptor number the spawned command is
+    given (the runner passes an anonymous memfd, so no other process can find the log)."""
+    own = lab_tracer()
+    if own is None:
+        return command(f"/proc/self/fd/{log}" if isinstance(log, int) else log, argv, stdio=stdio, env=env)
+    cmd = [str(own), f"@{log}" if isinstance(log, int) else str(log), str(STRING_LIMIT)]
+    if stdio:  # (the markers wait in the library's memory for the call that follows: no stop of their own)
+        cmd += ["-E", _preload(env), "-E", "PYLAB_STDIO_SLOT=1"]
+    return [*cmd, "--", *[str(a) for a in argv]]
+
+
+def _preload(env: dict | None) -> str:
+    lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
+    return f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"
 
 
 def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
@@ -180,18 +259,17 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
     cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
            "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
     if stdio:
-        lib, have = str(stdiowatch()), (os.environ if env is None else env).get("LD_PRELOAD")
-        cmd += ["-E", f"LD_PRELOAD={have}:{lib}" if have else f"LD_PRELOAD={lib}"]
+        cmd += ["-E", _preload(env)]
     return [*cmd, "--", *[str(a) for a in argv]]
 
 
 # -- parsing ---------------------------------------------------------------------------
-_LINE = re.compile(r"(\d+) +(\d+\.\d+) (.*)")
 _CALL = re.compile(r"(\w+)\((.*)\) += (-?\d+|\?|0x[0-9a-f]+)(?: (E\w+))?.*$", re.S)
 _STR = re.compile(r'"((?:\\x[0-9a-f]{2})*)"')
 _EXITED = re.compile(r"\+\+\+ exited with (\d+) \+\+\+")
 _KILLED = re.compile(r"\+\+\+ killed by (\w+)( \(core dumped\))? \+\+\+")
 _SIGNAL = re.compile(r"--- (\w+) \{(.*)\} ---")
+_SI_PID = re.compile(r"si_pid=(\d+)")
 _NSPID = re.compile(r"/\* (\d+) in strace's PID NS \*/")
 
 
@@ -232,38 +310,61 @@ def _marker(pid: int, t: float, data: bytes, addr2line, lookups: list | None = N
 
 
 def _resolve(lookups: list) -> None:
-    """Fill in each marker's file:line with one addr2line run per binary."""
+    """Fill in each marker's file:line, reading each binary's line table once
+    (pylab.run.dwarf), or with one addr2line run for a binary that reader does not handle."""
     by_path: dict[str, list] = {}
     for e, path, addr, base in lookups:
         by_path.setdefault(path, []).append((e, addr, base))
     for path, items in by_path.items():
-        offsets = [_offset(path, addr, base) for _, addr, base in items]
+        pie = _is_pie(path)
+        offsets = [_offset(path, addr, base, pie) for _, addr, base in items]
         asked = sorted({o for o in offsets if o is not None})
-        if not asked or not shutil.which("addr2line"):
+        if not asked:
             continue
         try:
-            out = subprocess.run(["addr2line", "-e", path, *map(hex, asked)], capture_output=True, text=True,
-                                 timeout=10).stdout.splitlines()
-        except (OSError, subprocess.TimeoutExpired):
-            continue
-        found = dict(zip(asked, (_file_line(ln) for ln in out)))
+            found = dwarf.where(path, asked)
+        except (dwarf.Unsupported, OSError):
+            found = _addr2line(path, asked)
         for (e, _, _), o in zip(items, offsets):
             e.where = found.get(o)
 
 
-def _offset(path: str, addr: str, base: str) -> int | None:
-    """The address addr2line wants: a return address less one, relative to the load base
-    for a position-independent (ET_DYN) object."""
-    if not path or path == "?" or not addr.startswith("0x"):
+def _addr2line(path: str, asked: list[int]) -> dict[int, str | None]:
+    if not shutil.which("addr2line"):
+        return {}
+    try:
+        out = subprocess.run(["addr2line", "-e", path, *map(hex, asked)], capture_output=True, text=True,
+                             timeout=10).stdout.splitlines()
+    except (OSError, subprocess.TimeoutExpired):
+        return {}
+    return dict(zip(asked, (_file_line(ln) for ln in out)))
+
+
+def _is_pie(path: str) -> bool | None:
+    """Is the object position-independent (ELF e_type ET_DYN: its addresses are relative
+    to its load base)? None when it cannot be read. (Asked once per binary of a trace.)"""
+    if not path or path == "?":
         return None
     try:  # a regular file only: a marker names its binary, and a FIFO would block the open
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         with open(fd, "rb") as f:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
-            pie = f.read(18)[16] == 3  # ELF e_type ET_DYN: addresses are relative to the base
+            return f.read(18)[16] == 3
+    except (OSError, IndexError):
+        return None
+
+
+def _offset(path: str, addr: str, base: str, pie: bool | None = None) -> int | None:
+    """The address addr2line wants: a return address less one, relative to the load base
+    for a position-independent (ET_DYN) object."""
+    if pie is None:
+        pie = _is_pie(path)
+    if pie is None or not addr.startswith("0x"):
+        return None
+    try:
         return int(addr, 16) - 1 - (int(base, 16) if pie and base.startswith("0x") else 0)
-    except (OSError, ValueError, IndexError):
+    except ValueError:
         return None
 
 
@@ -276,8 +377,9 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
           where=None) -> Trace:
     """Events from an strace -f -ttt -xx log (a file, or its text).
 
-    where: how a stdio marker's return address becomes file:line; by default addr2line,
-    run once per binary for all its markers once the log is read (a test passes its own).
+    where: how a stdio marker's return address becomes file:line; by default the
+    binary's DWARF line table (pylab.run.dwarf; addr2line for a binary it cannot read),
+    read once per binary for all its markers once the log is read (a test passes its own).
 
     subreaper: who adopts an orphan whose adopter the trace cannot show (the runner's
     supervisor); an adopter seen reaping the orphan is named from the trace itself."""
@@ -301,10 +403,11 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     t0 = None
     for raw in text.splitlines():
-        m = _LINE.match(raw)
-        if not m:
+        try:  # "PID SECONDS.MICROS BODY" (strace pads the pid)
+            tid_s, stamp_s, body = raw.split(None, 2)
+            tid, stamp = int(tid_s), float(stamp_s)
+        except ValueError:
             continue
-        tid, stamp, body = int(m.group(1)), float(m.group(2)), m.group(3)
         pid = thread_of.get(tid, tid)
         if t0 is None:
             t0 = stamp
@@ -316,16 +419,33 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             body = pending.pop(tid, "") + body.split(" resumed>", 1)[-1]
         if tid != pid and (body.startswith("+++") or body.startswith("exit(")):
             continue  # a thread ending is not its process ending
-        if (x := _EXITED.match(body)):
-            events.append(Event(t, pid, "end", code=int(x.group(1))))
+        first = body[:1]
+        if first == "+":
+            if (x := _EXITED.match(body)):
+                events.append(Event(t, pid, "end", code=int(x.group(1))))
+            elif (x := _KILLED.match(body)):
+                events.append(Event(t, pid, "end", signal=x.group(1), core=bool(x.group(2))))
             continue
-        if (x := _KILLED.match(body)):
-            events.append(Event(t, pid, "end", signal=x.group(1), core=bool(x.group(2))))
+        if first == "-":
+            if (x := _SIGNAL.match(body)):
+                sender = _SI_PID.search(x.group(2))
+                events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
+                                    other=ours(pid, int(sender.group(1))) if sender else None))
             continue
-        if (x := _SIGNAL.match(body)):
-            sender = re.search(r"si_pid=(\d+)", x.group(2))
-            events.append(Event(t, pid, "signal", signal=x.group(1), text=x.group(2),
-                                other=ours(pid, int(sender.group(1))) if sender else None))
+        if body.startswith("write("):  # the commonest line, read without the general pattern
+            try:
+                comma = body.index(",", 6)
+                fd = int(body[6:comma])
+                q1 = body.index('"', comma)
+                q2 = body.index('"', q1 + 1)
+                data = bytes.fromhex(body[q1 + 1:q2].replace("\\x", ""))
+                ret = body[body.rindex(") = ") + 4:].split(" ", 1)[0]
+            except ValueError:
+                continue
+            if fd == -1 and data.startswith(MARKER):
+                events.append(_marker(pid, t, data, where, lookups if where is None else None))
+            elif fd in (1, 2) and ret.isdigit() and int(ret) > 0:
+                events.append(Event(t, pid, "write", fd=fd, data=data[:int(ret)]))
             continue
         c = _CALL.match(body)
         if not c:
