@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "rlimit_names.h"
+
 static void die(const char *what, const char *arg)
 {
     fprintf(stderr, "jail: %s %s: %s\n", what, arg, strerror(errno));
@@ -45,28 +47,20 @@ static void join_cgroup(const char *procs)
 
 static void hard_limit(const char *spec)
 {
-    static const struct { const char *name; int res; } names[] = {
-        {"cpu", RLIMIT_CPU}, {"as", RLIMIT_AS}, {"fsize", RLIMIT_FSIZE},
-        {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"core", RLIMIT_CORE},
-        {"stack", RLIMIT_STACK}, {"data", RLIMIT_DATA}, {"memlock", RLIMIT_MEMLOCK},
-        {"msgqueue", RLIMIT_MSGQUEUE}, {"sigpending", RLIMIT_SIGPENDING},
-    };
-    const char *eq = strchr(spec, '=');
-    for (size_t i = 0; eq && i < sizeof names / sizeof names[0]; i++) {
-        if (strncmp(spec, names[i].name, (size_t)(eq - spec)) || names[i].name[eq - spec])
-            continue;
-        struct rlimit rl;
-        rlim_t want = strtoull(eq + 1, NULL, 10);
-        getrlimit(names[i].res, &rl);
-        if (want > rl.rlim_max)             /* a lower hard limit from outside stays */
-            want = rl.rlim_max;
-        rl.rlim_cur = rl.rlim_max = want;
-        if (setrlimit(names[i].res, &rl) < 0)
-            die("cannot set limit", spec);
-        return;
+    int res = rlimit_of(spec);
+    struct rlimit rl;
+    rlim_t want;
+    if (res < 0) {
+        errno = EINVAL;
+        die("unknown limit", spec);
     }
-    errno = EINVAL;
-    die("unknown limit", spec);
+    want = strtoull(strchr(spec, '=') + 1, NULL, 10);
+    getrlimit(res, &rl);
+    if (want > rl.rlim_max)                 /* a lower hard limit from outside stays */
+        want = rl.rlim_max;
+    rl.rlim_cur = rl.rlim_max = want;
+    if (setrlimit(res, &rl) < 0)
+        die("cannot set limit", spec);
 }
 
 /* The subreaper's side: hold none of the run's descriptors (its pipes must reach EOF

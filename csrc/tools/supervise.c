@@ -55,6 +55,7 @@
 #include <unistd.h>
 #if defined(__x86_64__)
 #include "ptrace_core.h"
+#include "rlimit_names.h"
 #define CAN_TRACE 1
 #else
 #define CAN_TRACE 0
@@ -278,24 +279,17 @@ static void close_from(int low, int keep, int also)
 
 static void apply_rlimit(const char *spec)
 {
-    static const struct { const char *name; int res; } names[] = {
-        {"cpu", RLIMIT_CPU}, {"as", RLIMIT_AS}, {"fsize", RLIMIT_FSIZE},
-        {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC}, {"core", RLIMIT_CORE},
-        {"stack", RLIMIT_STACK}, {"data", RLIMIT_DATA},
-    };
-    const char *eq = strchr(spec, '=');
-    for (size_t i = 0; eq && i < sizeof names / sizeof names[0]; i++) {
-        if (strncmp(spec, names[i].name, (size_t)(eq - spec)) || names[i].name[eq - spec])
-            continue;
-        struct rlimit rl;
-        getrlimit(names[i].res, &rl);
-        rl.rlim_cur = strcmp(eq + 1, "inf") ? strtoull(eq + 1, NULL, 10) : RLIM_INFINITY;
-        if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
-            rl.rlim_max = rl.rlim_cur;      /* raising the hard limit needs root */
-        if (setrlimit(names[i].res, &rl) < 0) {
-            rl.rlim_max = rl.rlim_cur;
-            setrlimit(names[i].res, &rl);
-        }
+    int res = rlimit_of(spec);
+    struct rlimit rl;
+    if (res < 0)
+        return;
+    getrlimit(res, &rl);
+    rl.rlim_cur = strcmp(strchr(spec, '=') + 1, "inf") ? strtoull(strchr(spec, '=') + 1, NULL, 10) : RLIM_INFINITY;
+    if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+        rl.rlim_max = rl.rlim_cur;          /* raising the hard limit needs root */
+    if (setrlimit(res, &rl) < 0) {
+        rl.rlim_max = rl.rlim_cur;
+        setrlimit(res, &rl);
     }
 }
 
