@@ -18,6 +18,8 @@ from pylab.bindings import native
 
 from pylab.observe import procstate
 
+from support import once_per_run
+
 
 def pytest_configure(config):
     native.set_subreaper(True)
@@ -74,8 +76,26 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture(scope="session")
-def tour_run():
-    """`pylab tour --json` run once for the whole session, as a user runs it (several test
-    modules read its report). -P: import the installed pylab, never a source tree's."""
-    return subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
-                          capture_output=True, text=True, timeout=300)
+def tour_run(tmp_path_factory, worker_id):
+    """`pylab tour --json` run once for the whole test run (all xdist workers share it),
+    as a user runs it (several test modules read its report). -P: import the installed
+    pylab, never a source tree's."""
+    def produce():
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
+                             capture_output=True, text=True, timeout=300)
+        return {"returncode": out.returncode, "stdout": out.stdout, "stderr": out.stderr}
+    got = once_per_run(tmp_path_factory, worker_id, "tour", produce)
+    return subprocess.CompletedProcess(["pylab", "tour", "--json"], got["returncode"], got["stdout"], got["stderr"])
+
+
+@pytest.fixture(scope="session")
+def compare_run(tmp_path_factory, worker_id):
+    """`pylab compare --format json` run once for the whole test run, end to end in a fresh
+    process (the matrix starts ~170 programs: a few seconds of CPU each time)."""
+    def produce():
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "compare", "--format", "json"],
+                             capture_output=True, text=True, timeout=300)
+        return {"returncode": out.returncode, "stdout": out.stdout, "stderr": out.stderr}
+    got = once_per_run(tmp_path_factory, worker_id, "compare", produce)
+    return subprocess.CompletedProcess(["pylab", "compare", "--format", "json"], got["returncode"],
+                                       got["stdout"], got["stderr"])

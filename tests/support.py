@@ -1,6 +1,8 @@
 """Small helpers shared by the foundation's tests."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import sys
 import textwrap
@@ -27,3 +29,23 @@ def build_c(tmp_path: Path, name: str, source: str) -> Path:
     src = tmp_path / f"{name}.c"
     src.write_text(textwrap.dedent(source))
     return toolchain.build(src)
+
+
+def once_per_run(tmp_path_factory, worker_id: str, name: str, produce):
+    """produce() once for the whole test run, however many xdist workers ask: the first
+    computes it under a file lock in the run's shared temp folder and stores it as JSON;
+    the others wait for the lock and read it (the xdist-documented pattern). Serially
+    (worker "master") it is simply produce(). The value must be JSON data."""
+    if worker_id == "master":
+        return produce()
+    shared = Path(tmp_path_factory.getbasetemp().parent)  # one folder per run, all workers
+    stored = shared / f"once-{name}.json"
+    with open(shared / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stored.exists():
+            return json.loads(stored.read_text())
+        value = produce()
+        tmp = stored.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, stored)
+        return value
