@@ -21,6 +21,23 @@ from pylab.observe import procstate
 from support import once_per_run
 
 
+# Modules whose tests share nothing costly (no module fixture or cache) and take long in
+# all: their tests are spread over the xdist workers one by one (--dist loadgroup). Every
+# other module stays whole on one worker, as --dist loadfile would keep it, so its module
+# fixtures run once.
+SPREAD = {"test_grading_cli.py", "test_run_cli.py", "test_cli.py", "test_assign_feedback.py",
+          "test_grading_examples.py", "test_grading_attacks_live.py", "test_sockets_echo.py",
+          "test_sockets_demos.py", "test_runner.py", "test_assign_per_process.py", "test_assign_loading.py",
+          "test_grading_reports.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name not in SPREAD and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(item.path.name))
+
+
 def pytest_configure(config):
     native.set_subreaper(True)
     config._pylab_baseline = set(procstate.children(os.getpid()))
