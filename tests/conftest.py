@@ -15,6 +15,7 @@ import sys
 import pytest
 
 from pylab.bindings import native
+from pylab.cli.main import main as pylab_main
 
 from pylab.observe import procstate
 
@@ -116,3 +117,23 @@ def compare_run(tmp_path_factory, worker_id):
     got = once_per_run(tmp_path_factory, worker_id, "compare", produce)
     return subprocess.CompletedProcess(["pylab", "compare", "--format", "json"], got["returncode"],
                                        got["stdout"], got["stderr"])
+
+
+@pytest.fixture
+def pylab_cli(capfd, monkeypatch):
+    """`pylab ARGS` run in this process, as the console script runs it: main(), its return
+    or SystemExit (argparse's usage errors) as the exit status, stdout and stderr captured
+    at the fds. Returns (returncode, stdout, stderr) as a CompletedProcess. A real
+    `python -m pylab` costs ~0.2 s of CPU to start: tests of the real process (the console
+    script, signals to pylab, pylab's own terminal, the exit-2 contract) still start one."""
+    def run(*args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capfd.readouterr()
+        try:
+            rc = pylab_main([str(a) for a in args])
+        except SystemExit as e:
+            rc = e.code
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["pylab", *map(str, args)], rc, out, err)
+    return run
