@@ -11,8 +11,10 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from pylab.bindings import native
 from pylab.cli.main import main as pylab_main
@@ -22,21 +24,31 @@ from pylab.observe import procstate
 from support import once_per_run
 
 
-# Modules whose tests share nothing costly (no module fixture or cache) and take long in
-# all: their tests are spread over the xdist workers one by one (--dist loadgroup). Every
-# other module stays whole on one worker, as --dist loadfile would keep it, so its module
-# fixtures run once.
+# Files whose tests share nothing costly (no module fixture or cache) and take long in
+# all: under --dist loadfile their tests are spread over the workers one by one (the
+# scheduler below); every other file stays whole on one worker, so its module fixtures
+# run once. (xdist's own loadgroup cannot do this here: it renames nodeids through an
+# attribute this pytest no longer reads.)
 SPREAD = {"test_grading_cli.py", "test_run_cli.py", "test_cli.py", "test_assign_feedback.py",
           "test_grading_examples.py", "test_grading_attacks_live.py", "test_sockets_echo.py",
           "test_sockets_demos.py", "test_runner.py", "test_assign_per_process.py", "test_assign_loading.py",
           "test_grading_reports.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name not in SPREAD and not item.get_closest_marker("xdist_group"):
-            item.add_marker(pytest.mark.xdist_group(item.path.name))
+class _FilesButSpread(LoadScopeScheduling):
+    """loadscope's scheduler (work units in order of size, biggest first) with a whole
+    file as the unit, except a SPREAD file's tests, each a unit of its own."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        return nodeid if Path(path).name in SPREAD else path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadfile":
+        return _FilesButSpread(config, log)
+    return None
 
 
 def pytest_configure(config):
