@@ -187,7 +187,7 @@ def test_a_fail_gives_its_three_parts(lab_compile):
 
 @pytest.mark.time_limit(1)
 def test_over_its_own_time_limit(lab_compile, lab_start):
-    proc = lab_start(lab_compile("getpid_test.c"))
+    proc = lab_start(lab_compile("quiet.c"))
     proc.wait()
     import time
     while True:
@@ -212,6 +212,7 @@ def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "getpid_test.c").write_text(FORK_BOMB)
+    (sub / "quiet.c").write_text("int main(void) { return 0; }\n")  # the runaway check's program: the bomb runs once
     res = tmp_path / "results.json"
     monkeypatch.chdir(tmp_path)  # --tests as a relative path
     monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=1")
