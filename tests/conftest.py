@@ -4,6 +4,11 @@ The pytest process makes itself a child subreaper, so every orphan a test create
 re-parented here instead of to PID 1 (which, on some machines, reaps late). After
 each test, this process must have no child left, running or zombie; a test that
 leaves one fails, and what it left is killed and reaped so the next test starts clean.
+
+And what keeps the suite's time down: the xdist scheduler (whole files per worker, a
+few files spread test by test), fixtures computed once for the whole run however many
+workers ask (the tour, the compare matrix), and the CLI called in this process where a
+test needs no process of its own (pylab_cli).
 """
 from __future__ import annotations
 
@@ -18,7 +23,6 @@ from xdist.scheduler import LoadScopeScheduling
 
 from pylab.bindings import native
 from pylab.cli.main import main as pylab_main
-
 from pylab.observe import procstate
 
 from support import once_per_run
