@@ -40,13 +40,25 @@ SPREAD = {"test_grading_cli.py", "test_run_cli.py", "test_cli.py", "test_assign_
           "test_runner.py", "test_assign_per_process.py", "test_assign_loading.py", "test_grading_reports.py"}
 
 
+# Files whose tests share a per-process cache keyed by their parameter: one unit per
+# parameter value (test_notebooks.py runs each notebook once, on the worker that holds
+# that notebook's tests).
+BY_PARAMETER = {"test_notebooks.py"}
+
+
 class _FilesButSpread(LoadScopeScheduling):
     """loadscope's scheduler (work units in order of size, biggest first) with a whole
-    file as the unit, except a SPREAD file's tests, each a unit of its own."""
+    file as the unit, except a SPREAD file's tests, each a unit of its own, and a
+    BY_PARAMETER file's, a unit per parameter."""
 
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
-        return nodeid if Path(path).name in SPREAD else path
+        name = Path(path).name
+        if name in SPREAD:
+            return nodeid
+        if name in BY_PARAMETER and nodeid.endswith("]"):
+            return f"{path}[{nodeid.rsplit('[', 1)[1]}"
+        return path
 
 
 @pytest.hookimpl(optionalhook=True)
