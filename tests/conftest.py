@@ -4,6 +4,11 @@ The pytest process makes itself a child subreaper, so every orphan a test create
 re-parented here instead of to PID 1 (which, on some machines, reaps late). After
 each test, this process must have no child left, running or zombie; a test that
 leaves one fails, and what it left is killed and reaped so the next test starts clean.
+
+And what keeps the suite's time down: the xdist scheduler (whole files per worker, a
+few files spread test by test), fixtures computed once for the whole run however many
+workers ask (the tour, the compare matrix), and the CLI called in this process where a
+test needs no process of its own (pylab_cli).
 """
 from __future__ import annotations
 
@@ -11,12 +16,56 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from pylab.bindings import native
-
+from pylab.cli.main import main as pylab_main
 from pylab.observe import procstate
+
+from support import once_per_run
+
+
+# Files whose tests share nothing costly (no module fixture or cache) and take long in
+# all: under --dist loadfile their tests are spread over the workers one by one (the
+# scheduler below); every other file stays whole on one worker, so its module fixtures
+# run once. (xdist's own loadgroup cannot do this here: it renames nodeids through an
+# attribute this pytest no longer reads.)
+# (test_sockets_echo.py is not one: its tests compare the pylab-echo-* files in /tmp
+# before and after, which another of them running at the same time would change.)
+SPREAD = {"test_grading_cli.py", "test_run_cli.py", "test_cli.py", "test_assign_feedback.py",
+          "test_grading_examples.py", "test_grading_attacks_live.py", "test_sockets_demos.py",
+          "test_runner.py", "test_assign_per_process.py", "test_assign_loading.py", "test_grading_reports.py"}
+
+
+# Files whose tests share a per-process cache keyed by their parameter: one unit per
+# parameter value (test_notebooks.py runs each notebook once, on the worker that holds
+# that notebook's tests).
+BY_PARAMETER = {"test_notebooks.py"}
+
+
+class _FilesButSpread(LoadScopeScheduling):
+    """loadscope's scheduler (work units in order of size, biggest first) with a whole
+    file as the unit, except a SPREAD file's tests, each a unit of its own, and a
+    BY_PARAMETER file's, a unit per parameter."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        path = nodeid.split("::", 1)[0]
+        name = Path(path).name
+        if name in SPREAD:
+            return nodeid
+        if name in BY_PARAMETER and nodeid.endswith("]"):
+            return f"{path}[{nodeid.rsplit('[', 1)[1]}"
+        return path
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") == "loadfile":
+        return _FilesButSpread(config, log)
+    return None
 
 
 def pytest_configure(config):
@@ -74,8 +123,46 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture(scope="session")
-def tour_run():
-    """`pylab tour --json` run once for the whole session, as a user runs it (several test
-    modules read its report). -P: import the installed pylab, never a source tree's."""
-    return subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
-                          capture_output=True, text=True, timeout=300)
+def tour_run(tmp_path_factory, worker_id):
+    """`pylab tour --json` run once for the whole test run (all xdist workers share it),
+    as a user runs it (several test modules read its report). -P: import the installed
+    pylab, never a source tree's."""
+    def produce():
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--json"],
+                             capture_output=True, text=True, timeout=300)
+        return {"returncode": out.returncode, "stdout": out.stdout, "stderr": out.stderr}
+    got = once_per_run(tmp_path_factory, worker_id, "tour", produce)
+    return subprocess.CompletedProcess(["pylab", "tour", "--json"], got["returncode"], got["stdout"], got["stderr"])
+
+
+@pytest.fixture(scope="session")
+def compare_run(tmp_path_factory, worker_id):
+    """`pylab compare --format json` run once for the whole test run, end to end in a fresh
+    process (the matrix starts ~170 programs: a few seconds of CPU each time)."""
+    def produce():
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "compare", "--format", "json"],
+                             capture_output=True, text=True, timeout=300)
+        return {"returncode": out.returncode, "stdout": out.stdout, "stderr": out.stderr}
+    got = once_per_run(tmp_path_factory, worker_id, "compare", produce)
+    return subprocess.CompletedProcess(["pylab", "compare", "--format", "json"], got["returncode"],
+                                       got["stdout"], got["stderr"])
+
+
+@pytest.fixture
+def pylab_cli(capfd, monkeypatch):
+    """`pylab ARGS` run in this process, as the console script runs it: main(), its return
+    or SystemExit (argparse's usage errors) as the exit status, stdout and stderr captured
+    at the fds. Returns (returncode, stdout, stderr) as a CompletedProcess. A real
+    `python -m pylab` costs ~0.2 s of CPU to start: tests of the real process (the console
+    script, signals to pylab, pylab's own terminal, the exit-2 contract) still start one."""
+    def run(*args, cwd=None):
+        if cwd is not None:
+            monkeypatch.chdir(cwd)
+        capfd.readouterr()
+        try:
+            rc = pylab_main([str(a) for a in args])
+        except SystemExit as e:
+            rc = e.code
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(["pylab", *map(str, args)], rc, out, err)
+    return run

@@ -1,7 +1,10 @@
 """Small helpers shared by the foundation's tests."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -23,7 +26,69 @@ def run_python(code: str, mode: str = "pipe", unbuffered: bool = False, **kwargs
     return runner.run([sys.executable, "-P", "-c", textwrap.dedent(code)], mode=mode, env=env, **kwargs)
 
 
+# -- line checks that say, on failure, what they looked for and what each line was ----
+# (pylab.run.result.LineMatcher matches patterns in order or as a set; these cover the
+# other questions a test asks of a run's lines, with the same kind of message)
+def _lines(seen) -> list[str]:
+    """A RunResult's lines, or the lines given."""
+    return list(seen.lines if hasattr(seen, "lines") else seen)
+
+
+def shown(seen) -> str:
+    """Every line, numbered, as LineMatcher shows them."""
+    return "\n".join(f"  {i}: {ln!r}" for i, ln in enumerate(_lines(seen))) or "  (no lines)"
+
+
+def expect(ok, looked_for: str, seen) -> None:
+    """assert ok; on failure say what was looked for, then every line."""
+    if not ok:
+        raise AssertionError(f"looked for {looked_for}\nthe lines were:\n{shown(seen)}")
+
+
+def assert_line(seen, line: str) -> None:
+    """`line` is one of the lines, exactly."""
+    expect(line in _lines(seen), f"the line {line!r}", seen)
+
+
+def matching(seen, regex: str) -> list[re.Match]:
+    """Every line that matches `regex` whole, as matches (none is not a failure)."""
+    return [m for m in map(re.compile(regex).fullmatch, _lines(seen)) if m]
+
+
+def line_matching(seen, regex: str, at: int | None = None) -> re.Match:
+    """The first line (or line number `at`) that matches `regex` whole; a failure names
+    the pattern and shows every line."""
+    lines = _lines(seen)
+    if at is not None:
+        m = re.fullmatch(regex, lines[at]) if -len(lines) <= at < len(lines) else None
+        expect(m, f"line {at} matching {regex!r}", lines)
+        return m
+    found = matching(lines, regex)
+    expect(found, f"a line matching {regex!r}", lines)
+    return found[0]
+
+
 def build_c(tmp_path: Path, name: str, source: str) -> Path:
     src = tmp_path / f"{name}.c"
     src.write_text(textwrap.dedent(source))
     return toolchain.build(src)
+
+
+def once_per_run(tmp_path_factory, worker_id: str, name: str, produce):
+    """produce() once for the whole test run, however many xdist workers ask: the first
+    computes it under a file lock in the run's shared temp folder and stores it as JSON;
+    the others wait for the lock and read it (the xdist-documented pattern). Serially
+    (worker "master") it is simply produce(). The value must be JSON data."""
+    if worker_id == "master":
+        return produce()
+    shared = Path(tmp_path_factory.getbasetemp().parent)  # one folder per run, all workers
+    stored = shared / f"once-{name}.json"
+    with open(shared / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stored.exists():
+            return json.loads(stored.read_text())
+        value = produce()
+        tmp = stored.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value))
+        os.replace(tmp, stored)
+        return value

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 
 from pylab.run.runner import MODES, run_program
-from support import run_python
+from support import assert_line, expect, run_python
 
 HANDLER = re.compile(r"handler (\d) in pid (\d+)")
 
@@ -60,7 +60,7 @@ def test_a_child_leaving_by__exit_skips_the_inherited_handlers(mode):
     r = run_program("atexit_order", ["fork-_exit"], mode=mode)
     assert r.exit_code == 0
     child = child_pid(r.lines)
-    assert f"child pid {child} leaves by _exit()" in r.lines
+    assert_line(r, f"child pid {child} leaves by _exit()")
     assert handlers_by_pid(r.lines) == {r.pid: [3, 2, 1]}
 
 
@@ -92,7 +92,8 @@ def test_c_handlers_registered_from_python_follow_the_child_across_fork(how, chi
     handler_lines = [ln for ln in r.lines if ln.startswith("C handler")]
     expected = ["C handler 3", "C handler 2", "C handler 1"]
     got = [ln.rsplit(" in pid", 1)[0] for ln in handler_lines]
-    assert got == (expected * 2 if child_runs_them else expected), r.lines
+    want = expected * 2 if child_runs_them else expected
+    expect(got == want, f"the C handler lines {want} (pids left out), not {got}", r)
     assert child != r.pid
 
 

@@ -12,20 +12,28 @@ import pytest
 from pylab.bindings import native
 
 
-def pylab(*args, env=None, stdin=subprocess.DEVNULL):
+@pytest.fixture
+def pylab(pylab_cli):
+    """`pylab ARGS` in this process (conftest's pylab_cli)."""
+    return pylab_cli
+
+
+def pylab_process(*args, env=None, stdin=subprocess.DEVNULL):
+    """`python -m pylab ARGS`, a real process: for what only one can show (the console
+    script, the exit-2 contract, an environment read once per process)."""
     return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
                           env=env, stdin=stdin, timeout=120)
 
 
 def test_version_and_console_script():
-    out = pylab("--version")
+    out = pylab_process("--version")
     assert out.returncode == 0 and out.stdout.startswith("pylab ")
     script = Path(sys.executable).parent / "pylab"
     assert script.exists(), "the pylab console script is installed beside python"
     assert subprocess.run([script, "--version"], capture_output=True, text=True).stdout == out.stdout
 
 
-def test_list_shows_the_seed_programs_and_json():
+def test_list_shows_the_seed_programs_and_json(pylab):
     out = pylab("list")
     assert out.returncode == 0
     for name in ("getpid_test", "fork_test", "exit_test1", "exit2", "_exit1", "zombie"):
@@ -35,14 +43,14 @@ def test_list_shows_the_seed_programs_and_json():
     assert "zombie" in names and all(p["summary"] for p in data["programs"])
 
 
-def test_run__exit1_on_a_tty_shows_the_line_and_says_why():
+def test_run__exit1_on_a_tty_shows_the_line_and_says_why(pylab):
     out = pylab("run", "_exit1", "--mode", "tty")
     assert out.returncode == 0
     assert out.stdout == "output begin\n"
     assert "terminal" in out.stderr and "line-buffers it (probed just now)" in out.stderr
 
 
-def test_run__exit1_on_a_pipe_shows_nothing_and_says_why():
+def test_run__exit1_on_a_pipe_shows_nothing_and_says_why(pylab):
     out = pylab("run", "_exit1", "--mode", "pipe")
     assert out.returncode == 0
     assert out.stdout == ""
@@ -50,13 +58,13 @@ def test_run__exit1_on_a_pipe_shows_nothing_and_says_why():
     assert len(why) == 1 and "pipe" in why[0] and "full-buffers it (probed just now)" in why[0]
 
 
-def test_run_json_reports_status_and_output():
+def test_run_json_reports_status_and_output(pylab):
     data = json.loads(pylab("run", "exit2", "--mode", "file", "--json").stdout)
     assert data["exit_code"] == 0 and data["mode"] == "file"
     assert data["stdout"] == "output begin\ncontent in buffer"
 
 
-def test_run_feeds_stdin_only_when_asked(tmp_path):
+def test_run_feeds_stdin_only_when_asked(tmp_path, pylab):
     line = tmp_path / "line.txt"
     line.write_text("release\n")
     # zombie - holds until a line (or EOF) on stdin: both end it, neither hangs
@@ -72,7 +80,7 @@ def test_run_feeds_stdin_only_when_asked(tmp_path):
     assert missing.returncode == 2 and "cannot read --stdin file" in missing.stderr
 
 
-def test_run_passes_arguments_after_double_dash():
+def test_run_passes_arguments_after_double_dash(pylab):
     out = pylab("run", "zombie", "--mode", "pipe", "--", "0")
     assert out.returncode == 0 and "exited with code 0" in out.stderr
 
@@ -85,14 +93,14 @@ def test_run_passes_arguments_after_double_dash():
     (["run", "/no/such/file.c"], "no such C file"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle):
-    out = pylab(*args)
+    out = pylab_process(*args)
     assert out.returncode == 2
     assert needle in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1
     assert "Traceback" not in out.stderr
 
 
-def test_compile_error_shows_the_compiler_output_and_exits_2(tmp_path):
+def test_compile_error_shows_the_compiler_output_and_exits_2(tmp_path, pylab):
     bad = tmp_path / "bad.c"
     bad.write_text("int main(void) { return nope; }\n")
     out = pylab("run", str(bad))
@@ -104,12 +112,12 @@ def test_compile_error_shows_the_compiler_output_and_exits_2(tmp_path):
 def test_missing_compiler_exits_2(tmp_path):
     src = tmp_path / "fresh.c"
     src.write_text("int main(void) { return 0; }\n")
-    out = pylab("run", str(src), env={**os.environ, "CC": "no-such-cc", "PYLAB_CACHE": str(tmp_path)})
+    out = pylab_process("run", str(src), env={**os.environ, "CC": "no-such-cc", "PYLAB_CACHE": str(tmp_path)})
     assert out.returncode == 2
     assert out.stderr.strip().startswith("pylab: error: no C compiler")
 
 
-def test_state_of_a_zombie_and_of_a_missing_pid():
+def test_state_of_a_zombie_and_of_a_missing_pid(pylab):
     pid = native.make_zombie(3)
     try:
         out = pylab("state", str(pid))
@@ -124,18 +132,18 @@ def test_state_of_a_zombie_and_of_a_missing_pid():
     assert gone.returncode == 2 and f"no process with pid {pid}" in gone.stderr
 
 
-def test_doctor_says_ready_here():
+def test_doctor_says_ready_here(pylab):
     out = pylab("doctor")
     assert out.returncode == 0, out.stdout
     assert out.stdout.strip().endswith("ready")
 
 
-def test_no_command_prints_help_and_exits_2():
+def test_no_command_prints_help_and_exits_2(pylab):
     out = pylab()
     assert out.returncode == 2 and "COMMAND" in out.stdout
 
 
-def test_sockets_help_is_the_sockets_labs_own():
+def test_sockets_help_is_the_sockets_labs_own(pylab):
     out = pylab("sockets", "--help")
     assert out.returncode == 0
     assert "serve" in out.stdout and "seed-server" in out.stdout
@@ -143,7 +151,7 @@ def test_sockets_help_is_the_sockets_labs_own():
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
-def test_run_watch_shows_the_zombie_from_outside():
+def test_run_watch_shows_the_zombie_from_outside(pylab):
     data = json.loads(pylab("run", "zombie", "--watch", "--json", "--", "0.3").stdout)
     states = data["states"]
     parent, child = data["pid"], next(c["pid"] for c in states if c["ppid"] == data["pid"])
@@ -155,6 +163,6 @@ def test_run_watch_shows_the_zombie_from_outside():
 
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon"])
-def test_run_timeout_must_be_positive(value):
+def test_run_timeout_must_be_positive(value, pylab):
     out = pylab("run", "exit2", "--timeout", value)
     assert out.returncode == 2 and "above 0" in out.stderr

@@ -3,8 +3,6 @@ reports, one-line usage errors with exit 2, and a demo that cannot honour an opt
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
@@ -22,13 +20,19 @@ def test_every_reporting_command_takes_json(command):
     assert "--json" in sub._option_string_actions, f"pylab {command} has no --json"
 
 
-def test_compare_json_is_format_json():
-    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "compare", "--json"],
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    rows = json.loads(proc.stdout)["rows"]
-    assert {(r["lang"], r["how"], r["mode"]) for r in rows} == {
+def test_compare_json_is_format_json(compare_run, monkeypatch, capsys):
+    """--json prints exactly what --format json prints; the rows are the live matrix of
+    conftest's compare_run (`pylab compare --format json` in a fresh process)."""
+    assert compare_run.returncode == 0, compare_run.stderr
+    live = json.loads(compare_run.stdout)["rows"]
+    assert {(r["lang"], r["how"], r["mode"]) for r in live} == {
         (w.lang, w.how, t) for w in matrix.WAYS for t in matrix.MODES}
+    monkeypatch.setattr(matrix, "matrix", lambda: live)
+    printed = {}
+    for flags in (["--json"], ["--format", "json"]):
+        assert cli.main(["compare", *flags]) == 0
+        printed[flags[0]] = capsys.readouterr().out
+    assert json.loads(printed["--json"]) == json.loads(printed["--format"]) == json.loads(compare_run.stdout)
 
 
 def test_a_fork_rows_returncode_names_child_and_parent():

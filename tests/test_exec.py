@@ -19,7 +19,7 @@ from pylab.observe import procstate
 
 from pylab.run import toolchain
 from pylab.run.runner import MODES, run_program
-from support import run_python
+from support import assert_line, expect, line_matching, run_python
 
 MISSING = "/nonexistent/program"
 LESSONS = ["atexit_order", "exec_demo", "fd_leak", "spawn", "fork_fail", "pgroup_signal", "setsid", "ctty", "pidfd"]
@@ -74,8 +74,8 @@ def test_a_descriptor_without_cloexec_leaks_into_the_exec_d_program(mode):
     r = run_program("fd_leak", mode=mode)
     assert r.exit_code == 0, r.stderr_text
     plain, cloexec, listed = _fd_report(r.lines)
-    assert f"after exec: plain fd {plain} open (leaked) -> /dev/null" in r.lines
-    assert f"after exec: cloexec fd {cloexec} closed (EBADF)" in r.lines
+    assert_line(r, f"after exec: plain fd {plain} open (leaked) -> /dev/null")
+    assert_line(r, f"after exec: cloexec fd {cloexec} closed (EBADF)")
     # the supervisor starts every run with fds 0-2 only, so the list is exact
     assert listed == {0, 1, 2, plain}
     assert cloexec not in listed
@@ -97,17 +97,17 @@ def test_python_descriptors_are_close_on_exec_unless_made_inheritable():
         """)
     assert r.exit_code == 0, r.stderr_text
     inheritable, default = map(int, r.lines[-1].split()[1:])
-    assert f"after exec: inheritable fd {inheritable} open (leaked) -> /dev/null" in r.lines
-    assert f"after exec: default fd {default} closed (EBADF)" in r.lines
+    assert_line(r, f"after exec: inheritable fd {inheritable} open (leaked) -> /dev/null")
+    assert_line(r, f"after exec: default fd {default} closed (EBADF)")
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_posix_spawn_reports_a_failed_exec_as_its_return_value(mode):
     r = run_program("spawn", mode=mode)
     assert r.exit_code == 0, r.stderr_text
-    assert len(r.lines) == 2, r.lines
-    assert re.fullmatch(r"\[sh -c echo this went to stderr; exit 127\] posix_spawn returned 0, pid \d+;"
-                        r" it exited with 127", r.lines[0])
+    expect(len(r.lines) == 2, "exactly two lines", r)
+    line_matching(r, r"\[sh -c echo this went to stderr; exit 127\] posix_spawn returned 0, pid \d+;"
+                     r" it exited with 127", at=0)
     assert r.lines[1] == (f"[{MISSING}] posix_spawn returned ENOENT (No such file or directory):"
                           " no child to wait for")
     # the file action dup2(2, 1) sent the spawned shell's stdout to stderr

@@ -7,7 +7,6 @@ runs meanwhile: the tests check EAGAIN, the bounds, and that every child was rea
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import tempfile
 
@@ -15,7 +14,7 @@ import pytest
 
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
-from support import run_python
+from support import line_matching, run_python
 
 NOBODY = 65534
 EXTRA = 3
@@ -29,14 +28,12 @@ def expected_uid(run_as: int | None) -> int:
 
 def check_eagain_report(r: runner.RunResult, uid: int) -> int:
     assert r.exit_code == 0, (r.describe(), r.stderr_text)
-    head = re.fullmatch(r"uid (\d+): RLIMIT_NPROC (\d+) \((\d+) processes of this uid now \+ (\d+)\)", r.lines[0])
-    assert head, r.lines
+    head = line_matching(r, r"uid (\d+): RLIMIT_NPROC (\d+) \((\d+) processes of this uid now \+ (\d+)\)", at=0)
     assert int(head.group(1)) == uid
     limit, now, extra = map(int, head.group(2, 3, 4))
     assert (limit, extra) == (now + EXTRA, EXTRA)
-    fail = re.fullmatch(r"error in fork! errno EAGAIN \(Resource temporarily unavailable\) after (\d+) children",
-                        r.lines[1])
-    assert fail, r.lines
+    fail = line_matching(r, r"error in fork! errno EAGAIN \(Resource temporarily unavailable\) after (\d+) children",
+                         at=1)
     made = int(fail.group(1))
     assert made <= limit  # the limit is on the whole uid: never more children than that
     assert r.lines[2:] == [f"made {made}, reaped {made}"]

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from pylab.run.runner import MODES, run_program
-from support import run_python
+from support import expect, run_python
 
 REMEDIES = ("none", "fflush", "setvbuf", "_exit")
 
@@ -19,7 +19,8 @@ def test_the_pre_fork_line_is_doubled_only_when_buffered_and_unremedied(mode, re
     assert r.exit_code == 0, r.stderr_text
     before = [ln for ln in r.lines if ln.startswith("before fork:")]
     doubled = remedy == "none" and mode in ("pipe", "file")
-    assert len(before) == (2 if doubled else 1), (mode, remedy, r.lines)
+    expect(len(before) == (2 if doubled else 1),
+           f"{2 if doubled else 1} 'before fork:' line(s) (stdout {mode}, remedy {remedy})", r)
     assert set(before) == {f"before fork: pid {r.pid} (remedy: {remedy})"}  # the parent's line, copied
     # one line from each process, in whatever order they came
     child = [m for m in map(re.compile(r"child (\d+): parent (\d+)").fullmatch, r.lines) if m]
@@ -44,4 +45,5 @@ def test_python_forking_through_c_doubles_the_buffer_the_same_way(mode, how):
     r = run_python(PY_FORK.format(how=how), mode=mode)         # PYTHONUNBUFFERED cleared
     assert r.exit_code == 0, r.stderr_text
     doubled = how == "exit" and mode in ("pipe", "file")
-    assert r.lines == ["before fork"] * (2 if doubled else 1), (mode, how, r.lines)
+    want = ["before fork"] * (2 if doubled else 1)
+    expect(r.lines == want, f"exactly the lines {want} (stdout {mode}, the child ends by {how})", r)

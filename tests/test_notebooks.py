@@ -124,8 +124,9 @@ def test_notebook_shows_its_pictures(name):
     assert pngs and all(p.startswith(b"\x89PNG") for p in pngs)
 
 
-def test_zombie_notebook_draws_the_timeline_alive_zombie_gone():
-    nb = executed("03_zombies_and_wait.ipynb")
+@pytest.mark.parametrize("name", ["03_zombies_and_wait.ipynb"])  # (the id puts it with that notebook's tests)
+def test_zombie_notebook_draws_the_timeline_alive_zombie_gone(name):
+    nb = executed(name)
     cell = next(c for c in nb.cells if "timeline" in c.metadata.get("tags", []))
     # the cell asserts tl.phases(child) == ["alive", "Z", "gone"] before it draws
     assert "assert tl.phases(child) == [\"alive\", \"Z\", \"gone\"]" in cell.source

@@ -13,6 +13,8 @@ from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
 
+from support import assert_line, expect
+
 
 def zombie_of(p) -> int:
     p.expect(r"returned 0: state .\n")
@@ -29,8 +31,8 @@ def test_a_zombie_outlives_sigkill_until_its_parent_reaps_it():
         p.write("\n")
         r = p.wait(timeout=10)
     assert r.exit_code == 0
-    assert r.match().in_order([f"child {z} has exited: state Z", f"kill({z}, SIGKILL) returned 0: state Z",
-                               f"reaped {z}: exited with 0; state -"]), r.lines   # its own exit 0, not SIGKILL
+    r.match().assert_in_order([f"child {z} has exited: state Z", f"kill({z}, SIGKILL) returned 0: state Z",
+                               f"reaped {z}: exited with 0; state -"])   # its own exit 0, not SIGKILL
     assert not procstate.exists(z)
 
 
@@ -40,7 +42,8 @@ def test_a_zombie_whose_parent_exits_is_reaped_by_the_runner():
         assert procstate.state_proc(z) == "Z" and procstate.read_stat(z).ppid == p.pid
         p.write("\n")
         r = p.wait(timeout=10)
-    assert r.exit_code == 0 and f"parent {r.pid} exits without waiting for {z}" in r.lines
+    assert r.exit_code == 0
+    assert_line(r, f"parent {r.pid} exits without waiting for {z}")
     procstate.wait_gone(z, timeout=5)               # the supervisor adopted and reaped it
     assert z not in r.stragglers                    # reaped, not killed: it was already dead
 
@@ -71,10 +74,11 @@ def lineage(r) -> dict[str, int]:
         "parent": re.search(r"^parent (\d+) exits, leaving (\d+) behind", text, re.M),
         "adopted": re.search(r"^orphan (\d+): parent (\d+) exited, new parent (\d+) \((.*)\)", text, re.M),
     }
-    assert all(found.values()), r.lines
+    expect(all(found.values()), "the grandparent's, the parent's and the adopted orphan's lines (not found: "
+           + ", ".join(k for k, m in found.items() if not m) + ")", r)
     g, p, a = found["grandparent"], found["parent"], found["adopted"]
     assert a[1] == p[2] and a[2] == p[1]            # the orphan named the parent that left it
-    assert f"orphan {a[1]}: parent {p[1]}" in r.lines   # its first getppid(), before the parent left
+    assert_line(r, f"orphan {a[1]}: parent {p[1]}")   # its first getppid(), before the parent left
     return {"grandparent": int(g[1]), "parent": int(p[1]), "orphan": int(a[1]),
             "new_parent": int(a[3]), "new_name": a[4]}
 
@@ -96,7 +100,7 @@ def test_an_orphan_goes_to_a_subreaper_grandparent_which_reaps_it(mode):
     assert r.exit_code == 0, r.stderr_text
     seen = lineage(r)
     assert seen["new_parent"] == seen["grandparent"] == r.pid
-    assert f"grandparent reaped adopted orphan {seen['orphan']} (exit 0)" in r.lines
+    assert_line(r, f"grandparent reaped adopted orphan {seen['orphan']} (exit 0)")
 
 
 def test_an_orphan_goes_to_the_nearest_subreaper_this_test_process():

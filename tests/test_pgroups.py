@@ -17,6 +17,8 @@ from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
 
+from support import assert_line, expect
+
 CHILD = re.compile(r"child (\d+): pgid (\d+), sid (\d+)")
 
 
@@ -35,7 +37,7 @@ def test_one_kill_of_the_group_ends_every_member(mode):
     assert len(kids) == 3
     (leader,) = [pid for pid, (pgid, _) in kids.items() if pid == pgid]  # one leads
     assert set(kids.values()) == {(leader, r.supervisor)}
-    assert f"kill(-{leader}, SIGTERM)" in r.lines
+    assert_line(r, f"kill(-{leader}, SIGTERM)")
     # reaped in whatever order wait() returns them: a set
     killed = {int(m.group(1)) for ln in r.lines if (m := re.fullmatch(r"child (\d+): killed by SIGTERM", ln))}
     assert killed == set(kids)
@@ -72,13 +74,14 @@ def test_a_group_leader_may_not_setsid_but_its_child_may(mode):
     r = run_program("setsid", mode=mode)
     assert r.exit_code == 0, r.stderr_text
     seen = ids(r.lines)
-    assert list(seen) == ["parent", "child before setsid()", "child after setsid()"], r.lines
+    expect(list(seen) == ["parent", "child before setsid()", "child after setsid()"],
+           "pid/pgid/sid lines of the parent, then of the child before and after setsid()", r)
     assert seen["parent"] == (r.pid, r.pid, r.supervisor)           # it leads its group
-    assert f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid}: a group leader may not)" in r.lines
+    assert_line(r, f"parent setsid(): EPERM (pid {r.pid} leads group {r.pid}: a group leader may not)")
     child = seen["child before setsid()"][0]
     assert child != r.pid
     assert seen["child before setsid()"] == (child, r.pid, r.supervisor)  # the parent's group and session
-    assert f"child setsid(): new session {child}" in r.lines
+    assert_line(r, f"child setsid(): new session {child}")
     assert seen["child after setsid()"] == (child, child, child)   # it leads both now
 
 
@@ -91,7 +94,7 @@ def test_a_parent_that_leads_no_group_may_setsid_and_says_so():
     parent, pgid, sid = seen["parent"]
     assert parent != r.pid and pgid == r.pid                        # sh leads the group, not setsid
     assert sid == r.supervisor
-    assert f"parent setsid(): new session {parent} (pid {parent} led no group, so it may)" in r.lines
+    assert_line(r, f"parent setsid(): new session {parent} (pid {parent} led no group, so it may)")
     child = seen["child before setsid()"][0]
     assert seen["child before setsid()"] == (child, parent, parent)  # born in the parent's new session
     assert seen["child after setsid()"] == (child, child, child)
@@ -105,7 +108,7 @@ def test_a_new_session_has_no_controlling_terminal_yet_stdout_still_reaches_it(m
     r = run_program("ctty", mode=mode)
     assert r.exit_code == 0, r.stderr_text
     seen = {m[1]: (int(m[2]), int(m[3]), m[4], m[5]) for m in map(CTTY.fullmatch, r.lines) if m}
-    assert list(seen) == ["before", "after"], r.lines
+    expect(list(seen) == ["before", "after"], f"a line matching {CTTY.pattern!r} before setsid(), then after", r)
     child = seen["before"][0]
     assert child != r.pid and seen["after"][0] == child
     if mode == "tty":  # the supervisor's session has the terminal: the child can open it

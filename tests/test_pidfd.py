@@ -3,7 +3,6 @@ good (no pid-reuse race); the C program, the native helpers and Python's os/sign
 from __future__ import annotations
 
 import os
-import re
 import select
 import signal
 
@@ -14,15 +13,16 @@ from pylab.bindings import lab_exec as lifecycle_exec, native
 from pylab.observe import procstate
 from pylab.run.runner import MODES, run_program
 
+from support import expect, line_matching
+
 
 @pytest.mark.parametrize("mode", MODES)
 def test_pidfd_waits_and_signals_and_refuses_a_reaped_process(mode):
     r = run_program("pidfd", mode=mode)
     assert r.exit_code == 0, r.stderr_text
-    assert len(r.lines) == 6, r.lines
-    first = re.fullmatch(r"child 1 pid (\d+): pidfd (\d+)", r.lines[0])
-    second = re.fullmatch(r"child 2 pid (\d+): poll on its pidfd: POLLIN \(it has exited\)", r.lines[3])
-    assert first and second, r.lines
+    expect(len(r.lines) == 6, "exactly six lines", r)
+    first = line_matching(r, r"child 1 pid (\d+): pidfd (\d+)", at=0)
+    second = line_matching(r, r"child 2 pid (\d+): poll on its pidfd: POLLIN \(it has exited\)", at=3)
     one, two = int(first.group(1)), int(second.group(1))
     assert one != two and r.pid not in (one, two)
     assert r.lines[1:3] == ["pidfd_send_signal(SIGTERM): 0", f"waitid(P_PIDFD): pid {one} killed by SIGTERM"]

@@ -20,9 +20,11 @@ PROGRAMS = Path(__file__).parent / "programs"
 TWO = [str(PROGRAMS / "twofiles" / "main.c"), str(PROGRAMS / "twofiles" / "greet.c")]
 
 
-def pylab(*args, cwd=None, timeout=120):
-    return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], capture_output=True, text=True,
-                          stdin=subprocess.DEVNULL, cwd=cwd, timeout=timeout)
+@pytest.fixture
+def pylab(pylab_cli):
+    """`pylab ARGS` in this process (conftest's pylab_cli); the tests that need a real
+    process (signals to pylab, pylab's own terminal) start `python -m pylab` themselves."""
+    return pylab_cli
 
 
 def prog(name: str) -> str:
@@ -30,13 +32,13 @@ def prog(name: str) -> str:
 
 
 # -- building --------------------------------------------------------------------------
-def test_run_builds_two_files_with_an_include_folder_and_a_define():
+def test_run_builds_two_files_with_an_include_folder_and_a_define(pylab):
     out = pylab("run", *TWO, "-I", str(PROGRAMS / "twofiles" / "include"), "-D", 'GREETING="hi"', "--mode", "pipe")
     assert out.returncode == 0, out.stderr
     assert out.stdout == "hi\nanswer 42\n"
 
 
-def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2():
+def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2(pylab):
     out = pylab("run", TWO[0], "-I", str(PROGRAMS / "twofiles" / "include"))  # greet.c left out
     assert out.returncode == 2
     first, *rest = out.stderr.splitlines()
@@ -44,7 +46,7 @@ def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2():
     assert "Traceback" not in out.stderr and any("ld returned 1" in ln for ln in rest)
 
 
-def test_the_default_is_O0_and_O2_is_one_flag_away():
+def test_the_default_is_O0_and_O2_is_one_flag_away(pylab):
     assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "--cflags=-O2 -g", "--mode", "pipe").stdout.startswith("plain 1")
@@ -56,21 +58,21 @@ def test_help_says_the_default_is_O0():
     assert "default -O0" in build_parser()._subparsers._group_actions[0].choices["run"].format_help()
 
 
-def test_build_flags_for_a_lab_program_are_refused():
+def test_build_flags_for_a_lab_program_are_refused(pylab):
     out = pylab("run", "zombie", "-O2")
     assert out.returncode == 2 and "for .c files" in out.stderr
 
 
 # -- the bench ---------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
-def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path, mode):
+def test_each_run_has_a_fresh_folder_and_the_files_created_are_listed(tmp_path, mode, pylab):
     out = pylab("run", prog("writes_a_file"), "--mode", mode, cwd=tmp_path)
     assert out.returncode == 0 and out.stdout == "wrote result.txt\n"
     assert "files the program created or changed" in out.stderr and "result.txt" in out.stderr
     assert not (tmp_path / "result.txt").exists()  # not where pylab was started
 
 
-def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path):
+def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path, pylab):
     data = json.loads(pylab("run", prog("writes_a_file"), "--keep", "--json").stdout)
     kept = Path(data["cwd"])
     try:
@@ -81,14 +83,14 @@ def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path):
         shutil.rmtree(kept)
 
 
-def test_cwd_runs_in_the_folder_given(tmp_path):
+def test_cwd_runs_in_the_folder_given(tmp_path, pylab):
     out = pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path))
     assert out.returncode == 0 and (tmp_path / "result.txt").exists()
     assert pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path / "nope")).returncode == 2
 
 
 @pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
-def test_a_child_that_outlives_the_program_is_reported_with_its_adopter(mode):
+def test_a_child_that_outlives_the_program_is_reported_with_its_adopter(mode, pylab):
     data = json.loads(pylab("run", prog("child_outlives"), "--mode", mode, "--linger", "0.2", "--json").stdout)
     assert data["exit_code"] == 0 and data["duration"] < 5  # the program, not its child's 60 s
     (left,) = data["outlived"]
@@ -99,7 +101,7 @@ def test_a_child_that_outlives_the_program_is_reported_with_its_adopter(mode):
     assert data["stragglers"] == [left["pid"]]
 
 
-def test_by_default_what_outlives_the_program_is_killed_after_one_second():
+def test_by_default_what_outlives_the_program_is_killed_after_one_second(pylab):
     started = time.monotonic()
     out = pylab("run", prog("child_outlives"), "--mode", "pipe")
     took = time.monotonic() - started
@@ -108,7 +110,7 @@ def test_by_default_what_outlives_the_program_is_killed_after_one_second():
     assert "killed at the end of the linger" in out.stderr
 
 
-def test_the_linger_ends_as_soon_as_the_orphan_does():
+def test_the_linger_ends_as_soon_as_the_orphan_does(pylab):
     started = time.monotonic()
     out = pylab("run", prog("child_finishes_later"), "--linger", "30", "--mode", "pipe")
     took = time.monotonic() - started
@@ -153,7 +155,7 @@ def _reaped(pid: int) -> bool:
 
 
 @pytest.mark.parametrize("mode", ["pipe", "file"])
-def test_a_program_that_reads_its_own_source_finds_it_in_its_folder_and_loses_a_line(tmp_path, mode):
+def test_a_program_that_reads_its_own_source_finds_it_in_its_folder_and_loses_a_line(tmp_path, mode, pylab):
     # OSTEP p3's shape, started from another folder: the bench holds a copy of the source
     lines = len(Path(prog("counts_its_own_lines")).read_text().splitlines())
     data = json.loads(pylab("run", prog("counts_its_own_lines"), "--mode", mode, "--explain", "--json",
@@ -163,7 +165,7 @@ def test_a_program_that_reads_its_own_source_finds_it_in_its_folder_and_loses_a_
     assert "'child: counting my own source'" in lost and "with 'wc'" in lost
 
 
-def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal():
+def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal(pylab):
     master, slave = os.openpty()
     run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("zombie_for_a_while"), "--mode", "tty",
                             "--json"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -184,21 +186,21 @@ def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal():
 
 # -- explanations ------------------------------------------------------------------------
 @pytest.mark.parametrize("mode", ["pipe", "file"])
-def test_explain_says_fork_copied_the_unflushed_line(mode):
+def test_explain_says_fork_copied_the_unflushed_line(mode, pylab):
     out = pylab("run", prog("fork_copies_buffer"), "--mode", mode, "--explain")
     assert out.stdout.count("before fork\n") == 2
     assert "'before fork' was written twice" in out.stderr
     assert "when fork copied the buffer into the child" in out.stderr
 
 
-def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork():
+def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork(pylab):
     out = pylab("run", prog("fork_copies_buffer"), "--mode", "tty", "--explain")
     assert out.stdout.count("before fork\n") == 1
     assert "written twice" not in out.stderr and "buffer was empty (stdout was line-buffered)" in out.stderr
 
 
 @pytest.mark.parametrize("mode", ["pipe", "file"])
-def test_trace_says_exec_discarded_the_childs_line(mode):
+def test_trace_says_exec_discarded_the_childs_line(mode, pylab):
     data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", mode, "--json").stdout)
     assert "child before exec" not in data["stdout"]
     (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
@@ -209,34 +211,34 @@ def test_trace_says_exec_discarded_the_childs_line(mode):
 
 
 @pytest.mark.parametrize("mode", ["pipe", "file"])
-def test_trace_says_exit_underscore_dropped_the_buffer(mode):
+def test_trace_says_exit_underscore_dropped_the_buffer(mode, pylab):
     data = json.loads(pylab("trace", "_exit1", "--mode", mode, "--json").stdout)
     assert data["stdout"] == ""
     (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
     assert "'output begin / content in buffer'" in lost and "_exit at _exit1.c:15" in lost
 
 
-def test_trace_on_a_tty_says_only_the_unfinished_line_was_dropped():
+def test_trace_on_a_tty_says_only_the_unfinished_line_was_dropped(pylab):
     data = json.loads(pylab("trace", "_exit1", "--mode", "tty", "--json").stdout)
     assert data["stdout"] == "output begin\n"
     (lost,) = [s for s in data["explanation"] if "never reached stdout" in s]
     assert "'content in buffer'" in lost and "output begin" not in lost
 
 
-def test_trace_on_a_tty_shows_the_line_before_exec():
+def test_trace_on_a_tty_shows_the_line_before_exec(pylab):
     data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", "tty", "--json").stdout)
     assert "child before exec" in data["stdout"]
     assert not [s for s in data["explanation"] if "never reached stdout" in s]
 
 
 @pytest.mark.parametrize("mode", ["tty", "pipe", "file"])
-def test_a_program_that_sets_its_own_buffering_is_named_with_the_line(mode):
+def test_a_program_that_sets_its_own_buffering_is_named_with_the_line(mode, pylab):
     data = json.loads(pylab("trace", prog("sets_own_buffering"), "--mode", mode, "--json").stdout)
     assert data["stdout"].count("before fork") == 1  # unbuffered: nothing pending at fork
     assert any("set stdout unbuffered itself (setvbuf) at sets_own_buffering.c:13" in s for s in data["explanation"])
 
 
-def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path):
+def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path, pylab):
     figure = tmp_path / "lanes.svg"
     out = pylab("trace", prog("child_outlives"), "--mode", "pipe", "--linger", "0.2", "--figure", str(figure))
     assert out.returncode == 0
@@ -245,7 +247,7 @@ def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path):
     assert figure.read_text().startswith("<?xml")
 
 
-def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait():
+def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait(pylab):
     data = json.loads(pylab("trace", "zombie", "--mode", "pipe", "--json", "--", "0.3").stdout)
     child = next(p for p in data["processes"].values() if p["parent"] == data["pid"])
     # (on a loaded machine the program itself may wait a moment for the supervisor too)
@@ -255,7 +257,7 @@ def test_a_zombie_interval_is_measured_from_the_childs_end_to_the_wait():
     assert child["reaped_at"] - child["born"] >= 0.299 and child["reaped_at"] > child["ended"]
 
 
-def test_watch_follows_an_orphan_to_the_supervisor():
+def test_watch_follows_an_orphan_to_the_supervisor(pylab):
     data = json.loads(pylab("run", prog("child_outlives"), "--watch", "--linger", "0.5", "--json").stdout)
     moves = [c for c in data["states"] if c["state"] == "re-parented"]
     assert moves and all(m["ppid"] == data["supervisor"] for m in moves)

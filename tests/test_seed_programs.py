@@ -41,8 +41,8 @@ def test_fork_test_prints_one_line_per_process_in_any_order(mode):
     r = run_program("fork_test", mode=mode)
     assert r.exit_code == 0
     # the order of the two lines is the scheduler's: match them as a set
-    assert r.match().as_set(["I am the parent process, my process ID is *",
-                             "I am the child process, my process ID is *"]), r.lines
+    r.match().assert_as_set(["I am the parent process, my process ID is *",
+                             "I am the child process, my process ID is *"])
     pids = {ln.split()[3]: int(ln.rsplit(" ", 1)[1]) for ln in r.lines}
     assert pids["parent"] == r.pid
     assert pids["child"] != r.pid

@@ -1,14 +1,13 @@
 """The exit-semantics matrix (`pylab compare`): the semantics it must show, read off live runs.
 
-The whole matrix is computed once for this module (a few seconds); tests that need a
-different program or exit code run single cells with semantics.observe().
+The whole matrix is computed once for the test run, by `pylab compare --format json` in a
+fresh process (conftest's compare_run, a few seconds); tests that need a different program
+or exit code run single cells with semantics.observe().
 """
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
@@ -21,8 +20,9 @@ from pylab.compare.matrix import observe, way
 
 
 @pytest.fixture(scope="module")
-def rows():
-    return semantics.matrix()
+def rows(compare_run):
+    assert compare_run.returncode == 0, compare_run.stderr
+    return json.loads(compare_run.stdout)["rows"]
 
 
 def pick(rows, key, target, env="unset"):
@@ -146,10 +146,9 @@ def test_every_way_and_target_has_a_row(rows):
         assert set(semantics.FIELDS) <= set(r)
 
 
-def test_cli_json_is_computed_live():
+def test_cli_json_is_computed_live(compare_run):
     """`pylab compare --format json` runs the matrix end to end in a fresh process."""
-    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "compare", "--format", "json"],
-                          capture_output=True, text=True, timeout=120)
+    proc = compare_run
     assert proc.returncode == 0, proc.stderr
     got = json.loads(proc.stdout)["rows"]
     assert {(r["lang"], r["how"], r["mode"]) for r in got} == {

@@ -10,12 +10,13 @@ from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
 
+from support import assert_line, expect, line_matching, matching
+
 SUMMARY = re.compile(r"children (\d+), SIGCHLD signals handled (\d+), reaped (\d+)")
 
 
 def summary(r) -> tuple[int, int, int]:
-    m = next(filter(None, map(SUMMARY.fullmatch, r.lines)), None)
-    assert m, r.lines
+    m = line_matching(r, SUMMARY.pattern)
     return int(m[1]), int(m[2]), int(m[3])
 
 
@@ -23,7 +24,7 @@ def summary(r) -> tuple[int, int, int]:
 def test_children_ended_while_blocked_bring_one_signal_and_all_are_reaped(n):
     r = run_program("sigchld_reap", [str(n), "blocked"])
     assert r.exit_code == 0, r.stderr_text
-    assert f"all {n} children ended while SIGCHLD was blocked" in r.lines
+    assert_line(r, f"all {n} children ended while SIGCHLD was blocked")
     assert summary(r) == (n, 1, n)                  # signals don't queue: N ends, one signal
     assert r.lines[-1] == "wait: ECHILD, no child left"
 
@@ -55,7 +56,7 @@ def test_by_default_the_ended_child_is_a_zombie_and_wait_returns_it():
         assert procstate.state_proc(child) == "Z" and procstate.read_stat(child).ppid == p.pid
         p.write("\n")
         r = p.wait(timeout=10)
-    assert r.match().in_order(["child ended: state Z", f"wait: reaped {child}, exit 7"]), r.lines
+    r.match().assert_in_order(["child ended: state Z", f"wait: reaped {child}, exit 7"])
 
 
 @pytest.mark.parametrize("mode", ["ignore", "nocldwait"])
@@ -67,16 +68,16 @@ def test_ignored_sigchld_leaves_no_zombie_and_wait_fails_with_echild(mode):
         p.write("\n")
         r = p.wait(timeout=10)
     assert r.exit_code == 0
-    assert r.match().in_order(["waitid WNOWAIT: No child processes", "child ended: state -",
-                               "wait: No child processes (ECHILD)"]), r.lines
+    r.match().assert_in_order(["waitid WNOWAIT: No child processes", "child ended: state -",
+                               "wait: No child processes (ECHILD)"])
 
 
 @pytest.mark.parametrize("mode", MODES)
 def test_without_an_argument_all_three_modes_run_in_turn_for_the_contrast(mode):
     r = run_program("sigchld_ignore", mode=mode)
     assert r.exit_code == 0, r.stderr_text
-    kids = [int(m[1]) for m in map(re.compile(r"child (\d+)").fullmatch, r.lines) if m]
-    assert len(kids) == 3, r.lines
+    kids = [int(m[1]) for m in matching(r, r"child (\d+)")]
+    expect(len(kids) == 3, "three lines 'child PID', one per mode", r)
     assert r.lines == [
         "mode default", f"child {kids[0]}", "child ended: state Z", f"wait: reaped {kids[0]}, exit 7",
         "mode ignore", f"child {kids[1]}", "waitid WNOWAIT: No child processes", "child ended: state -",

@@ -11,7 +11,7 @@ import types
 import pytest
 
 from pylab.run import toolchain
-from pylab.tour import probes, registry
+from pylab.tour import memo, probes, registry
 from pylab.tour.shape import Claim, ClaimList, Finding, unverified
 
 
@@ -117,6 +117,46 @@ def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
     report = registry.tour(ids, workers=4)
     assert [r["id"] for r in report["claims"]] == [i for i in registry.collect() if i in ids]
     assert report["summary"]["total"] == 4 and report["summary"]["error"] == 0
+
+
+def _counting_tour(monkeypatch, calls):
+    """A registry of four claims over probes that count their runs: shared_probe("x") from
+    two observations (one alone, one in the tour's worker threads), broken_probe (it
+    fails) from two."""
+    @memo.shared
+    def shared_probe(arg):
+        calls.append(arg)
+        return {"arg": arg, "run": len(calls)}
+
+    @memo.shared
+    def broken_probe():
+        calls.append("broken")
+        raise OSError("no such probe")
+
+    m = types.ModuleType("pylab.tour.counting")
+    m.CLAIMS = ClaimList()
+    judge = lambda seen: Finding("confirmed", seen)  # noqa: E731
+    m.CLAIMS.claim("one", "processes", "t", observe=lambda: shared_probe("x"))(judge)
+    m.CLAIMS.claim("two", "processes", "t", observe=lambda: {"again": shared_probe("x"), "other": shared_probe("y")},
+                   alone=True)(judge)
+    m.CLAIMS.claim("three", "processes", "t", observe=lambda: {"a": broken_probe()})(judge)
+    m.CLAIMS.claim("four", "processes", "t", observe=lambda: {"b": broken_probe()})(judge)
+    collect = registry.collect
+    monkeypatch.setattr(registry, "collect", lambda: collect([m]))
+    return shared_probe
+
+
+def test_a_shared_probe_runs_once_per_tour_and_again_in_the_next_tour(monkeypatch):
+    calls = []
+    shared_probe = _counting_tour(monkeypatch, calls)
+    first = {r["id"]: r for r in registry.tour(workers=4)["claims"]}
+    assert sorted(calls) == ["broken", "x", "y"]  # each once, from the alone claim and the worker threads
+    assert first["one"]["evidence"] == first["two"]["evidence"]["again"]  # the same run, judged twice
+    for failed in ("three", "four"):  # one failure, reported by both
+        assert first[failed]["verdict"] == "error" and "no such probe" in first[failed]["evidence"]["error"]
+    registry.tour(workers=4)
+    assert sorted(calls) == ["broken", "broken", "x", "x", "y", "y"]  # a new tour runs them afresh
+    assert shared_probe("x")["run"] == 7 and shared_probe("x")["run"] == 8  # outside a tour: every call runs
 
 
 def test_probes_are_c_files_under_csrc_built_by_the_toolchain():

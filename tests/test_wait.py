@@ -17,6 +17,8 @@ from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
 
+from support import assert_line, line_matching
+
 LINE = re.compile(r"(\S+)\s+raw=0x([0-9a-f]+) (.*)")
 
 
@@ -55,7 +57,7 @@ def test_the_core_bit_is_reported_as_observed_or_explained(soft, tmp_path):
     obstacle = statuses.core_obstacle()
     if obstacle is None:  # this machine writes plain core files: the bit must be there
         assert words.endswith("WCOREDUMP=1") and os.WCOREDUMP(raw), r.stdout_text
-        assert "a core file was written (and removed)" in r.lines
+        assert_line(r, "a core file was written (and removed)")
     else:                 # the program must say why, not stay silent
         assert words.endswith("WCOREDUMP=0")
         assert any(ln.startswith("core bit not observed:") for ln in r.lines), r.stdout_text
@@ -75,7 +77,7 @@ def test_a_zero_hard_core_limit_is_said_not_hidden(tmp_path):
     r = runner.run([sys.executable, "-c", lower, binary], cwd=tmp_path)
     assert r.exit_code == 0, r.stderr_text
     assert decoded(r)["SIGSEGV"][1].endswith("WCOREDUMP=0")
-    assert any(ln.startswith("core bit not observed: RLIMIT_CORE hard limit 0,") for ln in r.lines), r.lines
+    line_matching(r, r"core bit not observed: RLIMIT_CORE hard limit 0,.*")
 
 
 def test_python_sees_the_same_statuses_as_c():
@@ -155,10 +157,10 @@ def test_waitid_wnowait_peeks_at_a_zombie_without_reaping_it():
         p.write("\n")
         r = p.wait(timeout=10)
     assert r.exit_code == 0
-    assert r.match().in_order([f"peek 1 (WNOWAIT): pid {child} si_code CLD_EXITED si_status 42; /proc says state Z",
+    r.match().assert_in_order([f"peek 1 (WNOWAIT): pid {child} si_code CLD_EXITED si_status 42; /proc says state Z",
                                f"peek 2 (WNOWAIT): pid {child} si_code CLD_EXITED si_status 42; /proc says state Z",
                                f"reap: pid {child} si_code CLD_EXITED si_status 42; /proc says state -",
-                               "waitid again: No child processes"]), r.lines
+                               "waitid again: No child processes"])
     assert not procstate.exists(child)
 
 

@@ -17,7 +17,7 @@ from pylab.observe import procstate
 from pylab.core.targets import IN_WORDS
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
-from pylab.tour import probes
+from pylab.tour import memo, probes
 from pylab.tour.processes import SEED, observe_fork_limit, read_pid_max
 from pylab.tour.shape import ClaimList, Finding, unverified
 
@@ -27,6 +27,13 @@ CLAIMS = ClaimList()
 PLAIN_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
 EXIT2_SEED = "output begin\ncontent in buffer"
 _EXIT1_SEED = "output begin\n"
+
+
+@memo.shared
+def plain_stdout(program: str, mode: str) -> str:
+    """What `program` writes to stdout under `mode`, PYTHONUNBUFFERED cleared (two
+    claims judge exit2's and _exit1's)."""
+    return run_program(program, mode=mode, env=PLAIN_ENV).stdout_text
 
 
 def observe_exit_stops() -> dict[str, dict]:
@@ -68,7 +75,7 @@ def judge_exit_status(seen: dict[int, int | None]) -> Finding:
 
 def observe_exit_outputs() -> dict[str, dict[str, str]]:
     """stdout of exit2 and _exit1 under each stdout target."""
-    return {prog: {m: run_program(prog, mode=m, env=PLAIN_ENV).stdout_text for m in MODES}
+    return {prog: {m: plain_stdout(prog, m) for m in MODES}
             for prog in ("exit2", "_exit1")}
 
 
@@ -98,7 +105,7 @@ def _writes(trace: dict) -> list[str]:
 
 def observe_exit_flushes() -> dict:
     progs = ("exit2", "_exit1")
-    return {"outputs": {p: run_program(p, mode="pipe", env=PLAIN_ENV).stdout_text for p in progs},
+    return {"outputs": {p: plain_stdout(p, "pipe") for p in progs},
             "traces": {p: probes.strace([toolchain.find(p).build()], trace="write,exit,exit_group").data()
                        for p in progs}}
 
@@ -278,6 +285,7 @@ def judge_zombie_holds(seen: dict) -> Finding:
     return Finding("refuted", evidence)
 
 
+@memo.shared
 def observe_wait(code: int = 5) -> dict:
     pid = native.make_zombie(code)
     before = procstate.state_proc(pid)

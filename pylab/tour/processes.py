@@ -18,7 +18,7 @@ from pylab.core.status import signal_name
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import run_program
-from pylab.tour import probes
+from pylab.tour import memo, probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 
 SEED = "processes"
@@ -58,8 +58,15 @@ def judge_getpid_differs(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
+@memo.shared
+def pidseq_in_a_new_namespace() -> dict:
+    """The pidseq probe as init of a private PID namespace (pids-increase and pid-unique
+    both judge it)."""
+    return probes.in_namespaces([probes.build("pidseq")], ("pid",))
+
+
 def observe_pids_increase(runs: int = 4) -> dict:
-    seq = probes.in_namespaces([probes.build("pidseq")], ("pid",))
+    seq = pidseq_in_a_new_namespace()
     return {"pids": [printed_pid(run_program("getpid_test")) for _ in range(runs)],
             "pid_max": read_pid_max(), "private PID namespace": probes.fields(seq["stdout"]) if seq["ran"] else seq}
 
@@ -143,7 +150,7 @@ def judge_pid_range(seen: dict) -> Finding:
 
 
 def observe_pid_unique() -> dict:
-    seq = probes.in_namespaces([probes.build("pidseq")], ("pid",))
+    seq = pidseq_in_a_new_namespace()
     return {"pidseq": probes.fields(seq["stdout"]) if seq["ran"] else seq,
             "pid1_comm": procstate.read_stat(1).comm, "pid_max": read_pid_max()}
 
@@ -169,6 +176,7 @@ def judge_pid_unique(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
+@memo.shared
 def observe_abi() -> dict:
     return probes.fields(probes.run("abi").stdout_text)
 
@@ -225,6 +233,7 @@ def parse_forkret(text: str) -> dict:
     return out
 
 
+@memo.shared
 def observe_fork_returns() -> dict:
     return {"probe": parse_forkret(probes.run("forkret").stdout_text),
             "fork_test lines": run_program("fork_test").lines}

@@ -9,6 +9,7 @@ evidence, and the tour's exit status is then 1.
 """
 from __future__ import annotations
 
+import contextvars
 import copy
 import json
 import os
@@ -24,7 +25,7 @@ from typing import Any
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.tour import exit as exit_claims
-from pylab.tour import lifecycle, processes, sockets, sockets_model, system
+from pylab.tour import lifecycle, memo, processes, sockets, sockets_model, system
 from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding
 
 MODULES: tuple[ModuleType, ...] = (processes, system, exit_claims, lifecycle, sockets, sockets_model)
@@ -70,8 +71,9 @@ def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> 
 
 def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
     """Check the claims (`only`: these ids). Each distinct observe runs once, however many
-    claims judge it. Timing-sensitive ones (Claim.alone) run first, one at a time; the
-    others then run concurrently. Rows keep the registry's order."""
+    claims judge it, and so does each probe that several observations share
+    (pylab.tour.memo). Timing-sensitive ones (Claim.alone) run first, one at a time;
+    the others then run concurrently. Rows keep the registry's order."""
     claims = collect()
     if only:
         unknown = [i for i in only if i not in claims]
@@ -82,7 +84,7 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
     chosen.sort(key=lambda c: (c.seed.startswith("lab:"), seeds.index(c.seed)))  # stable: module order kept
     workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
     futures: dict[int, Future] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+    with memo.one_tour(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         for c in sorted(chosen, key=lambda c: not c.alone):
             if id(c.observe) in futures:
                 continue
@@ -94,7 +96,8 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
                     done.set_exception(e)
                 futures[id(c.observe)] = done
             else:
-                futures[id(c.observe)] = pool.submit(_timed, c.observe)
+                # in this tour's context: its shared observations (pylab.tour.memo)
+                futures[id(c.observe)] = pool.submit(contextvars.copy_context().run, _timed, c.observe)
         rows = [check(c, futures[id(c.observe)].result) for c in chosen]
     summary = {v: sum(r["verdict"] == v for r in rows) for v in (*VERDICTS, "error")}
     summary["total"] = len(rows)

@@ -9,7 +9,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
-from pylab.tour import probes
+from pylab.tour import memo, probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 
 CLAIMS = ClaimList()
@@ -17,12 +17,17 @@ CLAIMS = ClaimList()
 SEED = "sockets"
 LAB = "lab:sockets"  # the lab's own claims; registered last so the tour shows them apart
 
+# experiments several observations share: run once per tour (pylab.tour.memo)
+time_wait = memo.shared(tcp_facts.time_wait)
+udp_order = memo.shared(udp_unix_facts.udp_order)
+udp_connected_refused = memo.shared(udp_unix_facts.udp_connected_refused)
+
 
 def observe_spin() -> dict:
     """Both servers, watched the same way (alone: CPU samples need the machine quiet); and
     TCP's merging of three sends, which the socket-facade claim judges with them."""
     return {"seed server": spin.observe(fixed=False), "fixed server": spin.observe(fixed=True),
-            "tcp: three sends, one recv(1024)": udp_unix_facts.udp_order()["tcp: the same three sends, one recv(1024)"]}
+            "tcp: three sends, one recv(1024)": udp_order()["tcp: the same three sends, one recv(1024)"]}
 
 
 def spins(ev: dict) -> bool | None:
@@ -85,7 +90,7 @@ def restart(ev: dict, first: str, old: bool, new: bool) -> str:
 
 @CLAIMS.claim("time-wait-reuseaddr", SEED, "Restarting the server fails with 'Address already in use' "
               "because of connections in TIME_WAIT; setsockopt(SO_REUSEADDR) before bind fixes it",
-              observe=tcp_facts.time_wait)
+              observe=time_wait)
 def judge_time_wait(ev: dict) -> Finding:
     fails = restart(ev, "server", False, False) == "EADDRINUSE"
     fixed = restart(ev, "server", True, True) == "ok"
@@ -126,7 +131,7 @@ def observe_sysctl_advice() -> dict:
     connect() onto a TIME_WAIT on the host, the timers, and the private namespace's run."""
     with ThreadPoolExecutor(max_workers=1) as aside:  # the namespace's run needs nothing of the host's
         netns = aside.submit(observe_netns)
-        tw = tcp_facts.time_wait()
+        tw = time_wait()
         return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
                 "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
                 "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
@@ -256,7 +261,7 @@ def judge_send(ev: dict) -> Finding:
 
 
 @CLAIMS.claim("udp-either-first", SEED, "UDP is connectionless: whichever side starts first, no error",
-              observe=lambda: {**udp_unix_facts.udp_order(), "connected": udp_unix_facts.udp_connected_refused()})
+              observe=lambda: {**udp_order(), "connected": udp_connected_refused()})
 def judge_udp_first(seen: dict) -> Finding:
     late = "server bound first, then a client sends b'late'"
     ev = {k: seen[k] for k in ("client sends before the server exists", "the early datagram", late)}
@@ -304,7 +309,7 @@ def judge_timeouts(ev: dict) -> Finding:
 
 # -- the lab's own claims (its issue), not the seed's --------------------------------
 @CLAIMS.claim("udp-boundaries", LAB, "UDP keeps message boundaries: each recvfrom returns one datagram "
-              "(TCP is a byte stream)", observe=udp_unix_facts.udp_order)
+              "(TCP is a byte stream)", observe=udp_order)
 def judge_udp_boundaries(ev: dict) -> Finding:
     ok = ev["recvfrom(1024) calls returned"] == ev["datagrams sent"]
     keys = ("datagrams sent", "recvfrom(1024) calls returned", "tcp: the same three sends, one recv(1024)")
@@ -312,7 +317,7 @@ def judge_udp_boundaries(ev: dict) -> Finding:
 
 
 @CLAIMS.claim("udp-connected-refused", LAB, "A connected UDP socket learns that the port is closed "
-              "(ECONNREFUSED); an unconnected one is not told", observe=udp_unix_facts.udp_connected_refused)
+              "(ECONNREFUSED); an unconnected one is not told", observe=udp_connected_refused)
 def judge_udp_refused(ev: dict) -> Finding:
     connected = ev["connected: next call (recv)"].endswith("ECONNREFUSED")
     icmp = "ICMP type 3 code 3"  # destination unreachable: port unreachable
