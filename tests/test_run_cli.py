@@ -119,10 +119,25 @@ def test_the_linger_ends_as_soon_as_the_orphan_does(pylab):
     assert "finished on its own during the linger" in out.stderr and "killed" not in out.stderr
 
 
+def _pylab_with(disposition, *args) -> list[str]:
+    """python -m pylab ARGS started with SIGINT and SIGQUIT at `disposition`: this test's
+    own may be anything (a suite run as a background job inherits them ignored)."""
+    return [sys.executable, "-c", "import os, signal, sys\n"
+            f"for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.{disposition})\n"
+            "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-P", "-m", "pylab", *args]
+
+
+def test_the_program_takes_sigint_and_sigquit_by_default_whatever_pylab_inherited():
+    out = subprocess.run(_pylab_with("SIG_IGN", "run", prog("says_how_it_takes_sigint"), "--mode", "pipe"),
+                         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "SIGINT default" in out.stdout.splitlines() and "SIGQUIT default" in out.stdout.splitlines(), out.stdout
+
+
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
 def test_stopping_pylab_stops_the_whole_tree_at_once(tmp_path, sig):
-    pylab_proc = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("escapes_to_new_session"),
-                                   "--cwd", str(tmp_path), "--mode", "pipe"],
+    pylab_proc = subprocess.Popen(_pylab_with("SIG_DFL", "run", prog("escapes_to_new_session"),
+                                              "--cwd", str(tmp_path), "--mode", "pipe"),
                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         pids = procstate.call_until(lambda: (tmp_path / "pids").exists() and (tmp_path / "pids").read_text(),
