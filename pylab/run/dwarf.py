@@ -46,26 +46,24 @@ def _sections(data: bytes) -> dict[str, bytes]:
     return out
 
 
-def _uleb(b: bytes, i: int) -> tuple[int, int]:
+def _leb(b: bytes, i: int, signed: bool = False) -> tuple[int, int]:
+    """A LEB128 number at b[i]: (its value, the index after it)."""
     value = shift = 0
     while True:
         byte = b[i]
         i += 1
         value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, i
         shift += 7
+        if byte < 0x80:
+            return (value - (1 << shift) if signed and byte & 0x40 else value), i
+
+
+def _uleb(b: bytes, i: int) -> tuple[int, int]:
+    return _leb(b, i)
 
 
 def _sleb(b: bytes, i: int) -> tuple[int, int]:
-    value = shift = 0
-    while True:
-        byte = b[i]
-        i += 1
-        value |= (byte & 0x7F) << shift
-        shift += 7
-        if byte < 0x80:
-            return (value - (1 << shift) if byte & 0x40 else value), i
+    return _leb(b, i, signed=True)
 
 
 def _cstr(b: bytes, i: int) -> tuple[str, int]:
