@@ -4,7 +4,6 @@ from __future__ import annotations
 import errno
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -97,7 +96,7 @@ def test_an_orphan_is_adopted_by_the_supervisor_and_may_finish():
               ' echo adopted by \\$(ps -o ppid= -p \\$\\$)" & echo parent $$')
     r = runner.run(["sh", "-c", script], timeout=20)
     assert r.stragglers == []
-    assert r.match().as_set([f"parent {r.pid}", f"adopted by {r.supervisor}"]), r.lines
+    r.match().assert_as_set([f"parent {r.pid}", f"adopted by {r.supervisor}"])
 
 
 def test_live_handle_gives_the_pid_and_takes_a_handshake():

@@ -1,7 +1,6 @@
 """The seed's six programs, observed from outside under each stdout target."""
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 
@@ -11,6 +10,8 @@ from pylab.observe import procstate
 
 from pylab.run import runner, toolchain
 from pylab.run.runner import MODES, run_program
+
+from support import expect, line_matching
 
 SEED = ["getpid_test", "fork_test", "exit_test1", "exit2", "_exit1", "zombie"]
 
@@ -26,8 +27,8 @@ def test_all_six_seed_programs_are_listed_with_a_summary():
 def test_getpid_prints_the_pid_the_runner_started(mode):
     r = run_program("getpid_test", mode=mode)
     assert r.exit_code == 0
-    m = re.fullmatch(r"The current process ID is (\d+)", r.stdout_text.strip())
-    assert m, r.stdout_text
+    m = line_matching(r, r"The current process ID is (\d+)", at=0)
+    expect(len(r.lines) == 1, "that one line alone", r)
     assert int(m.group(1)) == r.pid
 
 
