@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 
+from pylab.observe import procstate
 from pylab.run import toolchain
 from pylab.sockets import forking, socat
 from pylab.sockets.serverproc import ServerProcess, lab_command
@@ -37,6 +38,8 @@ def test_socat_talks_to_the_c_forking_server_whose_child_is_then_reaped():
     with ServerProcess([binary, "reap", "1", "-"], ready=forking.PORT_LINE) as srv:
         r = socat.exchange(("127.0.0.1", int(srv.match.group(1))), DATA)
         srv.wait_for_count(r"^served 1", 1)
+        # the child ends once socat has closed, and the handler reaps it: no child left
+        procstate.call_until(srv.children, lambda c: not c, 10, "no children left")
         srv.proc.write("stop\n")
         res = srv.stop()
     assert r.stdout == DATA.upper()
