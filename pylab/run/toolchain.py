@@ -323,33 +323,38 @@ TOOL_FLAGS = ("-O2", "-Wall", "-Wextra", "-std=gnu11")
 # virtual machine each one traps (~0.6 ms an exec here; see docs/performance.md).
 # (-D_PYLAB_MUSL keeps musl's binary apart in the cache: musl-gcc reports gcc's version.)
 TOOL_BUILDS = (("musl-gcc", ("-static", "-D_PYLAB_MUSL")), (None, ("-static",)), (None, ()))
-_tools: dict[tuple, tuple[Path, Path, int]] = {}
+_tools: dict[tuple, tuple[Path, Path, int]] = {}  # what remembered() remembers
 
 
-def tool(name: str) -> Path:
-    """A helper binary from csrc/tools/ (the supervisor), built once and cached.
-
-    The runner asks for the supervisor on every run: the answer is remembered in this
-    process (until the source's mtime changes or the binary goes), which saves
-    re-hashing the source and headers each time (~0.1-0.2 ms a run)."""
+def remembered(name: str, source, make) -> Path:
+    """make(source())'s binary, remembered in this process (until the source's mtime
+    changes or the binary goes): the runner asks for the supervisor, and a traced run for
+    the stdio library, on every run, and this saves finding the sources and re-hashing
+    them and their headers each time (~0.1-0.2 ms a run)."""
     key = (name, os.environ.get("PYLAB_CACHE"), os.environ.get("XDG_CACHE_HOME"))
     known = _tools.get(key)
     if known is not None:
-        binary, source, mtime = known
+        binary, path, mtime = known
         try:
-            if os.stat(source).st_mtime_ns == mtime and os.path.exists(binary):
+            if os.stat(path).st_mtime_ns == mtime and os.path.exists(binary):
                 return binary
         except FileNotFoundError:
             pass
-    source = csrc_dir() / "tools" / f"{name}.c"
-    mtime = os.stat(source).st_mtime_ns if source.exists() else 0
-    for cc, extra in TOOL_BUILDS:
-        try:
-            binary = build(source, flags=TOOL_FLAGS + extra, cc=cc)
-            break
-        except (CompilerMissing, CompileError) as e:
-            failed = e
-    else:
-        raise failed
-    _tools[key] = (binary, source, mtime)
+    path = source()
+    mtime = os.stat(path).st_mtime_ns if path.exists() else 0
+    binary = make(path)
+    _tools[key] = (binary, path, mtime)
     return binary
+
+
+def tool(name: str) -> Path:
+    """A helper binary from csrc/tools/ (the supervisor), built once and cached, and
+    remembered in this process (remembered())."""
+    def make(source: Path) -> Path:
+        for cc, extra in TOOL_BUILDS:
+            try:
+                return build(source, flags=TOOL_FLAGS + extra, cc=cc)
+            except (CompilerMissing, CompileError) as e:
+                failed = e
+        raise failed
+    return remembered(name, lambda: csrc_dir() / "tools" / f"{name}.c", make)

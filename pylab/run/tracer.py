@@ -183,26 +183,13 @@ def strace_path() -> str:
     return path
 
 
-_watch: dict[tuple, tuple[Path, Path, int]] = {}
-
-
 def stdiowatch() -> Path:
     """The stdio marker library (csrc/tools/stdiowatch.c), built once and cached. Asked
-    for on every traced run: remembered in this process until its source's mtime changes
-    or the library goes (as toolchain.tool remembers the supervisor), which saves hashing
-    the source each time."""
-    source = toolchain.csrc_dir() / "tools" / "stdiowatch.c"
-    key = (str(source), os.environ.get("PYLAB_CACHE"), os.environ.get("XDG_CACHE_HOME"))
-    known = _watch.get(key)
-    try:
-        mtime = os.stat(source).st_mtime_ns
-        if known is not None and known[2] == mtime and os.path.exists(known[0]):
-            return known[0]
-    except FileNotFoundError:
-        mtime = 0
-    lib = toolchain.build(source, flags=("-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC"), libs=["dl"])
-    _watch[key] = (lib, source, mtime)
-    return lib
+    for on every traced run: remembered in this process as the supervisor is
+    (toolchain.remembered)."""
+    return toolchain.remembered("stdiowatch.so", lambda: toolchain.csrc_dir() / "tools" / "stdiowatch.c",
+                                lambda source: toolchain.build(source, libs=["dl"], flags=(
+                                    "-O2", "-Wall", "-Wextra", "-std=gnu11", "-shared", "-fPIC")))
 
 
 def lab_tracer() -> Path | None:
