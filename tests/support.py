@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 from pylab.run import runner, toolchain
+from pylab.run.result import LineMatcher
 
 
 def env_without_unbuffered(**extra) -> dict:
@@ -36,7 +37,7 @@ def _lines(seen) -> list[str]:
 
 def shown(seen) -> str:
     """Every line, numbered, as LineMatcher shows them."""
-    return "\n".join(f"  {i}: {ln!r}" for i, ln in enumerate(_lines(seen))) or "  (no lines)"
+    return LineMatcher(_lines(seen)).shown()
 
 
 def expect(ok, looked_for: str, seen) -> None:

@@ -149,9 +149,12 @@ class LineMatcher:
         """Each pattern matches a distinct line, in any order, and no line is left over."""
         return self._set_log(list(patterns), regex)[0]
 
+    def shown(self) -> str:
+        """Every line, numbered, as a failure shows them."""
+        return "\n".join(f"  {i}: {ln!r}" for i, ln in enumerate(self.lines)) or "  (no lines)"
+
     def _fail(self, what: str, log: list[str]) -> None:
-        shown = "\n".join(f"  {i}: {ln!r}" for i, ln in enumerate(self.lines)) or "  (no lines)"
-        raise AssertionError(f"{what}\n" + "\n".join(log) + f"\nthe lines were:\n{shown}")
+        raise AssertionError(f"{what}\n" + "\n".join(log) + f"\nthe lines were:\n{self.shown()}")
 
     def assert_in_order(self, patterns: Iterable[str], regex: bool = False) -> None:
         ok, log = self._order_log(list(patterns), regex)
