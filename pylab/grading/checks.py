@@ -476,21 +476,20 @@ def hold(ctx, *args, mode="pipe", state="Z", count=1, release="\n", hint=""):
     def settled(seen):
         return held(seen) or seen["collected"] or not seen["running"]
 
-    try:
-        seen = procstate.call_until(look, settled, timeout=max(ctx.time_left() - 0.5, 0.1),
-                                    what=f"children in state {state}")
-    except TimeoutError:
-        seen = look()
+    def look_until_settled(at_most: float):
+        try:
+            return procstate.call_until(look, settled, timeout=min(at_most, max(ctx.time_left() - 0.5, 0.1)),
+                                        what=f"children in state {state}")
+        except TimeoutError:
+            return look()
+
+    seen = look_until_settled(float("inf"))
     if held(seen):
         # a parent that really holds is still blocked on its line: a later look tells it
         # from one caught between fork() and wait() (its zombie is then collected). Looks
         # that decide nothing are taken again: the tracer stops the parent a moment for
         # the child's SIGCHLD, and its read restarts
-        try:
-            seen = procstate.call_until(look, settled, timeout=min(1.0, max(ctx.time_left() - 0.5, 0.1)),
-                                        what=f"children in state {state}, a second time")
-        except TimeoutError:
-            seen = look()
+        seen = look_until_settled(1.0)
     if not held(seen):
         expected = f"{count} child process(es) in state {state} ({meaning}) while the program waits for its line"
         if seen["collected"]:
