@@ -5,9 +5,9 @@ import os
 import shutil
 import subprocess
 
-from pylab.cli.grading import sandbox_problem
 from pylab.core.output import emit_json
 from pylab.grading import bwrap
+from pylab.grading.sandbox import namespaces_problem
 from pylab.observe import procstate
 from pylab.run import runner, toolchain, tracer
 
@@ -54,7 +54,7 @@ def _checks():
             raise FileNotFoundError(f"{e}: the tour then says it could not trace syscalls") from None
 
     def bubblewrap():
-        problem = sandbox_problem()
+        problem = namespaces_problem()
         if problem:
             raise RuntimeError(f"{problem}: `pylab grade` refuses to run student code "
                                "(unless --containment=uid); `pylab check` falls back to a uid and hard limits")

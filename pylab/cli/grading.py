@@ -103,12 +103,6 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
     return ".", names
 
 
-def sandbox_problem() -> str | None:
-    """Why the grading sandbox cannot be made here (None: it can); root probes as a
-    pool uid it leases, the way it will run bubblewrap."""
-    return namespaces_problem()
-
-
 def check(args) -> int:
     where, names = _split_dir(args.names)
     folder = Path(where)
@@ -171,7 +165,7 @@ def grade(args) -> int:
     batch = _is_batch(folder)
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
-        why = sandbox_problem()
+        why = namespaces_problem()  # root probes as a pool uid it leases, as grading runs bwrap
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
