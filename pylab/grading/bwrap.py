@@ -263,11 +263,12 @@ class Jail:
                 raise JailError(f"the sandbox's copy of {name} changed: refusing to run it")
 
     def command(self, supervisor_cmd: list[str], limits: dict, tmp_size: int | None = None,
-                env: dict | None = None, trace_log: Path | None = None) -> list[str]:
+                env: dict | None = None, trace_log: Path | None = None, root: Path | None = None) -> list[str]:
         """The command line that runs supervisor_cmd (the runner's, whose first word is
         the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`;
-        with trace_log, all of it under strace -f, outside (pylab.grading.evidence)."""
-        cmd = self._command(supervisor_cmd, limits, tmp_size, env, reaper=trace_log is None)
+        with trace_log, all of it under strace -f, outside (pylab.grading.evidence).
+        root: the folder shown at /box instead of the scratch folder (a compile's own)."""
+        cmd = self._command(supervisor_cmd, limits, tmp_size, env, reaper=trace_log is None, root=root)
         if trace_log is None:
             return cmd
         # the tracer under a file-size cap (its log cannot fill the disk), in the reaper
@@ -275,7 +276,7 @@ class Jail:
         return [str(self.tools / "jail"), "-S", "-r", f"fsize={evidence.LOG_CAP}", "--",
                 *evidence.command(trace_log, cmd)]
 
-    def _command(self, supervisor_cmd, limits, tmp_size, env, reaper=True) -> list[str]:
+    def _command(self, supervisor_cmd, limits, tmp_size, env, reaper=True, root=None) -> list[str]:
         self.check_tools()
         if not self.namespaces:  # the fallback: hard limits and the pool uid, no walls
             outer = [str(self.tools / "jail"), *self.cgroups.join_args()]
@@ -302,7 +303,7 @@ class Jail:
             args += ["--tmpfs", h, "--remount-ro", h]
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(size), "--tmpfs", "/tmp", "--size", str(size), "--tmpfs", "/dev/shm",
-                 "--bind", str(self.root), BOX,
+                 "--bind", str(root or self.root), BOX,
                  "--ro-bind", str(self.tools), TOOLS,
                  "--chdir", f"{BOX}/work", "--"]
         inner = [f"{TOOLS}/jail"]
@@ -312,9 +313,9 @@ class Jail:
         return outer + args + inner
 
     def wrap(self, limits: dict, tmp_size: int | None = None, env: dict | None = None,
-             trace_log: Path | None = None) -> "Wrap":
+             trace_log: Path | None = None, root: Path | None = None) -> "Wrap":
         """The runner's `wrap` for one run under these limits."""
-        wrap = Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env, trace_log))
+        wrap = Wrap(lambda cmd: self.command(cmd, limits, tmp_size, env, trace_log, root))
         wrap.own_pid_namespace = self.namespaces
         return wrap
 

@@ -40,7 +40,7 @@ from pathlib import Path
 
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
-from pylab.grading import bwrap, evidence
+from pylab.grading import bwrap, compile_cache, evidence
 from pylab.grading.evidence import Watch  # noqa: F401 (what ctx.watch() returns)
 from pylab.grading.bwrap import BOX
 
@@ -303,15 +303,14 @@ class Sandbox:
                 data = read_submission_file(source.parent, source.name)
         except FileNotFoundError:
             raise toolchain.ToolchainError(f"no such C file: {source.name}") from None
-        src = self.put(source.name, data)
+        src = self.put(source.name, data)  # runs see it at /box/src, as they always have
         out = self.dir / "bin" / source.stem
+        if self.walls:
+            return self._compile_apart(source.name, data, src, out)
         argv = toolchain.command(self.inside(src), self.inside(out), lab_include=self.inside(self.dir / "include"))
-        limits = dict(COMPILE_LIMITS)
-        result = self._run(argv, timeout=self.limits.compile_wall, limits=limits, tmp=COMPILE_TMP,
+        result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
                            cwd=self.dir / "src")
-        text = (result.stdout_text + result.stderr_text)
-        for prefix in (self.inside(self.dir / "src") + "/", str(self.dir / "src") + "/"):
-            text = text.replace(prefix, "")
+        text = self._compiler_text(result, self.dir / "src")
         if result.timed_out:
             raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
         try:
@@ -322,24 +321,81 @@ class Sandbox:
             raise toolchain.CompileError(src, text or result.describe())
         return out
 
+    def _compiler_text(self, result, src_dir: Path) -> str:
+        text = (result.stdout_text + result.stderr_text)
+        for prefix in (self.inside(self.dir / "src") + "/", str(src_dir) + "/"):
+            text = text.replace(prefix, "")
+        return text
+
+    def _compile_apart(self, name: str, data: bytes, src: Path, out: Path) -> Path:
+        """Inside namespaces: compile in a folder made for this compile alone (at /box:
+        src/NAME.c, the lab's headers, an empty bin/ and work/), which nothing the
+        submission runs can see or change; so the result is a function of what
+        compile_cache keys on, and a repeat is taken from the cache."""
+        headers = {f"include/{h.name}": h.read_bytes() for h in sorted((toolchain.csrc_dir() / "include").glob("*.h"))}
+        files = {f"src/{name}": data, **headers}
+        argv = toolchain.command(f"{BOX}/src/{name}", f"{BOX}/bin/{out.name}", lab_include=f"{BOX}/include")
+        settings = {"limits": COMPILE_LIMITS, "tmp": COMPILE_TMP, "wall": self.limits.compile_wall,
+                    "linger": self.limits.linger, "output": self.limits.output, "env": bwrap.ENV}
+        key = compile_cache.key(argv, files, settings)
+        hit = compile_cache.lookup(key)
+        if hit is not None:
+            kind, blob = hit
+            if kind == "binary":
+                self.put(out.name, blob, "bin", 0o755)  # a fresh copy, the sandbox's own
+                return out
+            raise toolchain.CompileError(src, blob.decode(errors="replace"))
+        folder = self.top / f"compile-{self._next()}"  # in TOP: never under /box of a run
+        try:
+            folder.mkdir(mode=0o755)
+            for sub in ("src", "include", "bin", "work"):
+                (folder / sub).mkdir(mode=0o755)
+            for sub in ("bin", "work"):  # the compiler's to write; src/ and include/ stay the grader's
+                self._own(folder / sub)
+            for rel, blob in files.items():
+                fd = os.open(folder / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+                try:
+                    os.write(fd, blob)
+                finally:
+                    os.close(fd)
+            result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
+                               root=folder)
+            text = self._compiler_text(result, folder / "src")
+            if result.timed_out:
+                raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
+            try:
+                binary = read_submission_file(folder / "bin", out.name, cap=compile_cache.BINARY_CAP)
+            except (OSError, Refused):
+                binary = None
+            if result.exit_code != 0 or binary is None:
+                message = text or result.describe()
+                if compile_cache.cacheable_error(result.exit_code, result.timed_out, result.truncated, message):
+                    compile_cache.store(key, "error", message.encode())
+                raise toolchain.CompileError(src, message)
+            compile_cache.store(key, "binary", binary)
+            self.put(out.name, binary, "bin", 0o755)
+            return out
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
     # -- run ------------------------------------------------------------------------
     def rlimits(self, nproc: int | None = None) -> dict:
         lim = self.limits
         return {"cpu": lim.cpu, "as": lim.memory, "fsize": lim.fsize, "nofile": lim.nofile,
                 "nproc": lim.nproc if nproc is None else nproc, "core": 0}
 
-    def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd, trace_log=None) -> dict:
+    def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd, trace_log=None, root=None) -> dict:
         # +1 process for the supervisor: the sandbox's pid 1, or running as the pool uid
         limits = {**limits, "nproc": limits["nproc"] + 1}
         if self.walls:
-            return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log), env={"PATH": bwrap.ENV["PATH"]})
+            return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log, root), env={"PATH": bwrap.ENV["PATH"]})
         if self.uid is None:  # no namespace, no uid: the user's budget is shared (see docs)
             limits["nproc"] += procstate.nproc_count(os.getuid())
         return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
-             trace_log=None):
-        kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log)
+             trace_log=None, root=None):
+        kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log, root)
         argv = [self.inside(a) for a in argv]
         common = dict(mode=mode, timeout=timeout, linger=self.limits.linger, output_limit=self.limits.output,
                       stop_on_overflow=True, **kw)
