@@ -2,6 +2,7 @@
 import csv
 import io
 import json
+import time
 import shutil
 
 import pytest
@@ -215,7 +216,7 @@ def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard
     (sub / "quiet.c").write_text("int main(void) { return 0; }\n")  # the runaway check's program: the bomb runs once
     res = tmp_path / "results.json"
     monkeypatch.chdir(tmp_path)  # --tests as a relative path
-    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=1")
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5")  # the bomb is held by the process limit, not the wall
     assert cli.main(["grade", str(sub), "getpid_test", "--results", str(res), "--tests", "extra", "--text"]) == 1
     doc = json.loads(res.read_text())
     validate_gradescope(doc)
@@ -256,10 +257,27 @@ def test_when_all_instructor_checks_run_out_of_time_the_finished_ones_still_coun
         "@pytest.mark.time_limit(600)\n"
         "def test_runs_past_the_whole_budget():\n    threading.Event().wait(600)\n\n"
         "def test_never_reached():\n    pass\n")
-    monkeypatch.setattr("pylab.grading.grader.EXTRA_TIMEOUT", 6.0)  # pytest starts well within it (~1 s)
+    # the budget counts from the plugin's word that the checks are collected: pytest's own
+    # start on a loaded machine does not eat it
+    monkeypatch.setattr("pylab.grading.grader.EXTRA_TIMEOUT", 1.0)
     res = tmp_path / "results.json"
+    t0 = time.monotonic()
     cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    assert time.monotonic() - t0 < 60  # ended by the budget, not by the check's own 600 s
     by = {t["name"].rsplit(": ", 1)[-1]: t for t in json.loads(res.read_text())["tests"]}
     assert by["test_quick_one"]["status"] == "passed"
     for name in ("test_runs_past_the_whole_budget", "test_never_reached"):
         assert by[name]["score"] == 0 and "did not finish" in by[name]["output"], by[name]
+
+
+def test_instructor_checks_that_do_not_start_within_the_startup_bound_all_fail_as_not_finished(tmp_path, monkeypatch):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "test_one.py").write_text("def test_would_pass():\n    pass\n")
+    monkeypatch.setattr("pylab.grading.grader.EXTRA_STARTUP", 0.0)  # no time to start at all
+    res = tmp_path / "results.json"
+    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    doc = json.loads(res.read_text())["tests"]
+    mine = [t for t in doc if "test_would_pass" in t["name"] or t["name"].startswith("instructor")]
+    assert mine and all(t["score"] == 0 for t in mine), mine
+    assert not any(t["name"].endswith("test_would_pass") and t["status"] == "passed" for t in doc)

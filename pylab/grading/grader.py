@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -28,7 +29,8 @@ from pylab.grading.sandbox import (PARALLEL_COMPILES, PARALLEL_RUNS, Context, Li
                                    SandboxError, read_submission_file)
 
 COMPILER_OUTPUT_CAP = 3000
-EXTRA_TIMEOUT = 120.0  # seconds for the whole instructor pytest run
+EXTRA_TIMEOUT = 120.0  # seconds for the instructor checks to run, once pytest has collected them
+EXTRA_STARTUP = 60.0  # seconds for that pytest to start and collect (a loaded machine's, not the checks')
 WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
 CONTAINMENTS = ("namespaces", "uid")  # what grade_submission(containment=) accepts
 # compiler threads and exercises checked at once per submission: the sandbox sizes its
@@ -319,6 +321,27 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
 
 
 # -- instructor checks: pytest files run with the lab's plugin -------------------------
+def _until_collected(proc, ready: int, startup: float) -> bytes | None:
+    """pytest's output until the plugin says it has collected the checks (a byte, or EOF
+    when pytest ended first): EXTRA_TIMEOUT counts from there. None: not within
+    `startup` seconds."""
+    out = bytearray()
+    deadline = time.monotonic() + startup
+    stdout = proc.stdout.fileno()
+    watching = [ready, stdout]
+    while ready in watching:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        for fd in select.select(watching, [], [], left)[0]:
+            chunk = os.read(fd, 1 << 16)
+            if fd == ready or not chunk:
+                watching.remove(fd)
+            else:
+                out += chunk
+    return bytes(out)
+
+
 def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
     Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed."""
@@ -334,18 +357,26 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
         from pylab.grading import pytest_plugin
         if not pytest_plugin.registered_by_entry_point():
             cmd[3:3] = ["-p", "pylab.grading.pytest_plugin"]
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                cwd=tmp)
+        ready_r, ready_w = os.pipe()  # the plugin writes to it once the checks are collected
+        cmd.append(f"--pylab-ready-fd={ready_w}")
         try:
-            out, _ = proc.communicate(timeout=EXTRA_TIMEOUT)
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                    cwd=tmp, pass_fds=(ready_w,))
+        finally:
+            os.close(ready_w)
+        try:
+            early = _until_collected(proc, ready_r, EXTRA_STARTUP)
+            out, _ = proc.communicate(timeout=EXTRA_TIMEOUT if early is not None else 0)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
         finally:
+            os.close(ready_r)
             try:
                 os.killpg(proc.pid, signal.SIGKILL)  # nothing of it may outlive it
             except ProcessLookupError:
                 pass
+        out = (early or b"") + (out or b"")
         entries = json.loads(report.read_text()) if report.exists() else []
     results = []
     for j, e in enumerate(entries, 1):

@@ -59,6 +59,8 @@ def pytest_addoption(parser):
     group.addoption("--pylab-submission", default=None, help="the submission folder (default: $PYLAB_SUBMISSION or .)")
     group.addoption("--pylab-report", default=None, help="write each test's outcome, points and visibility here (JSON)")
     group.addoption("--pylab-wall", type=float, default=None, help="seconds per run of student code")
+    group.addoption("--pylab-ready-fd", type=int, default=None,
+                    help="a pipe to write one byte to once the checks are collected (the grader's time limit starts then)")
 
 
 def pytest_configure(config):
@@ -99,6 +101,13 @@ def pytest_collection_modifyitems(session, config, items):
             "credit": 0.0,
         }
     _save(config)
+    ready = config.getoption("--pylab-ready-fd", default=None)
+    if ready is not None:
+        try:
+            os.write(ready, b"1")
+            os.close(ready)
+        except OSError:
+            pass  # the grader is gone: its own limits end this run
 
 
 def pytest_collectreport(report):
