@@ -36,7 +36,7 @@ OUTSIDE = [Path(tempfile.gettempdir()), Path("/var/tmp"), Path("/dev/shm"), Path
 
 def _header(text: str) -> dict:
     fields = {}
-    for key in ("attack", "family", "target", "zero", "expect"):
+    for key in ("attack", "family", "target", "zero", "expect", "wall"):
         m = re.search(rf"^[ /]\*+ {key}: (.*)$", text, re.M)
         if m:
             fields[key] = m.group(1).strip()
@@ -120,8 +120,9 @@ def corpus(tmp_path_factory):
 
     def grade(name):
         folder, ex = jobs[name]
+        wall = ATTACKS.get(name, {}).get("wall")
         t0 = time.monotonic()
-        report = grade_submission(folder, [ex], LIMITS)
+        report = grade_submission(folder, [ex], LIMITS.with_(wall=float(wall)) if wall else LIMITS)
         return name, (report, time.monotonic() - t0, ex)
 
     os.environ["PYLAB_TEST_SECRET"] = SECRET  # the grader's environment: never the sandbox's

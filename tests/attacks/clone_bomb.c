@@ -2,6 +2,7 @@
  * family: fork, thread and clone bombs
  * target: getpid_test
  * expect: made \d+
+ * wall: 0.5
  */
 #define _GNU_SOURCE
 #include <sched.h>

@@ -2,6 +2,7 @@
  * family: read references or hidden checks
  * target: getpid_test
  * expect: still running after the time limit|exit status 3
+ * wall: 0.5
  */
 #include <stdlib.h>
 #include <unistd.h>

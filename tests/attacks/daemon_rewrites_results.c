@@ -3,6 +3,7 @@
  * family: daemons
  * target: getpid_test
  * expect: left \d+ process|still running after the time limit
+ * wall: 0.5
  */
 #include <signal.h>
 #include <stdio.h>

@@ -2,6 +2,7 @@
  * family: FIFO and huge logs
  * target: fork_test
  * expect: still running after the time limit
+ * wall: 0.5
  */
 #include <stdio.h>
 #include <sys/stat.h>

@@ -2,6 +2,7 @@
  * family: stopping, tracing or killing the supervisor and the grader
  * target: getpid_test
  * expect: left \d+ process|still running after the time limit
+ * wall: 0.5
  */
 #include <signal.h>
 #include <unistd.h>

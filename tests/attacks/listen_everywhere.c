@@ -2,6 +2,7 @@
  * family: listeners and outgoing connections
  * target: getpid_test
  * expect: listening on \d+
+ * wall: 0.5
  */
 #include <netinet/in.h>
 #include <stdio.h>

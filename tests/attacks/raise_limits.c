@@ -2,6 +2,7 @@
  * family: raising limits
  * target: getpid_test
  * expect: forked \d+ of 100
+ * wall: 0.5
  */
 #include <stdio.h>
 #include <sys/resource.h>

@@ -2,6 +2,7 @@
  * family: stopping, tracing or killing the supervisor and the grader
  * target: getpid_test
  * expect: still running after the time limit|had to stop this check
+ * wall: 0.5
  */
 #include <signal.h>
 #include <unistd.h>

@@ -2,6 +2,7 @@
  * family: stopping, tracing or killing the supervisor and the grader
  * target: getpid_test
  * expect: attach -1 seize -1
+ * wall: 0.5
  */
 #include <stdio.h>
 #include <sys/ptrace.h>
