@@ -52,25 +52,26 @@ def _one_check_exercise():
     return Exercise(full.module_file, full.summary, checks=full.checks[:1])
 
 
-def _grade(tmp_path, source_text, whole=False):
+def _grade(tmp_path, source_text, whole=False, limits=LIMITS):
     ex = exercises.find("getpid_test") if whole else _one_check_exercise()
     if source_text is not None:
         (tmp_path / ex.source).write_text(source_text)
     t0 = time.monotonic()
-    report = grade_submission(tmp_path, [ex], LIMITS)
+    report = grade_submission(tmp_path, [ex], limits)
     return report, time.monotonic() - t0
 
 
 @pytest.fixture(scope="module")
 def hostile_reports(tmp_path_factory):
     """Every hostile case graded once, all at the same time (as `pylab grade --jobs`
-    would): the cases that hang each cost one wall limit, in parallel, not in a row."""
+    would): the cases that hang each cost one wall limit, in parallel, not in a row; a
+    half-second one, as what they test is that they are stopped there, with a reason."""
     from concurrent.futures import ThreadPoolExecutor
 
     folders = {case: tmp_path_factory.mktemp(case) for case in HOSTILE}  # mktemp is not thread-safe
 
     def grade(case):
-        return case, _grade(folders[case], HOSTILE[case][0])
+        return case, _grade(folders[case], HOSTILE[case][0], limits=LIMITS.with_(wall=0.5))
 
     with ThreadPoolExecutor(len(HOSTILE)) as pool:
         return dict(pool.map(grade, sorted(HOSTILE)))
@@ -109,7 +110,7 @@ def test_compile_error_shows_the_compilers_output(tmp_path):
 
 def test_fork_bomb_is_held_by_the_process_limit_even_for_root(tmp_path):
     source = "#include <unistd.h>\nint main(void){ for (;;) fork(); }\n"
-    report, _ = _grade(tmp_path, source)
+    report, _ = _grade(tmp_path, source, limits=LIMITS.with_(wall=0.5))  # the process limit's work, not the wall's
     first = report.results[0]
     assert first.score == 0
     assert "still running after the time limit" in first.observed
