@@ -22,9 +22,9 @@ MARKED = b'#include <stdio.h>\n#include "err.h"\nint main(void) {\n#ifdef PYLAB_
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    """A cache of this test's own (PYLAB_CACHE), and a count of the compiler's runs."""
-    monkeypatch.setenv("PYLAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.delenv(compile_cache.ENV_SWITCH, raising=False)
+    """A cache folder of this test's own (PYLAB_COMPILE_CACHE), and a count of the
+    compiler's runs."""
+    monkeypatch.setenv(compile_cache.ENV_SWITCH, str(tmp_path / "cache" / "grading-compiles"))
     runs = []
     real = Sandbox._run
 
@@ -181,10 +181,22 @@ def test_pylab_compile_cache_off_compiles_every_time(tmp_path, cache, monkeypatc
     assert not cache["folder"].exists() or not any(cache["folder"].iterdir())
 
 
-def test_prune_keeps_the_most_recently_used(tmp_path):
+def test_prune_keeps_the_most_recently_used_within_a_count_and_a_size(tmp_path):
     for i in range(5):
         p = tmp_path / f"{i}.binary"
-        p.write_bytes(b"x")
+        p.write_bytes(b"x" * 10)
         os.utime(p, ns=(i * 10**9, i * 10**9))
-    compile_cache.prune(tmp_path, keep=2)
+    compile_cache.prune(tmp_path, keep=3, max_bytes=1000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["2.binary", "3.binary", "4.binary"]
+    compile_cache.prune(tmp_path, keep=3, max_bytes=25)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["3.binary", "4.binary"]
+
+
+def test_a_result_past_the_store_cap_is_not_kept(tmp_path, cache):
+    big = b"char blob[3 << 20] = {1};\nint main(void) { return blob[0] - 1; }\n"  # a 3 MiB .data
+    for _ in range(2):
+        with Sandbox() as sb:
+            result, _ = sb.run([sb.compile(tmp_path / "big.c", big)])
+            assert result.exit_code == 0
+    assert len(cache["runs"]) == 2
+    assert not any(cache["folder"].iterdir())

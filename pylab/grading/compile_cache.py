@@ -19,7 +19,8 @@ The folder is the grader's, PYLAB_CACHE/grading-compiles, mode 0700, never follo
 through a link, and used only when student code runs in namespaces: there the
 compile's folder and the cache are outside anything the sandbox can see. Without
 namespaces (containment "uid" or "none") nothing is looked up or stored.
-PYLAB_COMPILE_CACHE=off turns it off.
+PYLAB_COMPILE_CACHE=off turns it off; PYLAB_COMPILE_CACHE=/a/folder keeps it there
+(an absolute path: the same rules hold for it).
 """
 from __future__ import annotations
 
@@ -40,8 +41,10 @@ from pylab.run import toolchain
 
 ENV_SWITCH = "PYLAB_COMPILE_CACHE"
 FORMAT = b"pylab-grading-compile-cache-1"
-MAX_ENTRIES = 2000  # past it, the least recently used are removed
-BINARY_CAP = 64 << 20  # the compile's own fsize limit
+MAX_ENTRIES = 2000  # past it (or past MAX_BYTES), the least recently used are removed
+MAX_BYTES = 256 << 20
+BINARY_CAP = 64 << 20  # the compile's own fsize limit: the most a compile's output is read
+STORE_CAP = 2 << 20  # a larger result is not kept (a student's binary is some 20-100 KiB)
 # what a compile that stopped for want of a resource says (a limit shared with the runs)
 _RESOURCE = re.compile(r"memory|Resource temporarily|cannot fork|vfork|Killed|signal|terminated|"
                        r"No space|File too large|Too many open files", re.I)
@@ -55,7 +58,8 @@ def enabled() -> bool:
 
 def folder() -> Path | None:
     """The cache folder, made if needed; None when it is not ours alone (then no cache)."""
-    path = toolchain.cache_dir().parent / "grading-compiles"
+    chosen = os.environ.get(ENV_SWITCH, "")
+    path = Path(chosen) if os.path.isabs(chosen) else toolchain.cache_dir().parent / "grading-compiles"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -158,7 +162,7 @@ def lookup(k: str) -> tuple[str, bytes] | None:
         return None
     for kind in ("binary", "error"):
         path = where / f"{k}.{kind}"
-        data = _read(path, BINARY_CAP)
+        data = _read(path, STORE_CAP)
         if data is not None:
             try:
                 os.utime(path, follow_symlinks=False)  # recently used
@@ -177,7 +181,7 @@ def store(k: str, kind: str, data: bytes) -> None:
     """Keep one result (atomically: a reader sees all of it or nothing)."""
     global _stores
     where = folder() if enabled() else None
-    if where is None or kind not in ("binary", "error") or len(data) > BINARY_CAP:
+    if where is None or kind not in ("binary", "error") or len(data) > STORE_CAP:
         return
     fd, tmp = tempfile.mkstemp(prefix=".new-", dir=where)
     try:
@@ -195,17 +199,21 @@ def store(k: str, kind: str, data: bytes) -> None:
         prune(where)
 
 
-def prune(where: Path, keep: int = MAX_ENTRIES) -> None:
-    """Remove the least recently used entries past `keep`."""
+def prune(where: Path, keep: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
+    """Remove the least recently used entries past `keep` of them or `max_bytes` in all."""
     entries = []
     for p in where.iterdir():
         try:
-            entries.append((os.lstat(p).st_mtime_ns, p))
+            st = os.lstat(p)
         except OSError:
-            pass
+            continue
+        entries.append((st.st_mtime_ns, st.st_size, p))
     entries.sort(reverse=True)
-    for _, p in entries[keep:]:
-        try:
-            os.unlink(p)
-        except OSError:
-            pass
+    total = 0
+    for n, (_, size, p) in enumerate(entries):
+        total += size
+        if n >= keep or total > max_bytes:
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
