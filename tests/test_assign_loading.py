@@ -183,8 +183,8 @@ def test_a_check_s_own_time_limit_bounds_it_and_its_message_names_it(tmp_path):
     checks = '''
 [[check]]
 name = "quick"
-title = "answers within a second"
-time_limit = 1
+title = "answers within half a second"
+time_limit = 0.5
 lines = ["done"]
 '''
     ex = assignments.load(make_assignment(tmp_path / "a", names=("one",), checks=checks)).exercises[0]
@@ -193,7 +193,7 @@ lines = ["done"]
     (sub / "one.c").write_text("#include <unistd.h>\nint main(void){ for (;;) pause(); }\n")
     report = grade_submission(sub, [ex])
     (r,) = report.results
-    assert r.score == 0 and "after the time limit 1 s" in r.observed
+    assert r.score == 0 and "after the time limit 0.5 s" in r.observed
     assert r.duration < 3  # not the grader's 5 s wall limit
 
 
