@@ -147,7 +147,7 @@ def test_what_a_submission_runs_cannot_see_the_cache_or_change_a_later_compile(t
     assert len(cache["runs"]) == 2  # poison and marked, each once
 
 
-def test_a_cache_folder_others_can_write_or_a_planted_link_is_never_used(tmp_path, cache):
+def test_a_cache_folder_others_can_write_or_a_planted_link_or_hard_link_is_never_used(tmp_path, cache):
     src = tmp_path / "hello.c"
     _compile_and_run(src, HELLO)
     entry = next(cache["folder"].iterdir())
@@ -160,6 +160,9 @@ def test_a_cache_folder_others_can_write_or_a_planted_link_is_never_used(tmp_pat
     entry.unlink()
     entry.symlink_to(fake)
     assert _compile_and_run(src, HELLO)[0] == "hello\n" and len(cache["runs"]) == 3
+    entry.unlink()
+    os.link(fake, entry)  # a file of ours with a second name
+    assert _compile_and_run(src, HELLO)[0] == "hello\n" and len(cache["runs"]) == 4
 
 
 def test_without_namespaces_nothing_is_looked_up_or_kept(tmp_path, cache, monkeypatch):

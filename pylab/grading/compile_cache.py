@@ -139,14 +139,15 @@ def key(argv: list[str], files: dict[str, bytes], settings: dict) -> str:
 
 
 def _read(path: Path, cap: int) -> bytes | None:
-    """A file's bytes, never through a link, regular and ours only."""
+    """A file's bytes, never through a link (symbolic or hard), regular and ours only."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > cap or st.st_uid != os.geteuid():
+        # one name only: a hard link to someone else's file of ours is not an entry
+        if not stat.S_ISREG(st.st_mode) or st.st_size > cap or st.st_uid != os.geteuid() or st.st_nlink != 1:
             return None
         with os.fdopen(os.dup(fd), "rb") as f:
             data = f.read(cap + 1)
