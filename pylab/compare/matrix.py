@@ -7,8 +7,9 @@ Python's stdout unbuffered and, in a Python process, C stdio too. Every run sets
 clears it explicitly, and Python rows start with `python -P -S` (see command()). Each
 cell is read off a real run made when it is asked for: the markers that reached stdout,
 in order; which exit handlers and finally blocks ran (their notes on stderr); the wait
-status the parent saw and subprocess's return code for it; what else appeared on stderr. returncode is os.waitstatus_to_exitcode(status): what
-subprocess.Popen computes (negative for a signal). Nothing is cached across calls.
+status the parent saw and subprocess's return code for it; what else appeared on stderr.
+returncode is os.waitstatus_to_exitcode(status): what subprocess.Popen computes
+(negative for a signal). Nothing is cached across calls.
 
     rows = matrix()                      # list of dicts, one per (way, env, mode)
     observe(way("C _exit(n)"), "pipe")   # one cell
