@@ -1,6 +1,6 @@
 """The figures of `pylab bench`, without pytest:
 
-    python benchmarks/run.py [--json] [--quick]
+    python benchmarks/run.py [--json] [--quick] [--rounds N]
 """
 import argparse
 import sys
@@ -11,4 +11,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=bench.__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 10 s)")
+    parser.add_argument("--rounds", type=bench.rounds_option, metavar="N",
+                        help="N samples of every figure after its warm-up (default: each figure's own count)")
     sys.exit(bench.main(parser.parse_args()))

@@ -161,7 +161,11 @@ def unproven(killers: set[str], work: Path, cache: Path, jobs: int) -> set[str]:
         return set()
     csrc = copy_of_csrc(Path(tempfile.mkdtemp(prefix="original.", dir=work)))
     ids = sorted(killers)
-    proc = subprocess.run([*PYTEST, "-n", str(jobs), *ids], cwd=ROOT, env=pytest_env(csrc, cache),
+    # as many xdist workers as there are tests, up to jobs; one test runs in this pytest
+    # itself (starting workers costs more than a test does)
+    workers = min(jobs, len(ids))
+    proc = subprocess.run([*PYTEST, "-n", str(workers if workers > 1 else 0), *ids], cwd=ROOT,
+                          env=pytest_env(csrc, cache),
                           capture_output=True, text=True, timeout=TIMEOUT)
     if proc.returncode == 0:
         return set()

@@ -19,9 +19,12 @@ from pylab.observe import procstate
 from pylab.run import runner, toolchain, tracer
 
 
+ROUNDS = 3  # the report's shape is the subject here, not its statistics: few samples a figure
+
+
 @pytest.fixture(scope="module")
 def report():
-    out = subprocess.run([sys.executable, "-P", "-m", "pylab", "bench", "--json", "--quick"],
+    out = subprocess.run([sys.executable, "-P", "-m", "pylab", "bench", "--json", "--quick", "--rounds", str(ROUNDS)],
                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout)
@@ -35,8 +38,23 @@ def test_bench_json_quick_reports_every_measurement_once_or_says_why_its_group_w
     for f in report["figures"]:
         assert isinstance(f["median_s"], float) and f["median_s"] > 0, f
         assert f["p10_s"] <= f["median_s"] <= f["p90_s"], f
-        assert isinstance(f["reps"], int) and f["reps"] >= 10, f
+        assert isinstance(f["reps"], int) and f["reps"] == ROUNDS, f  # as --rounds asked
         assert f["group"] in bench.FLOORS and f["label"]
+    assert report["rounds"] == ROUNDS and report["command"] == f"pylab bench --quick --rounds {ROUNDS}"
+
+
+def test_without_rounds_each_figure_takes_its_own_count_and_quick_a_tenth_of_it():
+    assert bench.reps("c_fork", quick=False) == 1000 and bench.reps("c_fork", quick=True) == 100
+    assert bench.reps("state_ps", quick=True) == 10  # a tenth, but at least 10
+    assert bench.reps("c_fork", quick=True, rounds=4) == bench.reps("state_ps", quick=False, rounds=4) == 4
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "many", "1.5"])
+def test_rounds_must_be_a_whole_number_of_1_or_more(pylab_cli, value):
+    r = pylab_cli("bench", "--rounds", value)
+    assert r.returncode == 2 and r.stdout == ""
+    err = r.stderr.strip().splitlines()
+    assert len(err) == 1 and "--rounds" in err[0] and "1 or more" in err[0], err
 
 
 def test_bench_ratios_are_to_the_floor_of_the_group(report):
@@ -315,7 +333,7 @@ def test_a_figure_that_cannot_be_measured_is_one_line_and_exit_2(monkeypatch, ca
         with pytest.raises(bench.BenchError, match="could not measure state from ps.*not installed"):
             bench.measure(lab, ["state_ps"], quick=True)
 
-    def failing_collect(quick):
+    def failing_collect(quick, rounds=None):
         raise bench.BenchError("could not measure X: why")
 
     monkeypatch.setattr(bench, "collect", failing_collect)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 
 import pytest
 
+from pylab.bindings import native
 from pylab.cli import main as cli
 
 from pylab.compare import matrix as semantics
@@ -180,3 +182,18 @@ def test_sigint_becomes_keyboardinterrupt_and_python_then_dies_of_it(rows):
     row = pick(rows, "Python killed by SIGINT (Ctrl-C)", "pipe")
     assert row["finally"] and row["py_atexit"] and row["returncode"] == -2, row
     assert row["stderr"].splitlines()[-1] == "KeyboardInterrupt", row
+
+
+def test_python_rows_start_without_site_and_c_python_rows_import_the_drivers_pylab(tmp_path):
+    """-S leaves site out of every Python row; a C+Python row's own prelude still finds
+    the bindings, and they are the ones this process imported (not a source tree's)."""
+    for key in ("Python os._exit(n)", "C+Python C printf then os._exit"):
+        assert semantics.command(way(key), "unset")[1:3] == ["-P", "-S"], key
+    argv = semantics.command(way("C+Python C printf then os._exit"), "unset")
+    anchor = "from pylab.bindings import native\n"
+    assert anchor in argv[-1]
+    # the row's prelude up to that import, then leave before its atexit handler prints
+    probe = (argv[-1].split(anchor)[0] + anchor
+             + "print(native.__file__, sys.flags.no_site, flush=True)\nos._exit(0)\n")
+    out = subprocess.run([*argv[:-1], probe], capture_output=True, text=True, cwd=tmp_path, timeout=30)
+    assert out.stdout.split() == [native.__file__, "1"], out.stderr

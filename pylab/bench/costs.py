@@ -1,7 +1,9 @@
 """What it costs to create, run and watch processes here, next to the kernel's floor.
 
-`pylab bench [--json] [--quick]` measures, in one run and side by side, medians over many
-repetitions after a warm-up:
+`pylab bench [--json] [--quick] [--rounds N]` measures, in one run and side by side,
+medians over many repetitions after a warm-up (--quick: a tenth of them, at least 10, and
+no suite or grader; --rounds N: N of every figure, for a look at the report's shape rather
+than at its statistics):
   creation   C fork/vfork loops (timed in C: csrc/lib/lab_bench.c), os.fork,
              multiprocessing.Process; floor: C fork + _exit + waitpid
   program    running csrc/tools/tiny.c: C posix_spawn and fork+exec, os.posix_spawn,
@@ -27,6 +29,7 @@ shared machine slows all of them alike and the ratios stay meaningful.
 """
 from __future__ import annotations
 
+import argparse
 import datetime
 import multiprocessing
 import os
@@ -288,14 +291,29 @@ BY_KEY = {m.key: m for m in MEASURES}
 RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call
 
 
-def reps(key: str, quick: bool) -> int:
+def reps(key: str, quick: bool, rounds: int | None = None) -> int:
+    """How many samples a figure takes: `rounds` when given, else its own count (a
+    tenth with --quick, at least 10)."""
+    if rounds is not None:
+        return rounds
     return max(BY_KEY[key].reps // (10 if quick else 1), 10)
 
 
-def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
+def rounds_option(text: str) -> int:
+    """--rounds N: a whole number of samples per figure, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of rounds, 1 or more, not {text!r}")
+    return value
+
+
+def measure(lab: Lab, keys, quick: bool, rounds: int | None = None) -> dict[str, list[float]]:
     """Warm up each measure, then take its samples round-robin with the others, so
     every figure in a group sees the same load."""
-    todo = {k: reps(k, quick) for k in keys}
+    todo = {k: reps(k, quick, rounds) for k in keys}
     for k in todo:
         for _ in range(max(todo[k] // 20, 3)):
             _once(k, lab)
@@ -307,19 +325,19 @@ def measure(lab: Lab, keys, quick: bool) -> dict[str, list[float]]:
     return samples
 
 
-def measure_group(lab: Lab, group: str, quick: bool) -> dict[str, list[float]]:
+def measure_group(lab: Lab, group: str, quick: bool, rounds: int | None = None) -> dict[str, list[float]]:
     """A group's samples: round-robin over its measures, or from its sampler (the
     sandbox's figures come from the grader's own measurement, which interleaves them)."""
     if group == "sandbox":
         try:
-            got, lab.sandbox_source, why = containment.sample(lab.tiny, reps("sandboxed", quick))
+            got, lab.sandbox_source, why = containment.sample(lab.tiny, reps("sandboxed", quick, rounds))
         except (OSError, subprocess.SubprocessError) as e:
             raise BenchError(f"could not measure the grading sandbox: {e}") from e
         if why:
             raise Unavailable(why)
         return got
     lab.prepare(group)
-    return measure(lab, [m.key for m in MEASURES if m.group == group], quick)
+    return measure(lab, [m.key for m in MEASURES if m.group == group], quick, rounds)
 
 
 def _once(key: str, lab: Lab) -> float:
@@ -375,16 +393,18 @@ def tracer_name() -> str:
     return "tracelog (the lab's, ptrace)" if tracer.lab_tracer() is not None else "strace -f"
 
 
-def collect(quick: bool = False) -> dict:
-    """Every figure, the state check, the suite and the grader, and the targets."""
+def collect(quick: bool = False, rounds: int | None = None) -> dict:
+    """Every figure, the state check, the suite and the grader, and the targets.
+    rounds: samples per figure (None: each figure's own count)."""
+    command = "pylab bench" + (" --quick" if quick else "") + (f" --rounds {rounds}" if rounds else "")
     report = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-              "command": "pylab bench" + (" --quick" if quick else ""), "quick": quick,
+              "command": command, "quick": quick, "rounds": rounds,
               "machine": _machine(), "unmeasured": {}}
     samples: dict[str, list[float]] = {}
     with Lab() as lab:
         for group in FLOORS:
             try:
-                samples.update(measure_group(lab, group, quick))
+                samples.update(measure_group(lab, group, quick, rounds))
             except Unavailable as e:
                 report["unmeasured"][group] = f"not measured: {e}"
         report["states"] = state_agreement(lab)
@@ -453,7 +473,7 @@ def render(report: dict) -> str:
 
 def main(args) -> int:
     try:
-        report = collect(quick=bool(getattr(args, "quick", False)))
+        report = collect(quick=bool(getattr(args, "quick", False)), rounds=getattr(args, "rounds", None))
     except BenchError as e:
         print(f"pylab: error: bench: {e}", file=sys.stderr)
         return 2

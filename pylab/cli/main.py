@@ -185,6 +185,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("bench", help="process-creation and observation costs")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.add_argument("--quick", action="store_true", help="fewer repetitions (under 10 s)")
+    s.add_argument("--rounds", type=costs.rounds_option, metavar="N",
+                   help="N samples of every figure after its warm-up (default: each figure's own count)")
     s.set_defaults(func=costs.main)
 
     s = sub.add_parser("doctor", help="is this machine ready (compiler, /proc, pty, ps)")

@@ -4,23 +4,27 @@ Rows are ways a process ends (pylab.compare.programs.WAYS), each with output sti
 pending and exit handlers registered; columns are the stdout targets (tty, pipe, file);
 a third dimension is the environment, because PYTHONUNBUFFERED=1 (or `python -u`) makes
 Python's stdout unbuffered and, in a Python process, C stdio too. Every run sets or
-clears it explicitly. Each cell is read off a real run made when it is asked for: the
-markers that reached stdout, in order; which exit handlers and finally blocks ran (their
-notes on stderr); the wait status the parent saw and subprocess's return code for it;
-what else appeared on stderr. returncode is os.waitstatus_to_exitcode(status): what
-subprocess.Popen computes (negative for a signal). Nothing is cached across calls.
+clears it explicitly, and Python rows start with `python -P -S` (see command()). Each
+cell is read off a real run made when it is asked for: the markers that reached stdout,
+in order; which exit handlers and finally blocks ran (their notes on stderr); the wait
+status the parent saw and subprocess's return code for it; what else appeared on stderr.
+returncode is os.waitstatus_to_exitcode(status): what subprocess.Popen computes
+(negative for a signal). Nothing is cached across calls.
 
     rows = matrix()                      # list of dicts, one per (way, env, mode)
     observe(way("C _exit(n)"), "pipe")   # one cell
 """
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
 import re
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
+from pathlib import Path
 
 from pylab.core.output import emit_json
 from pylab.core.targets import MODES
@@ -59,13 +63,36 @@ def environment(env: str) -> dict:
     return result
 
 
+@functools.cache
+def import_path() -> tuple[str, ...]:
+    """The folders a C+Python row imports from: where this pylab's bindings were found
+    (its _native extension) and cffi's _cffi_backend, which that extension loads."""
+    found = []
+    for module in ("pylab.bindings._native", "_cffi_backend"):
+        spec = importlib.util.find_spec(module)
+        if spec is None or spec.origin is None:
+            raise runner.RunError(f"C+Python rows need {module}, which this Python cannot find")
+        root = Path(spec.origin).parent
+        for _ in range(module.count(".")):
+            root = root.parent
+        found.append(str(root))
+    return tuple(dict.fromkeys(found))
+
+
 def command(w: Way, env: str, code: int = DEFAULT_CODE, c_binary=None) -> list[str]:
-    """The argv that ends in way `w` (c_binary: another build of endings.c)."""
+    """The argv that ends in way `w` (c_binary: another build of endings.c).
+
+    Python rows run `python -P -S`: -P, never import pylab from the current folder (a
+    source tree has no built extension); -S, no `site`. The scripts import nothing from
+    site-packages (a C+Python row's script puts import_path() first on sys.path itself),
+    and site's start-up (it reads every .pth file, an editable install's finder among
+    them) was ~25 ms of a Python row's ~35 ms here; it decides nothing about how a
+    process ends."""
     if w.lang == "C":
         return [str(c_binary or toolchain.build(toolchain.csrc_dir() / "drivers" / "endings.c")), w.ending, str(code)]
-    # -P: never import pylab from the current folder (a source tree has no built extension)
-    flags = ["-P", "-u"] if env == "python -u" else ["-P"]
-    return [sys.executable, *flags, "-c", python_script(w, code)]
+    flags = ["-P", "-S", "-u"] if env == "python -u" else ["-P", "-S"]
+    path = import_path() if w.lang == "C+Python" else ()
+    return [sys.executable, *flags, "-c", python_script(w, code, path)]
 
 
 def observe(w: Way, mode: str, env: str = "unset", code: int = DEFAULT_CODE, c_binary=None) -> dict:

@@ -92,6 +92,7 @@ atexit.register(on_exit)
 '''
 
 _NATIVE = '''\
+sys.path[:0] = PATH  # run with -S: the folders of pylab's bindings and cffi's backend
 from pylab.bindings import native
 native.atexit_print("<c-atexit>")  # a C atexit handler: runs only in C exit()
 '''
@@ -112,9 +113,10 @@ native.print_("<c-tail>")
 '''
 
 
-def python_script(way: Way, code: int) -> str:
-    """The script for a Python or C+Python row, ending with exit code `code`."""
+def python_script(way: Way, code: int, path: tuple[str, ...] = ()) -> str:
+    """The script for a Python or C+Python row, ending with exit code `code`; a C+Python
+    row first puts `path` (the folders pylab's bindings import from) on sys.path."""
     both = way.lang == "C+Python"
     body = _BODY.format(c_output=_C_OUTPUT if both else "",
                         ending=way.ending.replace("CODE", str(code)))
-    return _PRELUDE + (_NATIVE if both else "") + body
+    return _PRELUDE + (_NATIVE.replace("PATH", repr(list(path))) if both else "") + body
