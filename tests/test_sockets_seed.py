@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 from pylab.tour import registry as claims
 from pylab.tour import sockets as sockets_claims
@@ -272,9 +271,8 @@ def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_
     assert rows["udp-either-first"]["verdict"] == ("qualified" if udp["the early datagram"].startswith("lost") else "confirmed")
 
 
-def test_tour_prints_the_lab_s_own_claims_under_their_own_header():
-    out = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--only", "udp-either-first",
-                          "--only", "udp-boundaries"], capture_output=True, text=True, timeout=120)
+def test_tour_prints_the_lab_s_own_claims_under_their_own_header(pylab_cli):
+    out = pylab_cli("tour", "--only", "udp-either-first", "--only", "udp-boundaries")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     seed_at = lines.index("== seed: sockets.md ==")
