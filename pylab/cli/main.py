@@ -16,7 +16,7 @@ import sys
 
 from pylab import __version__
 from pylab.cli.parsing import Parser
-from pylab.cli.run_args import add_run_arguments, add_trace_arguments, __doc__ as RUN_DOC
+from pylab.cli.run_args import RUN_DESCRIPTION, add_run_arguments, add_trace_arguments
 from pylab.core.errors import EXIT_OK, EXIT_USAGE, LabError
 
 # command -> (the module that runs it, its function (args) -> exit status)
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="machine-readable output")
 
     s = sub.add_parser("run", help="build and run a program under supervision and say what happened",
-                       description=RUN_DOC.split("\n\n", 2)[-1], formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=RUN_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_run_arguments(s)
 
     s = sub.add_parser("trace", help="run a program traced from outside: events per process, explained")

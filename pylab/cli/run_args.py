@@ -21,6 +21,7 @@ from pylab.cli.parsing import seconds
 from pylab.core.targets import MODES
 
 DEFAULT_LINGER = 1.0
+RUN_DESCRIPTION = __doc__.split("\n\n", 2)[-1]  # `pylab run --help`: the bench, from above
 
 
 def add_build_arguments(s: argparse.ArgumentParser) -> None:
