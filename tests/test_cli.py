@@ -43,6 +43,16 @@ def test_list_shows_the_seed_programs_and_json(pylab):
     assert "zombie" in names and all(p["summary"] for p in data["programs"])
 
 
+def test_no_demo_has_a_c_programs_name():
+    """`pylab run NAME` looks for a C program first and imports the demos only for another
+    name: that choice is only the same as "a demo first" while the two sets of names are apart."""
+    from pylab.cli.demos import DEMOS
+    from pylab.run import toolchain
+    programs = set(toolchain.programs())
+    assert programs and DEMOS
+    assert not programs & set(DEMOS)
+
+
 def test_run__exit1_on_a_tty_shows_the_line_and_says_why(pylab):
     out = pylab("run", "_exit1", "--mode", "tty")
     assert out.returncode == 0

@@ -1,6 +1,7 @@
 """Item 1: the upper-casing echo servers and clients over TCP, UDP and AF_UNIX."""
 from __future__ import annotations
 
+import ctypes
 import glob
 import os
 import signal
@@ -95,6 +96,23 @@ def test_server_with_an_unpollable_stdin_keeps_serving_says_so_and_stops_on_sigt
     assert res.lines.count("closed eof") == 2
     assert res.stderr_text.splitlines() == [
         "stdin cannot be polled (Operation not permitted): not watching it; stop the server with SIGTERM or --max-conns"]
+
+
+def test_a_sigterm_taken_by_a_connections_thread_still_stops_the_server():
+    """The kernel may give a process's SIGTERM to any of its threads; Python runs the
+    handler in the main thread only, so the main thread's select() must be woken (the
+    server's signal wake-up pipe) or the server sleeps on. The signal goes, with tgkill,
+    to the thread serving an open connection."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    with ServerProcess(lab_command("serve", "tcp")) as srv, \
+            socket.create_connection(srv.address, timeout=5) as held:
+        held.sendall(b"held\n")
+        assert echo.recv_exactly(held, 5) == b"HELD\n"  # its thread is in the communication loop
+        (thread,) = [int(t) for t in os.listdir(f"/proc/{srv.pid}/task") if int(t) != srv.pid]
+        assert libc.tgkill(srv.pid, thread, signal.SIGTERM) == 0, os.strerror(ctypes.get_errno())
+        res = srv.proc.wait(10)
+    assert res.exit_code == 0  # the handler ran: SystemExit(0), not a death by SIGTERM
+    assert res.lines[1:] == ["closed eof"]  # the held connection, ended by the stop
 
 
 def test_idle_timeout_is_accepted_as_a_fraction_of_a_second():

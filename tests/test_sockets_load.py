@@ -2,18 +2,27 @@
 its open descriptors come back to where they started."""
 from __future__ import annotations
 
+import json
+
 from pylab.sockets import load
 from pylab.sockets.echo import stream_exchange
 from pylab.sockets.serverproc import ServerProcess, lab_command
 
 
-def test_thousand_sequential_fifty_concurrent_resets_and_a_silent_client():
-    # the load phase's server has a long idle timeout: a client stalled on a busy machine
-    # must not be dropped; the silent client gets a server of its own with a short one
-    ev = load.run(n_seq=1000, n_conc=50, n_reset=20, idle_timeout=0.5, time_limit=20.0)
+def test_echo_load_demo_serves_a_thousand_sequential_fifty_concurrent_resets_and_a_silent_client(pylab_cli):
+    """`pylab run echo-load`, end to end (test_sockets_demos leaves this demo to this test:
+    one run of the load, asserted whole). The load phase's server has a long idle timeout:
+    a client stalled on a busy machine must not be dropped; the silent client gets a server
+    of its own with the demo's short one (1 s), which it must reach."""
+    out = pylab_cli("run", "echo-load", "--json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    assert report["demo"] == "load and faults, bounded"
+    ev = report["evidence"]
     assert ev["sequential clients served"] == 1000
     assert ev["concurrent"] == {"open at once": 50, "server fds at the peak": ev["server fds at start"] + 50,
                                 "right replies": 50}
+    assert ev["resetting clients"] == 20
     assert ev["server still serves"] == "STILL THERE?"
     ends = ev["connection ends logged"]
     assert ends == {"eof": 1000 + 50 + 1, "reset": 20, "timeout": 0}

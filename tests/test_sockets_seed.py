@@ -5,7 +5,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 from pylab.tour import registry as claims
 from pylab.tour import sockets as sockets_claims
@@ -101,8 +100,12 @@ def test_sysctls_are_only_read_and_report_tcp_tw_recycle_as_the_file_system_has_
     assert {n: tcp_facts.read_sysctl(n) for n in names} == before  # nothing was written
 
 
-def test_connect_confined_to_a_client_side_time_wait_port_is_reused_as_tcp_tw_reuse_allows():
-    ev = tcp_facts.tw_reuse()
+def test_connect_confined_to_a_client_side_time_wait_port_is_reused_as_tcp_tw_reuse_allows(tour_run):
+    # tcp_facts.tw_reuse as the session's one tour ran it (it waits out the host's 1 s
+    # tcp_tw_reuse_delay): its whole observation is the claim's evidence
+    assert tour_run.returncode == 0, tour_run.stderr
+    row = next(r for r in json.loads(tour_run.stdout)["claims"] if r["id"] == "sysctl-tw-reuse")
+    ev = row["evidence"]["host: outgoing connect() onto a client-side TIME_WAIT"]
     assert ev["client side of it after close"] == ["TIME_WAIT"]
     assert ev["tcp_tw_reuse"] == tcp_facts.read_sysctl("tcp_tw_reuse")
     if ev["connect() reused the 4-tuple"]:
@@ -272,9 +275,8 @@ def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_
     assert rows["udp-either-first"]["verdict"] == ("qualified" if udp["the early datagram"].startswith("lost") else "confirmed")
 
 
-def test_tour_prints_the_lab_s_own_claims_under_their_own_header():
-    out = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--only", "udp-either-first",
-                          "--only", "udp-boundaries"], capture_output=True, text=True, timeout=120)
+def test_tour_prints_the_lab_s_own_claims_under_their_own_header(pylab_cli):
+    out = pylab_cli("tour", "--only", "udp-either-first", "--only", "udp-boundaries")
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()
     seed_at = lines.index("== seed: sockets.md ==")

@@ -29,7 +29,6 @@ shared machine slows all of them alike and the ratios stay meaningful.
 """
 from __future__ import annotations
 
-import argparse
 import datetime
 import multiprocessing
 import os
@@ -297,17 +296,6 @@ def reps(key: str, quick: bool, rounds: int | None = None) -> int:
     if rounds is not None:
         return rounds
     return max(BY_KEY[key].reps // (10 if quick else 1), 10)
-
-
-def rounds_option(text: str) -> int:
-    """--rounds N: a whole number of samples per figure, 1 or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of rounds, 1 or more, not {text!r}")
-    return value
 
 
 def measure(lab: Lab, keys, quick: bool, rounds: int | None = None) -> dict[str, list[float]]:

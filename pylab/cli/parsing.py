@@ -21,3 +21,14 @@ def seconds(text: str, zero_ok: bool = False) -> float:
         raise argparse.ArgumentTypeError(
             f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'}, not {text!r}")
     return value
+
+
+def rounds(text: str) -> int:
+    """`bench --rounds N`: a whole number of samples per figure, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of rounds, 1 or more, not {text!r}")
+    return value

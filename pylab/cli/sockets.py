@@ -14,7 +14,7 @@ import sys
 
 from pylab.cli.parsing import Parser
 from pylab.core.errors import UsageError
-from pylab.sockets import LOCALHOST, echo, forking, seed_server
+from pylab.sockets import LOCALHOST, echo, pyfork_server, seed_server
 
 KINDS = ("tcp", "udp", "unix")
 
@@ -109,6 +109,6 @@ def main(args) -> int:
         seed_server.main(fixed=a.fixed)
         return 0
     if a.what == "pyfork-server":
-        return forking.serve_python(a.poll_interval)
+        return pyfork_server.serve(a.poll_interval)
     _parser().print_help()
     return 2

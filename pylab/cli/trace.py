@@ -3,18 +3,12 @@ happened, per process, from outside (strace -f through pylab.run.tracer), then t
 sentences that explain it (pylab.run.explain). Builds and runs as `pylab run` does."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from pylab.core.errors import EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.cli import run_cmd
 from pylab.run import buffering, explain
-
-
-def add_arguments(s: argparse.ArgumentParser) -> None:
-    run_cmd.add_build_arguments(s)
-    s.add_argument("--figure", metavar="FILE", help="also draw a swimlane per process (.svg or .png)")
 
 
 def per_process(trace, program: int, supervisor: int, names: dict[str, str] | None = None) -> list[str]:

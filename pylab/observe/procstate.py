@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, TypeVar
 
+from pylab.core.errors import LabError
+
 T = TypeVar("T")
 
 # The one table of state letters in words (proc(5)); timelines and figures use it too.
@@ -22,7 +24,7 @@ STATE_NAMES = {
 }
 
 
-class NoSuchProcess(LookupError):
+class NoSuchProcess(LabError, LookupError):
     def __init__(self, pid: int):
         super().__init__(f"no process with pid {pid}")
         self.pid = pid

@@ -31,6 +31,7 @@ import threading
 from pathlib import Path
 from typing import Sequence
 
+from pylab.core.errors import LabError
 from pylab.core.targets import MODES
 from pylab.run import toolchain, tracer
 from pylab.run.result import RunResult
@@ -43,7 +44,7 @@ TRACE_FD = 4  # where a traced run's tracer finds its log (an anonymous memfd)
 RLIMITS = ("cpu", "as", "fsize", "nofile", "nproc", "core", "stack", "data")
 
 
-class RunError(Exception):
+class RunError(LabError):
     """The run itself could not be set up (bad mode, bad limit)."""
 
 

@@ -36,12 +36,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from pylab.core.errors import LabError
+
 OPT = "-O0"  # the textbooks' level: what TLPI, OSTEP and CS:APP print is what -O0 gives
 FLAGS = ("-Wall", "-Wextra", OPT, "-g", "-std=gnu11")
 PathLike = str | os.PathLike
 
 
-class ToolchainError(Exception):
+class ToolchainError(LabError):
     """Something stops the lab from producing a binary."""
 
 
@@ -60,6 +62,7 @@ class CompileError(ToolchainError):
     def __init__(self, source: PathLike, output: str, stage: str | None = None):
         self.source = Path(source)
         self.output = output
+        self.details = output.rstrip()  # the command line prints it after the one line
         self.stage = stage or ("link" if _LINK_ERROR.search(output) else "compile")
         lines = output.splitlines()
         if self.stage == "link":

@@ -72,9 +72,10 @@ class StreamServer:
             self.active.discard(conn)
         log(f"closed {how}")
 
-    def serve(self, stop_fd: int | None, max_conns: int | None, announce: str) -> None:
+    def serve(self, stop_fd: int | None, max_conns: int | None, announce: str, wakeup_fd: int) -> None:
         with selectors.DefaultSelector() as sel:
             sel.register(self.listener, selectors.EVENT_READ)
+            sel.register(wakeup_fd, selectors.EVENT_READ)
             if stop_fd is not None:
                 sel.register(stop_fd, selectors.EVENT_READ)
             log(announce)  # after every descriptor of the idle server exists: a fd baseline
@@ -82,6 +83,9 @@ class StreamServer:
                 ready = [key.fileobj for key, _ in sel.select()]
                 if stop_fd in ready:
                     break
+                if wakeup_fd in ready:  # a signal: its handler runs now, in this thread
+                    os.read(wakeup_fd, 512)
+                    continue
                 try:
                     conn, _ = self.listener.accept()
                 except ConnectionAbortedError:  # the client gave up while queued
@@ -108,17 +112,23 @@ class StreamServer:
             t.join(5 if abort else None)
 
 
-def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | None, announce: str) -> int:
+def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | None, announce: str,
+              wakeup_fd: int) -> int:
     """Each datagram is answered upper-cased to its sender; boundaries are kept."""
     n = 0
     with selectors.DefaultSelector() as sel:
         sel.register(sock, selectors.EVENT_READ)
+        sel.register(wakeup_fd, selectors.EVENT_READ)
         if stop_fd is not None:
             sel.register(stop_fd, selectors.EVENT_READ)
         log(announce)
         while max_datagrams is None or n < max_datagrams:
-            if stop_fd in [key.fileobj for key, _ in sel.select()]:
+            ready = [key.fileobj for key, _ in sel.select()]
+            if stop_fd in ready:
                 break
+            if wakeup_fd in ready:  # a signal: its handler runs now, in this thread
+                os.read(wakeup_fd, 512)
+                continue
             msg, peer = sock.recvfrom(65535)
             n += 1
             log(f"datagram {len(msg)} bytes")
@@ -126,10 +136,19 @@ def serve_udp(sock: socket.socket, stop_fd: int | None, max_datagrams: int | Non
     return n
 
 
-def _stop_on_sigterm() -> None:
+def _stop_on_sigterm() -> int:
+    """SIGTERM stops the server; returns the descriptor its select() must watch too.
+
+    Python runs a signal's handler in the main thread, between bytecodes: a SIGTERM that
+    lands just before the main thread enters select(), or on a connection's thread, would
+    leave select() asleep. signal.set_wakeup_fd makes the C-level handler write a byte to
+    a pipe, which wakes select() whichever thread took the signal."""
     def stop(signum, frame):
         raise SystemExit(0)  # unwinds through the finally blocks: sockets closed, file removed
     signal.signal(signal.SIGTERM, stop)
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+    return r
 
 
 def stdin_stop_fd(watch_stdin: bool) -> int | None:
@@ -151,13 +170,14 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
           abstract: str | None = None, idle_timeout: float | None = 10.0,
           max_conns: int | None = None, watch_stdin: bool = True) -> int:
     """Run a server until stopped (see the module doc); prints `listening on ...`."""
-    _stop_on_sigterm()
+    wakeup_fd = _stop_on_sigterm()
     tmpdir = None
     if kind == "udp":
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.bind((host, port))
-            n = serve_udp(sock, stdin_stop_fd(watch_stdin), max_conns, f"listening on udp {host} {sock.getsockname()[1]}")
+            n = serve_udp(sock, stdin_stop_fd(watch_stdin), max_conns, f"listening on udp {host} {sock.getsockname()[1]}",
+                          wakeup_fd)
         finally:
             sock.close()
         log(f"stopped: {n} datagrams")
@@ -182,7 +202,7 @@ def serve(kind: str, host: str = LOCALHOST, port: int = 0, path: str | None = No
     finished = False
     try:
         sock.listen(BACKLOG)
-        server.serve(stdin_stop_fd(watch_stdin), max_conns, f"listening on {shown}")
+        server.serve(stdin_stop_fd(watch_stdin), max_conns, f"listening on {shown}", wakeup_fd)
         finished = max_conns is not None and server.served >= max_conns
     finally:
         server.close(abort=not finished)

@@ -129,10 +129,12 @@ def observe_netns() -> dict:
 def observe_sysctl_advice() -> dict:
     """Everything the seed's sysctl advice is judged on: the host's settings (read only),
     connect() onto a TIME_WAIT on the host, the timers, and the private namespace's run."""
-    with ThreadPoolExecutor(max_workers=1) as aside:  # the namespace's run needs nothing of the host's
-        netns = aside.submit(observe_netns)
+    # aside: the namespace's run needs nothing of the host's, and connect() onto a TIME_WAIT
+    # (which waits out the host's tcp_tw_reuse_delay, 1 s) has its own ports
+    with ThreadPoolExecutor(max_workers=2) as aside:
+        netns, reuse = aside.submit(observe_netns), aside.submit(tcp_facts.tw_reuse)
         tw = time_wait()
-        return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": tcp_facts.tw_reuse(),
+        return {"host": tcp_facts.sysctls(), "bind": restart(tw, "server", False, False), "reuse": reuse.result(),
                 "fin_timeout": int(tcp_facts.read_sysctl("tcp_fin_timeout") or 0),
                 "time_wait left": max(r["timer_left_s"] or 0 for r in tw["time_wait seen"]["/proc/net/tcp"]),
                 "fin_wait2 left": tcp_facts.fin_wait2()["timer_left_s"], "netns": netns.result()}
