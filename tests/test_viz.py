@@ -8,17 +8,23 @@ import os
 import sys
 import textwrap
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib.collections import PolyCollection  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
+import pytest
 
 from pylab.observe import procstate, timeline, viz
+from pylab.run import runner
+from support import build_c
 
-from pylab.run import runner  # noqa: E402
-from support import build_c  # noqa: E402
+
+@pytest.fixture(scope="module")
+def mpl():
+    """matplotlib, imported by the worker that runs these tests (~0.4 s), not by every
+    worker that only collects them."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.collections
+    import matplotlib.colors
+    import matplotlib.patches
+    return matplotlib
 
 HELD_ZOMBIE = """
     /* a child lives until the first line on stdin, then is a zombie until the second */
@@ -82,11 +88,11 @@ def test_zombie_timeline_goes_alive_then_zombie_then_gone_with_wait_between(tmp_
     assert all(a.end == b.start for a, b in zip(tl.segments(child), tl.segments(child)[1:]))
 
 
-def test_timeline_figure_draws_one_labelled_segment_per_state_in_order(tmp_path):
+def test_timeline_figure_draws_one_labelled_segment_per_state_in_order(tmp_path, mpl):
     tl, child, _ = record_zombie(build_c(tmp_path, "held_zombie", HELD_ZOMBIE))
     fig = viz.timeline_figure(tl, title="zombie")
     ax = fig.axes[0]
-    bars = [c.get_label() for c in ax.collections if isinstance(c, PolyCollection)]
+    bars = [c.get_label() for c in ax.collections if isinstance(c, mpl.collections.PolyCollection)]
     child_bars = [label.split(": ")[1] for label in bars if label.startswith("child: ")]
     assert child_bars == tl.states(child)
     # X (dead) may be caught for an instant between the reap and the /proc entry going
@@ -159,30 +165,30 @@ def test_tree_figure_draws_the_orphans_adoption_in_red():
     assert _png(fig).startswith(b"\x89PNG")
 
 
-def test_grid_figure_colours_each_cell_by_its_category():
+def test_grid_figure_colours_each_cell_by_its_category(mpl):
     values = {("exit2", "pipe"): "both", ("_exit1", "pipe"): "nothing", ("_exit1", "tty"): "line 1 only"}
     colours = {"both": "#2ca02c", "nothing": "#d62728", "line 1 only": "#ff7f0e"}
     fig = viz.grid_figure(["exit2", "_exit1"], ["tty", "pipe"], values, colours,
                           legend={"both": "both lines"}, texts={("exit2", "pipe"): "2 lines"})
     ax = fig.axes[0]
-    cells = {p.get_label(): p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith("cell")}
+    cells = {p.get_label(): p for p in ax.patches if isinstance(p, mpl.patches.Rectangle) and p.get_label().startswith("cell")}
     assert len(cells) == 4
-    assert matplotlib.colors.to_hex(cells["cell _exit1 | pipe: nothing"].get_facecolor()) == "#d62728"
-    assert matplotlib.colors.to_hex(cells["cell exit2 | tty: None"].get_facecolor()) == "#ffffff"
+    assert mpl.colors.to_hex(cells["cell _exit1 | pipe: nothing"].get_facecolor()) == "#d62728"
+    assert mpl.colors.to_hex(cells["cell exit2 | tty: None"].get_facecolor()) == "#ffffff"
     assert {t.get_text() for t in ax.texts} == {"2 lines", "nothing", "line 1 only"}
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["both lines"]
     assert _png(fig).startswith(b"\x89PNG")
 
 
-def test_compare_figure_colours_the_live_matrix_by_what_was_lost():
+def test_compare_figure_colours_the_live_matrix_by_what_was_lost(mpl):
     from pylab.compare import matrix as semantics
 
     ways = [semantics.way("C exit(n)"), semantics.way("C _exit(n)")]
     rows = semantics.matrix(ways=ways, envs=("unset",), jobs=2)
     fig = viz.compare_figure(rows)
     ax = fig.axes[0]
-    cells = {p.get_label(): p for p in ax.patches if isinstance(p, Rectangle) and p.get_label().startswith("cell")}
-    colour = {label.split(": ")[0]: matplotlib.colors.to_hex(p.get_facecolor()) for label, p in cells.items()}
+    cells = {p.get_label(): p for p in ax.patches if isinstance(p, mpl.patches.Rectangle) and p.get_label().startswith("cell")}
+    colour = {label.split(": ")[0]: mpl.colors.to_hex(p.get_facecolor()) for label, p in cells.items()}
     # exit() flushes everywhere; _exit() loses everything on a pipe (fully buffered)
     assert colour["cell C · exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["all"]
     assert colour["cell C · _exit(n) | pipe\nunset"] == viz.ARRIVED_COLOURS["none"]

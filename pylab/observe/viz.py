@@ -15,13 +15,14 @@ what they show ("child: Z", "mark: wait", "edge 12->13"), for the tests.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch, Rectangle
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from pylab.observe.procstate import STATE_NAMES
 from pylab.observe.timeline import GONE, Node, Timeline
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
 STATE_COLOURS = {
     "R": "#2ca02c", "S": "#1f77b4", "D": "#9467bd", "T": "#ff7f0e", "t": "#ff7f0e",
@@ -29,10 +30,27 @@ STATE_COLOURS = {
 }
 
 
+# matplotlib is imported on the first picture drawn (~0.4 s): a run, a test or a
+# notebook that draws nothing does not pay for it.
+def _figure(**kwargs) -> Figure:
+    from matplotlib.figure import Figure
+    return Figure(**kwargs)
+
+
+def _patch(**kwargs):
+    from matplotlib.patches import Patch
+    return Patch(**kwargs)
+
+
+def _rectangle(*args, **kwargs) -> Rectangle:
+    from matplotlib.patches import Rectangle
+    return Rectangle(*args, **kwargs)
+
+
 def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
     """One row per watched process, one coloured segment per state it was seen in."""
     pids = list(tl.names)
-    fig = Figure(figsize=(8, 1.2 + 0.7 * len(pids)), layout="constrained")
+    fig = _figure(figsize=(8, 1.2 + 0.7 * len(pids)), layout="constrained")
     ax = fig.add_subplot()
     span = max(tl.end(), 1e-6) * 1000
     tail = span * 0.08  # so a final state (usually 'gone') gets some width
@@ -57,7 +75,7 @@ def timeline_figure(tl: Timeline, title: str | None = None) -> Figure:
     ax.set_xlim(0, span + tail)
     ax.set_xlabel("milliseconds since sampling began")
     seen = sorted({s.state for s in tl.samples}, key=list(STATE_COLOURS).index)
-    ax.legend(handles=[Patch(color=STATE_COLOURS[s], label=s if s == GONE else f"{s} {STATE_NAMES.get(s, '')}")
+    ax.legend(handles=[_patch(color=STATE_COLOURS[s], label=s if s == GONE else f"{s} {STATE_NAMES.get(s, '')}")
                        for s in seen if s in STATE_COLOURS],
               loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title(title or "process states sampled from /proc")
@@ -100,7 +118,7 @@ def tree_figure(moments: Sequence[tuple[str, Mapping[int, Node]]],
     names = names or {}
     first = moments[0][1] if moments else {}
     depth = max([-y for _, nodes in moments for _, y in _layout(nodes).values()] or [0])
-    fig = Figure(figsize=(4 * max(len(moments), 1), 1.4 + 1.1 * depth), layout="constrained")
+    fig = _figure(figsize=(4 * max(len(moments), 1), 1.4 + 1.1 * depth), layout="constrained")
     for i, (title, nodes) in enumerate(moments):
         ax = fig.add_subplot(1, max(len(moments), 1), i + 1)
         pos = _layout(nodes)
@@ -141,7 +159,7 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
     cell is white and empty. legend: {category: what it means}."""
     labels = 0.07 * max([len(r) for r in rows] or [0])  # inches for the row labels (8 pt)
     width = 0.4 + labels + cell_width * len(cols) + (1.6 if legend else 0)
-    fig = Figure(figsize=(width, 1.1 + 0.32 * len(rows)), layout="constrained")
+    fig = _figure(figsize=(width, 1.1 + 0.32 * len(rows)), layout="constrained")
     ax = fig.add_subplot()
     for r, row in enumerate(rows):
         for c, col in enumerate(cols):
@@ -158,7 +176,7 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
     ax.set_yticks([r + 0.5 for r in range(len(rows))], rows, fontsize=8)
     ax.tick_params(length=0)
     if legend:
-        ax.legend(handles=[Patch(color=colours[k], label=text) for k, text in legend.items() if k in colours],
+        ax.legend(handles=[_patch(color=colours[k], label=text) for k, text in legend.items() if k in colours],
                   loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     if title:
         ax.set_title(title, fontsize=10, pad=12)
@@ -166,7 +184,7 @@ def grid_figure(rows: Sequence[str], cols: Sequence[str], values: Mapping[tuple[
 
 
 def _cell(x: float, y: float, colour: str, label: str) -> Rectangle:
-    return Rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, label=label)
+    return _rectangle((x, y), 1, 1, facecolor=colour, edgecolor="white", linewidth=1.5, label=label)
 
 
 ENV_SHORT = {"unset": "unset", "PYTHONUNBUFFERED=1": "UNBUF=1", "python -u": "-u"}
@@ -206,7 +224,7 @@ def trace_figure(trace, program: int | None = None, supervisor: int | None = Non
     pids = list(dict.fromkeys(e.pid for e in trace.events))
     lane = {pid: i for i, pid in enumerate(pids)}
     end = max([e.t for e in trace.events] or [0.0]) * 1000 or 1.0
-    fig = Figure(figsize=(10, 1.2 + 0.8 * len(pids)), layout="constrained")
+    fig = _figure(figsize=(10, 1.2 + 0.8 * len(pids)), layout="constrained")
     ax = fig.add_subplot()
     for pid in pids:
         p, y = procs[pid], lane[pid]
