@@ -13,12 +13,14 @@ import base64
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 
 import pylab
+
+if TYPE_CHECKING:
+    import nbformat
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 CELL_TIMEOUT = 60  # seconds for any one cell; the whole notebook takes a few
@@ -58,6 +60,8 @@ _executed: dict[str, nbformat.NotebookNode] = {}
 def executed(name: str) -> nbformat.NotebookNode:
     """The notebook after a run on a fresh kernel (once per session), cwd = notebooks/."""
     if name not in _executed:
+        import nbformat
+        from nbclient import NotebookClient  # (here: ~0.2 s that a worker only collecting this file skips)
         nb = nbformat.read(NOTEBOOKS / name, as_version=4)
         right, wrong = ANSWERS[name]
         nb.cells.append(nbformat.v4.new_code_cell(REPORT.format(right=right, wrong=wrong)))
@@ -87,6 +91,7 @@ def test_every_topic_has_its_notebook():
 
 @pytest.mark.parametrize("name", notebook_names())
 def test_notebook_is_stored_without_outputs(name):
+    import nbformat
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     nbformat.validate(nb)
     for cell in nb.cells:
@@ -96,6 +101,7 @@ def test_notebook_is_stored_without_outputs(name):
 
 @pytest.mark.parametrize("name", notebook_names())
 def test_notebook_ends_with_exercises_checked_by_a_cell(name):
+    import nbformat
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     tagged = [i for i, c in enumerate(nb.cells) if "answers" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "one cell holds the student's answers"
