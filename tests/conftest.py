@@ -72,29 +72,33 @@ def pytest_configure(config):
     native.set_subreaper(True)
     config._pylab_baseline = set(procstate.children(os.getpid()))
     if not hasattr(config, "workerinput") and config.getoption("numprocesses", None):
-        _write_rewritten_tests(config)
+        _write_rewritten(config)
 
 
-def _write_rewritten_tests(config) -> None:
-    """Every xdist worker collects the whole suite, and rewrites the asserts of every
-    test module (~1.4 s of CPU a worker here) unless pytest's rewritten .pyc is there to
-    read. pytest writes none where PYTHONDONTWRITEBYTECODE is set (as on this machine),
-    and on a fresh clone the workers all miss it at once. So the controller, which
-    collects nothing, writes them first, once. This is pytest's internal API: where it
-    differs (another pytest), nothing is written and the workers rewrite as before."""
+def _write_rewritten(config) -> None:
+    """Every xdist worker collects the whole suite and rewrites the asserts of every test
+    module it imports, and of every pylab module too where pylab is installed as a
+    package (pytest rewrites the whole distribution of a plugin, and pylab's pytest
+    plugin is an entry point): ~2.5 s of CPU a worker here, unless pytest's rewritten
+    .pyc is there to read. pytest writes none where PYTHONDONTWRITEBYTECODE is set (as
+    on this machine), and on a fresh clone the workers all miss it at once. So the
+    controller, which collects nothing, writes them first, once. This is pytest's
+    internal API: where it differs (another pytest), nothing is written and the workers
+    rewrite as before."""
     if config.getoption("assertmode", "rewrite") != "rewrite":
         return
+    sources = _test_files(config)
+    if type(getattr(native, "__loader__", None)).__name__ == "AssertionRewritingHook":
+        sources += sorted(Path(native.__file__).resolve().parent.parent.rglob("*.py"))
     try:
         from types import SimpleNamespace
         from _pytest.assertion import rewrite
         quiet = SimpleNamespace(trace=lambda *a: None)
-        for source in _test_files(config):
+        for source in sources:
             cache = rewrite.get_cache_dir(source)
             pyc = cache / (source.name[:-3] + rewrite.PYC_TAIL)
-            if rewrite._read_pyc(source, pyc) is not None:
+            if rewrite._read_pyc(source, pyc) is not None or not rewrite.try_makedirs(cache):
                 continue
-            if not rewrite.try_makedirs(cache):
-                return
             stamp, code = rewrite._rewrite_test(source, config)
             rewrite._write_pyc(quiet, code, stamp, pyc)
     except Exception:  # (an internal API that moved: the workers rewrite for themselves)
