@@ -243,6 +243,7 @@ class Sandbox:
         self._procs = []
         self._stopped = False
         self._lock = threading.Lock()
+        self.observed = {}  # Context.run's shared runs: (binary, its stat, run) -> (result, log)
 
     # -- files ----------------------------------------------------------------------
     def _own(self, path: Path) -> None:
@@ -564,9 +565,33 @@ class Context:
         return left
 
     def run(self, *args, mode="pipe", stdin=None, watch_forks=False):
+        """Run the binary to the end. Checks of one submission that ask for the same run
+        (binary unchanged, same arguments, stdout target, stdin and tracing) share it: the
+        first one's, if it ended by itself within the time this check has left."""
+        budget = self._budget()
+        key = self._run_key(args, mode, stdin, watch_forks)
+        seen = self.sandbox.observed.get(key) if key else None
+        if seen is not None and seen[0].duration < budget:
+            result, self.fork_log = seen
+            return result
         result, self.fork_log = self.sandbox.run([self.binary, *args], mode=mode, stdin=stdin,
-                                                 timeout=self._budget(), watch_forks=watch_forks)
+                                                 timeout=budget, watch_forks=watch_forks)
+        if key and _ended_by_itself(result):
+            self.sandbox.observed[key] = (result, self.fork_log)
         return result
+
+    def _run_key(self, args, mode, stdin, watch_forks):
+        """What makes two runs the same run, or None: the binary by path and stat (the
+        sandbox may have replaced its own binary: then it is another run), never followed."""
+        try:
+            st = os.lstat(self.binary)
+        except OSError:
+            return None
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        data = stdin.encode() if isinstance(stdin, str) else stdin
+        return (str(self.binary), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                tuple(str(a) for a in args), mode, data, bool(watch_forks))
 
     def start(self, *args, mode="pipe", watch_forks=False):
         proc, self.fork_log = self.sandbox.start([self.binary, *args], mode=mode, timeout=self._budget(),
@@ -610,6 +635,13 @@ class Context:
         for proc in self._live:
             proc.__exit__(None, None, None)
         self._live.clear()
+
+
+def _ended_by_itself(result) -> bool:
+    """A run another check may be shown: it ended on its own (an exit status), not cut short
+    by a time-out, the output cap, the grader (a watchdog's kill, a stop) or a failed exec."""
+    return (result.status is not None and not result.timed_out and not result.truncated and not result.stopped
+            and result.exec_error is None)
 
 
 def containment_costs(binary: str | os.PathLike, runs: int = 50, limits: Limits = Limits()) -> dict[str, list[float]]:

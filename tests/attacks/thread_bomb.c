@@ -2,6 +2,7 @@
  * family: fork, thread and clone bombs
  * target: getpid_test
  * expect: threads \d+
+ * wall: 0.5
  */
 #include <pthread.h>
 #include <stdio.h>
