@@ -2,6 +2,7 @@
  * family: cores and files left in /tmp and /dev/shm
  * target: getpid_test
  * expect: SIGABRT
+ * wall: 5
  */
 #include <stdlib.h>
 #include <string.h>
