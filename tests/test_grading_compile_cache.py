@@ -203,3 +203,26 @@ def test_a_result_past_the_store_cap_is_not_kept(tmp_path, cache):
             assert result.exit_code == 0
     assert len(cache["runs"]) == 2
     assert not any(cache["folder"].iterdir())
+
+
+def test_a_cache_that_cannot_be_written_leaves_the_grade_as_it_is(tmp_path, cache, monkeypatch):
+    def refused(*a, **kw):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(compile_cache.tempfile, "mkstemp", refused)  # a full disk, a read-only folder
+    with Sandbox() as sb:
+        result, _ = sb.run([sb.compile(tmp_path / "hello.c", HELLO)])
+    assert result.exit_code == 0 and result.stdout_text == "hello\n"
+    assert not any(cache["folder"].iterdir())
+
+
+def test_a_process_prunes_on_its_first_store(tmp_path, monkeypatch):
+    # a grader started once per submission never reaches a 64th store: it prunes on its first
+    folder = tmp_path / "grading-compiles"
+    monkeypatch.setenv(compile_cache.ENV_SWITCH, str(folder))
+    monkeypatch.setattr(compile_cache, "_stores", 0)
+    pruned = []
+    monkeypatch.setattr(compile_cache, "prune", lambda where, *a, **kw: pruned.append(where))
+    compile_cache.store("a" * 64, "binary", b"x")
+    compile_cache.store("b" * 64, "binary", b"y")
+    assert pruned == [folder]

@@ -100,3 +100,23 @@ def test_the_wait_status_checks_share_one_traced_run_and_all_pass(tmp_path, monk
     report = grade_submission(tmp_path, [ex])
     assert len(report.results) >= 4 and report.score == report.max_score
     assert len(runs) == 1 and runs[0]["watch_forks"]
+
+
+def test_a_check_that_asks_again_for_a_run_gets_a_fresh_one(counter):
+    # a check samples: asked twice in one check, the program runs twice, whether the
+    # first answer was its own run or one shared from an earlier check
+    sb, binary = counter
+    first = Context(sb, binary)
+    assert [first.run().stdout_text, first.run().stdout_text] == ["run 1\n", "run 2\n"]
+    later = Context(sb, binary)
+    assert later.run().stdout_text == "run 1\n"  # shared: the first check's first run
+    assert later.run().stdout_text == "run 3\n"  # asked again: a run of its own
+
+
+def test_stdin_as_bytearray_or_memoryview_is_the_same_run_as_its_bytes(counter):
+    sb, binary = counter
+    shown = Context(sb, binary).run(stdin=b"x")
+    assert shown.stdout_text == "run 1\n"
+    assert Context(sb, binary).run(stdin=bytearray(b"x")) is shown
+    assert Context(sb, binary).run(stdin=memoryview(b"x")) is shown
+    assert Context(sb, binary).run(stdin="y").stdout_text == "run 2\n"

@@ -184,20 +184,28 @@ def store(k: str, kind: str, data: bytes) -> None:
     where = folder() if enabled() else None
     if where is None or kind not in ("binary", "error") or len(data) > STORE_CAP:
         return
-    fd, tmp = tempfile.mkstemp(prefix=".new-", dir=where)
+    tmp = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=".new-", dir=where)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, where / f"{k}.{kind}")
+    except OSError:  # a full disk, a folder made read-only: the grade goes on uncached
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        return
     except BaseException:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
         raise
     with _lock:
         _stores += 1
-        due = _stores % 64 == 0
-    if due:
-        prune(where)
+        due = _stores % 64 == 1  # a process's first store, then every 64th: a grader started
+    if due:                      # once per submission prunes too
+        try:
+            prune(where)
+        except OSError:
+            pass
 
 
 def prune(where: Path, keep: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
