@@ -226,3 +226,16 @@ def test_a_process_prunes_on_its_first_store(tmp_path, monkeypatch):
     compile_cache.store("a" * 64, "binary", b"x")
     compile_cache.store("b" * 64, "binary", b"y")
     assert pruned == [folder]
+
+
+def test_a_cache_folder_whose_parent_others_can_write_is_never_used(tmp_path, monkeypatch):
+    # whoever may rename in the parent could swap the folder for a link after the check
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv(compile_cache.ENV_SWITCH, str(shared / "grading-compiles"))
+    assert compile_cache.folder() is None
+    shared.chmod(0o777 | stat.S_ISVTX)  # sticky, as /tmp: only an entry's owner may rename it
+    assert compile_cache.folder() == shared / "grading-compiles"
+    shared.chmod(0o755)
+    assert compile_cache.folder() == shared / "grading-compiles"

@@ -67,9 +67,14 @@ def folder() -> Path | None:
         except FileExistsError:
             pass
         st = os.lstat(path)
+        above = os.lstat(path.parent)
     except OSError:
         return None
     if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    # and nobody else may swap the folder for a link: its parent is ours (or root's), and
+    # only its owner may rename in it (not writable by others, or sticky like /tmp)
+    if above.st_uid not in (os.geteuid(), 0) or (above.st_mode & 0o022 and not above.st_mode & stat.S_ISVTX):
         return None
     return path
 
