@@ -145,11 +145,12 @@ def main(argv: list[str] | None = None) -> int:
             argv, extra = argv[:at], argv[at + 1:]
         if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included
             return command("sockets")(argparse.Namespace(sockargs=argv[1:]))
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
         if extra is not None:
             args.args = [*args.args, *extra]
         if args.command is None:
-            build_parser().print_help()
+            parser.print_help()
             return EXIT_USAGE
         return command(args.command)(args)
     except LabError as e:  # UsageError, and what the layers below raise for the user to fix

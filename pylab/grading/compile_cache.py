@@ -196,13 +196,10 @@ def store(k: str, kind: str, data: bytes) -> None:
             f.write(data)
         os.replace(tmp, where / f"{k}.{kind}")
     except OSError:  # a full disk, a folder made read-only: the grade goes on uncached
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         return
-    except BaseException:
+    finally:  # (after the replace there is nothing left to remove)
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
-        raise
     with _lock:
         _stores += 1
         due = _stores % 64 == 1  # a process's first store, then every 64th: a grader started

@@ -230,8 +230,11 @@ class Sandbox:
             for sub in ("", "src", "bin", "include", "work", "tmp"):
                 (self.dir / sub).mkdir(mode=0o755)
                 self._own(self.dir / sub)
-            for header in (toolchain.csrc_dir() / "include").glob("*.h"):
-                shutil.copyfile(header, self.dir / "include" / header.name)
+            # the lab's headers, read once: copied here for runs' compiles, and what each
+            # compile made apart is given (and keyed on)
+            self.headers = {h.name: h.read_bytes() for h in sorted((toolchain.csrc_dir() / "include").glob("*.h"))}
+            for name, data in self.headers.items():
+                (self.dir / "include" / name).write_bytes(data)
             (self.top / "tools").mkdir(mode=0o755)
             self.walls = self.containment == "namespaces"
             self.cgroups = bwrap.Cgroups.make(pids_max=cgroup_pids(limits), memory_max=CGROUP_MEMORY)
@@ -333,8 +336,7 @@ class Sandbox:
         src/NAME.c, the lab's headers, an empty bin/ and work/), which nothing the
         submission runs can see or change; so the result is a function of what
         compile_cache keys on, and a repeat is taken from the cache."""
-        headers = {f"include/{h.name}": h.read_bytes() for h in sorted((toolchain.csrc_dir() / "include").glob("*.h"))}
-        files = {f"src/{name}": data, **headers}
+        files = {f"src/{name}": data, **{f"include/{h}": blob for h, blob in self.headers.items()}}
         argv = toolchain.command(f"{BOX}/src/{name}", f"{BOX}/bin/{out.name}", lab_include=f"{BOX}/include")
         settings = {"limits": COMPILE_LIMITS, "tmp": COMPILE_TMP, "wall": self.limits.compile_wall,
                     "linger": self.limits.linger, "output": self.limits.output, "env": bwrap.ENV}
