@@ -3,6 +3,8 @@ and link errors, the default -O0, a missing compiler, unknown programs."""
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,27 @@ def test_build_is_cached_by_content(tmp_path):
     assert toolchain.build(src) == first and first.stat().st_mtime_ns == mtime
     src.write_text('#include <stdio.h>\nint main(void) { puts("ho"); return 0; }\n')
     assert toolchain.build(src) != first
+
+
+def test_askers_of_one_new_binary_at_once_share_one_compile(tmp_path):
+    """The suite's workers (and grade --jobs) ask for the same program together: one
+    compiles, the others wait and find it built."""
+    log = tmp_path / "compiles"
+    cc = tmp_path / "counting-cc"  # gcc, counting the compiles it is asked for
+    cc.write_text(f'#!/bin/sh\ncase "$1" in --version) ;; *) echo x >> {log} ;; esac\nexec gcc "$@"\n')
+    cc.chmod(0o755)
+    src = tmp_path / "shared.c"
+    src.write_text(f"int main(void) {{ return {os.getpid() % 100}; }} /* {tmp_path} */\n")
+    start = threading.Barrier(6)
+
+    def ask():
+        start.wait()
+        return toolchain.build(src, cc=str(cc))
+
+    with ThreadPoolExecutor(6) as pool:
+        binaries = set(pool.map(lambda _: ask(), range(6)))
+    assert len(binaries) == 1 and next(iter(binaries)).exists()
+    assert log.read_text().count("x") == 1, "each asker compiled it again"
 
 
 def test_flags_are_part_of_the_cache_key(tmp_path):
