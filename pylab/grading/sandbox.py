@@ -660,18 +660,22 @@ def containment_costs(binary: str | os.PathLike, runs: int = 50, limits: Limits 
     """Seconds per run of `binary` (no arguments, stdout to a pipe), sampled round-robin
     so each figure sees the same load: "bare" (runner.run, the supervisor only),
     "sandboxed" (Sandbox.run: bubblewrap, the jail, the supervisor as pid 1) and
-    "traced" (Sandbox.run with watch_forks: strace outside as well). For `pylab bench`."""
+    "traced" (Sandbox.run with watch_forks: strace outside as well). For `pylab bench`.
+    A run that did not end with exit status 0 raises SandboxError: a figure is only the
+    time of runs that worked."""
     samples: dict[str, list[float]] = {"bare": [], "sandboxed": [], "traced": []}
     with Sandbox(limits) as sb:
         inside = sb.install(Path(binary))
         ways = {"bare": lambda: runner.run([str(binary)], timeout=limits.wall),
-                "sandboxed": lambda: sb.run([inside]),
-                "traced": lambda: sb.run([inside], watch_forks=True)}
+                "sandboxed": lambda: sb.run([inside])[0],
+                "traced": lambda: sb.run([inside], watch_forks=True)[0]}
         for way in ways.values():  # warm: tools built, page cache full
             way()
         for _ in range(runs):
             for name, way in ways.items():
                 t0 = time.perf_counter()
-                way()
+                result = way()
                 samples[name].append(time.perf_counter() - t0)
+                if result.exit_code != 0:
+                    raise SandboxError(f"a {name} run of {Path(binary).name} did not succeed: {result.describe()}")
     return samples
