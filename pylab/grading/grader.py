@@ -26,7 +26,7 @@ from pathlib import Path
 from pylab.run import toolchain
 from pylab.grading.exercise import Exercise, Fail
 from pylab.grading.sandbox import (PARALLEL_COMPILES, PARALLEL_RUNS, Context, Limits, Refused, Sandbox,
-                                   SandboxError, read_submission_file)
+                                   SandboxError, Shortage, read_submission_file)
 
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the instructor checks to run, once pytest has collected them
@@ -223,6 +223,10 @@ def grade_exercise(ex: Exercise, index: int, submission: Path, sandbox: Sandbox,
     except Refused as e:
         _fail_all(results, f"{ex.source}: a regular C file in your submission", f"{e}",
                   hint=f"submit {ex.source} as an ordinary file holding your C code")
+        return results
+    except Shortage as e:  # before CompileError: nothing the code did, so not a compile error
+        _fail_all(results, f"the grader to compile {ex.source}", f"{e}", error=True,
+                  hint="grade it again; if it recurs, tell your instructor")
         return results
     except toolchain.CompileError as e:
         out = e.output if len(e.output) <= COMPILER_OUTPUT_CAP else e.output[:COMPILER_OUTPUT_CAP] + "\n[...]"

@@ -28,6 +28,7 @@ import errno
 import fcntl
 import os
 import pwd
+import re
 import shutil
 import socket
 import stat
@@ -55,6 +56,28 @@ class SandboxError(Exception):
 
 class Refused(Exception):
     """A submission file the grader will not read (a link, a FIFO, a device, too big)."""
+
+
+class Shortage(SandboxError):
+    """A compile or a run could not start a process however often it was tried: the
+    process limit it shares was used up (by the submission's other runs, the user's
+    other work without namespaces, or the machine). Not something the code did wrong:
+    the checks it stops are the grader's errors, never a compile error or a failed run."""
+
+
+# Pauses between tries when a start finds no process to be had (fork's EAGAIN): the
+# limit is shared, so it is often free again a moment later (bash retries fork alike).
+START_PAUSES = (0.05, 0.2, 0.5)
+# the compiler driver's own words when it could not fork (the file's own #error lines
+# start with the file's name, never with the driver's)
+_DRIVER_NO_PROCESS = re.compile(r"^\S*(gcc|cc|collect2|ld)(-[\d.]+)?: (fatal )?error: .*"
+                                r"(cannot fork|Resource temporarily unavailable)", re.M)
+
+
+def _no_process(result, text: str = "") -> bool:
+    """Did this run (or the compiler it ran) fail to start a process for want of one?"""
+    return result.exec_error == errno.EAGAIN or (result.exit_code not in (0, None)
+                                                 and bool(_DRIVER_NO_PROCESS.search(text)))
 
 
 @dataclass(frozen=True)
@@ -312,9 +335,7 @@ class Sandbox:
         if self.walls:
             return self._compile_apart(source.name, data, src, out)
         argv = toolchain.command(self.inside(src), self.inside(out), lab_include=self.inside(self.dir / "include"))
-        result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
-                           cwd=self.dir / "src")
-        text = self._compiler_text(result, self.dir / "src")
+        result, text = self._compile_run(argv, self.dir / "src", source.name, cwd=self.dir / "src")
         if result.timed_out:
             raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
         try:
@@ -324,6 +345,22 @@ class Sandbox:
         if result.exit_code != 0 or not built:
             raise toolchain.CompileError(src, text or result.describe())
         return out
+
+    def _compile_run(self, argv, src_dir: Path, name: str, **where):
+        """The compiler's run and its text, tried again while it found no process to start
+        (START_PAUSES); Shortage when it never did."""
+        for pause in (*START_PAUSES, None):
+            result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
+                               retry=False, **where)
+            text = self._compiler_text(result, src_dir)
+            if not _no_process(result, text):
+                return result, text
+            if pause is None or self._closed or self._stopped:
+                said = _DRIVER_NO_PROCESS.search(text)
+                why = said.group(0) if said and result.exec_error is None else result.describe()
+                raise Shortage(f"the compiler could not start a process, {len(START_PAUSES) + 1} times ({why}): "
+                               f"the process limit was used up at the time; this is not an error in {name}")
+            time.sleep(pause)
 
     def _compiler_text(self, result, src_dir: Path) -> str:
         text = (result.stdout_text + result.stderr_text)
@@ -361,9 +398,7 @@ class Sandbox:
                     os.write(fd, blob)
                 finally:
                     os.close(fd)
-            result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
-                               root=folder)
-            text = self._compiler_text(result, folder / "src")
+            result, text = self._compile_run(argv, folder / "src", name, root=folder)
             if result.timed_out:
                 raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
             try:
@@ -397,7 +432,20 @@ class Sandbox:
         return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
-             trace_log=None, root=None):
+             trace_log=None, root=None, retry=True):
+        """One run (a live handle when live); a run that could not start a process for
+        want of one is tried again (START_PAUSES), then raises Shortage (retry=False: the
+        caller decides)."""
+        for pause in (*START_PAUSES, None):
+            got = self._run_once(argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root)
+            if live or not retry or not _no_process(got):
+                return got
+            if pause is None or self._closed or self._stopped:
+                raise Shortage(f"the program could not be started, {len(START_PAUSES) + 1} times "
+                               f"({got.describe()}): the process limit was used up at the time")
+            time.sleep(pause)
+
+    def _run_once(self, argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root):
         kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log, root)
         argv = [self.inside(a) for a in argv]
         common = dict(mode=mode, timeout=timeout, linger=self.limits.linger, output_limit=self.limits.output,

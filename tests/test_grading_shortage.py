@@ -1,0 +1,99 @@
+"""A compile or a run that finds no process to start (fork's EAGAIN: the process limit
+it shares is used up) is tried again after a pause, and if it never starts, the checks
+it stops are the grader's errors: never "does not compile", never the program's fault.
+The shortage itself is made by standing in for the sandbox's start (a real one depends
+on what else the user runs); the file's own words are compiled for real."""
+from __future__ import annotations
+
+import errno
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pylab.grading import exercises, sandbox
+from pylab.grading.grader import grade_submission
+from pylab.grading.sandbox import Limits, Sandbox
+from pylab.run.result import RunResult
+
+LIMITS = Limits(wall=2.0, cpu=1, nproc=16, compile_wall=10.0)
+GCC_SAID = ("gcc: fatal error: cannot execute '/usr/lib/gcc/x86_64-linux-gnu/12/cc1': "
+            "vfork: Resource temporarily unavailable\ncompilation terminated.\n")
+
+
+@pytest.fixture
+def submission(tmp_path):
+    shutil.copy(exercises.find("getpid_test").reference_source(), tmp_path / "getpid_test.c")
+    return tmp_path
+
+
+def short_of_processes(monkeypatch, times: int, which, result):
+    """The first `times` starts for which(argv) give `result(argv)` instead of running;
+    returns the list of those refused starts."""
+    real = Sandbox._run_once
+    refused = []
+
+    def run_once(self, argv, *rest):
+        if which(argv) and len(refused) < times:
+            refused.append(argv[0])
+            return result(argv)
+        return real(self, argv, *rest)
+
+    monkeypatch.setattr(Sandbox, "_run_once", run_once)
+    monkeypatch.setattr(sandbox, "START_PAUSES", (0.0, 0.0, 0.0))
+    monkeypatch.setenv("PYLAB_COMPILE_CACHE", "off")  # every compile runs
+    return refused
+
+
+def could_not_start(argv):
+    return RunResult(argv=list(argv), mode="pipe", pid=None, status=None, stdout=b"", stderr=b"", duration=0.0,
+                     exec_error=errno.EAGAIN)
+
+
+def gcc_could_not_fork(argv):
+    return RunResult(argv=list(argv), mode="pipe", pid=1, status=1 << 8, stdout=b"", stderr=GCC_SAID.encode(),
+                     duration=0.01)
+
+
+def is_compile(argv):
+    return Path(argv[0]).name.startswith(("gcc", "cc"))
+
+
+def test_a_compile_that_finds_no_process_is_tried_again_and_then_grades(submission, monkeypatch):
+    refused = short_of_processes(monkeypatch, 2, is_compile, could_not_start)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert len(refused) == 2
+    assert report.score == report.max_score == 4, [(r.name, r.observed) for r in report.results]
+
+
+@pytest.mark.parametrize("result", [could_not_start, gcc_could_not_fork], ids=["start", "gcc"])
+def test_a_compile_that_never_finds_one_is_the_graders_error_not_a_compile_error(submission, monkeypatch, result):
+    refused = short_of_processes(monkeypatch, 99, is_compile, result)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert len(refused) == len(sandbox.START_PAUSES) + 1  # tried, then tried again each pause
+    assert report.score == 0 and report.env_error is None
+    for r in report.results:
+        assert r.error, r
+        assert "does not compile" not in r.observed and "not an error in getpid_test.c" in r.observed
+        assert "Resource temporarily unavailable" in r.observed
+
+
+def test_the_files_own_words_about_forking_stay_a_compile_error(submission):
+    (submission / "getpid_test.c").write_text("#error gcc: fatal error: cannot fork: Resource temporarily unavailable\n")
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert report.score == 0
+    assert all(not r.error and "does not compile" in r.observed for r in report.results)
+
+
+def test_a_run_that_finds_no_process_is_tried_again_and_one_that_never_does_is_the_graders_error(submission,
+                                                                                                 monkeypatch):
+    refused = short_of_processes(monkeypatch, 1, lambda argv: not is_compile(argv), could_not_start)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert len(refused) == 1 and report.score == report.max_score == 4
+
+    refused = short_of_processes(monkeypatch, 99, lambda argv: not is_compile(argv), could_not_start)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert report.score == 0 and refused
+    for r in report.results:
+        assert r.error and "Shortage" in r.observed and "the program could not be started" in r.observed
+        assert "tell your instructor" in r.observed
