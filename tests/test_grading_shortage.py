@@ -97,3 +97,14 @@ def test_a_run_that_finds_no_process_is_tried_again_and_one_that_never_does_is_t
     for r in report.results:
         assert r.error and "Shortage" in r.observed and "the program could not be started" in r.observed
         assert "tell your instructor" in r.observed
+
+
+def test_a_live_run_that_could_not_start_says_it_was_not_the_programs_doing():
+    from pylab.grading.exercise import describe_run
+
+    said = describe_run(could_not_start(["prog"]))
+    assert said.startswith("the program could not be started: no process was to be had")
+    assert "not by this program" in said
+    other = RunResult(argv=["prog"], mode="pipe", pid=None, status=None, stdout=b"", stderr=b"", duration=0.0,
+                      exec_error=errno.ENOMEM)  # e.g. a static array larger than the memory limit: its own doing
+    assert describe_run(other) == "the program could not be started: Cannot allocate memory"
