@@ -108,3 +108,25 @@ def test_a_live_run_that_could_not_start_says_it_was_not_the_programs_doing():
     other = RunResult(argv=["prog"], mode="pipe", pid=None, status=None, stdout=b"", stderr=b"", duration=0.0,
                       exec_error=errno.ENOMEM)  # e.g. a static array larger than the memory limit: its own doing
     assert describe_run(other) == "the program could not be started: Cannot allocate memory"
+
+
+def test_without_namespace_or_uid_the_compiler_has_no_process_limit_and_runs_keep_theirs(submission, monkeypatch):
+    # containment "none": the process limit would count all the user runs; the compiler
+    # (no student code) is not put under it, the submission's runs are
+    from types import SimpleNamespace
+    monkeypatch.setattr(sandbox, "_UidLease", lambda: SimpleNamespace(uid=None, release=lambda: None))
+    monkeypatch.setenv("PYLAB_BWRAP", str(submission / "no-bwrap"))
+    seen = []
+    real = Sandbox._run_options
+
+    def run_options(self, limits, *rest):
+        seen.append(dict(limits))
+        return real(self, limits, *rest)
+
+    monkeypatch.setattr(Sandbox, "_run_options", run_options)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS, containment="uid")
+    assert report.containment == "none" and report.score == report.max_score == 4
+    compiles = [lim for lim in seen if lim.get("as") == sandbox.COMPILE_LIMITS["as"]]
+    runs = [lim for lim in seen if lim.get("as") == LIMITS.memory]
+    assert compiles and all("nproc" not in lim for lim in compiles)
+    assert runs and all(lim["nproc"] == LIMITS.nproc for lim in runs)

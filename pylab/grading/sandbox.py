@@ -349,8 +349,14 @@ class Sandbox:
     def _compile_run(self, argv, src_dir: Path, name: str, **where):
         """The compiler's run and its text, tried again while it found no process to start
         (START_PAUSES); Shortage when it never did."""
+        limits = dict(COMPILE_LIMITS)
+        if not self.walls and self.uid is None:
+            # No namespace, no uid of its own: a process limit counts all the user runs, so
+            # for the compiler (no student code) it adds only a race with their other work,
+            # and gcc, refused a fork, waits 1+2+4+8 s before it gives up (libiberty).
+            del limits["nproc"]
         for pause in (*START_PAUSES, None):
-            result = self._run(argv, timeout=self.limits.compile_wall, limits=dict(COMPILE_LIMITS), tmp=COMPILE_TMP,
+            result = self._run(argv, timeout=self.limits.compile_wall, limits=limits, tmp=COMPILE_TMP,
                                retry=False, **where)
             text = self._compiler_text(result, src_dir)
             if not _no_process(result, text):
@@ -424,10 +430,11 @@ class Sandbox:
 
     def _run_options(self, limits: dict, tmp: int, env: dict | None, cwd, trace_log=None, root=None) -> dict:
         # +1 process for the supervisor: the sandbox's pid 1, or running as the pool uid
-        limits = {**limits, "nproc": limits["nproc"] + 1}
+        if "nproc" in limits:
+            limits = {**limits, "nproc": limits["nproc"] + 1}
         if self.walls:
             return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log, root), env={"PATH": bwrap.ENV["PATH"]})
-        if self.uid is None:  # no namespace, no uid: the user's budget is shared (see docs)
+        if self.uid is None and "nproc" in limits:  # no namespace, no uid: the user's budget is shared (see docs)
             limits["nproc"] += procstate.nproc_count(os.getuid())
         return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
