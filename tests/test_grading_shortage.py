@@ -99,15 +99,60 @@ def test_a_run_that_finds_no_process_is_tried_again_and_one_that_never_does_is_t
         assert "tell your instructor" in r.observed
 
 
-def test_a_live_run_that_could_not_start_says_it_was_not_the_programs_doing():
+def test_a_live_run_that_could_not_start_says_no_process_was_to_be_had():
     from pylab.grading.exercise import describe_run
 
     said = describe_run(could_not_start(["prog"]))
     assert said.startswith("the program could not be started: no process was to be had")
-    assert "not by this program" in said
+    assert "shares with this submission's other runs" in said
     other = RunResult(argv=["prog"], mode="pipe", pid=None, status=None, stdout=b"", stderr=b"", duration=0.0,
                       exec_error=errno.ENOMEM)  # e.g. a static array larger than the memory limit: its own doing
     assert describe_run(other) == "the program could not be started: Cannot allocate memory"
+
+
+def test_a_file_cannot_make_its_compile_error_look_like_a_shortage(submission):
+    # gcc prints a #pragma message's "\n" as a real line break: the driver's words can be
+    # forged on a line of their own, but never without the file's own line beside them
+    (submission / "getpid_test.c").write_text(
+        '#pragma message "x\\ngcc: fatal error: cannot execute \'cc1\': vfork: Resource temporarily unavailable"\n'
+        "int main(void) { return oops; }\n")
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    shown = next(r for r in report.results if "the compiler said" in r.observed)
+    assert "gcc: fatal error: cannot execute 'cc1': vfork: Resource temporarily unavailable" in shown.observed
+    assert all(not r.error and "does not compile" in r.observed for r in report.results)
+
+
+def test_only_the_drivers_words_alone_or_bwraps_before_any_start_are_a_shortage():
+    gcc = RunResult(argv=["gcc"], mode="pipe", pid=5, status=1 << 8, stdout=b"", stderr=b"", duration=0.0)
+    assert sandbox._no_process(gcc, GCC_SAID)
+    assert sandbox._no_process(gcc, "collect2: fatal error: cannot fork: Resource temporarily unavailable\n") is False
+    assert not sandbox._no_process(gcc, "x.c:1:9: note: '#pragma message: x'\n" + GCC_SAID)
+    assert not sandbox._no_process(gcc, "/usr/bin/ld: x.o: warning: y\n" + GCC_SAID)
+    said = b"bwrap: Creating new namespace failed: Resource temporarily unavailable\n"
+    never_started = RunResult(argv=["p"], mode="pipe", pid=None, status=1 << 8, stdout=b"", stderr=said, duration=0.0)
+    printed_it = RunResult(argv=["p"], mode="pipe", pid=9, status=1 << 8, stdout=b"", stderr=said, duration=0.0)
+    assert sandbox._no_process(never_started) and not sandbox._no_process(printed_it)
+
+
+def test_a_compiles_tries_end_within_its_compile_wall(submission, monkeypatch):
+    refused = short_of_processes(monkeypatch, 99, is_compile, could_not_start)
+    monkeypatch.setattr(sandbox, "START_PAUSES", (0.2, 0.2, 0.2))
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS.with_(compile_wall=0.3))
+    assert len(refused) == 2  # a try, a pause, a try: no time is left for another pause
+    assert all(r.error and "tried 2 times" in r.observed for r in report.results)
+
+
+def test_an_instructor_check_stopped_by_a_shortage_is_the_graders_error(submission, tmp_path):
+    from pylab.grading.grader import extra_checks
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "test_short.py").write_text(
+        "from pylab.grading.sandbox import Shortage\n\n"
+        "def test_needs_a_process():\n    raise Shortage('no process was to be had')\n\n"
+        "def test_fails_for_real():\n    assert False, 'the real failure'\n")
+    results = {r.check.split("::")[-1]: r for r in extra_checks(checks, submission, LIMITS, 2)}
+    assert results["test_needs_a_process"].error and "could not be carried out" in results["test_needs_a_process"].observed
+    assert not results["test_fails_for_real"].error and results["test_fails_for_real"].observed == "the real failure"
 
 
 def test_without_namespace_or_uid_the_compiler_has_no_process_limit_and_runs_keep_theirs(submission, monkeypatch):

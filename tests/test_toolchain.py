@@ -3,6 +3,7 @@ and link errors, the default -O0, a missing compiler, unknown programs."""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -41,6 +42,31 @@ def test_askers_of_one_new_binary_at_once_share_one_compile(tmp_path):
         binaries = set(pool.map(lambda _: ask(), range(6)))
     assert len(binaries) == 1 and next(iter(binaries)).exists()
     assert log.read_text().count("x") == 1, "each asker compiled it again"
+
+
+def test_a_lock_that_cannot_be_had_does_not_stop_a_build(tmp_path, monkeypatch):
+    """A holder stopped past LOCK_WAIT, or a lock file that cannot be opened: the build
+    goes on without the lock (the rename keeps it correct)."""
+    import fcntl
+    monkeypatch.setenv("PYLAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(toolchain, "LOCK_WAIT", 0.1)
+    first, second = tmp_path / "held.c", tmp_path / "dir.c"
+    first.write_text("int main(void) { return 1; }\n")
+    second.write_text("int main(void) { return 2; }\n")
+    for src in (first, second):  # learn each one's slot, then empty it
+        slot = toolchain.build(src).parent.parent
+        shutil.rmtree(slot)
+        slot.mkdir()
+        if src is first:
+            holder = os.open(slot / ".lock", os.O_RDONLY | os.O_CREAT, 0o644)
+            fcntl.flock(holder, fcntl.LOCK_EX)
+        else:
+            (slot / ".lock").mkdir()  # not a file: cannot be opened to lock
+    try:
+        assert runner.run([toolchain.build(first)]).exit_code == 1
+        assert runner.run([toolchain.build(second)]).exit_code == 2
+    finally:
+        os.close(holder)
 
 
 def test_flags_are_part_of_the_cache_key(tmp_path):

@@ -385,7 +385,8 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
     results = []
     for j, e in enumerate(entries, 1):
         r = CheckResult(e.get("exercise") or "instructor", e["nodeid"], e["name"], f"{index}.{j}",
-                        float(e["points"]), visibility=e["visibility"], hint=e.get("hint", ""))
+                        float(e["points"]), visibility=e["visibility"], hint=e.get("hint", ""),
+                        error=bool(e.get("error")))
         r.score = round(r.max_score * e.get("credit", 1.0 if e["outcome"] == "passed" else 0.0), 4)
         if e["outcome"] != "passed" or r.score < r.max_score:
             r.expected = e.get("expected") or "the instructor's check to pass"

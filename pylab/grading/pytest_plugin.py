@@ -134,6 +134,9 @@ def _explain(excinfo) -> dict:
         return {"message": said or "the check's assertion failed"}
     if excinfo.typename in ("Failed", "Skipped"):  # pytest.fail(...) / pytest.skip(...)
         return {"message": str(getattr(err, "msg", "") or err).strip() or excinfo.typename.lower()}
+    from pylab.grading.sandbox import Shortage  # (loaded with the fixtures, not at the plugin's load)
+    if isinstance(err, Shortage):  # it could not be carried out: the grader's error, not a failure
+        return {"message": f"the check could not be carried out: {err}", "error": True}
     return {"message": f"the check hit an error: {excinfo.typename}: {err}"}
 
 

@@ -60,24 +60,42 @@ class Refused(Exception):
 
 class Shortage(SandboxError):
     """A compile or a run could not start a process however often it was tried: the
-    process limit it shares was used up (by the submission's other runs, the user's
-    other work without namespaces, or the machine). Not something the code did wrong:
-    the checks it stops are the grader's errors, never a compile error or a failed run."""
+    process limit it shares was used up at the time (by the submission's other runs,
+    the user's other work without namespaces, or the machine). The checks it stops are
+    the grader's errors (they could not be carried out), never a compile error."""
 
 
 # Pauses between tries when a start finds no process to be had (fork's EAGAIN): the
 # limit is shared, so it is often free again a moment later (bash retries fork alike).
 START_PAUSES = (0.05, 0.2, 0.5)
-# the compiler driver's own words when it could not fork (the file's own #error lines
-# start with the file's name, never with the driver's)
-_DRIVER_NO_PROCESS = re.compile(r"^\S*(gcc|cc|collect2|ld)(-[\d.]+)?: (fatal )?error: .*"
-                                r"(cannot fork|Resource temporarily unavailable)", re.M)
+# The compiler driver's own words when it could not fork. Only an output made of these
+# lines alone counts: a file can make gcc print any line (#pragma message with a "\n",
+# a .gnu.warning section for ld), but never without a line of its own beside it.
+_DRIVER_NO_PROCESS = re.compile(r"^\S*(gcc|cc|c\+\+|g\+\+|collect2|lto-wrapper)(-[\d.]+)?: fatal error: "
+                                r"(cannot execute ['\u2018][^'\u2019\n]+['\u2019]: )?(v?fork|posix_spawn|pex_run)?:? ?"
+                                r"Resource temporarily unavailable$")
+_DRIVER_TRAILER = {"compilation terminated."}
+# bubblewrap's words when it could not make a namespace or a process (a pids cgroup
+# full): the program never started, so it cannot have printed them (pid is None)
+_BWRAP_NO_PROCESS = re.compile(r"^bwrap: .*(Resource temporarily unavailable|Cannot fork)", re.M)
+
+
+def _driver_said_no_process(text: str) -> str | None:
+    """The driver's no-process line when the output is nothing else, else None."""
+    lines = [ln for ln in text.strip().splitlines() if ln.strip() and ln.strip() not in _DRIVER_TRAILER]
+    if lines and all(_DRIVER_NO_PROCESS.match(ln) for ln in lines):
+        return lines[0]
+    return None
 
 
 def _no_process(result, text: str = "") -> bool:
-    """Did this run (or the compiler it ran) fail to start a process for want of one?"""
-    return result.exec_error == errno.EAGAIN or (result.exit_code not in (0, None)
-                                                 and bool(_DRIVER_NO_PROCESS.search(text)))
+    """Did this run (or the compiler it ran: `text` is its output) fail to start a
+    process for want of one?"""
+    if result.exec_error == errno.EAGAIN:
+        return True
+    if result.pid is None and _BWRAP_NO_PROCESS.search(result.stderr_text):
+        return True
+    return result.exit_code not in (0, None) and bool(text) and _driver_said_no_process(text) is not None
 
 
 @dataclass(frozen=True)
@@ -235,6 +253,7 @@ class Sandbox:
         self.limits = limits
         self._closed = False
         self._runs = 0
+        self._kills = 0  # kill_runs() calls so far
         self._count_lock = threading.Lock()
         self._lease = _UidLease() if os.geteuid() == 0 else None
         self.uid = self._lease.uid if self._lease else None
@@ -348,24 +367,32 @@ class Sandbox:
 
     def _compile_run(self, argv, src_dir: Path, name: str, **where):
         """The compiler's run and its text, tried again while it found no process to start
-        (START_PAUSES); Shortage when it never did."""
+        (START_PAUSES), all within one compile_wall; Shortage when it never did."""
         limits = dict(COMPILE_LIMITS)
-        if not self.walls and self.uid is None:
-            # No namespace, no uid of its own: a process limit counts all the user runs, so
-            # for the compiler (no student code) it adds only a race with their other work,
-            # and gcc, refused a fork, waits 1+2+4+8 s before it gives up (libiberty).
+        if not self.walls:
+            # No namespace: the process limit counts every process of the uid (the user's,
+            # or the pool uid's, which the submission's other runs share), so for the
+            # compiler (no student code) it adds only a race, and gcc, refused a fork,
+            # waits 1+2+4+8 s before it gives up (libiberty). The pids cgroup, where
+            # there is one, still bounds the whole submission.
             del limits["nproc"]
+        deadline = time.monotonic() + self.limits.compile_wall
+        kills = self._kills
+        tries = 0
         for pause in (*START_PAUSES, None):
-            result = self._run(argv, timeout=self.limits.compile_wall, limits=limits, tmp=COMPILE_TMP,
-                               retry=False, **where)
+            left = deadline - time.monotonic()
+            result = self._run(argv, timeout=max(left, 0.001), limits=limits, tmp=COMPILE_TMP, retry=False, **where)
+            tries += 1
             text = self._compiler_text(result, src_dir)
             if not _no_process(result, text):
                 return result, text
-            if pause is None or self._closed or self._stopped:
-                said = _DRIVER_NO_PROCESS.search(text)
-                why = said.group(0) if said and result.exec_error is None else result.describe()
-                raise Shortage(f"the compiler could not start a process, {len(START_PAUSES) + 1} times ({why}): "
-                               f"the process limit was used up at the time; this is not an error in {name}")
+            # the grader's watchdog (kill_runs) or the end of the submission stops the tries
+            if (pause is None or self._closed or self._stopped or self._kills != kills
+                    or deadline - time.monotonic() <= pause):
+                why = _driver_said_no_process(text) if result.exec_error is None else None
+                raise Shortage(f"the compiler could not start a process ({why or result.describe()}; "
+                               f"tried {tries} time{'s' if tries > 1 else ''}): the process limit it shares "
+                               f"was used up at the time; this is not an error in {name}")
             time.sleep(pause)
 
     def _compiler_text(self, result, src_dir: Path) -> str:
@@ -434,8 +461,9 @@ class Sandbox:
             limits = {**limits, "nproc": limits["nproc"] + 1}
         if self.walls:
             return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log, root), env={"PATH": bwrap.ENV["PATH"]})
-        if self.uid is None and "nproc" in limits:  # no namespace, no uid: the user's budget is shared (see docs)
-            limits["nproc"] += procstate.nproc_count(os.getuid())
+        if "nproc" in limits:  # no namespace: the uid's budget is shared (the user's, or the pool
+            # uid's with this submission's other runs): room for this run on top of theirs
+            limits["nproc"] += procstate.nproc_count(os.getuid() if self.uid is None else self.uid)
         return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
@@ -443,13 +471,15 @@ class Sandbox:
         """One run (a live handle when live); a run that could not start a process for
         want of one is tried again (START_PAUSES), then raises Shortage (retry=False: the
         caller decides)."""
-        for pause in (*START_PAUSES, None):
+        kills = self._kills
+        for tries, pause in enumerate((*START_PAUSES, None), 1):
             got = self._run_once(argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root)
             if live or not retry or not _no_process(got):
                 return got
-            if pause is None or self._closed or self._stopped:
-                raise Shortage(f"the program could not be started, {len(START_PAUSES) + 1} times "
-                               f"({got.describe()}): the process limit was used up at the time")
+            if pause is None or self._closed or self._stopped or self._kills != kills:
+                raise Shortage(f"the program could not be started ({got.describe()}; tried {tries} "
+                               f"time{'s' if tries > 1 else ''}): the process limit it shares with this "
+                               "submission's other runs (or the machine) was used up at the time")
             time.sleep(pause)
 
     def _run_once(self, argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root):
@@ -472,6 +502,7 @@ class Sandbox:
         for_good: and refuse any new one (the submission is over)."""
         with self._lock:
             self._stopped = self._stopped or for_good
+            self._kills += 1  # a compile's or a run's tries stop here too
             procs = list(self._procs)
         for proc in procs:
             proc.kill()

@@ -34,6 +34,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -297,11 +298,31 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
     return _compile(sources, cmd, slot, output=output)
 
 
+LOCK_WAIT = 120.0  # seconds one build waits for another's; then it compiles too
+
+
 @contextlib.contextmanager
 def _locked(path: Path):
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    """Hold the slot's lock while inside, if it can be had. Without it (a file system
+    with no locks, a holder stopped with ^Z past LOCK_WAIT) the build goes on anyway:
+    the rename at its end already keeps a concurrent build correct, only not single."""
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)  # released when fd closes, even if we are killed
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released when fd closes, even if killed
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+            except OSError:  # ENOLCK, EOPNOTSUPP: no locks here
+                break
         yield
     finally:
         os.close(fd)
