@@ -104,7 +104,7 @@ def test_a_live_run_that_could_not_start_says_no_process_was_to_be_had():
 
     said = describe_run(could_not_start(["prog"]))
     assert said.startswith("the program could not be started: no process was to be had")
-    assert "shares with this submission's other runs" in said
+    assert "with this submission's other runs or, without namespaces, with the user's other work" in said
     other = RunResult(argv=["prog"], mode="pipe", pid=None, status=None, stdout=b"", stderr=b"", duration=0.0,
                       exec_error=errno.ENOMEM)  # e.g. a static array larger than the memory limit: its own doing
     assert describe_run(other) == "the program could not be started: Cannot allocate memory"
@@ -122,6 +122,15 @@ def test_a_file_cannot_make_its_compile_error_look_like_a_shortage(submission):
     assert all(not r.error and "does not compile" in r.observed for r in report.results)
 
 
+def test_a_file_name_from_line_cannot_forge_the_drivers_words_either(submission):
+    # a #line file name supplies the start of the driver's line, #error its end: one line
+    (submission / "getpid_test.c").write_text(
+        "#line 1 \"gcc: fatal error: cannot execute 'x\"\n"
+        "#error y\u2019: vfork: Resource temporarily unavailable\nint main(void) { return 0; }\n")
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert all(not r.error and "does not compile" in r.observed for r in report.results), report.results
+
+
 def test_only_the_drivers_words_alone_or_bwraps_before_any_start_are_a_shortage():
     gcc = RunResult(argv=["gcc"], mode="pipe", pid=5, status=1 << 8, stdout=b"", stderr=b"", duration=0.0)
     assert sandbox._no_process(gcc, GCC_SAID)
@@ -130,16 +139,70 @@ def test_only_the_drivers_words_alone_or_bwraps_before_any_start_are_a_shortage(
     assert not sandbox._no_process(gcc, "/usr/bin/ld: x.o: warning: y\n" + GCC_SAID)
     said = b"bwrap: Creating new namespace failed: Resource temporarily unavailable\n"
     never_started = RunResult(argv=["p"], mode="pipe", pid=None, status=1 << 8, stdout=b"", stderr=said, duration=0.0)
-    printed_it = RunResult(argv=["p"], mode="pipe", pid=9, status=1 << 8, stdout=b"", stderr=said, duration=0.0)
-    assert sandbox._no_process(never_started) and not sandbox._no_process(printed_it)
+    printed_it = RunResult(argv=["p"], mode="pipe", pid=9, status=1 << 8, stdout=b"", stderr=said, duration=0.0,
+                           supervisor=1)
+    # only in namespaces (where the program cannot kill the supervisor, pid 1, to hide its
+    # report), only when the supervisor never reported, and only bwrap's lines
+    assert sandbox._no_process(never_started, walls=True)
+    assert not sandbox._no_process(never_started, walls=False)
+    assert not sandbox._no_process(printed_it, walls=True)
+    assert not sandbox._no_process(RunResult(argv=["p"], mode="pipe", pid=None, status=1 << 8, stdout=b"",
+                                             stderr=b"mine\n" + said, duration=0.0), walls=True)
+
+
+class Clock:
+    """time for sandbox.py alone: monotonic() is what sleep() made it (no real waiting)."""
+
+    def __init__(self):
+        import time
+        self._time, self.now = time, 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def __getattr__(self, name):
+        return getattr(self._time, name)
 
 
 def test_a_compiles_tries_end_within_its_compile_wall(submission, monkeypatch):
     refused = short_of_processes(monkeypatch, 99, is_compile, could_not_start)
     monkeypatch.setattr(sandbox, "START_PAUSES", (0.2, 0.2, 0.2))
+    monkeypatch.setattr(sandbox, "time", Clock())
     report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS.with_(compile_wall=0.3))
     assert len(refused) == 2  # a try, a pause, a try: no time is left for another pause
     assert all(r.error and "tried 2 times" in r.observed for r in report.results)
+
+
+def test_a_retry_that_runs_out_of_the_compile_wall_is_a_shortage_not_a_slow_compile(submission, monkeypatch):
+    # the first try found no process; the second got only what was left of the wall, and
+    # ran out of it: that says nothing about the file
+    answers = iter([could_not_start, lambda argv: RunResult(argv=list(argv), mode="pipe", pid=1, status=9,
+                                                            stdout=b"", stderr=b"", duration=1.0, timed_out=True)])
+    refused = short_of_processes(monkeypatch, 2, is_compile, lambda argv: next(answers)(argv))
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    assert len(refused) == 2
+    for r in report.results:
+        assert r.error and "does not compile" not in r.observed and "ran out of the compile's" in r.observed
+
+
+def test_a_runs_process_limit_counts_on_top_of_the_users_only_without_a_uid_of_its_own(monkeypatch, tmp_path):
+    # containment none: the user's budget is shared, so a run gets its room on top of what
+    # they run; under the pool uid the limit stays the uid's total (overlapping runs must
+    # not raise the ceiling: a fork bomb's bound)
+    monkeypatch.setenv("PYLAB_BWRAP", str(tmp_path / "no-bwrap"))
+    monkeypatch.setattr(sandbox.procstate, "nproc_count", lambda uid: 100)
+    with Sandbox(LIMITS, fallback=True) as sb:
+        given = []
+        monkeypatch.setattr(sb.jail, "wrap", lambda limits, **kw: given.append(limits["nproc"]))
+        real_uid = sb.uid
+        for uid in (None, 4242):
+            sb.uid = uid
+            sb._run_options(dict(sb.rlimits()), 0, None, tmp_path)
+        sb.uid = real_uid
+    assert given == [LIMITS.nproc + 1 + 100, LIMITS.nproc + 1]
 
 
 def test_an_instructor_check_stopped_by_a_shortage_is_the_graders_error(submission, tmp_path):
@@ -175,3 +238,20 @@ def test_without_namespace_or_uid_the_compiler_has_no_process_limit_and_runs_kee
     runs = [lim for lim in seen if lim.get("as") == LIMITS.memory]
     assert compiles and all("nproc" not in lim for lim in compiles)
     assert runs and all(lim["nproc"] == LIMITS.nproc for lim in runs)
+
+
+def test_a_live_run_the_supervisor_could_not_fork_is_tried_again(monkeypatch):
+    from pylab.run import toolchain
+
+    class Refused:  # what runner.start gives back when the supervisor said "execfail EAGAIN"
+        running, exec_error = False, errno.EAGAIN
+
+        def wait(self, timeout=None):
+            return could_not_start(["getpid_test"])
+
+    refused = short_of_processes(monkeypatch, 1, lambda argv: True, lambda argv: Refused())
+    with Sandbox(LIMITS) as sb:
+        binary = sb.install(toolchain.find("getpid_test").build())
+        live, _ = sb.start([binary])
+        result = live.wait(timeout=10)
+    assert len(refused) == 1 and result.exit_code == 0 and "process ID is" in result.stdout_text

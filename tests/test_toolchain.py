@@ -53,6 +53,7 @@ def test_a_lock_that_cannot_be_had_does_not_stop_a_build(tmp_path, monkeypatch):
     first, second = tmp_path / "held.c", tmp_path / "dir.c"
     first.write_text("int main(void) { return 1; }\n")
     second.write_text("int main(void) { return 2; }\n")
+    holder = None
     for src in (first, second):  # learn each one's slot, then empty it
         slot = toolchain.build(src).parent.parent
         shutil.rmtree(slot)
@@ -63,10 +64,16 @@ def test_a_lock_that_cannot_be_had_does_not_stop_a_build(tmp_path, monkeypatch):
         else:
             (slot / ".lock").mkdir()  # not a file: cannot be opened to lock
     try:
-        assert runner.run([toolchain.build(first)]).exit_code == 1
+        pool = ThreadPoolExecutor(1)  # (a build that waited for ever would fail here, not hang)
+        try:
+            built = pool.submit(toolchain.build, first).result(timeout=60)
+        finally:
+            pool.shutdown(wait=False)
+        assert runner.run([built]).exit_code == 1
         assert runner.run([toolchain.build(second)]).exit_code == 2
     finally:
-        os.close(holder)
+        if holder is not None:
+            os.close(holder)
 
 
 def test_flags_are_part_of_the_cache_key(tmp_path):

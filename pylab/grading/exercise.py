@@ -164,8 +164,9 @@ def describe_run(result, limits=None) -> str | None:
     """A sentence a student can act on when a run went wrong, or None when it ran cleanly
     (ended by itself, nothing left running, output within the cap)."""
     if result.exec_error == errno.EAGAIN:  # (a run the grader waits for is retried first: sandbox.Shortage)
-        return ("the program could not be started: no process was to be had (the process limit it shares with "
-                "this submission's other runs was used up at that moment: a fork loop in another exercise?)")
+        return ("the program could not be started: no process was to be had (the process limit it shares, "
+                "with this submission's other runs or, without namespaces, with the user's other work, was used "
+                "up at that moment: a fork loop in another exercise?)")
     if result.exec_error is not None:
         return f"the program could not be started: {os.strerror(result.exec_error)}"
     if result.truncated:

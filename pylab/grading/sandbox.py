@@ -69,15 +69,18 @@ class Shortage(SandboxError):
 # limit is shared, so it is often free again a moment later (bash retries fork alike).
 START_PAUSES = (0.05, 0.2, 0.5)
 # The compiler driver's own words when it could not fork. Only an output made of these
-# lines alone counts: a file can make gcc print any line (#pragma message with a "\n",
-# a .gnu.warning section for ld), but never without a line of its own beside it.
-_DRIVER_NO_PROCESS = re.compile(r"^\S*(gcc|cc|c\+\+|g\+\+|collect2|lto-wrapper)(-[\d.]+)?: fatal error: "
-                                r"(cannot execute ['\u2018][^'\u2019\n]+['\u2019]: )?(v?fork|posix_spawn|pex_run)?:? ?"
-                                r"Resource temporarily unavailable$")
+# lines alone counts: a file can make gcc print text of its choosing (#pragma message
+# with a "\n", a #line file name, a .gnu.warning section for ld), but always with a
+# diagnostic's own "NAME:LINE:COL:" or quote around it, which these lines cannot hold:
+# the program's path is one word, and nothing but the message follows it.
+_DRIVER_NO_PROCESS = re.compile(r"^(\S*/)?([\w.]+-)*(gcc|cc|c\+\+|g\+\+|collect2|lto-wrapper)(-[\d.]+)?: "
+                                r"fatal error: (cannot execute ['\u2018][^\s'\u2019]+['\u2019]: )?"
+                                r"(v?fork|posix_spawn|pex_run)?:? ?Resource temporarily unavailable$")
 _DRIVER_TRAILER = {"compilation terminated."}
 # bubblewrap's words when it could not make a namespace or a process (a pids cgroup
-# full): the program never started, so it cannot have printed them (pid is None)
-_BWRAP_NO_PROCESS = re.compile(r"^bwrap: .*(Resource temporarily unavailable|Cannot fork)", re.M)
+# full). Counted only in namespaces, where the program cannot kill its supervisor (pid 1
+# of the sandbox), and only when the supervisor never reported and nothing else came out.
+_BWRAP_NO_PROCESS = re.compile(r"^bwrap: .*(Resource temporarily unavailable|Cannot fork)$")
 
 
 def _driver_said_no_process(text: str) -> str | None:
@@ -88,13 +91,15 @@ def _driver_said_no_process(text: str) -> str | None:
     return None
 
 
-def _no_process(result, text: str = "") -> bool:
+def _no_process(result, text: str = "", walls: bool = False) -> bool:
     """Did this run (or the compiler it ran: `text` is its output) fail to start a
-    process for want of one?"""
+    process for want of one? walls: it ran in the namespace sandbox."""
     if result.exec_error == errno.EAGAIN:
         return True
-    if result.pid is None and _BWRAP_NO_PROCESS.search(result.stderr_text):
-        return True
+    if walls and result.pid is None and result.supervisor is None and not result.stdout:
+        said = result.stderr_text.strip().splitlines()
+        if said and all(_BWRAP_NO_PROCESS.match(ln) for ln in said):
+            return True
     return result.exit_code not in (0, None) and bool(text) and _driver_said_no_process(text) is not None
 
 
@@ -384,12 +389,17 @@ class Sandbox:
             result = self._run(argv, timeout=max(left, 0.001), limits=limits, tmp=COMPILE_TMP, retry=False, **where)
             tries += 1
             text = self._compiler_text(result, src_dir)
-            if not _no_process(result, text):
+            short = _no_process(result, text, self.walls)
+            if not short and not (tries > 1 and result.timed_out):
                 return result, text
+            # (a retry cut short by what the first tries used of the wall is a shortage
+            # too: gcc itself waits 15 s on a refused fork)
             # the grader's watchdog (kill_runs) or the end of the submission stops the tries
-            if (pause is None or self._closed or self._stopped or self._kills != kills
+            if (pause is None or not short or self._closed or self._stopped or self._kills != kills
                     or deadline - time.monotonic() <= pause):
                 why = _driver_said_no_process(text) if result.exec_error is None else None
+                if not short:
+                    why = f"and the try after it ran out of the compile's {self.limits.compile_wall:g} s"
                 raise Shortage(f"the compiler could not start a process ({why or result.describe()}; "
                                f"tried {tries} time{'s' if tries > 1 else ''}): the process limit it shares "
                                f"was used up at the time; this is not an error in {name}")
@@ -461,9 +471,11 @@ class Sandbox:
             limits = {**limits, "nproc": limits["nproc"] + 1}
         if self.walls:
             return dict(wrap=self.jail.wrap(limits, tmp, env, trace_log, root), env={"PATH": bwrap.ENV["PATH"]})
-        if "nproc" in limits:  # no namespace: the uid's budget is shared (the user's, or the pool
-            # uid's with this submission's other runs): room for this run on top of theirs
-            limits["nproc"] += procstate.nproc_count(os.getuid() if self.uid is None else self.uid)
+        if self.uid is None and "nproc" in limits:  # no namespace, no uid: the user's budget is shared (see docs)
+            limits["nproc"] += procstate.nproc_count(os.getuid())
+        # (under the pool uid the limit is the uid's total, which the submission's
+        # parallel runs share: counting them on top would let each overlapping run raise
+        # the ceiling; a run that finds it used up is retried, then is a Shortage)
         return dict(wrap=self.jail.wrap(limits, trace_log=trace_log), env={**self.env(), **(env or {})}, cwd=cwd)
 
     def _run(self, argv, timeout, limits, tmp, cwd=None, mode="pipe", stdin=None, env=None, live=False,
@@ -474,13 +486,25 @@ class Sandbox:
         kills = self._kills
         for tries, pause in enumerate((*START_PAUSES, None), 1):
             got = self._run_once(argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root)
-            if live or not retry or not _no_process(got):
+            if live:  # a live handle is back once the program started, or could not be
+                if not retry or got.running or got.exec_error != errno.EAGAIN:
+                    return got
+                got = got.wait()
+            elif not retry or not _no_process(got, walls=self.walls):
                 return got
             if pause is None or self._closed or self._stopped or self._kills != kills:
                 raise Shortage(f"the program could not be started ({got.describe()}; tried {tries} "
-                               f"time{'s' if tries > 1 else ''}): the process limit it shares with this "
-                               "submission's other runs (or the machine) was used up at the time")
+                               f"time{'s' if tries > 1 else ''}): the process limit it shares was used up at "
+                               f"the time ({self._sharing()})")
             time.sleep(pause)
+
+    def _sharing(self) -> str:
+        """Who shares a run's process limit, in words."""
+        if self.walls:
+            return "by this submission's other runs, within its pids cgroup, or by the machine"
+        if self.uid is not None:
+            return "with this submission's other runs, under the grader's uid for it"
+        return "with everything this user runs: there are no namespaces here"
 
     def _run_once(self, argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root):
         kw = self._run_options(limits, tmp, env, cwd or self.work, trace_log, root)

@@ -405,6 +405,11 @@ class Process:
         return not self._finished.is_set()
 
     @property
+    def exec_error(self) -> int | None:
+        """errno when the program could not be started (so far: a live run may learn it late)."""
+        return self._exec_error
+
+    @property
     def spawned(self) -> int:
         """pid of the process this run spawned: the supervisor, or what wraps it (the
         tracer, a sandbox), seen from here."""
