@@ -91,16 +91,18 @@ def _driver_said_no_process(text: str) -> str | None:
     return None
 
 
-def _no_process(result, text: str = "", walls: bool = False) -> bool:
-    """Did this run (or the compiler it ran: `text` is its output) fail to start a
-    process for want of one? walls: it ran in the namespace sandbox."""
+def _no_process(result, text: str = "", walls: bool = False) -> str | None:
+    """What shows that this run (or the compiler it ran: `text` is its output) could
+    not start a process for want of one, or None. walls: it ran in namespaces."""
     if result.exec_error == errno.EAGAIN:
-        return True
+        return result.describe()
     if walls and result.pid is None and result.supervisor is None and not result.stdout:
         said = result.stderr_text.strip().splitlines()
         if said and all(_BWRAP_NO_PROCESS.match(ln) for ln in said):
-            return True
-    return result.exit_code not in (0, None) and bool(text) and _driver_said_no_process(text) is not None
+            return said[0]
+    if result.exit_code not in (0, None) and text:
+        return _driver_said_no_process(text)
+    return None
 
 
 @dataclass(frozen=True)
@@ -383,27 +385,25 @@ class Sandbox:
             del limits["nproc"]
         deadline = time.monotonic() + self.limits.compile_wall
         kills = self._kills
-        tries = 0
-        for pause in (*START_PAUSES, None):
+        for tries, pause in enumerate((*START_PAUSES, None), 1):
             left = deadline - time.monotonic()
             result = self._run(argv, timeout=max(left, 0.001), limits=limits, tmp=COMPILE_TMP, retry=False, **where)
-            tries += 1
             text = self._compiler_text(result, src_dir)
-            short = _no_process(result, text, self.walls)
-            if not short and not (tries > 1 and result.timed_out):
+            why = _no_process(result, text, self.walls)
+            if why is None and tries > 1 and result.timed_out:  # a retry cut short by what the
+                why = "then a try ran out of what was left of its time"  # tries before it used
+            if why is None:
                 return result, text
-            # (a retry cut short by what the first tries used of the wall is a shortage
-            # too: gcc itself waits 15 s on a refused fork)
-            # the grader's watchdog (kill_runs) or the end of the submission stops the tries
-            if (pause is None or not short or self._closed or self._stopped or self._kills != kills
-                    or deadline - time.monotonic() <= pause):
-                why = _driver_said_no_process(text) if result.exec_error is None else None
-                if not short:
-                    why = f"and the try after it ran out of the compile's {self.limits.compile_wall:g} s"
-                raise Shortage(f"the compiler could not start a process ({why or result.describe()}; "
-                               f"tried {tries} time{'s' if tries > 1 else ''}): the process limit it shares "
-                               f"was used up at the time; this is not an error in {name}")
+            if pause is None or self._tries_over(kills) or deadline - time.monotonic() <= pause or result.timed_out:
+                raise Shortage(f"the compiler could not start a process ({why}; tried {tries} "
+                               f"time{'s' if tries > 1 else ''}): the process limit it shares was used up at "
+                               f"the time; this is not an error in {name}")
             time.sleep(pause)
+
+    def _tries_over(self, kills: int) -> bool:
+        """Stop trying: the sandbox is closed or stopping, or the grader's watchdog
+        (kill_runs) has ended runs since the tries began."""
+        return self._closed or self._stopped or self._kills != kills
 
     def _compiler_text(self, result, src_dir: Path) -> str:
         text = (result.stdout_text + result.stderr_text)
@@ -490,12 +490,12 @@ class Sandbox:
                 if not retry or got.running or got.exec_error != errno.EAGAIN:
                     return got
                 got = got.wait()
-            elif not retry or not _no_process(got, walls=self.walls):
+            why = _no_process(got, walls=self.walls) if retry else None
+            if why is None:
                 return got
-            if pause is None or self._closed or self._stopped or self._kills != kills:
-                raise Shortage(f"the program could not be started ({got.describe()}; tried {tries} "
-                               f"time{'s' if tries > 1 else ''}): the process limit it shares was used up at "
-                               f"the time ({self._sharing()})")
+            if pause is None or self._tries_over(kills):
+                raise Shortage(f"the program could not be started ({why}; tried {tries} time{'s' if tries > 1 else ''}): "
+                               f"the process limit it shares was used up at the time ({self._sharing()})")
             time.sleep(pause)
 
     def _sharing(self) -> str:
