@@ -6,6 +6,7 @@ on what else the user runs); the file's own words are compiled for real."""
 from __future__ import annotations
 
 import errno
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +15,8 @@ import pytest
 from pylab.grading import exercises, sandbox
 from pylab.grading.grader import grade_submission
 from pylab.grading.sandbox import Limits, Sandbox
+from pylab.observe import procstate
+from pylab.run import runner
 from pylab.run.result import RunResult
 
 LIMITS = Limits(wall=2.0, cpu=1, nproc=16, compile_wall=10.0)
@@ -138,16 +141,31 @@ def test_only_the_drivers_words_alone_or_bwraps_before_any_start_are_a_shortage(
     assert not sandbox._no_process(gcc, "x.c:1:9: note: '#pragma message: x'\n" + GCC_SAID)
     assert not sandbox._no_process(gcc, "/usr/bin/ld: x.o: warning: y\n" + GCC_SAID)
     said = b"bwrap: Creating new namespace failed: Resource temporarily unavailable\n"
-    never_started = RunResult(argv=["p"], mode="pipe", pid=None, status=1 << 8, stdout=b"", stderr=said, duration=0.0)
-    printed_it = RunResult(argv=["p"], mode="pipe", pid=9, status=1 << 8, stdout=b"", stderr=said, duration=0.0,
-                           supervisor=1)
-    # only in namespaces (where the program cannot kill the supervisor, pid 1, to hide its
-    # report), only when the supervisor never reported, and only bwrap's lines
-    assert sandbox._no_process(never_started, walls=True)
-    assert not sandbox._no_process(never_started, walls=False)
-    assert not sandbox._no_process(printed_it, walls=True)
-    assert not sandbox._no_process(RunResult(argv=["p"], mode="pipe", pid=None, status=1 << 8, stdout=b"",
-                                             stderr=b"mine\n" + said, duration=0.0), walls=True)
+
+    def ran(stderr=said, pid=None, spawned=1 << 8, status=None):
+        return RunResult(argv=["p"], mode="pipe", pid=pid, status=status, stdout=b"", stderr=stderr, duration=0.0,
+                         spawned_status=spawned)
+
+    assert sandbox._no_process(ran()) == said.decode().strip()  # bwrap said it, exited 1
+    jail = b"jail: cannot exec /x/supervise: Resource temporarily unavailable\n"
+    assert sandbox._no_process(ran(jail, spawned=126 << 8))   # the jail, 126
+    assert not sandbox._no_process(ran(pid=9, status=0))        # the supervisor reported: the program ran
+    assert not sandbox._no_process(ran(spawned=9))              # the supervisor was killed (SIGKILL)
+    assert not sandbox._no_process(ran(spawned=137 << 8))       # ... under the jail's reaper: 128 + 9
+    assert not sandbox._no_process(ran(b"mine\n" + said))       # and only the tools' lines
+
+
+def test_the_tools_refusal_is_seen_on_a_real_run_and_a_program_cannot_fake_it():
+    line = "bwrap: Creating new namespace failed: Resource temporarily unavailable"
+    refused = runner.run(["unused"], wrap=lambda cmd: ["/bin/sh", "-c", f"echo '{line}' >&2; exit 1"])
+    assert sandbox._no_process(refused) == line
+    # a program that prints the words and kills its supervisor, so that nothing is reported
+    faked = runner.run(["/bin/sh", "-c", f"echo '{line}' >&2; kill -9 $PPID"])
+    # the program, its supervisor gone, was adopted here (the suite is a subreaper): reap it
+    for orphan in procstate.call_until(lambda: procstate.children(os.getpid()), timeout=10, what="the orphan"):
+        os.waitpid(orphan, 0)
+    assert faked.pid is None and line in faked.stderr_text  # (the supervisor's report was lost)
+    assert sandbox._no_process(faked) is None
 
 
 class Clock:
@@ -176,16 +194,36 @@ def test_a_compiles_tries_end_within_its_compile_wall(submission, monkeypatch):
     assert all(r.error and "tried 2 times" in r.observed for r in report.results)
 
 
-def test_a_retry_that_runs_out_of_the_compile_wall_is_a_shortage_not_a_slow_compile(submission, monkeypatch):
-    # the first try found no process; the second got only what was left of the wall, and
-    # ran out of it: that says nothing about the file
-    answers = iter([could_not_start, lambda argv: RunResult(argv=list(argv), mode="pipe", pid=1, status=9,
-                                                            stdout=b"", stderr=b"", duration=1.0, timed_out=True)])
+def timed_out(argv):
+    return RunResult(argv=list(argv), mode="pipe", pid=1, status=9, stdout=b"", stderr=b"", duration=1.0,
+                     timed_out=True)
+
+
+def test_a_retry_cut_short_by_the_tries_before_it_is_a_shortage_not_a_slow_compile(submission, monkeypatch):
+    # the first try found no process after most of the wall (gcc waits 15 s on a refused
+    # fork); the second got what was left and ran out of it: that says nothing about the file
+    clock = Clock()
+
+    def slow_refusal(argv):
+        clock.now += 20.0  # of the 30 s compile wall
+        return could_not_start(argv)
+
+    answers = iter([slow_refusal, timed_out])
     refused = short_of_processes(monkeypatch, 2, is_compile, lambda argv: next(answers)(argv))
-    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS)
+    monkeypatch.setattr(sandbox, "time", clock)
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS.with_(compile_wall=30.0))
     assert len(refused) == 2
     for r in report.results:
         assert r.error and "does not compile" not in r.observed and "ran out of what was left of its time" in r.observed
+
+
+def test_a_retry_with_most_of_the_wall_left_that_times_out_is_the_files_own_slow_compile(submission, monkeypatch):
+    answers = iter([could_not_start, timed_out])  # the refusal cost nothing: the file had the wall
+    refused = short_of_processes(monkeypatch, 2, is_compile, lambda argv: next(answers)(argv))
+    monkeypatch.setattr(sandbox, "time", Clock())
+    report = grade_submission(submission, [exercises.find("getpid_test")], LIMITS.with_(compile_wall=30.0))
+    assert len(refused) == 2
+    assert all(not r.error and "does not compile" in r.observed for r in report.results), report.results
 
 
 def test_a_runs_process_limit_counts_on_top_of_the_users_only_without_a_uid_of_its_own(monkeypatch, tmp_path):

@@ -77,10 +77,13 @@ _DRIVER_NO_PROCESS = re.compile(r"^(\S*/)?([\w.]+-)*(gcc|cc|c\+\+|g\+\+|collect2
                                 r"fatal error: (cannot execute ['\u2018][^\s'\u2019]+['\u2019]: )?"
                                 r"(v?fork|posix_spawn|pex_run)?:? ?Resource temporarily unavailable$")
 _DRIVER_TRAILER = {"compilation terminated."}
-# bubblewrap's words when it could not make a namespace or a process (a pids cgroup
-# full). Counted only in namespaces, where the program cannot kill its supervisor (pid 1
-# of the sandbox), and only when the supervisor never reported and nothing else came out.
-_BWRAP_NO_PROCESS = re.compile(r"^bwrap: .*(Resource temporarily unavailable|Cannot fork)$")
+# The sandbox's own tools' words when they could not make a namespace or a process (a
+# pids cgroup full, the pool uid over its limit): bubblewrap exits 1, the jail 126. They
+# count only when the supervisor never reported (so the program never ran to print them),
+# what the runner spawned exited with that code (a program that kills its supervisor to
+# hide the report leaves a signal, or the jail's 128+signal) and nothing else was said.
+_TOOL_NO_PROCESS = re.compile(r"^(bwrap|jail): .*(Resource temporarily unavailable|Cannot fork)$")
+_TOOL_EXIT_CODES = {1, 126}
 
 
 def _driver_said_no_process(text: str) -> str | None:
@@ -91,14 +94,16 @@ def _driver_said_no_process(text: str) -> str | None:
     return None
 
 
-def _no_process(result, text: str = "", walls: bool = False) -> str | None:
+def _no_process(result, text: str = "") -> str | None:
     """What shows that this run (or the compiler it ran: `text` is its output) could
-    not start a process for want of one, or None. walls: it ran in namespaces."""
+    not start a process for want of one, or None."""
     if result.exec_error == errno.EAGAIN:
         return result.describe()
-    if walls and result.pid is None and result.supervisor is None and not result.stdout:
+    spawned = result.spawned_status
+    if (result.pid is None and result.status is None and not result.stdout and spawned is not None
+            and os.WIFEXITED(spawned) and os.WEXITSTATUS(spawned) in _TOOL_EXIT_CODES):
         said = result.stderr_text.strip().splitlines()
-        if said and all(_BWRAP_NO_PROCESS.match(ln) for ln in said):
+        if said and all(_TOOL_NO_PROCESS.match(ln) for ln in said):
             return said[0]
     if result.exit_code not in (0, None) and text:
         return _driver_said_no_process(text)
@@ -385,15 +390,20 @@ class Sandbox:
             del limits["nproc"]
         deadline = time.monotonic() + self.limits.compile_wall
         kills = self._kills
+        first = None  # what showed the first shortage
         for tries, pause in enumerate((*START_PAUSES, None), 1):
             left = deadline - time.monotonic()
             result = self._run(argv, timeout=max(left, 0.001), limits=limits, tmp=COMPILE_TMP, retry=False, **where)
             text = self._compiler_text(result, src_dir)
-            why = _no_process(result, text, self.walls)
-            if why is None and tries > 1 and result.timed_out:  # a retry cut short by what the
-                why = "then a try ran out of what was left of its time"  # tries before it used
+            why = _no_process(result, text)
+            if why is None and first and result.timed_out and left < self.limits.compile_wall / 2:
+                # a retry cut short because the tries before it used most of the wall (gcc
+                # waits 15 s on a refused fork): it says nothing about the file. (With most
+                # of the wall left, a time-out is the file's own: "did not finish".)
+                why = f"{first}; then a try ran out of what was left of its time"
             if why is None:
                 return result, text
+            first = first or why
             if pause is None or self._tries_over(kills) or deadline - time.monotonic() <= pause or result.timed_out:
                 raise Shortage(f"the compiler could not start a process ({why}; tried {tries} "
                                f"time{'s' if tries > 1 else ''}): the process limit it shares was used up at "
@@ -487,10 +497,10 @@ class Sandbox:
         for tries, pause in enumerate((*START_PAUSES, None), 1):
             got = self._run_once(argv, timeout, limits, tmp, cwd, mode, stdin, env, live, trace_log, root)
             if live:  # a live handle is back once the program started, or could not be
-                if not retry or got.running or got.exec_error != errno.EAGAIN:
+                if not retry or got.exec_error != errno.EAGAIN:
                     return got
-                got = got.wait()
-            why = _no_process(got, walls=self.walls) if retry else None
+                got = got.wait()  # (it never ran: the wait is at once)
+            why = _no_process(got) if retry else None
             if why is None:
                 return got
             if pause is None or self._tries_over(kills):

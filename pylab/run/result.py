@@ -39,6 +39,7 @@ class RunResult:
     reaped: list[tuple[int, int]] = field(default_factory=list)  # (pid, raw status) of orphans the supervisor reaped
     terminal: bool = False  # tty mode with stdin and stderr on the pty too (stderr is in stdout)
     trace: Any = None  # a pylab.run.tracer.Trace when the run was traced
+    spawned_status: int | None = None  # raw wait status of what the runner spawned: the supervisor, or a wrap around it
 
     @property
     def exit_code(self) -> int | None:

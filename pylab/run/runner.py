@@ -95,6 +95,7 @@ class Process:
         self._file = None
         self._terminal = mode == "tty" and terminal
         self._trace_fd: int | None = None
+        self._spawned_status: int | None = None
 
         supervisor = toolchain.tool("supervise")
         status_r, status_w = os.pipe()
@@ -249,7 +250,7 @@ class Process:
         finally:
             if self._stdin_w is not None and self._stdin_data is not None:
                 self.close_stdin()
-            os.waitpid(self._sup_pid, 0)  # the supervisor; the program's status came by pipe
+            self._spawned_status = os.waitpid(self._sup_pid, 0)[1]  # the supervisor (or its wrap); the program's came by pipe
             if self._file is not None:
                 self._file.seek(0)
                 self._take("stdout", self._file.read())
@@ -444,7 +445,7 @@ class Process:
             argv=self.argv, mode=self.mode, pid=self.pid, status=self._status,
             stdout=stdout, stderr=stderr, duration=self._duration,
             timed_out=self._ended_how == 1, stopped=self._ended_how == 2, exec_error=self._exec_error,
-            stragglers=list(self._stragglers), truncated=truncated,
+            stragglers=list(self._stragglers), truncated=truncated, spawned_status=self._spawned_status,
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
             supervisor=self.supervisor, outlived=list(self._outlived), reaped=list(self._reaped),
             terminal=self._terminal, trace=trace,
