@@ -44,7 +44,7 @@ def test_every_killed_mutant_alone_exits_0(monkeypatch, capsys):
         return set()
 
     monkeypatch.setattr(mutation_smoke, "hunt", hunt)
-    assert mutation_smoke.main(["exit2", "zombie"]) == 0
+    assert mutation_smoke.main(["exit2=t::a", "zombie=t::b"]) == 0  # (=TESTS: no search of the test files)
     table = verdicts(capsys.readouterr().out)
     assert table == {"exit2": "t::kills_exit2", "zombie": "t::kills_zombie"}
 
@@ -54,7 +54,7 @@ def test_every_killed_mutant_alone_exits_0(monkeypatch, capsys):
         return {"t::broken"}
 
     monkeypatch.setattr(mutation_smoke, "hunt", hunt_one_unproven)
-    assert mutation_smoke.main(["exit2", "zombie"]) == 1
+    assert mutation_smoke.main(["exit2=t::a", "zombie=t::b"]) == 1
     out = capsys.readouterr().out
     assert verdicts(out)["zombie"].startswith("UNPROVEN: killed only by tests that fail on the real sources too (t::broken)")
     assert out.splitlines()[-1] == "set aside, failing on the real sources too: t::broken"
