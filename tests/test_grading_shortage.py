@@ -293,3 +293,18 @@ def test_a_live_run_the_supervisor_could_not_fork_is_tried_again(monkeypatch):
         live, _ = sb.start([binary])
         result = live.wait(timeout=10)
     assert len(refused) == 1 and result.exit_code == 0 and "process ID is" in result.stdout_text
+
+
+def test_without_namespaces_one_exercises_fork_loop_leaves_the_next_exercise_its_processes(tmp_path, monkeypatch):
+    # the exercises share the uid's process limit there, so they are graded one at a time:
+    # a correct fork_test scores in full beside a getpid_test that forks without end
+    monkeypatch.setenv("PYLAB_BWRAP", str(tmp_path / "no-bwrap"))
+    (tmp_path / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) fork(); }\n")
+    shutil.copy(exercises.find("fork_test").reference_source(), tmp_path / "fork_test.c")
+    report = grade_submission(tmp_path, [exercises.find("getpid_test"), exercises.find("fork_test")],
+                              LIMITS.with_(wall=0.5), containment="uid")
+    assert report.containment in ("uid", "none")
+    bomb = [r for r in report.results if r.exercise == "getpid_test"]
+    fine = [r for r in report.results if r.exercise == "fork_test"]
+    assert bomb and all(r.score == 0 and not r.error for r in bomb)
+    assert fine and all(r.score == r.max_score for r in fine), [(r.name, r.observed) for r in fine]

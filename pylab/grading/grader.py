@@ -279,17 +279,22 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
         with Sandbox(limits, fallback=containment != "namespaces") as sandbox:
             report.uid = sandbox.uid
             report.containment = sandbox.containment
+            # Without namespaces every run shares one process limit (the uid's), so one
+            # exercise's fork loop would leave another's runs no process: there the
+            # exercises go one at a time, each compiled just before its checks.
+            alone = not sandbox.walls
             # compile ahead: the compiler of the next exercises runs while checks run
             ahead = ThreadPoolExecutor(COMPILE_AHEAD, thread_name_prefix="pylab-compile")
             deadline = t0 + submission_budget([ex for ex, _ in pending], limits)
             checking = None  # made once the compiles are queued
             try:
                 sources = {ex.name: read_source(ex, submission) for ex, _ in pending}  # each read once
-                compiled = {ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source, data)
-                            for ex, _ in pending if isinstance(data := sources[ex.name], bytes)}
+                compiled = {} if alone else {
+                    ex.name: ahead.submit(compile_bounded, sandbox, submission / ex.source, data)
+                    for ex, _ in pending if isinstance(data := sources[ex.name], bytes)}
                 # exercises in parallel (each check still has its own wall limit); their
                 # results are reported in course order
-                checking = ThreadPoolExecutor(EXERCISE_JOBS, thread_name_prefix="pylab-exercise")
+                checking = ThreadPoolExecutor(1 if alone else EXERCISE_JOBS, thread_name_prefix="pylab-exercise")
                 running = [(ex, i, checking.submit(grade_exercise, ex, i, submission, sandbox, visible_only,
                                                    compiled.get(ex.name), deadline, sources[ex.name]))
                            for ex, i in pending]
