@@ -287,15 +287,48 @@ def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, c
     found = cached()
     if found is not None:
         return found
-    cmd = _Command(cc_path, tuple(flags), tuple(base), tuple(before), tuple(after))
     slot.mkdir(parents=True, exist_ok=True)
-    if output is None:
-        # One build per key at a time: the suite's workers and `grade --jobs` ask for the
-        # same program together, and each would otherwise compile it (make -j's problem;
-        # a lock file is what ccache and pip use). The second asker finds it built.
-        with _locked(slot / ".lock"):
-            return cached() or _compile(sources, cmd, slot, output=None)
-    return _compile(sources, cmd, slot, output=output)
+    # One build per key at a time: the suite's workers and `grade --jobs` ask for the same
+    # program together, and each would otherwise compile it (make -j's problem; a lock
+    # file is what ccache and pip use). The second asker finds it built. (output=: always
+    # compiled, nothing shared, no lock.)
+    with _locked(slot / ".lock") if output is None else contextlib.nullcontext():
+        found = cached()
+        if found is not None:
+            return found
+        # build in a private folder, then rename: concurrent builds never see half a file
+        work = Path(tempfile.mkdtemp(prefix=f".{sources[0].stem}.", dir=slot))
+        try:
+            out = work / sources[0].stem
+            if len(sources) == 1:
+                deps = [work / "main.d"]
+                text = _run_cc([cc_path, *base, "-MMD", "-MF", str(deps[0]), "-o", str(out),
+                                str(sources[0]), *after], sources)
+            else:  # gcc -MMD writes one file's dependencies per run: compile each, then link
+                deps, objs, text = [], [], ""
+                for i, src in enumerate(sources):
+                    obj, dep = work / f"{i}.{src.stem}.o", work / f"{i}.d"
+                    text += _run_cc([cc_path, *base, "-c", "-MMD", "-MF", str(dep), "-o", str(obj), str(src)], [src])
+                    deps.append(dep)
+                    objs.append(str(obj))
+                text += _run_cc([cc_path, *flags, *before, "-o", str(out), *objs, *after], sources)
+            headers = _read_deps(deps, sources)
+            if output is not None:
+                shutil.move(str(out), str(output))  # maybe onto another file system
+                return Path(output)
+            binary = slot / _headers_key(headers) / sources[0].stem
+            binary.parent.mkdir(exist_ok=True)
+            log = Path(f"{binary}.warnings")
+            if text:  # warnings (-Wall -Wextra) are kept for whoever asks
+                log.write_text(text)
+            elif log.exists():
+                log.unlink()
+            os.replace(out, binary)
+            (work / "headers").write_text("".join(f"{h}\n" for h in _portable(headers, sources[0].parent)))
+            os.replace(work / "headers", manifest)
+            return binary
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 LOCK_WAIT = 120.0  # seconds one build waits for another's; then it compiles too
@@ -326,53 +359,6 @@ def _locked(path: Path):
         yield
     finally:
         os.close(fd)
-
-
-@dataclass(frozen=True)
-class _Command:
-    cc: str
-    flags: tuple   # the base flags, for the link
-    base: tuple    # flags, the caller's extras and the lab's -I: every compile
-    before: tuple  # the caller's extras alone
-    after: tuple   # libraries, after the sources
-
-
-def _compile(sources: list[Path], cmd: _Command, slot: Path, *, output) -> Path:
-    # build in a private folder, then rename: concurrent builds never see half a file
-    cc_path, flags, base, before, after = cmd.cc, cmd.flags, cmd.base, cmd.before, cmd.after
-    manifest = slot / "headers"
-    work = Path(tempfile.mkdtemp(prefix=f".{sources[0].stem}.", dir=slot))
-    try:
-        out = work / sources[0].stem
-        if len(sources) == 1:
-            deps = [work / "main.d"]
-            text = _run_cc([cc_path, *base, "-MMD", "-MF", str(deps[0]), "-o", str(out),
-                            str(sources[0]), *after], sources)
-        else:  # gcc -MMD writes one file's dependencies per run: compile each, then link
-            deps, objs, text = [], [], ""
-            for i, src in enumerate(sources):
-                obj, dep = work / f"{i}.{src.stem}.o", work / f"{i}.d"
-                text += _run_cc([cc_path, *base, "-c", "-MMD", "-MF", str(dep), "-o", str(obj), str(src)], [src])
-                deps.append(dep)
-                objs.append(str(obj))
-            text += _run_cc([cc_path, *flags, *before, "-o", str(out), *objs, *after], sources)
-        headers = _read_deps(deps, sources)
-        if output is not None:
-            shutil.move(str(out), str(output))  # maybe onto another file system
-            return Path(output)
-        binary = slot / _headers_key(headers) / sources[0].stem
-        binary.parent.mkdir(exist_ok=True)
-        log = Path(f"{binary}.warnings")
-        if text:  # warnings (-Wall -Wextra) are kept for whoever asks
-            log.write_text(text)
-        elif log.exists():
-            log.unlink()
-        os.replace(out, binary)
-        (work / "headers").write_text("".join(f"{h}\n" for h in _portable(headers, sources[0].parent)))
-        os.replace(work / "headers", manifest)
-        return binary
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
 
 
 def warnings_for(binary: PathLike) -> str:
