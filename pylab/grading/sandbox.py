@@ -366,9 +366,7 @@ class Sandbox:
         if self.walls:
             return self._compile_apart(source.name, data, src, out)
         argv = toolchain.command(self.inside(src), self.inside(out), lab_include=self.inside(self.dir / "include"))
-        result, text = self._compile_run(argv, self.dir / "src", source.name, cwd=self.dir / "src")
-        if result.timed_out:
-            raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
+        result, text = self._compile_run(argv, self.dir / "src", src, cwd=self.dir / "src")
         try:
             built = stat.S_ISREG(os.lstat(out).st_mode)
         except FileNotFoundError:
@@ -377,9 +375,10 @@ class Sandbox:
             raise toolchain.CompileError(src, text or result.describe())
         return out
 
-    def _compile_run(self, argv, src_dir: Path, name: str, **where):
+    def _compile_run(self, argv, src_dir: Path, src: Path, **where):
         """The compiler's run and its text, tried again while it found no process to start
-        (START_PAUSES), all within one compile_wall; Shortage when it never did."""
+        (START_PAUSES), all within one compile_wall; Shortage when it never did, and
+        CompileError when the compiler did not finish in time."""
         limits = dict(COMPILE_LIMITS)
         if not self.walls:
             # No namespace: the process limit counts every process of the uid (the user's,
@@ -402,12 +401,15 @@ class Sandbox:
                 # of the wall left, a time-out is the file's own: "did not finish".)
                 why = f"{first}; then a try ran out of what was left of its time"
             if why is None:
+                if result.timed_out:
+                    raise toolchain.CompileError(
+                        src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
                 return result, text
             first = first or why
             if pause is None or self._tries_over(kills) or deadline - time.monotonic() <= pause or result.timed_out:
                 raise Shortage(f"the compiler could not start a process ({why}; tried {tries} "
                                f"time{'s' if tries > 1 else ''}): the process limit it shares was used up at "
-                               f"the time; this is not an error in {name}")
+                               f"the time; this is not an error in {src.name}")
             time.sleep(pause)
 
     def _tries_over(self, kills: int) -> bool:
@@ -451,9 +453,7 @@ class Sandbox:
                     os.write(fd, blob)
                 finally:
                     os.close(fd)
-            result, text = self._compile_run(argv, folder / "src", name, root=folder)
-            if result.timed_out:
-                raise toolchain.CompileError(src, f"the compiler did not finish within {self.limits.compile_wall:g} s\n{text}")
+            result, text = self._compile_run(argv, folder / "src", src, root=folder)
             try:
                 binary = read_submission_file(folder / "bin", out.name, cap=compile_cache.BINARY_CAP)
             except (OSError, Refused):
