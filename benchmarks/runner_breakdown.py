@@ -16,9 +16,14 @@ processes the supervisor's /proc sweep would have to read on this machine now, a
 x86-64 what an exec costs without the C library's start-up (benchmarks/c/nolibc_exit.c)
 and what one CPUID instruction costs (benchmarks/c/cpuid_cost.c): glibc executes CPUID
 dozens of times as each program starts, and in a virtual machine each one traps.
+Last, benchmarks/c/exec_chain.c (built as the supervisor is) runs tiny directly and
+through one middle process, and counts how often tiny changed CPU: the middle's price
+is mostly the kernel moving the program at its exec (docs/performance.md, "The
+supervisor's price").
 """
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -73,6 +78,9 @@ def main(rounds: int = 300) -> None:
         cpuid = toolchain.build(os.path.join(HERE, "c", "cpuid_cost.c"), flags=("-O2",))
         ns = int(subprocess.run([cpuid], capture_output=True, text=True).stdout)
         print(f"one CPUID instruction: {ns / 1e3:.2f} us")
+    chain = toolchain.build(os.path.join(HERE, "c", "exec_chain.c"), flags=toolchain.TOOL_FLAGS + ("-static",),
+                            cc="musl-gcc" if shutil.which("musl-gcc") else None)
+    print(subprocess.run([chain, str(rounds), tiny], capture_output=True, text=True, check=True).stdout, end="")
 
 
 def x86_steps(spawn) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -159,6 +160,22 @@ def test_ten_procs_is_ten_processes_that_each_write_a_line():
     assert sorted(lines) == sorted([f"child {i}" for i in range(9)] + ["parent"])
     assert lines[-1] == "parent"  # the parent writes after it has reaped all nine
     assert bench.tree_size(result.trace.processes(), str(bench.ten_processes())) == 10
+
+
+def test_exec_chain_times_a_program_run_directly_and_through_a_middle_and_counts_its_moves():
+    # benchmarks/c/exec_chain.c, which docs/performance.md quotes; built as the supervisor is
+    source = Path(__file__).resolve().parent.parent / "benchmarks" / "c" / "exec_chain.c"
+    chain = toolchain.build(source, flags=toolchain.TOOL_FLAGS + ("-static",))
+    r = subprocess.run([chain, "4", bench.tiny_program()], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = [re.fullmatch(r"(direct|through a middle) +([0-9.]+) us a run, the program changed CPU (\d+) times in 4 runs", ln)
+            for ln in r.stdout.splitlines()]
+    assert [m and m.group(1) for m in rows] == ["direct", "through a middle"], r.stdout
+    assert all(float(m.group(2)) > 0 for m in rows)
+    bad = subprocess.run([chain, "2", "/nonexistent/tiny"], capture_output=True, text=True, timeout=60)
+    assert (bad.returncode, bad.stdout.strip()) == (1, "exec_chain: could not run /nonexistent/tiny")
+    usage = subprocess.run([chain], capture_output=True, text=True, timeout=60)
+    assert (usage.returncode, usage.stderr.strip()) == (2, "usage: exec_chain N PROG")
 
 
 def test_tree_size_counts_the_program_and_its_descendants_only():
