@@ -8,6 +8,10 @@
  * its slot at the call that follows. Each event is a line in strace -f -ttt -xx's form
  * (the subset pylab/run/tracer.py parses), kept in memory: log_write(fd) writes it at
  * once. x86-64 only (it reads the registers of that ABI).
+ * The first process seized names the run's stdout and stderr (what its fds 1 and 2 are,
+ * as /proc shows them) in a "--- pylab-streams 1<..> 2<..> ---" line; a later write to fd 1
+ * or 2 that points elsewhere (the process closed, dup2'd or reopened it) is logged as
+ * strace -y would, "write(1</its/target>, ..."; one that reaches the run's stream is not.
  */
 #ifndef PTRACE_CORE_H
 #define PTRACE_CORE_H
@@ -55,6 +59,7 @@ struct tracee {
     long nr, args[6];                       /* the call stopped at its entry, or -1 */
     double t;
     char *text;                             /* what was read at the entry */
+    char fd_note[272];                      /* "<target>" when a write's fd 1/2 points elsewhere */
 };
 static struct tracee *table;
 static size_t cap, used;
@@ -407,6 +412,29 @@ static void forget_marker(pid_t pid, unsigned long slot)  /* a child's copy of i
 }
 
 /* ---- the calls, at their entry and exit ----------------------------------------------- */
+static char streams[2][256];                /* the run's stdout and stderr, as /proc names them */
+
+/* What pid's fd points at ("pipe:[123]", "/dev/pts/0", a path); "" when it cannot be read */
+static void fd_target(pid_t pid, int fd, char *out, size_t size)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+    ssize_t n = readlink(path, out, size - 1);
+    out[n > 0 ? n : 0] = 0;
+}
+
+/* "<target>" in note when pid's fd (1 or 2) no longer points at the run's stream */
+static void note_fd(pid_t pid, int fd, char *note, size_t size)
+{
+    char now[256];
+    note[0] = 0;
+    if (fd != 1 && fd != 2)
+        return;
+    fd_target(pid, fd, now, sizeof now);
+    if (now[0] && streams[fd - 1][0] && strcmp(now, streams[fd - 1]))
+        snprintf(note, size, "<%s>", now);
+}
+
 static void resume(pid_t pid, int request, int sig)
 {
     ptrace(request, pid, 0, (void *)(long)sig);
@@ -450,9 +478,10 @@ static void entry(struct tracee *tr)
         resume(tr->pid, PTRACE_CONT, 0);
         return;
     }
-    if (nr == SYS_write || nr == SYS_writev)
+    if (nr == SYS_write || nr == SYS_writev) {
         tr->text = write_text(tr->pid, nr, a);
-    else if (nr == SYS_execve)
+        note_fd(tr->pid, (int)a[0], tr->fd_note, sizeof tr->fd_note);
+    } else if (nr == SYS_execve)
         tr->text = exec_text(tr->pid, (unsigned long)a[0], (unsigned long)a[1]);
     else if (nr == SYS_execveat)
         tr->text = exec_text(tr->pid, (unsigned long)a[1], (unsigned long)a[2]);
@@ -492,7 +521,8 @@ static void leave(struct tracee *tr)
     long rv = (long)r.rax;
     result(ret, sizeof ret, rv);
     if (nr == SYS_write || nr == SYS_writev) {
-        line(tr->pid, tr->t, "%s(%d, %s) = %s", nr == SYS_write ? "write" : "writev", (int)a[0], tr->text, ret);
+        line(tr->pid, tr->t, "%s(%d%s, %s) = %s", nr == SYS_write ? "write" : "writev", (int)a[0], tr->fd_note,
+             tr->text, ret);
     } else if (nr == SYS_execve || nr == SYS_execveat) {
         exec_line(tr, ret);                 /* (a successful exec was logged at its event) */
     } else if (nr == SYS_wait4) {
@@ -694,6 +724,11 @@ static int seize(pid_t pid)
                PTRACE_O_EXITKILL)) < 0)
         return -1;
     find(pid, 1)->announced = 1;
+    if (!streams[0][0] && !streams[1][0]) {  /* the first process: its fds 1 and 2 are the run's */
+        fd_target(pid, 1, streams[0], sizeof streams[0]);
+        fd_target(pid, 2, streams[1], sizeof streams[1]);
+        line(pid, now(), "--- pylab-streams 1<%s> 2<%s> ---", streams[0], streams[1]);
+    }
     return 0;
 }
 #endif

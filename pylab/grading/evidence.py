@@ -93,10 +93,12 @@ def _no_source_line(path: str, addr: str, base: str) -> None:
     return None
 
 
-def watch(path: Path | None, namespaces: bool = True) -> Watch:
+def watch(path: Path | None, namespaces: bool = True, streams: dict[int, str] | None = None) -> Watch:
     """The evidence of one traced run (an empty Watch when there is none). namespaces:
     the run was in a sandbox of its own (else pids are this machine's, and the first
-    process traced, the jail that became the supervisor, is left out)."""
+    process traced, the jail that became the supervisor, is left out). streams: the run's
+    stdout and stderr as /proc names them (RunResult.streams): a write to an fd 1 the
+    program pointed elsewhere is then not its stdout."""
     if path is None:
         return Watch(complete=False)
     text, complete = read_log(path)
@@ -104,7 +106,7 @@ def watch(path: Path | None, namespaces: bool = True) -> Watch:
         return Watch(complete=False)
     # no library was preloaded (command()): a stdio marker in this log was written by the
     # submission itself, so it is dropped, and its "binary" is never handed to addr2line
-    trace = tracer.parse(text=text, where=_no_source_line)
+    trace = tracer.parse(text=text, where=_no_source_line, streams=streams)
     trace.events = [e for e in trace.events if e.kind != "stdio"]
     if namespaces:  # the tracer names everyone by host pid; nspid is what each one saw
         inner = {pid: p.nspid for pid, p in trace.processes().items() if p.nspid is not None}

@@ -675,6 +675,7 @@ class Context:
         self.limits = sandbox.limits
         self.deadline = time.monotonic() + self.limits.wall
         self.fork_log: Path | None = None
+        self._streams: dict[int, str] = {}  # the last run's stdout and stderr, for its log
         self._live = []
         self._watched: tuple = (None, None)  # (the log's identity when read, its Watch)
         self._asked: set = set()  # the runs this check has had: asked again, they run again
@@ -700,9 +701,11 @@ class Context:
             self._asked.add(key)
         if seen is not None and seen[0].duration < budget:
             result, self.fork_log = seen
+            self._streams = result.streams
             return result
         result, self.fork_log = self.sandbox.run([self.binary, *args], mode=mode, stdin=stdin,
                                                  timeout=budget, watch_forks=watch_forks)
+        self._streams = result.streams
         if key and key not in self.sandbox.observed and _ended_by_itself(result):
             self.sandbox.observed[key] = (result, self.fork_log)
         return result
@@ -728,6 +731,7 @@ class Context:
     def start(self, *args, mode="pipe", watch_forks=False):
         proc, self.fork_log = self.sandbox.start([self.binary, *args], mode=mode, timeout=self._budget(),
                                                  watch_forks=watch_forks)
+        self._streams = proc.streams
         self._live.append(proc)
         return proc
 
@@ -757,7 +761,7 @@ class Context:
             st = None
         key = (str(self.fork_log), st.st_size, st.st_mtime_ns, st.st_ino) if st else None
         if key is None or key != self._watched[0]:
-            self._watched = (key, evidence.watch(self.fork_log, namespaces=self.sandbox.walls))
+            self._watched = (key, evidence.watch(self.fork_log, namespaces=self.sandbox.walls, streams=self._streams))
         return self._watched[1]
 
     def time_left(self) -> float:

@@ -65,10 +65,45 @@ def _wrote(trace: Trace, pid: int, data: bytes, since: float) -> Event | None:
     return None
 
 
+def _shared_memory(trace: Trace) -> dict[int, tuple[int, float]]:
+    """{child: (parent, until)} for each process made by vfork (or clone with CLONE_VM,
+    not a thread): it runs in its parent's memory, stdout's buffer included, until it
+    execs or ends, so what stdio shows it holding then is its parent's."""
+    shared = {}
+    for e in trace.events:
+        flags = e.text or ""
+        if e.kind == "spawn" and e.other is not None and "CLONE_THREAD" not in flags and \
+                (flags == "vfork" or "CLONE_VM" in flags):
+            done = next((x.t for x in trace.events if x.pid == e.other and x.kind in ("exec", "end")), float("inf"))
+            shared[e.other] = (e.pid, done)
+    return shared
+
+
+def _running(trace: Trace, pid: int, t: float, name) -> str:
+    """', running PROG,' when pid had exec'd another program by t (the program's own
+    first exec is the program itself), else ''."""
+    execs = [e for e in trace.events if e.pid == pid and e.kind == "exec" and e.t <= t]
+    if pid == name.program:
+        execs = execs[1:]
+    return f", running {(execs[-1].argv or [execs[-1].text])[0]!r}," if execs else ""
+
+
+def _elsewhere(trace: Trace, pid: int, data: bytes, since: float) -> Event | None:
+    """pid's write, at or after `since`, of `data` to an fd 1 it had pointed elsewhere."""
+    out = b""
+    for e in trace.events:
+        if e.kind == "elsewhere" and e.fd == 1 and e.pid == pid and e.t >= since:
+            out += e.data
+            if data in out:
+                return e
+    return None
+
+
 def buffer_sentences(trace: Trace, name) -> list[str]:
     """Fork copies, exec and _exit losses, setvbuf: one sentence each."""
     out: list[str] = []
     events = trace.events
+    shared = _shared_memory(trace)
     empty_forks: dict[str, int] = {}
     copies: dict[bytes, list[tuple[Event, Event]]] = {}  # pending bytes -> (marker, spawn) per fork
     for e in events:
@@ -89,7 +124,8 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             continue
         if e.text == "setvbuf":
             where = f" at {e.where}" if e.where else ""
-            out.append(f"{name(e.pid)} set stdout {MODE_WORDS.get(e.mode, e.mode)} itself (setvbuf){where}, "
+            out.append(f"{name(e.pid)}{_running(trace, e.pid, e.t, name)} set stdout "
+                       f"{MODE_WORDS.get(e.mode, e.mode)} itself (setvbuf){where}, "
                        f"so the default buffering for this target did not apply from then on.")
         elif e.text == "fork":
             spawn = _next(events, e, e.pid, ("spawn",))
@@ -104,13 +140,24 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             writers = [(p, w) for p in (e.pid, child) if (w := _wrote(trace, p, e.data, e.t))]
             text = _quote(e.data)
             if len(writers) == 2:
-                out.append(f"{text} was written twice, by {name(e.pid)} at {_ms(writers[0][1].t)} and by its child "
-                           f"{child} at {_ms(writers[1][1].t)}: it was still in the {MODE_WORDS.get(e.mode, e.mode)} "
-                           f"stdout buffer when fork copied the buffer into the child ({_ms(spawn.t)}).")
+                out.append(f"{text} was written by {name(e.pid)} at {_ms(writers[0][1].t)} and by its child "
+                           f"{child} at {_ms(writers[1][1].t)}, a copy each: it was still in the "
+                           f"{MODE_WORDS.get(e.mode, e.mode)} stdout buffer when fork copied the buffer into the "
+                           f"child ({_ms(spawn.t)}).")
             else:
-                who = f"only {name(writers[0][0])} wrote its copy" if writers else "neither wrote its copy"
+                who = f"only {name(writers[0][0])} wrote its copy to stdout" if writers else \
+                      "neither wrote its copy to stdout"
+                away = [f"{name(p)} wrote its copy to {w.text}, where it had pointed its fd 1" for p in (e.pid, child)
+                        if (w := _elsewhere(trace, p, e.data, e.t))]
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
-                           f"fork copied it into the child; {who}.")
+                           f"fork copied it into the child; {'; '.join([who, *away])}.")
+        elif e.text in ("exec", "_exit") and e.data and e.pid in shared and e.t <= shared[e.pid][1]:
+            parent = shared[e.pid][0]
+            later = _wrote(trace, parent, e.data, e.t)
+            kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
+            out.append(f"{name(e.pid)} was made by vfork, so it ran in {name(parent)}'s memory until it "
+                       f"{'exec' if e.text == 'exec' else 'end'}ed: the {_quote(e.data)} pending in stdout's buffer "
+                       f"at its {e.text} was {name(parent)}'s, not a copy of its own, and was not lost: {kept}.")
         elif e.text in ("exec", "_exit") and e.data:
             if e.text == "exec":
                 done = _next(events, e, e.pid, ("exec", "stdio"))
@@ -145,6 +192,21 @@ def duplicate_sentences(trace: Trace, name) -> list[str]:
     return out
 
 
+def elsewhere_sentences(trace: Trace, name) -> list[str]:
+    """Writes to fd 1 or 2 that did not reach the run's stdout or stderr: the process had
+    pointed the fd elsewhere (closed and reopened it, or dup2'd a file onto it)."""
+    out, seen = [], {}
+    for e in trace.events:
+        if e.kind == "elsewhere":
+            seen.setdefault((e.pid, e.fd, e.text), []).append(e)
+    for (pid, fd, target), writes in seen.items():
+        stream = "stdout" if fd == 1 else "stderr"
+        data = b"".join(w.data for w in writes)
+        out.append(f"{name(pid)} had pointed its fd {fd} at {target}: its {len(writes)} write(s) to fd {fd} "
+                   f"({_quote(data)}) went there, not to the run's {stream}.")
+    return out
+
+
 def _stdout_lines(trace: Trace, pid: int, since: float = float("-inf"), until: float = float("inf")) -> list[str]:
     return trace.stdout(pid, since, until).decode(errors="replace").splitlines()
 
@@ -174,8 +236,8 @@ def copied_sentences(trace: Trace, name) -> list[str]:
             if line not in theirs or not first.startswith(data) or not any(w.startswith(data) for w in starts):
                 continue
             empty = f"; {name(parent)} had written nothing to stdout before that fork" if not before else ""
-            out.append(f"{_quote(line.encode())} was written twice, by {name(parent)} and by its child {child}, "
-                       f"both after the fork{empty}: the line was still in stdout's buffer when fork copied the "
+            out.append(f"{_quote(line.encode())} was written by {name(parent)} and by its child {child}, a copy "
+                       f"each, both after the fork{empty}: the line was still in stdout's buffer when fork copied the "
                        f"buffer into the child, and each process wrote its copy.")
     return out
 
@@ -212,7 +274,7 @@ def unwritten_sentences(trace: Trace, name, pids) -> list[str]:
 def syscall_sentences(trace: Trace, program: int | None = None, supervisor: int | None = None,
                       pids=None) -> list[str]:
     """The sentences that system calls alone support (no stdio marker: what grading may
-    trust): lines written twice by a parent and its child after a fork, and processes
+    trust): lines written by a parent and its child, a copy each, after a fork, and processes
     of `pids` (default: every one but the supervisor) that exec'd or ended having
     written nothing to stdout."""
     name = _Names(trace, program, supervisor)
@@ -248,7 +310,8 @@ def life_sentences(trace: Trace, name) -> list[str]:
 def sentences(trace: Trace, program: int | None = None, supervisor: int | None = None) -> list[str]:
     """Every sentence the trace supports, buffers first, then lives."""
     name = _Names(trace, program, supervisor)
-    return [*buffer_sentences(trace, name), *duplicate_sentences(trace, name), *life_sentences(trace, name)]
+    return [*buffer_sentences(trace, name), *duplicate_sentences(trace, name), *elsewhere_sentences(trace, name),
+            *life_sentences(trace, name)]
 
 
 def describe_event(e: Event) -> str | None:
@@ -256,10 +319,12 @@ def describe_event(e: Event) -> str | None:
     if e.kind == "signal" and e.signal == "SIGCHLD":
         return None
     what = {
-        "spawn": lambda: f"fork -> {e.other}" + (f" ({e.text})" if e.text not in ("fork", "vfork") else ""),
+        "spawn": lambda: f"{'vfork' if e.text == 'vfork' else 'fork'} -> {e.other}" +
+                         (f" ({e.text})" if e.text not in ("fork", "vfork") else ""),
         "exec": lambda: f"exec {' '.join(e.argv or [e.text])}",
         "exec_failed": lambda: f"exec failed: {e.text}",
         "write": lambda: f"write fd {e.fd}: {e.data.decode(errors='replace')!r}",
+        "elsewhere": lambda: f"write fd {e.fd} (pointed at {e.text}): {e.data.decode(errors='replace')!r}",
         "exit": lambda: f"exit({e.code})",
         "end": lambda: f"ended: exit code {e.code}" if e.signal is None else
                        f"ended: killed by {e.signal}{' (core dumped)' if e.core else ''}",

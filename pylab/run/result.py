@@ -40,6 +40,7 @@ class RunResult:
     terminal: bool = False  # tty mode with stdin and stderr on the pty too (stderr is in stdout)
     trace: Any = None  # a pylab.run.tracer.Trace when the run was traced
     spawned_status: int | None = None  # raw wait status of what the runner spawned: the supervisor, or a wrap around it
+    streams: dict = field(default_factory=dict)  # a traced or wrapped run's {1: stdout, 2: stderr}, as /proc names them
 
     @property
     def exit_code(self) -> int | None:

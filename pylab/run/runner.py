@@ -95,6 +95,7 @@ class Process:
         self._file = None
         self._terminal = mode == "tty" and terminal
         self._trace_fd: int | None = None
+        self._streams: dict[int, str] = {}  # what the run's stdout and stderr are, as /proc names them
         self._spawned_status: int | None = None
 
         supervisor = toolchain.tool("supervise")
@@ -145,6 +146,8 @@ class Process:
             # traces the run itself (-t) where the lab's tracer serves; otherwise (another
             # machine; a sandbox, whose PID namespace needs strace) a tracer goes around it.
             opts = None
+            if trace or wrap is not None:  # (a traced write to fd 1 or 2 that went elsewhere is told by its target)
+                self._streams = {1: os.readlink(f"/proc/self/fd/{out_w}"), 2: os.readlink(f"/proc/self/fd/{err_w}")}
             if trace:
                 self._trace_fd = os.memfd_create("pylab-trace", os.MFD_CLOEXEC)
                 opts = tracer.supervisor_options(TRACE_FD, env=env) if wrap is None else None
@@ -411,6 +414,12 @@ class Process:
         return self._exec_error
 
     @property
+    def streams(self) -> dict[int, str]:
+        """{1: stdout, 2: stderr} as /proc names the run's (a traced or wrapped run; else {}):
+        what a tracer's log is told, to know a write to a redirected fd 1 or 2."""
+        return dict(self._streams)
+
+    @property
     def spawned(self) -> int:
         """pid of the process this run spawned: the supervisor, or what wraps it (the
         tracer, a sandbox), seen from here."""
@@ -438,7 +447,7 @@ class Process:
         if self._trace_fd is not None:
             try:
                 text = self._read_trace()
-                trace = tracer.parse(text=text, subreaper=self.supervisor) if text else None
+                trace = tracer.parse(text=text, subreaper=self.supervisor, streams=self._streams) if text else None
             finally:
                 self._drop_trace()
         return RunResult(
@@ -446,6 +455,7 @@ class Process:
             stdout=stdout, stderr=stderr, duration=self._duration,
             timed_out=self._ended_how == 1, stopped=self._ended_how == 2, exec_error=self._exec_error,
             stragglers=list(self._stragglers), truncated=truncated, spawned_status=self._spawned_status,
+            streams=dict(self._streams),
             stdout_bytes_seen=self._seen["stdout"], stderr_bytes_seen=self._seen["stderr"],
             supervisor=self.supervisor, outlived=list(self._outlived), reaped=list(self._reaped),
             terminal=self._terminal, trace=trace,

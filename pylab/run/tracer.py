@@ -13,7 +13,12 @@ whole tree in time order:
     spawn   a fork, vfork or clone made `other` (flags in `text`; `code`: the child's
             pid in its own PID namespace, when it has one)
     exec    an execve that succeeded (argv; text: the path)
-    write   a write/writev to fd 1 or 2 (`data`: the exact bytes that went out)
+    write   a write/writev to fd 1 or 2 (`data`: the exact bytes that went out) that
+            reached the run's stdout or stderr
+    elsewhere  a write/writev to fd 1 or 2 after the process pointed that fd somewhere
+            else (closed and reopened it, dup2): `text` names where (a path,
+            pipe:[inode]); known when the log names the run's streams (the lab's
+            tracer does; strace -y's, given parse(streams=))
     exit    the process called exit_group/_exit (code)
     end     the process is gone: exited (code) or killed (signal, core)
     signal  a signal was delivered (signal; other: the sender, when known)
@@ -243,7 +248,7 @@ def command(log: str | os.PathLike, argv, *, stdio: bool = True, env: dict | Non
 
     stdio: preload the marker library into the traced program (strace -E, so strace
     itself does not load it), after any LD_PRELOAD of `env` (default: os.environ)."""
-    cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
+    cmd = [strace_path(), "-f", "--seccomp-bpf", "--pidns-translation", "-q", "-y", "-ttt", "-xx", "-s", str(STRING_LIMIT), "-o", str(log),
            "-e", "trace=" + ",".join(SYSCALLS), "-e", "signal=all"]
     if stdio:
         cmd += ["-E", _preload(env)]
@@ -258,6 +263,27 @@ _KILLED = re.compile(r"\+\+\+ killed by (\w+)( \(core dumped\))? \+\+\+")
 _SIGNAL = re.compile(r"--- (\w+) \{(.*)\} ---")
 _SI_PID = re.compile(r"si_pid=(\d+)")
 _NSPID = re.compile(r"/\* (\d+) in strace's PID NS \*/")
+
+
+_STREAMS = re.compile(r"--- pylab-streams 1<(.*)> 2<(.*)> ---$")
+_HEXED = re.compile(r"(?:\\x[0-9a-f]{2})+")
+
+
+def _fd(args: str, start: int = 0) -> tuple[int, str | None, int]:
+    """A write's fd at args[start:], with the target strace -y (or the lab's tracer, for
+    a redirected fd) names after it: (fd, target or None, the index after them)."""
+    end = start
+    while end < len(args) and (args[end].isdigit() or (end == start and args[end] == "-")):
+        end += 1
+    fd = int(args[start:end])
+    if end < len(args) and args[end] == "<":
+        close = args.find('>, ', end)  # (a path may hold '>' or ',', not both before a quote)
+        if close > 0:
+            target = args[end + 1:close]
+            if _HEXED.fullmatch(target):  # strace -xx writes the path as \xHH too
+                target = _bytes(target).decode(errors="replace")
+            return fd, target, close + 1
+    return fd, None, end
 
 
 def _bytes(hexstr: str) -> bytes:
@@ -361,7 +387,7 @@ def _file_line(text: str) -> str | None:
 
 
 def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subreaper: int | None = None,
-          where=None) -> Trace:
+          where=None, streams: dict[int, str] | None = None) -> Trace:
     """Events from an strace -f -ttt -xx log (a file, or its text).
 
     where: how a stdio marker's return address becomes file:line; by default the
@@ -369,7 +395,11 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     read once per binary for all its markers once the log is read (a test passes its own).
 
     subreaper: who adopts an orphan whose adopter the trace cannot show (the runner's
-    supervisor); an adopter seen reaping the orphan is named from the trace itself."""
+    supervisor); an adopter seen reaping the orphan is named from the trace itself.
+
+    streams: {1: stdout, 2: stderr} as /proc names the run's (readlink of /proc/PID/fd/N),
+    for an strace -y log; the lab's tracer names them in the log itself. A write to an fd
+    that named something else is an `elsewhere` event, not a write."""
     if text is None:
         text = Path(log).read_text(errors="replace")
     events: list[Event] = []
@@ -388,12 +418,23 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
         return thread_of.get(n, n)
 
     thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
+    named = dict(streams or {})
+
+    def written(t: float, pid: int, fd: int, target: str | None, data: bytes) -> Event:
+        if target is not None and named.get(fd) not in (None, target):
+            return Event(t, pid, "elsewhere", fd=fd, data=data, text=target)
+        return Event(t, pid, "write", fd=fd, data=data)
+
     t0 = None
     for raw in text.splitlines():
         try:  # "PID SECONDS.MICROS BODY" (strace pads the pid)
             tid_s, stamp_s, body = raw.split(None, 2)
             tid, stamp = int(tid_s), float(stamp_s)
         except ValueError:
+            continue
+        if body.startswith("--- pylab-streams "):  # the lab's tracer names the run's streams
+            if (x := _STREAMS.match(body)) and not streams:
+                named = {1: x.group(1), 2: x.group(2)}
             continue
         pid = thread_of.get(tid, tid)
         if t0 is None:
@@ -421,8 +462,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             continue
         if body.startswith("write("):  # the commonest line, read without the general pattern
             try:
-                comma = body.index(",", 6)
-                fd = int(body[6:comma])
+                fd, target, comma = _fd(body, 6)
                 q1 = body.index('"', comma)
                 q2 = body.index('"', q1 + 1)
                 data = bytes.fromhex(body[q1 + 1:q2].replace("\\x", ""))
@@ -432,7 +472,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             if fd == -1 and data.startswith(MARKER):
                 events.append(_marker(pid, t, data, where, lookups if where is None else None))
             elif fd in (1, 2) and ret.isdigit() and int(ret) > 0:
-                events.append(Event(t, pid, "write", fd=fd, data=data[:int(ret)]))
+                events.append(written(t, pid, fd, target, data[:int(ret)]))
             continue
         c = _CALL.match(body)
         if not c:
@@ -478,12 +518,15 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             events.append(Event(t, pid, "kill", signal=parts[-1],
                                 other=ours(pid, target) if target is not None and target > 0 else target))
         elif name in ("write", "writev"):
-            fd = int(args.split(",", 1)[0])
-            data = b"".join(_strings(args))
+            try:
+                fd, target, rest = _fd(args)
+            except ValueError:
+                continue
+            data = b"".join(_strings(args[rest:]))
             if fd == -1 and data.startswith(MARKER):
                 events.append(_marker(pid, t, data, where, lookups if where is None else None))
             elif fd in (1, 2) and value and value > 0:
-                events.append(Event(t, pid, "write", fd=fd, data=data[:value]))
+                events.append(written(t, pid, fd, target, data[:value]))
     for e in failed_exec.values():
         events.append(e)
     _resolve(lookups)
