@@ -46,6 +46,16 @@ def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2(pylab):
     assert "Traceback" not in out.stderr and any("ld returned 1" in ln for ln in rest)
 
 
+def test_a_missing_library_is_the_one_line_and_the_linkers_text_follows(pylab, tmp_path):
+    src = tmp_path / "fine.c"
+    src.write_text("int main(void) { return 0; }\n")
+    out = pylab("run", str(src), "-l", "nosuchlib")
+    assert out.returncode == 2
+    first, *rest = out.stderr.splitlines()
+    assert first.startswith("pylab: error: fine.c does not link: cannot find -lnosuchlib")
+    assert any("ld returned 1" in ln for ln in rest)
+
+
 def test_the_default_is_O0_and_O2_is_one_flag_away(pylab):
     assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
