@@ -224,6 +224,18 @@ def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork(pylab):
     assert "written twice" not in out.stderr and "buffer was empty (stdout was line-buffered)" in out.stderr
 
 
+@pytest.mark.parametrize("mode,words", [("tty", "line-buffered"), ("pipe", "fully buffered"),
+                                        ("file", "fully buffered")])
+def test_a_fork_before_any_output_is_told_with_the_buffering_stdout_then_gets(mode, words, pylab):
+    # OSTEP p1's shape: stdio has not yet chosen, and will choose by the target
+    run = pylab("run", prog("forks_before_output"), "--mode", mode, "--explain")
+    trace = pylab("trace", prog("forks_before_output"), "--mode", mode)
+    assert run.returncode == trace.returncode == 0, run.stderr + trace.stderr
+    for out in (run, trace):
+        assert f"At the fork stdout's buffer was empty (stdout was {words})" in out.stderr
+    assert f"stdio: fork, stdout {words}, 0 bytes pending" in trace.stderr
+
+
 @pytest.mark.parametrize("mode", ["pipe", "file"])
 def test_trace_says_exec_discarded_the_childs_line(mode, pylab):
     data = json.loads(pylab("trace", prog("exec_drops_buffer"), "--mode", mode, "--json").stdout)
