@@ -110,6 +110,14 @@ def test_bad_input_is_one_line_and_exit_2(args, needle):
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_run_and_trace_without_arguments_name_only_what_the_user_must_give(command):
+    out = pylab_process(command)
+    assert out.returncode == 2
+    assert out.stderr == (f"pylab: error: the following arguments are required: NAME|FILE.c "
+                          f"(see 'pylab {command} --help')\n")
+
+
 def test_compile_error_shows_the_compiler_output_and_exits_2(tmp_path, pylab):
     bad = tmp_path / "bad.c"
     bad.write_text("int main(void) { return nope; }\n")

@@ -46,6 +46,16 @@ def test_a_link_error_is_one_message_and_the_linkers_text_with_exit_2(pylab):
     assert "Traceback" not in out.stderr and any("ld returned 1" in ln for ln in rest)
 
 
+def test_a_missing_library_is_the_one_line_and_the_linkers_text_follows(pylab, tmp_path):
+    src = tmp_path / "fine.c"
+    src.write_text("int main(void) { return 0; }\n")
+    out = pylab("run", str(src), "-l", "nosuchlib")
+    assert out.returncode == 2
+    first, *rest = out.stderr.splitlines()
+    assert first.startswith("pylab: error: fine.c does not link: cannot find -lnosuchlib")
+    assert any("ld returned 1" in ln for ln in rest)
+
+
 def test_the_default_is_O0_and_O2_is_one_flag_away(pylab):
     assert pylab("run", prog("opt_changes_result"), "--mode", "pipe").stdout == "plain 2\nvolatile 2\n"
     assert pylab("run", prog("opt_changes_result"), "-O2", "--mode", "pipe").stdout == "plain 1\nvolatile 2\n"
@@ -212,6 +222,18 @@ def test_explain_on_a_tty_says_nothing_was_pending_at_the_fork(pylab):
     out = pylab("run", prog("fork_copies_buffer"), "--mode", "tty", "--explain")
     assert out.stdout.count("before fork\n") == 1
     assert "a copy each" not in out.stderr and "buffer was empty (stdout was line-buffered)" in out.stderr
+
+
+@pytest.mark.parametrize("mode,words", [("tty", "line-buffered"), ("pipe", "fully buffered"),
+                                        ("file", "fully buffered")])
+def test_a_fork_before_any_output_is_told_with_the_buffering_stdout_then_gets(mode, words, pylab):
+    # OSTEP p1's shape: stdio has not yet chosen, and will choose by the target
+    run = pylab("run", prog("forks_before_output"), "--mode", mode, "--explain")
+    trace = pylab("trace", prog("forks_before_output"), "--mode", mode)
+    assert run.returncode == trace.returncode == 0, run.stderr + trace.stderr
+    for out in (run, trace):
+        assert f"At the fork stdout's buffer was empty (stdout was {words})" in out.stderr
+    assert f"stdio: fork, stdout {words}, 0 bytes pending" in trace.stderr
 
 
 @pytest.mark.parametrize("mode", ["pipe", "file"])

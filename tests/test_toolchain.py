@@ -173,6 +173,52 @@ def test_a_link_error_is_one_message_with_the_linkers_text(tmp_path):
     assert not list(toolchain.cache_dir().glob("*/.lonely.*"))  # no half-built folder left
 
 
+def _refused(sources, **kw) -> toolchain.CompileError:
+    with pytest.raises(toolchain.CompileError) as info:
+        toolchain.build(sources, **kw)
+    return info.value
+
+
+def test_a_missing_library_is_named_in_the_one_line_not_collect2s_wrap_up(tmp_path):
+    src = tmp_path / "plain.c"
+    src.write_text("int main(void) { return 0; }\n")
+    e = _refused(src, libs=["nosuchlib"])
+    assert e.stage == "link"
+    assert str(e).startswith("plain.c does not link: cannot find -lnosuchlib")
+    assert "ld returned" in e.output and "ld returned" not in str(e)  # the details keep all of it
+
+
+def test_a_multiple_definition_is_the_one_line_without_the_objects_paths(tmp_path):
+    (tmp_path / "one.c").write_text("int f(void) { return 1; }\nint main(void) { return f(); }\n")
+    (tmp_path / "two.c").write_text("int f(void) { return 2; }\n")
+    e = _refused([tmp_path / "one.c", tmp_path / "two.c"])
+    assert e.stage == "link"
+    assert str(e) == "one.c does not link: multiple definition of `f'"
+    assert "first defined here" in e.output
+
+
+def test_an_undefined_reference_wins_over_the_compilers_warnings_before_it(tmp_path):
+    src = tmp_path / "warns.c"
+    src.write_text("int helper(void);\nint main(void) { int unused; return helper(); }\n")
+    e = _refused(src)
+    assert "warning: unused variable" in e.output  # the compiler spoke first
+    assert str(e) == "warns.c does not link: undefined reference to `helper'"
+
+
+def test_a_compile_error_is_the_compilers_first_error_not_a_function_named_error(tmp_path):
+    src = tmp_path / "errs.c"
+    # a warning in report_error() comes first: its "In function 'report_error'" line holds
+    # the word, and gcc quotes the source line with the string in it
+    src.write_text("void report_error(void) { int unused; }\n"
+                   'int main(void) { const char *s = "undefined reference to x"; (void)s; return nope; }\n')
+    e = _refused(src)
+    assert e.stage == "compile"
+    head, _, line = str(e).partition(": ")
+    assert head == "errs.c does not compile"
+    assert "errs.c:2:" in line and "error: " in line and "nope" in line  # (gcc's quotes follow the locale)
+    assert "report_error" not in line and "unused" not in line
+
+
 def test_a_library_is_linked_with_l(tmp_path):
     src = tmp_path / "root.c"
     src.write_text('#include <math.h>\n#include <stdio.h>\n#include <stdlib.h>\n'

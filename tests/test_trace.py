@@ -70,6 +70,19 @@ def test_an_exec_with_a_full_buffer_is_marked_with_what_it_discards():
     assert b"child before exec" not in r.stdout and b"from echo\n" in r.stdout
 
 
+@pytest.mark.parametrize("mode,expected", [("tty", "line"), ("pipe", "full"), ("file", "full")])
+def test_before_stdouts_first_use_the_marker_gives_the_mode_stdio_then_takes(mode, expected):
+    r = traced("forks_before_output", mode=mode)
+    child = next(p for p in r.trace.processes().values() if p.parent == r.pid)
+    fork = next(e for e in r.trace.of(r.pid) if e.kind == "stdio" and e.text == "fork")
+    gone = next(e for e in r.trace.of(child.pid) if e.kind == "stdio" and e.text == "_exit")
+    assert (fork.mode, fork.data) == (expected, b"")  # nothing printed yet: no buffer at the fork
+    # the child's first printf chose the mode: the same, as what it did with the line shows
+    assert gone.mode == expected
+    written, pending = (b"child\n", b"") if expected == "line" else (b"", b"child\n")
+    assert (r.trace.stdout(child.pid), gone.data) == (written, pending)
+
+
 def test_setvbuf_is_marked_with_its_source_line():
     r = traced("sets_own_buffering", mode="file")
     mark = next(e for e in r.trace.events if e.kind == "stdio" and e.text == "setvbuf")

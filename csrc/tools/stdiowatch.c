@@ -9,7 +9,8 @@
  *   "pylab-stdio EVENT MODE PENDING ADDR BASE PATH\n" then PENDING bytes
  * EVENT: fork (pthread_atfork prepare: fork() and what calls it), exec (the exec
  * family), _exit, setvbuf (setvbuf, setbuf, setbuffer, setlinebuf on stdout);
- * MODE: stdout's buffering after the call (none, line, full); ADDR, BASE: the caller's
+ * MODE: stdout's buffering after the call (none, line, full; before stdout's first
+ * use, the mode glibc will give it then); ADDR, BASE: the caller's
  * return address and its object's load address (with the -g binary, addr2line gives
  * the source line); PATH: that object. glibc only: the pending bytes are read from
  * its FILE fields. The program could write such a line itself: treat markers as the
@@ -27,11 +28,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+/* glibc's own test at the first output (libio/filedoalloc.c): a character device that
+ * is a terminal gets a line-buffered stream, anything else a fully buffered one. */
+static int will_line_buffer(int fd)
+{
+    struct stat st;
+
+    return fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && isatty(fd); /* (mark keeps errno) */
+}
+
+/* The buffering stdio uses, or will use, for f. A mode the program chose is in _flags
+ * (setvbuf: _IO_UNBUFFERED or _IO_LINE_BUF; _IOFBF allocates the buffer at once). The
+ * default is not: glibc sets _IO_LINE_BUF only when it allocates the buffer, at the
+ * first output, so before that (no _IO_buf_base) ask what it will ask then. */
 static const char *mode_of(FILE *f)
 {
-    return (f->_flags & 0x0002) ? "none" : (f->_flags & 0x0200) ? "line" : "full";
+    if (f->_flags & 0x0002)     /* _IO_UNBUFFERED */
+        return "none";
+    if (f->_flags & 0x0200)     /* _IO_LINE_BUF */
+        return "line";
+    return !f->_IO_buf_base && will_line_buffer(f->_fileno) ? "line" : "full";
 }
 
 static struct { volatile unsigned len; char data[8192]; } slot;

@@ -43,7 +43,9 @@ def add_build_arguments(s: argparse.ArgumentParser) -> None:
                    help="feed FILE ('-': pylab's own stdin) to the program; default: the terminal in tty mode "
                         "when pylab has one, else nothing")
     s.add_argument("--json", action="store_true", help="machine-readable output")
-    s.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    # default=[]: a "*" positional without a default counts as required, and argparse
+    # would name this hidden one in "the following arguments are required".
+    s.add_argument("args", nargs="*", default=[], help=argparse.SUPPRESS)
 
 
 def add_run_arguments(s: argparse.ArgumentParser) -> None:

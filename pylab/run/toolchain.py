@@ -66,20 +66,44 @@ class CompileError(ToolchainError):
         self.source = Path(source)
         self.output = output
         self.details = output.rstrip()  # the command line prints it after the one line
-        self.stage = stage or ("link" if _LINK_ERROR.search(output) else "compile")
-        lines = output.splitlines()
-        if self.stage == "link":
-            first = next((ln for ln in lines if "undefined reference" in ln or "multiple definition" in ln),
-                         next((ln for ln in lines if "error" in ln), ""))
-            first = first.split(": ", 1)[-1] if ": " in first else first
-            verb = "does not link"
-        else:
-            first = next((ln for ln in lines if "error" in ln), "")
-            verb = "does not compile"
-        super().__init__(f"{self.source.name} {verb}: {first.strip() or 'see the compiler output'}")
+        lines = _said(output)
+        linker = [ln for ln in lines if not _COMPILER_DIAGNOSTIC.search(ln)]
+        self.stage = stage or ("link" if any(_LINK_ERROR.search(ln) for ln in linker) else "compile")
+        verb = "does not link" if self.stage == "link" else "does not compile"
+        super().__init__(f"{self.source.name} {verb}: {_reason(lines, linker) or 'see the compiler output'}")
 
 
-_LINK_ERROR = re.compile(r"undefined reference|multiple definition|ld returned|collect2|cannot find -l")
+_LINK_ERROR = re.compile(r"undefined reference|multiple definition|ld returned|collect2|cannot find -l"
+                         r"|undefined symbol|duplicate symbol|linker command failed")
+# The linker's own reasons (GNU ld's, then lld's words), read from the phrase on: what
+# comes before it is only where ("file.c:2: ", "/usr/bin/ld: ").
+_LINK_REASON = re.compile(r"(?:undefined reference to|multiple definition of|cannot find"
+                          r"|undefined symbol|duplicate symbol)\b.*")
+# A diagnostic of the compiler proper; not the driver's wrap-up, which only says the
+# linker failed (collect2's "ld returned 1 exit status", clang's "linker command failed").
+_COMPILER_ERROR = re.compile(r"(?:^|: )(?:fatal )?error: (?!ld returned|linker command failed)")
+# The compiler's "file:line:col: kind: " (its message may quote any text, a #error's too).
+_COMPILER_DIAGNOSTIC = re.compile(r":\d+:\d+: (?:fatal error|error|warning|note): ")
+_SOURCE_ECHO = re.compile(r"\s*\d*\s*\|")  # gcc's quoted source line and its caret: "  3 | int x"
+
+
+def _said(output: str) -> list[str]:
+    """The compiler's and linker's own lines, without the source lines gcc quotes (the
+    program's text may hold any words, "undefined reference" among them)."""
+    return [ln for ln in output.splitlines() if not _SOURCE_ECHO.match(ln)]
+
+
+def _reason(lines: list[str], linker: list[str]) -> str:
+    """The most informative line of a failed compile or link: the linker's first reason
+    (cut before the "; " where ld adds the other object's path), else the compiler's first
+    error, else the first line that mentions an error at all ("" when none does)."""
+    for line in linker:
+        if m := _LINK_REASON.search(line):
+            return m.group(0).split("; ", 1)[0].strip()
+    for line in lines:
+        if _COMPILER_ERROR.search(line):
+            return line.strip()
+    return next((line.strip() for line in lines if "error" in line), "")
 
 
 def csrc_dir() -> Path:
