@@ -2,7 +2,7 @@
 lab bench, and say what happened.
 
     pylab run NAME|FILE.c [FILE.c..] [ARGS..] [-I DIR] [-D N[=V]] [-l LIB] [-O LEVEL]
-              [--cflags '...'] [--mode M] [--cwd DIR] [--keep] [--linger S] [--explain]
+              [--cflags='...'] [--mode M] [--cwd DIR] [--keep] [--linger S] [--explain]
               [--watch] [--stdin FILE] [--timeout S] [--json] [-- ARGS..]
 
 The bench: each run gets a fresh temporary folder with the .c files copied in (as in
@@ -53,7 +53,8 @@ def add_run_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--watch", action="store_true",
                    help="sample the run's processes in /proc (from the supervisor down) and show their states")
     s.add_argument("--explain", action="store_true",
-                   help="trace the run (strace) and explain each duplicated or missing line")
+                   help="trace the run from outside (the lab's ptrace tracer; strace where it cannot serve) "
+                        "and explain each duplicated or missing line")
 
 
 def add_trace_arguments(s: argparse.ArgumentParser) -> None:
