@@ -155,9 +155,10 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             parent = shared[e.pid][0]
             later = _wrote(trace, parent, e.data, e.t)
             kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
-            out.append(f"{name(e.pid)} was made by vfork, so it ran in {name(parent)}'s memory until it "
-                       f"{'exec' if e.text == 'exec' else 'end'}ed: the {_quote(e.data)} pending in stdout's buffer "
-                       f"at its {e.text} was {name(parent)}'s, not a copy of its own, and was not lost: {kept}.")
+            until = "exec'd" if e.text == "exec" else "ended"
+            out.append(f"{name(e.pid)} was made by vfork, so it ran in {name(parent)}'s memory until it {until}: "
+                       f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was {name(parent)}'s, not a "
+                       f"copy of its own, and was not lost: {kept}.")
         elif e.text in ("exec", "_exit") and e.data:
             if e.text == "exec":
                 done = _next(events, e, e.pid, ("exec", "stdio"))
