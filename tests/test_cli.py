@@ -166,6 +166,20 @@ def test_sockets_help_is_the_sockets_labs_own(pylab):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_bare_sockets_is_a_usage_error_on_stderr_as_a_bare_assignment_is():
+    """`pylab sockets` with no command printed the whole help to stdout, exit 2, nothing on
+    stderr. A usage error is one line on stderr and exit 2 (DESIGN), the same line a bare
+    `pylab assignment` gives, the lab's other command group; in a real process: no traceback."""
+    out = pylab_process("sockets")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.splitlines() == [
+        "pylab: error: the following arguments are required: COMMAND (see 'pylab sockets --help')"]
+    group = pylab_process("assignment")
+    assert group.returncode == 2 and group.stdout == ""
+    assert group.stderr.splitlines() == [
+        "pylab: error: the following arguments are required: ACTION (see 'pylab assignment --help')"]
+
+
 def test_run_watch_shows_the_zombie_from_outside(pylab):
     data = json.loads(pylab("run", "zombie", "--watch", "--json", "--", "0.3").stdout)
     states = data["states"]

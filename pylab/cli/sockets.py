@@ -34,7 +34,9 @@ def _check_positive(a) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="pylab sockets", description="The sockets lab's servers and clients.")
-    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=Parser)
+    # required: a bare `pylab sockets` is a usage error, one line on stderr and exit 2, as
+    # a bare `pylab assignment` is (the lab's other command group)
+    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=Parser, required=True)
 
     s = sub.add_parser("serve", help="an upper-casing echo server (stops on a line or EOF on stdin, "
                        "if stdin can be polled; on SIGTERM; after --max-conns)")
@@ -112,5 +114,4 @@ def main(args) -> int:
         return 0
     if a.what == "pyfork-server":
         return pyfork_server.serve(a.poll_interval)
-    _parser().print_help()
-    return 2
+    raise UsageError(f"unknown command {a.what!r} (see 'pylab sockets --help')")  # (the parser allows none)
