@@ -1,6 +1,7 @@
 """The command line: the contract scripts and CI rely on (DESIGN.md)."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from pylab.bindings import native
+from pylab.cli import main as cli
+from pylab.cli.parsing import MAX_SECONDS, seconds
 
 
 @pytest.fixture
@@ -101,6 +104,8 @@ def test_run_passes_arguments_after_double_dash(pylab):
     (["state", "not-a-pid"], "invalid int value"),
     (["frobnicate"], "invalid choice"),
     (["run", "/no/such/file.c"], "no such C file"),
+    (["run", "_exit1", "--timeout", "inf"], "at most 31536000 (a year), not 'inf'"),
+    (["run", "_exit1", "--linger", "inf"], "at most 31536000 (a year), not 'inf'"),
 ])
 def test_bad_input_is_one_line_and_exit_2(args, needle):
     out = pylab_process(*args)
@@ -169,6 +174,20 @@ def test_sockets_help_is_the_sockets_labs_own(pylab):
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
 
+def test_bare_sockets_is_a_usage_error_on_stderr_as_a_bare_assignment_is():
+    """`pylab sockets` with no command printed the whole help to stdout, exit 2, nothing on
+    stderr. A usage error is one line on stderr and exit 2 (DESIGN), the same line a bare
+    `pylab assignment` gives, the lab's other command group; in a real process: no traceback."""
+    out = pylab_process("sockets")
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.splitlines() == [
+        "pylab: error: the following arguments are required: COMMAND (see 'pylab sockets --help')"]
+    group = pylab_process("assignment")
+    assert group.returncode == 2 and group.stdout == ""
+    assert group.stderr.splitlines() == [
+        "pylab: error: the following arguments are required: ACTION (see 'pylab assignment --help')"]
+
+
 def test_run_watch_shows_the_zombie_from_outside(pylab):
     data = json.loads(pylab("run", "zombie", "--watch", "--json", "--", "0.3").stdout)
     states = data["states"]
@@ -184,3 +203,57 @@ def test_run_watch_shows_the_zombie_from_outside(pylab):
 def test_run_timeout_must_be_positive(value, pylab):
     out = pylab("run", "exit2", "--timeout", value)
     assert out.returncode == 2 and "above 0" in out.stderr
+
+
+def _seconds_options():
+    """(command, option) for every option of every command whose value is a number of
+    seconds: the ones whose type reads "1.5" as 1.5 (parsing.seconds and its wrappers)."""
+    found = []
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    for command, parser in sub.choices.items():
+        for action in parser._actions:
+            if action.option_strings and callable(action.type):
+                try:
+                    if action.type("1.5") == 1.5 and isinstance(action.type("1.5"), float):
+                        found.append((command, action.option_strings[-1]))
+                except (argparse.ArgumentTypeError, ValueError, TypeError):
+                    pass
+    return found
+
+
+def test_the_seconds_options_are_the_ones_tested_below():
+    """A new option that takes seconds is caught here: it must be added to the tests below."""
+    assert sorted(_seconds_options()) == sorted(
+        (c, o) for c in ("run", "trace") for o in ("--linger", "--timeout"))
+
+
+@pytest.mark.parametrize("command,option", [(c, o) for c in ("run", "trace") for o in ("--linger", "--timeout")])
+@pytest.mark.parametrize("value", ["inf", "-inf", "Infinity", "nan", "1e300", str(MAX_SECONDS + 1)])
+def test_a_seconds_option_rejects_infinity_and_huge_values(command, option, value, pylab):
+    """inf gave the runner's OverflowError traceback and exit 1; 1e300 milliseconds do not fit
+    the supervisor's C long. No option documents a way to say "no limit", so each is refused
+    in one line, exit 2, before anything is built or run."""
+    out = pylab(command, "exit2", f"{option}={value}")
+    assert out.returncode == 2, out
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and f"argument {option}" in err[0] and f"not {value!r}" in err[0], err
+    assert out.stdout == ""
+
+
+def test_seconds_takes_the_whole_range_and_nothing_outside_it():
+    assert seconds(str(MAX_SECONDS)) == MAX_SECONDS
+    assert seconds("0.0001") == 0.0001
+    assert seconds("0", zero_ok=True) == 0.0
+    for text, zero_ok in (("0", False), ("-0.5", True), ("inf", True), ("nan", True),
+                          (str(MAX_SECONDS * 1.0001), True), ("1e400", False)):
+        with pytest.raises(argparse.ArgumentTypeError):
+            seconds(text, zero_ok=zero_ok)
+
+
+def test_the_longest_timeout_and_linger_still_run(pylab):
+    """The cap is not off by one: a year is accepted and the run is as usual (the program
+    exits long before either)."""
+    out = pylab("run", "exit2", "--mode", "pipe", "--timeout", str(MAX_SECONDS), "--linger", str(MAX_SECONDS),
+                "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["exit_code"] == 0

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from pylab.cli import main as cli
+from pylab.cli import demos
 from pylab.cli.demos import DEMOS
 from pylab.compare import matrix
 
@@ -56,3 +57,62 @@ def test_a_demo_refuses_options_it_cannot_honour(option, capsys):
     assert cli.main(["run", name, *option]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "cannot honour" in err[0] and option[0] in err[0], err
+
+
+def _run_options():
+    """Every option of the real `pylab run` (main's parser, whatever module defines it),
+    but --help, as (action, a line that gives it a value other than its default)."""
+    parser = cli.build_parser()
+    run = next(a for a in parser._actions if a.dest == "command").choices["run"]
+    found = []
+    for action in run._actions:
+        if not action.option_strings or action.dest == "help":
+            continue
+        flag = max(action.option_strings, key=len)
+        given = [flag] if action.nargs == 0 else [flag, sorted(action.choices)[-1] if action.choices else "5"]
+        assert getattr(run.parse_args(["echo-tcp", *given]), action.dest) != action.default, given
+        found.append((action, given))
+    return found
+
+
+@pytest.mark.parametrize("case", [c for c in _run_options() if c[0].dest not in demos.HONOURED],
+                         ids=lambda c: c[1][0])
+def test_a_demo_refuses_every_run_option_it_does_not_honour(case, pylab_cli):
+    """Derived from the parser: an option added to `pylab run` is refused by a demo (or
+    the demo is taught it and it joins demos.HONOURED), never silently ignored."""
+    action, given = case
+    out = pylab_cli("run", "echo-tcp", *given)
+    assert out.returncode == 2, out
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and "cannot honour" in err[0] and f" {given[0]} " in f"{err[0]} ", err
+    assert out.stdout == "", "refused before the demo ran"
+
+
+def test_the_options_a_demo_honours_are_run_options():
+    """HONOURED names only what `pylab run` has: a renamed option cannot stay honoured by mistake."""
+    dests = {a.dest for a, _ in _run_options()} | {"name", "args"}
+    assert demos.HONOURED <= dests
+    refused = {given[0] for a, given in _run_options() if a.dest not in demos.HONOURED}
+    assert "json" in demos.HONOURED
+    assert {"-O", "--cflags", "--cwd", "--keep", "--explain", "--timeout", "--linger"} <= refused, refused
+
+
+def test_a_demo_names_every_option_it_refuses_in_one_line(pylab_cli):
+    """The reviewer's line: none of it was honoured, and all of it exited 0."""
+    out = pylab_cli("run", "echo-tcp", "--cwd", "/nonexistent", "--keep", "-O2", "--timeout", "0.001")
+    assert out.returncode == 2 and out.stdout == ""
+    err = out.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("pylab: error: echo-tcp is a Python demo"), err
+    assert "cannot honour -O, --cwd, --keep or --timeout" in err[0], err
+
+
+@pytest.mark.parametrize("name", sorted(DEMOS))
+def test_every_demo_refuses_explain(name, pylab_cli):
+    out = pylab_cli("run", name, "--explain")
+    assert out.returncode == 2 and "cannot honour --explain" in out.stderr and out.stdout == ""
+
+
+def test_a_demo_still_takes_its_messages_and_json(pylab_cli):
+    out = pylab_cli("run", "echo-tcp", "--json", "--", "abc")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["evidence"]["exchange"] == ["'abc' -> 'ABC'"]

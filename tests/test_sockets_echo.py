@@ -195,6 +195,12 @@ def test_client_command_prints_the_replies(capsys):
     (["sockets", "serve", "tcp", "--max-conns", "0"], "bad --max-conns"),
     (["sockets", "serve", "udp", "--max-conns", "-3"], "bad --max-conns"),
     (["sockets", "client", "tcp", "--port", "9", "--timeout", "-2", "hi"], "bad --timeout"),
+    # socket.settimeout overflows past ~1e9 s: a traceback before the cap (a year)
+    (["sockets", "client", "tcp", "--port", "9", "--timeout", "1e300", "hi"], "bad --timeout 1e+300"),
+    (["sockets", "client", "tcp", "--port", "9", "--timeout", "inf", "hi"], "at most 31536000 seconds"),
+    (["sockets", "serve", "tcp", "--idle-timeout", "1e10"], "bad --idle-timeout"),
+    (["sockets", "serve", "tcp", "--idle-timeout", "nan"], "bad --idle-timeout"),
+    (["sockets", "pyfork-server", "--poll-interval", "31536001"], "bad --poll-interval"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(capsys, argv, words):
     assert cli.main(argv) == 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from pylab.cli import run_args
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
 from pylab.core.output import emit_json
 from pylab.run import toolchain
@@ -115,13 +116,33 @@ DEMOS = {
 }
 
 
+# What a demo takes from `pylab run`'s line: its name, the arguments after it (the echo
+# demos' messages) and --json. Every other option of `pylab run` it cannot honour.
+HONOURED = {"name", "args", "json"}
+
+
+def _run_options() -> list[argparse.Action]:
+    """`pylab run`'s options, from the definitions the command line itself is built from
+    (pylab.cli.run_args): an option added there is refused by a demo until it is honoured."""
+    p = argparse.ArgumentParser(add_help=False)
+    run_args.add_run_arguments(p)
+    return [a for a in p._actions if a.option_strings and a.dest not in HONOURED]
+
+
+def refused_options(args) -> list[str]:
+    """The options given on the line (each as the user may spell it: its longest name)
+    that a demo does not honour: those whose value is not the parser's default."""
+    return [max(a.option_strings, key=len) for a in _run_options()
+            if getattr(args, a.dest, a.default) != a.default]
+
+
 def run(name: str, args) -> int:
     """`pylab run NAME` for a demo. A demo runs its own servers and clients, with stdout to
-    pipes it reads: it cannot put the program's stdout on a tty or file, nor be watched."""
-    refused = [opt for opt, given in (("--mode", getattr(args, "mode", None) is not None),
-                                      ("--watch", getattr(args, "watch", False)),
-                                      ("--stdin", getattr(args, "stdin", None) is not None)) if given]
+    pipes it reads, and builds nothing of the user's: it cannot put the program's stdout on
+    a tty or file, be watched or traced, take a time-out, a folder or compiler flags."""
+    refused = refused_options(args)
     if refused:
+        listed = refused[0] if len(refused) == 1 else f"{', '.join(refused[:-1])} or {refused[-1]}"
         raise UsageError(f"{name} is a Python demo that runs its own servers and clients: "
-                         f"it cannot honour {' or '.join(refused)} (C programs can: 'pylab list')")
+                         f"it cannot honour {listed} (C programs can: 'pylab list')")
     return DEMOS[name][1](args)

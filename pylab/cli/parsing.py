@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from pylab.core.errors import UsageError
 
@@ -11,15 +12,24 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see '{self.prog} --help')")
 
 
+# The longest time an option takes, in seconds: a year. The runner hands the supervisor
+# whole milliseconds (a C long added to its clock) and Python's own waits take at most
+# threading.TIMEOUT_MAX; "inf" or 1e300 would overflow one or the other. No option of
+# the lab documents a way to say "no limit", so none is accepted for one.
+MAX_SECONDS = 365 * 24 * 3600
+
+
 def seconds(text: str, zero_ok: bool = False) -> float:
-    """An option's number of seconds: above 0 (or 0 and more, with zero_ok)."""
+    """An option's number of seconds: above 0 (or 0 and more, with zero_ok), and at most
+    MAX_SECONDS (so not inf, nor nan)."""
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not (value >= 0 if zero_ok else value > 0):
+        value = math.nan
+    if not ((value >= 0 if zero_ok else value > 0) and value <= MAX_SECONDS):
         raise argparse.ArgumentTypeError(
-            f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'}, not {text!r}")
+            f"must be a number of seconds {'of 0 or more' if zero_ok else 'above 0'} and at most "
+            f"{MAX_SECONDS} (a year), not {text!r}")
     return value
 
 

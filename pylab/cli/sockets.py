@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pylab.cli.parsing import Parser
+from pylab.cli.parsing import MAX_SECONDS, Parser
 from pylab.core.errors import UsageError
 from pylab.sockets import LOCALHOST, echo, pyfork_server, seed_server
 
@@ -21,18 +21,22 @@ KINDS = ("tcp", "udp", "unix")
 
 def _check_positive(a) -> None:
     """Numbers that must be > 0 (a timeout of 0 or less would make the sockets
-    non-blocking or invalid; 0 connections would serve nobody)."""
-    for opt, value in (("--idle-timeout", getattr(a, "idle_timeout", None)),
-                       ("--max-conns", getattr(a, "max_conns", None)),
-                       ("--timeout", getattr(a, "timeout", None)),
-                       ("--poll-interval", getattr(a, "poll_interval", None))):
-        if value is not None and not 0 < value < float("inf"):
-            raise UsageError(f"bad {opt} {value}: it must be a number greater than 0")
+    non-blocking or invalid; 0 connections would serve nobody), and times no longer
+    than `pylab run`'s (parsing.MAX_SECONDS: socket.settimeout overflows on 1e10)."""
+    for opt, value, most in (("--idle-timeout", getattr(a, "idle_timeout", None), MAX_SECONDS),
+                             ("--max-conns", getattr(a, "max_conns", None), float("inf")),
+                             ("--timeout", getattr(a, "timeout", None), MAX_SECONDS),
+                             ("--poll-interval", getattr(a, "poll_interval", None), MAX_SECONDS)):
+        if value is not None and not 0 < value <= most:
+            raise UsageError(f"bad {opt} {value}: it must be a number greater than 0"
+                             + (f" and at most {most} seconds (a year)" if most != float("inf") else ""))
 
 
 def _parser() -> argparse.ArgumentParser:
     p = Parser(prog="pylab sockets", description="The sockets lab's servers and clients.")
-    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=Parser)
+    # required: a bare `pylab sockets` is a usage error, one line on stderr and exit 2, as
+    # a bare `pylab assignment` is (the lab's other command group)
+    sub = p.add_subparsers(dest="what", metavar="COMMAND", parser_class=Parser, required=True)
 
     s = sub.add_parser("serve", help="an upper-casing echo server (stops on a line or EOF on stdin, "
                        "if stdin can be polled; on SIGTERM; after --max-conns)")
@@ -110,5 +114,4 @@ def main(args) -> int:
         return 0
     if a.what == "pyfork-server":
         return pyfork_server.serve(a.poll_interval)
-    _parser().print_help()
-    return 2
+    raise UsageError(f"unknown command {a.what!r} (see 'pylab sockets --help')")  # (the parser allows none)
