@@ -4,12 +4,15 @@ C probes as files built by the one compile path."""
 from __future__ import annotations
 
 import io
+import json
+import os
 import subprocess
 import sys
 import types
 
 import pytest
 
+from pylab.core.errors import LabError
 from pylab.run import toolchain
 from pylab.tour import memo, probes, registry
 from pylab.tour.shape import Claim, ClaimList, Finding, unverified
@@ -62,6 +65,89 @@ def test_a_failing_observation_is_reported_as_error_not_hidden():
         raise RuntimeError("observation failed")
     row = registry.check(Claim("x", "processes", "a claim", broken, lambda seen: Finding("confirmed", {})))
     assert row["verdict"] == "error" and "observation failed" in row["evidence"]["error"]
+
+
+def test_a_bug_in_a_probe_still_shows_where_it_happened():
+    def broken():
+        raise KeyError("no_such_field")
+    row = registry.check(Claim("x", "processes", "a claim", broken, lambda seen: Finding("confirmed", {})))
+    assert row["verdict"] == "error" and row["evidence"]["error"] == "KeyError: 'no_such_field'"
+    assert any("in broken" in ln for ln in row["evidence"]["where"])
+    # NoSuchProcess is a LabError (for `pylab state PID`), but in the tour it is a probe's race: a bug
+    from pylab.observe.procstate import NoSuchProcess
+
+    def raced():
+        raise NoSuchProcess(99999999)
+    row = registry.check(Claim("y", "processes", "a claim", raced, lambda seen: Finding("confirmed", {})))
+    assert row["verdict"] == "error" and any("in raced" in ln for ln in row["evidence"]["where"])
+
+
+def _environment_tour(monkeypatch, calls, alone: bool):
+    """Three claims: the first needs a compiler this machine lacks (alone or in the pool),
+    the other two need none; the second has a bug."""
+    def needs_gcc():
+        calls.append("needs_gcc")
+        raise toolchain.CompilerMissing("no C compiler: 'gcc' is not on PATH")
+
+    def buggy():
+        calls.append("buggy")
+        raise RuntimeError("a bug")
+    m = types.ModuleType("pylab.tour.environment")
+    m.CLAIMS = ClaimList()
+    judge = lambda seen: Finding("confirmed", {"seen": seen})  # noqa: E731
+    m.CLAIMS.claim("needs-gcc", "processes", "t", observe=needs_gcc, alone=alone)(judge)
+    m.CLAIMS.claim("buggy", "processes", "t", observe=buggy)(judge)
+    m.CLAIMS.claim("fine", "processes", "t", observe=lambda: calls.append("fine") or 1)(judge)
+    collect = registry.collect
+    monkeypatch.setattr(registry, "collect", lambda: collect([m]))
+
+
+@pytest.mark.parametrize("alone", [True, False])
+def test_an_environment_error_stops_the_tour_with_one_line_naming_the_claim(monkeypatch, alone):
+    calls = []
+    _environment_tour(monkeypatch, calls, alone)
+    with pytest.raises(registry.TourStopped) as stopped:
+        registry.tour(workers=2)
+    assert str(stopped.value) == "the tour stopped at claim needs-gcc: no C compiler: 'gcc' is not on PATH"
+    assert isinstance(stopped.value, LabError) and "\n" not in str(stopped.value)
+    if alone:  # alone claims run first: nothing else was started
+        assert calls == ["needs_gcc"]
+    # without the compiler's claim the tour runs, and the bug is a row with where it happened
+    report = registry.tour(["buggy", "fine"], workers=2)
+    assert [r["verdict"] for r in report["claims"]] == ["error", "confirmed"]
+
+
+def test_a_compile_error_stops_the_tour_with_the_compilers_output(monkeypatch):
+    def refused():
+        raise toolchain.CompileError(toolchain.csrc_dir() / "probes" / "abi.c", "abi.c:1: error: boom")
+    m = types.ModuleType("pylab.tour.refused")
+    m.CLAIMS = ClaimList()
+    m.CLAIMS.claim("refused", "processes", "t", observe=refused)(lambda seen: Finding("confirmed", {}))
+    monkeypatch.setattr(registry, "collect", lambda: {c.id: c for c in m.CLAIMS})
+    with pytest.raises(registry.TourStopped) as stopped:
+        registry.tour()
+    assert str(stopped.value).startswith("the tour stopped at claim refused: ")
+    assert "abi.c:1: error: boom" in stopped.value.details
+
+
+def _no_compiler_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k != "CC"}
+    env["PATH"] = "/nonexistent"
+    return env
+
+
+def test_without_a_compiler_the_tour_says_so_in_one_line_and_exits_2():
+    r = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour"], capture_output=True, text=True,
+                       timeout=120, env=_no_compiler_env())
+    assert r.returncode == 2, r
+    assert r.stdout == ""
+    assert r.stderr.startswith("pylab: error: the tour stopped at claim ") and r.stderr.count("\n") == 1, r.stderr
+    assert "no C compiler" in r.stderr and "Traceback" not in r.stderr
+    # a claim that needs no compiler is still checked
+    r = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--only", "pid-range", "--json"],
+                       capture_output=True, text=True, timeout=120, env=_no_compiler_env())
+    assert r.returncode == 0, r.stderr
+    assert [c["id"] for c in json.loads(r.stdout)["claims"]] == ["pid-range"]
 
 
 def test_a_finding_must_carry_what_its_verdict_needs():

@@ -4,8 +4,13 @@ one renderer for all of them (text and JSON), processes and sockets alike.
 The claims are found by import: MODULES lists the claim modules, each with its CLAIMS
 (pylab.tour.shape). A module that is missing or broken fails the import of this one, and
 a module in MODULES without claims is an error: no claim is ever dropped silently.
-A check whose observation or judge raises gets the verdict `error` with the reason as
-evidence, and the tour's exit status is then 1.
+A check whose observation or judge raises gets the verdict `error` with the reason and
+where it happened as evidence, and the tour's exit status is then 1: that is a bug in a
+probe, and it must not hide the other claims. An environment error is not: a LabError
+(no C compiler, a probe the compiler refuses, a run that cannot be set up) stops the
+tour with one line naming the claim that met it (TourStopped), which the command line
+prints, exit status 2, no traceback. (NoSuchProcess is a LabError for `pylab state PID`;
+in the tour no PID comes from the user, so it is a probe's race, reported as a bug.)
 """
 from __future__ import annotations
 
@@ -22,8 +27,9 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
 
-from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
+from pylab.core.errors import EXIT_FAILED, EXIT_OK, LabError, UsageError
 from pylab.core.output import emit_json
+from pylab.observe.procstate import NoSuchProcess
 from pylab.tour import exit as exit_claims
 from pylab.tour import lifecycle, memo, processes, sockets, sockets_model, system
 from pylab.tour.shape import VERDICTS, Claim, ClaimList, Finding
@@ -46,6 +52,19 @@ def collect(modules=MODULES) -> dict[str, Claim]:
     return found
 
 
+class TourStopped(LabError):
+    """The machine stops the tour: a claim's observation met a LabError (no compiler...)."""
+
+    def __init__(self, claim_id: str, error: LabError):
+        super().__init__(f"the tour stopped at claim {claim_id}: {error}")
+        self.details = getattr(error, "details", "")
+
+
+def stops_the_tour(e: BaseException) -> bool:
+    """An environment error (a LabError), not a probe's bug; see the module's docstring."""
+    return isinstance(e, LabError) and not isinstance(e, NoSuchProcess)
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
     started = time.monotonic()
     return fn(), time.monotonic() - started
@@ -53,7 +72,8 @@ def _timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 
 def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> dict:
     """Observe (or take the shared observation `observed` gives), then judge a copy of it;
-    one broken check must not hide the others."""
+    one broken check must not hide the others. An environment error (stops_the_tour) is
+    raised, not reported as a row."""
     seconds = 0.0
     try:
         seen, seconds = observed() if observed else _timed(c.observe)
@@ -63,6 +83,8 @@ def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> 
         row = {"verdict": f.verdict, "condition": f.condition, "missing": f.missing,
                "documentation": f.documentation, "evidence": f.evidence}
     except Exception as e:
+        if stops_the_tour(e):
+            raise
         row = {"verdict": "error", "condition": None, "missing": None, "documentation": None,
                "evidence": {"error": f"{type(e).__name__}: {e}",
                             "where": traceback.format_exc(limit=-3).splitlines()[-3:]}}
@@ -85,20 +107,32 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
     workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
     futures: dict[int, Future] = {}
     with memo.one_tour(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for c in sorted(chosen, key=lambda c: not c.alone):
-            if id(c.observe) in futures:
-                continue
-            if c.alone:  # alone: nothing else of the tour runs meanwhile
-                done: Future = Future()
+        try:
+            for c in sorted(chosen, key=lambda c: not c.alone):
+                if id(c.observe) in futures:
+                    continue
+                if c.alone:  # alone: nothing else of the tour runs meanwhile
+                    done: Future = Future()
+                    try:
+                        done.set_result(_timed(c.observe))
+                    except Exception as e:  # noqa: BLE001 - reported by check, as any other failure
+                        if stops_the_tour(e):
+                            raise TourStopped(c.id, e) from e
+                        done.set_exception(e)
+                    futures[id(c.observe)] = done
+                else:
+                    # in this tour's context: its shared observations (pylab.tour.memo)
+                    futures[id(c.observe)] = pool.submit(contextvars.copy_context().run, _timed, c.observe)
+            rows = []
+            for c in chosen:
                 try:
-                    done.set_result(_timed(c.observe))
-                except Exception as e:  # noqa: BLE001 - reported by check, as any other failure
-                    done.set_exception(e)
-                futures[id(c.observe)] = done
-            else:
-                # in this tour's context: its shared observations (pylab.tour.memo)
-                futures[id(c.observe)] = pool.submit(contextvars.copy_context().run, _timed, c.observe)
-        rows = [check(c, futures[id(c.observe)].result) for c in chosen]
+                    rows.append(check(c, futures[id(c.observe)].result))
+                except LabError as e:  # check raises only what stops the tour
+                    raise TourStopped(c.id, e) from e
+        except TourStopped:
+            for f in futures.values():  # what has not started never will; the pool waits for the rest
+                f.cancel()
+            raise
     summary = {v: sum(r["verdict"] == v for r in rows) for v in (*VERDICTS, "error")}
     summary["total"] = len(rows)
     return {"claims": rows, "summary": summary}
