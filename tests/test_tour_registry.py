@@ -205,6 +205,48 @@ def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
     assert report["summary"]["total"] == 4 and report["summary"]["error"] == 0
 
 
+TIMING_SENSITIVE = ("fork-test-order", "sched-time-slices", "recv-empty-spins", "socket-facade")
+
+
+def test_claims_that_need_the_machine_to_themselves_are_registered_alone():
+    claims = registry.collect()
+    assert [i for i in TIMING_SENSITIVE if not claims[i].alone] == []
+
+
+def test_an_alone_claim_is_observed_while_nothing_else_of_the_tour_runs(monkeypatch):
+    """The real registrations (their alone flags, their shared observes), observed by stubs
+    that count what runs: the scheduler's probe runs in the tour's own thread, before the
+    pool, with no other observation started."""
+    import dataclasses
+    import threading
+    real = registry.collect()
+    ids = ["pid-range", "getpid-differs", "sched-time-slices", "pcb-per-process", "ps-aux", "sessions-hold-groups"]
+    lock, state, caller = threading.Lock(), {"in flight": 0, "started": []}, threading.current_thread()
+    seen_by_sched = {}
+
+    def stub(name):
+        def observe():
+            with lock:
+                if name == "sched-time-slices":
+                    seen_by_sched.update({"in flight": state["in flight"], "started": list(state["started"]),
+                                          "thread": threading.current_thread()})
+                state["in flight"] += 1
+                state["started"].append(name)
+            with lock:
+                state["in flight"] -= 1
+            return {"cpus": "2", "tasks_while_spinning": "3", "wall_ms": "40", "cpu_ms": "80",
+                    "slice_before_ns": "1400000", "slice_after_ns": "3000000"} if "sched" in name or "pcb" in name else {}
+        return observe
+    stubs: dict[int, object] = {}
+    chosen = {i: dataclasses.replace(real[i], observe=stubs.setdefault(id(real[i].observe), stub(i))) for i in ids}
+    monkeypatch.setattr(registry, "collect", lambda: chosen)
+    report = registry.tour(workers=4)
+    assert state["started"].count("sched-time-slices") == 1 and "pcb-per-process" not in state["started"]
+    assert seen_by_sched == {"in flight": 0, "started": [], "thread": caller}
+    rows = {r["id"]: r for r in report["claims"]}
+    assert rows["sched-time-slices"]["verdict"] == "qualified" and rows["pcb-per-process"]["verdict"] == "qualified"
+
+
 def _counting_tour(monkeypatch, calls):
     """A registry of four claims over probes that count their runs: shared_probe("x") from
     two observations (one alone, one in the tour's worker threads), broken_probe (it
