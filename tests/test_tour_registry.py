@@ -205,7 +205,7 @@ def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
     assert report["summary"]["total"] == 4 and report["summary"]["error"] == 0
 
 
-TIMING_SENSITIVE = ("fork-test-order", "sched-time-slices", "recv-empty-spins", "socket-facade")
+TIMING_SENSITIVE = ("fork-test-order", "sched-time-slices", "recv-empty-spins", "socket-facade", "af-inet-most-used")
 
 
 def test_claims_that_need_the_machine_to_themselves_are_registered_alone():
