@@ -198,6 +198,45 @@ def test_evidence_is_shown_whole_never_cut_off():
     assert '      bytes: "line\\n"' in lines and "      short: [1, 2]" in lines
 
 
+SEED_QUOTE = "net.ipv4.tcp_fin_timeout修改系統默认的TIMEOUT时间 (changes the system's default TIMEOUT)"
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_a_stdout_that_cannot_hold_the_seeds_text_gets_escapes_not_a_traceback(encoding):
+    """The seed quote in Chinese: text output degrades to backslash escapes, JSON to \\u
+    escapes (the same JSON), on a stdout of another encoding."""
+    env = {**os.environ, "PYTHONIOENCODING": encoding}
+    argv = [sys.executable, "-P", "-m", "pylab", "tour", "--only", "sysctl-fin-timeout"]
+    text = subprocess.run(argv, capture_output=True, env=env, timeout=120)
+    assert text.returncode == 0 and b"Traceback" not in text.stderr, text.stderr.decode()
+    assert text.stdout.decode(encoding).count("the seed says: net.ipv4.tcp_fin_timeout\\u4fee\\u6539") == 1
+    assert "\n1 claims: " in text.stdout.decode(encoding)
+    js = subprocess.run([*argv, "--json"], capture_output=True, env=env, timeout=120)
+    assert js.returncode == 0 and b"Traceback" not in js.stderr, js.stderr.decode()
+    js.stdout.decode("ascii")  # every character escaped
+    assert json.loads(js.stdout)["claims"][0]["evidence"]["the seed says"] == SEED_QUOTE
+
+
+def test_output_keeps_utf8_where_the_stream_holds_it_and_escapes_where_it_cannot():
+    from pylab.core import output
+    doc = {"the seed says": SEED_QUOTE}
+    for encoding, readable in (("utf-8", True), ("ascii", False), ("latin-1", False)):
+        raw = io.BytesIO()
+        stream = io.TextIOWrapper(raw, encoding=encoding)  # errors="strict", as a stdout of that encoding
+        output.emit_json(doc, stream)
+        print(output.for_stream(SEED_QUOTE, stream), file=stream)
+        stream.flush()
+        written = raw.getvalue().decode(encoding)
+        json_text, line = written.rsplit("}\n", 1)
+        assert json.loads(json_text + "}") == doc
+        assert (SEED_QUOTE in json_text) == readable and (line == SEED_QUOTE + "\n") == readable
+        if not readable:
+            assert line.startswith("net.ipv4.tcp_fin_timeout\\u4fee\\u6539") and line.endswith("TIMEOUT)\n")
+    plain = io.StringIO()  # no encoding: any str
+    output.emit_json(doc, plain)
+    assert SEED_QUOTE in plain.getvalue() and output.for_stream(SEED_QUOTE, plain) == SEED_QUOTE
+
+
 def test_the_tour_runs_concurrently_but_keeps_the_registry_order():
     ids = ["getpid-differs", "pid-range", "udp-boundaries", "wait-collects"]
     report = registry.tour(ids, workers=4)

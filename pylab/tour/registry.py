@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, LabError, UsageError
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, for_stream
 from pylab.observe.procstate import NoSuchProcess
 from pylab.tour import exit as exit_claims
 from pylab.tour import lifecycle, memo, processes, sockets, sockets_model, system
@@ -188,20 +188,25 @@ def render_row(row: dict) -> list[str]:
 
 
 def render_text(report: dict, stream=None) -> None:
-    """The whole report, grouped by seed, then the summary line."""
+    """The whole report, grouped by seed, then the summary line. On a stream whose
+    encoding cannot hold a character (a seed quote in Chinese on an ASCII stdout), that
+    character is written as a backslash escape (pylab.core.output.for_stream)."""
     out = stream or sys.stdout
+
+    def say(*lines: str) -> None:
+        print(for_stream("\n".join(lines), out), file=out)
     seed = None
     for row in report["claims"]:
         if row["seed"] != seed:
             seed = row["seed"]
             # "lab:NAME": the NAME lab's own claims (from its issue), in no seed
-            print(f"\n== the {seed[4:]} lab's own claims (not in a seed) ==" if seed.startswith("lab:")
-                  else f"\n== seed: {seed}.md ==", file=out)
-        print("", *render_row(row), sep="\n", file=out)
+            say(f"\n== the {seed[4:]} lab's own claims (not in a seed) ==" if seed.startswith("lab:")
+                else f"\n== seed: {seed}.md ==")
+        say("", *render_row(row))
     s = report["summary"]
-    print(f"\n{s['total']} claims: {s['confirmed']} confirmed, {s['qualified']} qualified, "
-          f"{s['refuted']} refuted, {s['unverified']} unverified"
-          + (f", {s['error']} could not be checked" if s["error"] else ""), file=out)
+    say(f"\n{s['total']} claims: {s['confirmed']} confirmed, {s['qualified']} qualified, "
+        f"{s['refuted']} refuted, {s['unverified']} unverified"
+        + (f", {s['error']} could not be checked" if s["error"] else ""))
 
 
 def main(args) -> int:
