@@ -12,7 +12,7 @@ import types
 
 import pytest
 
-from pylab.core.errors import LabError
+from pylab.core.errors import LabError, UsageError
 from pylab.run import toolchain
 from pylab.tour import memo, probes, registry
 from pylab.tour.shape import Claim, ClaimList, Finding, unverified
@@ -196,6 +196,23 @@ def test_evidence_is_shown_whole_never_cut_off():
     assert "THE-END" in text and " ".join(text.split()).count("because") == 20
     assert "restart: EADDRINUSE" in text and text.count("TIME_WAIT") == 8
     assert '      bytes: "line\\n"' in lines and "      short: [1, 2]" in lines
+
+
+def test_tour_workers_come_from_the_environment_and_a_bad_value_is_a_usage_error():
+    assert registry.workers_from_env({}) == registry.WORKERS
+    assert registry.workers_from_env({"PYLAB_TOUR_WORKERS": ""}) == registry.WORKERS
+    assert registry.workers_from_env({"PYLAB_TOUR_WORKERS": " 2 "}) == 2
+    for bad in ("abc", "0", "-1", "2.5"):
+        with pytest.raises(UsageError, match=f"PYLAB_TOUR_WORKERS must be a whole number of 1 or more .*not '{bad}'"):
+            registry.workers_from_env({"PYLAB_TOUR_WORKERS": bad})
+
+
+def test_a_bad_pylab_tour_workers_is_one_line_and_exit_2():
+    r = subprocess.run([sys.executable, "-P", "-m", "pylab", "tour", "--only", "pid-range"], capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "PYLAB_TOUR_WORKERS": "abc"})
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr == ("pylab: error: PYLAB_TOUR_WORKERS must be a whole number of 1 or more (how many "
+                        "observations the tour runs side by side; default 4), not 'abc'\n")
 
 
 SEED_QUOTE = "net.ipv4.tcp_fin_timeout修改系統默认的TIMEOUT时间 (changes the system's default TIMEOUT)"

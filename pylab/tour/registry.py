@@ -91,11 +91,28 @@ def check(c: Claim, observed: Callable[[], tuple[Any, float]] | None = None) -> 
     return {"id": c.id, "seed": c.seed, "claim": c.text, **row, "seconds": round(seconds, 3)}
 
 
+def workers_from_env(environ=os.environ) -> int:
+    """PYLAB_TOUR_WORKERS: how many observations run side by side (unset or empty:
+    WORKERS); a value that is not a whole number of 1 or more is a UsageError."""
+    raw = environ.get("PYLAB_TOUR_WORKERS")
+    if raw is None or not raw.strip():  # unset or empty: the default
+        return WORKERS
+    try:
+        n = int(raw.strip())
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise UsageError(f"PYLAB_TOUR_WORKERS must be a whole number of 1 or more (how many observations the "
+                         f"tour runs side by side; default {WORKERS}), not {raw!r}")
+    return n
+
+
 def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
     """Check the claims (`only`: these ids). Each distinct observe runs once, however many
     claims judge it, and so does each probe that several observations share
     (pylab.tour.memo). Timing-sensitive ones (Claim.alone) run first, one at a time;
-    the others then run concurrently. Rows keep the registry's order."""
+    the others then run concurrently, `workers` at once (default: PYLAB_TOUR_WORKERS,
+    else WORKERS). Rows keep the registry's order."""
     claims = collect()
     if only:
         unknown = [i for i in only if i not in claims]
@@ -104,7 +121,7 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
     chosen = [c for c in claims.values() if not only or c.id in only]
     seeds = list(dict.fromkeys(c.seed for c in claims.values()))
     chosen.sort(key=lambda c: (c.seed.startswith("lab:"), seeds.index(c.seed)))  # stable: module order kept
-    workers = workers or int(os.environ.get("PYLAB_TOUR_WORKERS", WORKERS))
+    workers = workers or workers_from_env()
     futures: dict[int, Future] = {}
     with memo.one_tour(), ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         try:
