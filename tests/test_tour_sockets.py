@@ -52,6 +52,11 @@ def _cases(server_nn, server_yy, server_ny, client_nn):
     return {"cases": rows}
 
 
+def test_a_restart_over_fin_wait2_succeeds_when_both_servers_set_so_reuseaddr():
+    seen = S.stopped_mid_connection_both_reuse()
+    assert seen == {"states": ["FIN_WAIT2"], "restart": "ok"}
+
+
 def test_time_wait_judge_gives_each_verdict():
     assert S.judge_time_wait(_cases("EADDRINUSE", "ok", "ok", "EADDRINUSE")).verdict == "confirmed"
     today = S.judge_time_wait({**_cases("EADDRINUSE", "ok", "EADDRINUSE", "ok"), "other causes": {
@@ -59,6 +64,19 @@ def test_time_wait_judge_gives_each_verdict():
         "a child still holding the listener": {"restart with SO_REUSEADDR": "EADDRINUSE"}}})
     assert today.verdict == "qualified"
     assert "FIN_WAIT2" in today.condition and "forked child" in today.condition and "closed first" in today.condition
+    assert "when the old server had not set SO_REUSEADDR" in today.condition and "on both servers" not in today.condition
+    fin_wait = {"states": ["FIN_WAIT2"], "restart": "EADDRINUSE", "restart with SO_REUSEADDR": "EADDRINUSE"}
+    full = S.judge_time_wait({**_cases("EADDRINUSE", "ok", "EADDRINUSE", "ok"),
+                              "other causes": {S.FIN_WAIT: fin_wait},
+                              S.BOTH_REUSE: {"states": ["FIN_WAIT2"], "restart": "ok"}})
+    assert full.verdict == "qualified"
+    assert ("restart fails before any TIME_WAIT when the old server had not set SO_REUSEADDR (with it on the new "
+            "server only: EADDRINUSE); with it on both servers the restart was ok") in full.condition
+    shown = full.evidence["other causes"]  # each says which server had the option
+    assert shown["a server stopped mid-connection (FIN_WAIT), the old server without SO_REUSEADDR"] == {
+        "states": ["FIN_WAIT2"], "restart, no SO_REUSEADDR": "EADDRINUSE",
+        "restart with SO_REUSEADDR on the new server only": "EADDRINUSE"}
+    assert shown["a server stopped mid-connection (FIN_WAIT), both servers with SO_REUSEADDR"]["restart"] == "ok"
     assert S.judge_time_wait(_cases("ok", "ok", "ok", "ok")).verdict == "refuted"
 
 

@@ -46,18 +46,10 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     assert dis[M.KILLED] == "b''" and dis[M.KILLED_UNREAD] == "ConnectionResetError"
     assert rows["disconnect-recv-empty"]["verdict"] == "qualified"
     # the families in use shift while other tests run: the verdict follows the counts the tour saw
-    counts = rows["af-inet-most-used"]["evidence"]["sockets in this network namespace, by family"]
-    inet = sum(v for k, v in counts.items() if k.startswith("AF_INET ") and v)
-    others = max(v for k, v in counts.items() if not k.startswith("AF_INET ") and v is not None)
-    assert rows["af-inet-most-used"]["verdict"] == "qualified"
-    assert ("not on this machine" in rows["af-inet-most-used"]["condition"]) == (others > inet)
-    assert set(model_facts.families()) == set(counts)
-    a, b = socket.socketpair()
-    with a, b, socket.socket() as t:
-        t.bind(("127.0.0.1", 0))
-        t.listen()
-        now = model_facts.families()
-        assert now["AF_UNIX"] >= 2 and now["AF_INET tcp"] >= 1  # ours are among those counted
+    families = rows["af-inet-most-used"]["evidence"]
+    assert M.judge_families({"by family": families["sockets programs hold in this network namespace, by family"],
+                             "not counted": families["not counted"]}).verdict == rows["af-inet-most-used"]["verdict"]
+    assert families["not counted"][M.OURS] == 0  # observed alone: the tour held no socket meanwhile
     assert rows["socket-facade"]["verdict"] in ("refuted", "unverified")
 
 
@@ -82,14 +74,64 @@ def test_ip_port_judge_gives_each_verdict():
     assert M.judge_ip_port(apart).verdict == "confirmed"
 
 
+def _families(**counts):
+    base = {"AF_INET tcp": 0, "AF_INET udp": 0, "AF_INET6 tcp": 0, "AF_INET6 udp": 0, "AF_UNIX": 0, "AF_NETLINK": 0}
+    return {"by family": {**base, **counts}, "not counted": {M.NOT_HELD: 0, M.KERNELS: 0, M.OURS: 0}}
+
+
 def test_families_judge_gives_each_verdict():
-    """One machine's sockets cannot decide what the world uses most: qualified either way,
-    with a condition that says which family leads here; unverified without /proc/net."""
-    top_here = M.judge_families({"AF_INET tcp": 50, "AF_UNIX": 10})
-    assert top_here.verdict == "qualified" and top_here.condition.startswith("on this machine it is")
-    behind = M.judge_families({"AF_INET tcp": 5, "AF_UNIX": 100})
-    assert behind.verdict == "qualified" and "not on this machine: AF_UNIX" in behind.condition
-    assert M.judge_families({"AF_INET tcp": None, "AF_UNIX": None}).verdict == "unverified"
+    """Family against family, by the sockets programs hold here."""
+    top = M.judge_families(_families(**{"AF_INET tcp": 40, "AF_INET udp": 10, "AF_UNIX": 30, "AF_INET6 tcp": 5}))
+    assert top.verdict == "confirmed" and top.evidence["so"] == ("AF_INET has more sockets here (50) than any other "
+                                                                 "family (next: AF_UNIX, 30)")
+    local = M.judge_families(_families(**{"AF_INET tcp": 1, "AF_UNIX": 8}))
+    assert local.verdict == "qualified"
+    assert local.condition.startswith("among the network families only: here AF_INET (1) leads AF_INET6 (0), but AF_UNIX")
+    tie = M.judge_families(_families(**{"AF_INET tcp": 3, "AF_NETLINK": 3}))
+    assert tie.verdict == "qualified" and "has as many (3)" in tie.condition  # "most" needs more than any other
+    six = M.judge_families(_families(**{"AF_INET tcp": 2, "AF_INET6 tcp": 1, "AF_INET6 udp": 1}))
+    assert six.verdict == "refuted" and "2 AF_INET6" in six.evidence["so"]
+    assert M.judge_families(_families(**{"AF_UNIX": 9})).verdict == "refuted"  # no AF_INET socket at all
+    none = M.judge_families(_families())
+    assert none.verdict == "unverified" and "there was none" in none.missing
+    blind = M.judge_families(_families(**{"AF_INET tcp": None, "AF_INET udp": None, "AF_UNIX": 4}))
+    assert blind.verdict == "unverified" and "/proc/net/tcp and udp" in blind.missing
+
+
+def test_families_count_only_sockets_programs_hold_and_not_the_tours_own(tmp_path):
+    """Synthetic tables: a TIME_WAIT (inode 0), the kernel's netlink socket (port id 0) and
+    the lab's own inode are left out; a missing table counts None."""
+    tcp_head = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+    (tmp_path / "tcp").write_text(
+        tcp_head
+        + "   0: 00000000:07E8 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 624 1 0 100\n"
+        + "   1: 0100007F:C4C3 0100007F:89A0 06 00000000:00000000 03:000011BB 00000000     0        0 0 3 0\n"
+        + "   2: 0100007F:C4C4 0100007F:89A0 01 00000000:00000000 00:00000000 00000000     0        0 777 1 0\n")
+    for t in ("udp", "tcp6"):
+        (tmp_path / t).write_text(tcp_head)
+    (tmp_path / "unix").write_text("Num       RefCount Protocol Flags    Type St Inode Path\n"
+                                   "000000002b6fcf6e: 00000003 00000000 00000000 0001 03 37044941\n"
+                                   "00000000d28f4322: 00000003 00000000 00010000 0001 01 1073 /run/x.sock\n")
+    (tmp_path / "netlink").write_text(
+        "sk               Eth Pid        Groups   Rmem     Wmem     Dump  Locks    Drops    Inode\n"
+        "0000000087c17564 0   0          00000000 0        0        0     2        0        4\n"
+        "00000000bce78cb7 0   4242       00000000 0        0        0     2        0        99\n")
+    got = M.count_families(str(tmp_path), own={777})
+    assert got["by family"] == {"AF_INET tcp": 1, "AF_INET udp": 0, "AF_INET6 tcp": 0, "AF_INET6 udp": None,
+                                "AF_UNIX": 2, "AF_NETLINK": 1}
+    assert got["not counted"] == {M.NOT_HELD: 1, M.KERNELS: 1, M.OURS: 1}
+
+
+def test_the_tours_own_sockets_are_found_by_their_descriptors():
+    a, b = socket.socketpair()
+    with a, b, socket.socket() as t:
+        t.bind(("127.0.0.1", 0))
+        t.listen()
+        mine = {os.fstat(s.fileno()).st_ino for s in (a, b, t)}
+        assert mine <= M.own_socket_inodes()
+        seen = M.observe_families()
+        assert seen["not counted"][M.OURS] >= 3  # ours were in the tables, and left out
+    assert not mine & M.own_socket_inodes()
 
 
 def test_makefile_counts_only_descriptors_on_its_socket():

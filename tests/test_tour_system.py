@@ -188,6 +188,11 @@ def test_fork_exec_judge_gives_each_verdict(tmp_path):
     assert table["execve"] == 59 and table["execl"] is None
     f = L.judge_fork_exec({"table": table, "strace exec_demo": ["clone", "execve"]})
     assert f.verdict == "refuted" and "POSIX, not ISO C" in f.documentation
+    # the headers are named as what they are: not the running kernel's table
+    assert f.evidence[L.HEADERS_TABLE]["header"] == str(header) and "installed kernel headers" in L.HEADERS_TABLE
+    assert not any("kernel's system-call table" in k for k in f.evidence)
+    assert f.evidence["so"].startswith("the installed headers number fork and clone as system calls")
     header.write_text("#define __NR_execl 400\n#define __NR_execve 59\n#define __NR_fork 2\n")
     assert L.judge_fork_exec({"table": L.read_syscall_table([str(header)]), "strace exec_demo": []}).verdict == "confirmed"
-    assert L.judge_fork_exec({"table": L.read_syscall_table([str(tmp_path / "none.h")]), "strace exec_demo": []}).verdict == "unverified"
+    blind = L.judge_fork_exec({"table": L.read_syscall_table([str(tmp_path / "none.h")]), "strace exec_demo": []})
+    assert blind.verdict == "unverified" and "installed kernel headers" in blind.missing

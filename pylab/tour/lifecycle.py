@@ -154,7 +154,13 @@ def judge_waits(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
+# what read_syscall_table reads: the headers installed for compiling programs, which may
+# differ from the running kernel's own table (another kernel version, or none installed)
+HEADERS_TABLE = "system-call numbers in the installed kernel headers (not read from the running kernel)"
+
+
 def read_syscall_table(paths=SYSCALL_HEADERS) -> dict:
+    """__NR_ numbers of fork, clone, exec* from the first installed asm/unistd header."""
     for path in paths:
         try:
             with open(path) as f:
@@ -177,13 +183,15 @@ def observe_fork_exec() -> dict:
               "library functions", observe=observe_fork_exec)
 def judge_fork_exec(seen: dict) -> Finding:
     table = seen["table"]
-    evidence = {"the kernel's system-call table": table, "system calls exec_demo made (strace)": seen["strace exec_demo"]}
+    evidence = {HEADERS_TABLE: table, "system calls exec_demo made (strace)": seen["strace exec_demo"]}
     if table.get("header") is None:
-        return unverified("the system-call table (asm/unistd_64.h) is not on this machine", evidence)
+        return unverified("a list of system calls: the installed kernel headers' asm/unistd_64.h is not on this "
+                          "machine", evidence)
     kernel_calls = table.get("execve") is not None and table.get("execl") is None and table.get("execvp") is None
     if kernel_calls and (table.get("fork") is not None or table.get("clone") is not None):
-        evidence["so"] = ("fork and clone are system calls (glibc's fork() wraps clone); of the exec family only "
-                          "execve and execveat are system calls, execl/execvp/... are library functions over execve")
+        evidence["so"] = ("the installed headers number fork and clone as system calls (glibc's fork() wraps clone, "
+                          "as strace shows); of the exec family only execve and execveat have numbers, "
+                          "execl/execvp/... are library functions over execve")
         return Finding("refuted", evidence, documentation="exec* and fork are POSIX, not ISO C: the C standard "
                        "library has neither (ISO C knows system(), not fork or exec)")
     return Finding("confirmed", evidence)

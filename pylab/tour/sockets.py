@@ -5,10 +5,12 @@ evidence) and a judge registered in CLAIMS, as in every other claim module."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
+from pylab.observe import procstate
+from pylab.sockets import LOCALHOST, forking, load, outcome, spin, tcp_facts, udp_unix_facts
 from pylab.tour import memo, probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 
@@ -88,10 +90,64 @@ def restart(ev: dict, first: str, old: bool, new: bool) -> str:
                 and c["old server SO_REUSEADDR"] == old and c["new server SO_REUSEADDR"] == new)
 
 
+FIN_WAIT = "a live connection of the stopped server (FIN_WAIT)"  # pylab.sockets.tcp_facts' key
+CHILD = "a child still holding the listener"
+BOTH_REUSE = "the same, both servers with SO_REUSEADDR"
+
+
+def _listener(reuse: bool, port: int = 0) -> socket.socket:
+    s = socket.socket()
+    if reuse:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((LOCALHOST, port))
+    s.listen()
+    return s
+
+
+def stopped_mid_connection_both_reuse() -> dict:
+    """tcp_facts' server stopped mid-connection (its side in FIN_WAIT2, its client still
+    connected), but with SO_REUSEADDR on the old server too; then a restart with it."""
+    ls = _listener(True)
+    port = ls.getsockname()[1]
+    with socket.create_connection((LOCALHOST, port), timeout=5):  # the client, never closed while we look
+        conn, _ = ls.accept()
+        conn.close()
+        ls.close()
+        rows = procstate.call_until(lambda: tcp_facts.proc_net_tcp(port),
+                                    lambda r: any(x["name"] == "FIN_WAIT2" for x in r), 5, f"FIN_WAIT2 on port {port}")
+        restarted = outcome(lambda: _listener(True, port).close())
+    return {"states": sorted({r["name"] for r in rows}), "restart": restarted.rpartition(": ")[2]}
+
+
+def observe_time_wait() -> dict:
+    """The restarts over TIME_WAIT and the other causes (tcp_facts.time_wait, shared with the
+    sysctl claims), and a restart over FIN_WAIT2 with SO_REUSEADDR on both servers."""
+    return {**time_wait(), BOTH_REUSE: stopped_mid_connection_both_reuse()}
+
+
+def _other_causes(ev: dict) -> dict:
+    """The other causes as evidence, each saying which server had SO_REUSEADDR."""
+    other = ev.get("other causes", {})
+    shown = {}
+    if FIN_WAIT in other:
+        fw = other[FIN_WAIT]
+        shown["a server stopped mid-connection (FIN_WAIT), the old server without SO_REUSEADDR"] = {
+            "states": fw.get("states"), "restart, no SO_REUSEADDR": fw.get("restart"),
+            "restart with SO_REUSEADDR on the new server only": fw.get("restart with SO_REUSEADDR")}
+    if BOTH_REUSE in ev:
+        shown["a server stopped mid-connection (FIN_WAIT), both servers with SO_REUSEADDR"] = ev[BOTH_REUSE]
+    if CHILD in other:
+        shown["a forked child still holding the listener (both servers with SO_REUSEADDR)"] = other[CHILD]
+    return shown
+
+
 @CLAIMS.claim("time-wait-reuseaddr", SEED, "Restarting the server fails with 'Address already in use' "
               "because of connections in TIME_WAIT; setsockopt(SO_REUSEADDR) before bind fixes it",
-              observe=time_wait)
-def judge_time_wait(ev: dict) -> Finding:
+              observe=observe_time_wait)
+def judge_time_wait(seen: dict) -> Finding:
+    ev = {k: v for k, v in seen.items() if k not in ("other causes", BOTH_REUSE)}
+    if "other causes" in seen or BOTH_REUSE in seen:
+        ev["other causes"] = _other_causes(seen)
     fails = restart(ev, "server", False, False) == "EADDRINUSE"
     fixed = restart(ev, "server", True, True) == "ok"
     only_old = restart(ev, "server", False, True) == "EADDRINUSE"
@@ -105,12 +161,17 @@ def judge_time_wait(ev: dict) -> Finding:
     if only_old:
         cond.append("SO_REUSEADDR helps only if the old server had set it too: it works from the next "
                     "restart on")
-    other = ev.get("other causes", {})
-    if other.get("a live connection of the stopped server (FIN_WAIT)", {}).get("restart") == "EADDRINUSE":
+    other = seen.get("other causes", {})
+    fin_wait = other.get(FIN_WAIT, {})
+    if fin_wait.get("restart") == "EADDRINUSE":
+        both = seen.get(BOTH_REUSE, {}).get("restart")
         cond.append("TIME_WAIT is not the only cause: a server stopped mid-connection leaves "
-                    f"{'/'.join(other['a live connection of the stopped server (FIN_WAIT)']['states'])} "
-                    "on its port, and bind fails before any TIME_WAIT")
-    if other.get("a child still holding the listener", {}).get("restart with SO_REUSEADDR") == "EADDRINUSE":
+                    f"{'/'.join(fin_wait['states'])} on its port, and while it is there a restart fails "
+                    "before any TIME_WAIT when the old server had not set SO_REUSEADDR"
+                    + (f" (with it on the new server only: {fin_wait['restart with SO_REUSEADDR']})"
+                       if fin_wait.get("restart with SO_REUSEADDR") else "")
+                    + (f"; with it on both servers the restart was {both}" if both else ""))
+    if other.get(CHILD, {}).get("restart with SO_REUSEADDR") == "EADDRINUSE":
         cond.append("and while another process (a forked child) still holds the listening socket, "
                     "bind fails even with SO_REUSEADDR")
     if cond:

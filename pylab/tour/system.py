@@ -62,8 +62,10 @@ def observe_sched() -> dict:
     return probes.fields(probes.run("sched").stdout_text)
 
 
+# alone: its CPU time against the wall clock says whether its two threads ran at once, which
+# the tour's own observations, running side by side, would take from it
 @CLAIMS.claim("sched-time-slices", SEED, "The scheduler gives each process a short time slice, in "
-              "milliseconds, and runs one of them at a time", observe=observe_sched)
+              "milliseconds, and runs one of them at a time", observe=observe_sched, alone=True)
 def judge_sched_slices(out: dict) -> Finding:
     evidence = {"sched probe": out}
     before, after = int(out.get("slice_before_ns", -1)), int(out.get("slice_after_ns", -1))
