@@ -281,3 +281,33 @@ def test_instructor_checks_that_do_not_start_within_the_startup_bound_all_fail_a
     mine = [t for t in doc if "test_would_pass" in t["name"] or t["name"].startswith("instructor")]
     assert mine and all(t["score"] == 0 for t in mine), mine
     assert not any(t["name"].endswith("test_would_pass") and t["status"] == "passed" for t in doc)
+
+
+@pytest.mark.parametrize("spec, named", [
+    ("wall=-1", "wall"), ("wall=0", "wall"), ("wall=nan", "wall"), ("compile_wall=inf", "compile_wall"),
+    ("linger=-0.5", "linger"), ("nproc=0", "nproc"), ("cpu=-3", "cpu"), ("memory=0", "memory"),
+    ("wall=2,nofile=0", "nofile"),
+])
+@pytest.mark.parametrize("command", ["check", "grade", "verify"])
+def test_limits_out_of_range_are_a_usage_error_before_anything_runs(spec, named, command, tmp_path, monkeypatch,
+                                                                    capsys):
+    def never(*a, **kw):
+        raise AssertionError("a check ran under limits that should have been refused")
+    monkeypatch.setattr("pylab.cli.grading.grade_submission", never)
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", spec)
+    sub = _reference(tmp_path / "sub")
+    argv = {"check": ["check", str(sub), "getpid_test"], "grade": ["grade", str(sub), "getpid_test"],
+            "verify": ["assignment", "verify", str(exercises.find("getpid_test").folder.parent), "getpid_test"]}
+    assert cli.main(argv[command]) == 2
+    out, err = capsys.readouterr()
+    value = spec.split(",")[-1].split("=")[1]
+    assert err.startswith("pylab: error: PYLAB_GRADE_LIMITS: ") and len(err.strip().splitlines()) == 1, err
+    assert f"{named} must be" in err and repr(value) in err, err
+    assert out == ""
+
+
+def test_limits_in_range_are_taken(monkeypatch):
+    from pylab.cli.grading import limits_from_env
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5, nproc=1,linger=0,cpu=3")
+    got = limits_from_env()
+    assert (got.wall, got.nproc, got.linger, got.cpu) == (0.5, 1, 0.0, 3)

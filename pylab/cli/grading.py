@@ -8,8 +8,9 @@ Without --assignment, the lab's own practice assignment is used.
 from __future__ import annotations
 
 import dataclasses
-import tempfile
+import math
 import os
+import tempfile
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -26,7 +27,15 @@ BATCH_DEFAULT_OUT = "pylab-results"
 POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
 
 
+SECONDS = ("wall", "linger", "compile_wall")  # PYLAB_GRADE_LIMITS's limits in seconds; the rest are counts
+RLIMIT_MAX = 2 ** 63 - 1  # what setrlimit takes
+
+
 def limits_from_env() -> Limits:
+    """Limits from PYLAB_GRADE_LIMITS ("wall=3,cpu=1,nproc=16"): a misspelt name, a
+    value that is not a number, or one out of range (seconds must be finite and above 0,
+    linger 0 or more; counts and sizes at least 1) is a usage error naming the variable
+    and the value, before anything runs."""
     spec = os.environ.get("PYLAB_GRADE_LIMITS", "").strip()
     limits = Limits()
     if not spec:
@@ -35,13 +44,21 @@ def limits_from_env() -> Limits:
     changes = {}
     for part in spec.split(","):
         name, _, value = part.partition("=")
-        name = name.strip()
+        name, value = name.strip(), value.strip()
         if name not in fields or not value:
             raise UsageError(f"PYLAB_GRADE_LIMITS: unknown or empty limit {part!r} (known: {', '.join(fields)})")
         try:
-            changes[name] = float(value) if name in ("wall", "linger", "compile_wall") else int(value)
+            number = float(value) if name in SECONDS else int(value)
         except ValueError:
             raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number, not {value!r}") from None
+        if name in SECONDS:
+            ok = math.isfinite(number) and (number >= 0 if name == "linger" else number > 0)
+            if not ok:
+                need = "0 or more" if name == "linger" else "above 0"
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number of seconds {need}, not {value!r}")
+        elif not 1 <= number <= RLIMIT_MAX:
+            raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least 1, not {value!r}")
+        changes[name] = number
     return limits.with_(**changes)
 
 
@@ -104,13 +121,14 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
 
 
 def check(args) -> int:
+    limits = limits_from_env()
     where, names = _split_dir(args.names)
     folder = Path(where)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
     found, exercises = _exercises(args, names, work=folder)
     tests = _tests_dir(args, found)  # an instructor checking their own assignment: its visible pytest checks too
-    report = grade_submission(folder, exercises, limits_from_env(), visible_only=True, extra_tests=tests)
+    report = grade_submission(folder, exercises, limits, visible_only=True, extra_tests=tests)
     later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
     if args.json:
         emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
@@ -158,10 +176,10 @@ def grade(args) -> int:
         raise UsageError(f"no such directory: {folder}")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    limits = limits_from_env()
     part = shard.parse(args.shard) if args.shard else None
     found, exercises = _exercises(args, args.exercises)
     tests = _tests_dir(args, found)
-    limits = limits_from_env()
     batch = _is_batch(folder)
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
@@ -314,6 +332,7 @@ def assignment(args) -> int:
 
 def _verify(args) -> int:
     """Each exercise's reference must get full marks and its starter must not."""
+    limits = limits_from_env()
     found = assignments.load(args.assignment_dir)
     rows, ok = [], True
     for ex in found.select(args.exercises):
@@ -327,7 +346,7 @@ def _verify(args) -> int:
                 sub = Path(tmp) / kind
                 sub.mkdir()
                 (sub / ex.source).write_text(text)
-                report = grade_submission(sub, [ex], limits_from_env())
+                report = grade_submission(sub, [ex], limits)
                 row[kind] = report.score
                 if report.env_error:
                     row["problems"].append(f"{kind}: {report.env_error}")
