@@ -110,7 +110,7 @@ def test_starter_json_lists_what_it_wrote_and_kept(week2, tmp_path, capsys):
     assert cli.main(["starter", str(tmp_path), "--assignment", str(week2), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == {"dir": str(tmp_path), "assignment": "Week 2: process API", "exercises": ["p2"],
-                   "written": ["p2.md"], "kept": ["p2.c"]}
+                   "written": ["p2.md", "README.md"], "kept": ["p2.c"]}
     assert (tmp_path / "p2.c").read_text() == "/* mine */\n"
 
 

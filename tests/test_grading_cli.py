@@ -29,7 +29,33 @@ def test_starter_writes_statements_and_starters_and_keeps_student_files(tmp_path
         assert (tmp_path / f"{ex.name}.md").read_text() == ex.statement
     assert (tmp_path / "fork_test.c").read_text() == "/* mine */\n"
     assert (tmp_path / "zombie.c").read_text() == exercises.find("zombie").starter
-    assert "kept your existing files: fork_test.c" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kept your existing files: fork_test.c" in out and "(README.md lists them)" in out
+    readme = (tmp_path / "README.md").read_text()
+    assert all(f"- [{ex.name}]({ex.name}.md)" in readme for ex in exercises.all_exercises())
+
+
+def test_starter_keeps_a_readme_the_student_already_has_and_says_so(tmp_path, capsys):
+    (tmp_path / "README.md").write_text("my notes\n")
+    assert cli.main(["starter", str(tmp_path)]) == 0
+    assert (tmp_path / "README.md").read_text() == "my notes\n"
+    out = capsys.readouterr().out
+    assert "kept your existing files: README.md" in out and "README.md lists them" not in out
+    assert (tmp_path / "zombie.c").read_text() == exercises.find("zombie").starter  # the rest is written
+    assert cli.main(["starter", str(tmp_path), "--json"]) == 0  # again: every file is now the student's
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["written"] == [] and "README.md" in doc["kept"] and len(doc["kept"]) == 2 * len(doc["exercises"]) + 1
+    assert (tmp_path / "README.md").read_text() == "my notes\n"
+
+
+def test_starter_never_writes_through_a_link_the_folder_holds(tmp_path, capsys):
+    outside = tmp_path / "outside.txt"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "README.md").symlink_to(outside)  # dangling: writing README.md would create outside.txt
+    assert cli.main(["starter", str(work)]) == 0
+    assert not outside.exists() and (work / "README.md").is_symlink()
+    assert "kept your existing files: README.md" in capsys.readouterr().out
 
 
 def test_check_shows_expected_observed_and_hint_and_exits_1_on_the_starter(tmp_path, capsys):

@@ -90,23 +90,30 @@ def starter(args) -> int:
              "Write one C file per exercise in this folder (the starters are here, with TODOs).",
              "Check your work with `pylab check` (visible checks only; more run when graded).", ""]
     written, kept = [], []
+
+    def offer(name: str, text: str) -> None:
+        """Write name unless the student has a file (or anything) by that name: theirs stays."""
+        try:
+            with open(target / name, "x", encoding="utf-8") as f:  # O_EXCL: never over a file or through a link
+                f.write(text)
+        except FileExistsError:
+            kept.append(name)
+            return
+        written.append(name)
+
     for ex in found.exercises:
-        for name, text in ((ex.source, ex.starter), (f"{ex.name}.md", ex.statement)):
-            path = target / name
-            if path.exists():
-                kept.append(name)
-                continue
-            path.write_text(text)
-            written.append(name)
+        offer(ex.source, ex.starter)
+        offer(f"{ex.name}.md", ex.statement)
         index.append(f"- [{ex.name}]({ex.name}.md) ({ex.max_score:g} points): {ex.summary}")
-    (target / "README.md").write_text("\n".join(index) + "\n")
+    offer("README.md", "\n".join(index) + "\n")
     if args.assignment:  # so that `pylab check` here needs no --assignment
         (target / POINTER).write_text(str(found.folder) + "\n")
     if args.json:
         emit_json({"dir": str(target), "assignment": found.title, "exercises": found.names,
                    "written": written, "kept": kept})
         return EXIT_OK
-    print(f"wrote the starter files for {len(found.exercises)} exercises to {target}/ (README.md lists them)")
+    listed = "" if "README.md" in kept else " (README.md lists them)"
+    print(f"wrote the starter files for {len(found.exercises)} exercises to {target}/{listed}")
     if kept:
         print(f"kept your existing files: {', '.join(kept)}")
     return EXIT_OK
