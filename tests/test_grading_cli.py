@@ -265,7 +265,8 @@ def test_an_instructor_file_that_does_not_load_is_reported_without_its_source(tm
     (extra / "test_broken.py").write_text("SECRET_HIDDEN_ANSWER = 42\nimport no_such_module_at_all\n")
     (extra / "test_fine.py").write_text("def test_fine():\n    pass\n")
     res = tmp_path / "results.json"
-    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res),
+                     "--tests", str(extra)]) == 2  # the grader's error: the grade is incomplete
     doc = json.loads(res.read_text())
     validate_gradescope(doc)
     broken = [t for t in doc["tests"] if "test_broken.py" in t["name"]]
@@ -337,3 +338,50 @@ def test_limits_in_range_are_taken(monkeypatch):
     monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5, nproc=1,linger=0,cpu=3")
     got = limits_from_env()
     assert (got.wall, got.nproc, got.linger, got.cpu) == (0.5, 1, 0.0, 3)
+
+
+def test_an_instructor_file_with_a_syntax_error_means_no_full_marks_and_exit_2_naming_the_file(tmp_path, capsys):
+    extra = tmp_path / "bad_tests"
+    extra.mkdir()
+    (extra / "test_b.py").write_text("def test_a(:\n    pass\n")
+    (extra / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    sub = _reference(tmp_path / "sub")
+    res, classroom = tmp_path / "results.json", tmp_path / "classroom.json"
+    # every point the submission could earn, but not every check of the grade ran
+    assert cli.main(["grade", str(sub), "getpid_test", "--tests", str(extra), "--results", str(res),
+                     "--classroom", str(classroom)]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and err.startswith("pylab: error: ") and "test_b.py" in err, err
+    assert "could not be loaded" in err and "incomplete" in err
+    row = next(ln for ln in out.splitlines() if "test_b.py loads" in ln)
+    assert row.split()[-1] == "ERROR", row  # the grader's error, not a failure of the student's
+    assert "grading incomplete: " in out and "test_b.py" in out
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    assert doc["score"] == 5.0 and "Grading incomplete" in doc["output"]  # what did run still counts
+    assert json.loads(classroom.read_text())["status"] == "error"
+    assert cli.main(["grade", str(sub), "getpid_test", "--tests", str(extra), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["full_marks"] is False and "test_b.py" in doc["env_error"]
+    assert [r["error"] for r in doc["results"] if r["title"] == "test_b.py loads"] == [True]
+
+
+def test_instructor_checks_that_report_nothing_are_not_full_marks(tmp_path, capsys):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "conftest.py").write_text("raise RuntimeError('the instructor broke conftest')\n")
+    (extra / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--tests", str(extra),
+                     "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["full_marks"] is False and "pytest reported no test" in doc["env_error"]
+    assert doc["score"] == doc["max_score"]  # no point lost: it is the grade that is incomplete
+
+
+def test_a_result_that_is_the_graders_error_is_never_full_marks_even_at_0_points():
+    from pylab.grading.grader import CheckResult
+    report = Report("sub", results=[CheckResult("e", "c", "t", "1.1", 1.0, score=1.0),
+                                    CheckResult("instructor", "x.py", "x.py loads", "2.1", 0.0,
+                                                observed="could not be loaded", error=True)])
+    assert report.score == report.max_score and not report.full_marks
+    assert Report("sub", results=report.results[:1]).full_marks  # without it: full marks

@@ -214,6 +214,8 @@ def grade(args) -> int:
         emit_json(reporters.to_json(report))
     else:
         print(reporters.table(report))
+    if report.env_error:  # the report says it too; this is the one line a CI log shows
+        raise UsageError(reporters.safe.text(report.env_error))
     return _status(report)
 
 
