@@ -385,3 +385,35 @@ def test_a_result_that_is_the_graders_error_is_never_full_marks_even_at_0_points
                                                 observed="could not be loaded", error=True)])
     assert report.score == report.max_score and not report.full_marks
     assert Report("sub", results=report.results[:1]).full_marks  # without it: full marks
+
+
+def _pylab(*args, env=None, cwd=None, timeout=120):
+    """A real `python -m pylab` (-P: the installed pylab, never a source tree's)."""
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("command", ["check", "verify"])
+def test_an_environment_error_in_check_and_verify_is_one_line_on_stderr_and_exit_2(command, tmp_path):
+    sub = _reference(tmp_path / "sub")
+    practice = exercises.find("getpid_test").folder.parent
+    argv = {"check": ["check", sub, "getpid_test"], "verify": ["assignment", "verify", practice, "getpid_test"]}
+    for json_flag in ([], ["--json"]):
+        proc = _pylab(*argv[command], *json_flag, env={"PATH": "/nonexistent"})  # no compiler, no bubblewrap
+        assert proc.returncode == 2, proc
+        err = proc.stderr.strip()
+        assert err.startswith("pylab: error: ") and "\n" not in err, err
+        assert ("gcc" in err or "bubblewrap" in err) and "Traceback" not in err, err
+        assert proc.stdout == "", proc.stdout  # no check reported as failed that never ran, no "(containment: None)"
+
+
+def test_check_reports_a_grader_that_cannot_run_in_one_line(tmp_path, monkeypatch, capsys):
+    def no_sandbox(*a, **kw):
+        raise SandboxError("no free uid to run student code")
+    monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
+    assert cli.main(["check", str(_reference(tmp_path / "sub")), "getpid_test"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "pylab: error: no free uid to run student code\n"

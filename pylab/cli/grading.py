@@ -136,18 +136,18 @@ def check(args) -> int:
     found, exercises = _exercises(args, names, work=folder)
     tests = _tests_dir(args, found)  # an instructor checking their own assignment: its visible pytest checks too
     report = grade_submission(folder, exercises, limits, visible_only=True, extra_tests=tests)
+    if report.env_error:  # the machine, not the work: one line, no check shown as failed that never ran
+        raise UsageError(reporters.safe.text(report.env_error))
     later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
     if args.json:
         emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
     else:
-        if report.containment != "namespaces":
+        if report.containment not in ("namespaces", None):
             print(f"pylab: your own work ran without the grading sandbox (containment: {report.containment}): "
                   "a separate uid where pylab runs as root, hard limits; 'pylab grade' uses the sandbox")
         print(reporters.student_view(report))
         if later:
             print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
-    if report.env_error:
-        return EXIT_USAGE
     return EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED
 
 
@@ -356,9 +356,9 @@ def _verify(args) -> int:
                 sub.mkdir()
                 (sub / ex.source).write_text(text)
                 report = grade_submission(sub, [ex], limits)
+                if report.env_error:  # the machine, not the exercise: nothing verified, exit 2
+                    raise UsageError(f"cannot verify {ex.name}: {reporters.safe.text(report.env_error)}")
                 row[kind] = report.score
-                if report.env_error:
-                    row["problems"].append(f"{kind}: {report.env_error}")
                 if kind == "reference" and not report.full_marks:
                     row["problems"] += [f"reference fails {r.name}: {reporters.text_output(r)}"
                                         for r in report.results if not r.passed]
