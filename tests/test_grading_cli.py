@@ -417,3 +417,54 @@ def test_check_reports_a_grader_that_cannot_run_in_one_line(tmp_path, monkeypatc
     assert cli.main(["check", str(_reference(tmp_path / "sub")), "getpid_test"]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err == "pylab: error: no free uid to run student code\n"
+
+
+def _descendants_named(pid: int, comm: str) -> list[int]:
+    from pylab.observe import procstate
+    found = []
+    for p in procstate.descendants(pid):
+        try:
+            if procstate.read_stat(p).comm == comm:
+                found.append(p)
+        except procstate.NoSuchProcess:
+            pass
+    return found
+
+
+def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pylab.observe import procstate
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    keep_json, keep_xml = out / "keep.json", out / "keep.xml"
+    keep_json.write_text('{"score": 55.0, "tests": []}\n')
+    keep_xml.write_text('<?xml version="1.0"?>\n<testsuites tests="31"/>\n')
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # SIGINT at its default whatever this test inherited (a suite run as a background job
+    # inherits it ignored, and Python then never raises KeyboardInterrupt)
+    proc = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
+                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+                             "-P", "-m", "pylab", "grade", str(slow), "getpid_test",
+                             "--results", str(keep_json), "--junit", str(keep_xml)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYLAB_GRADE_LIMITS": "wall=120"})  # the check outlasts the test
+    try:
+        # the handshake: the student's program is running inside the grade
+        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
+                             what="the submission's program running under pylab grade")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "pylab: interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the same files, byte for byte, no temp file

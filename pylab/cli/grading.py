@@ -205,11 +205,15 @@ def grade(args) -> int:
         return _grade_batch(folder, args, limits, exercises, tests, part)
     if part:
         raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
-    report = Report(str(folder))
+    # Written once the grade is made, and only then: an interrupted grade (Ctrl-C, a
+    # KeyboardInterrupt, which is no Exception) writes nothing and leaves any results file
+    # there as it was. grade_submission reports its own failures in the report; this
+    # guards the grader's code around it.
     try:
         report = grade_submission(folder, exercises, limits, extra_tests=tests, containment=args.containment)
-    finally:  # written even when the grader itself fails
-        _write(report, args)
+    except Exception as e:
+        report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
+    _write(report, args)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
