@@ -468,3 +468,44 @@ def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path
     assert proc.returncode == 130, (stdout, stderr)
     assert "pylab: interrupted" in stderr and "Traceback" not in stderr, stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the same files, byte for byte, no temp file
+
+
+def test_an_environment_error_never_writes_its_zero_result_over_an_existing_results_file(tmp_path):
+    sub = _reference(tmp_path / "sub")
+    keep, new = tmp_path / "keep.json", tmp_path / "new.xml"
+    keep.write_text('{"score": 55.0, "tests": []}\n')
+    proc = _pylab("grade", sub, "--results", keep, "--junit", new, env={"PATH": "/nonexistent"})  # no bubblewrap
+    assert proc.returncode == 2, proc
+    err = proc.stderr.strip()
+    assert err.startswith("pylab: error: ") and "\n" not in err and "Traceback" not in err, err
+    assert f"kept the existing {keep}" in err, err
+    assert keep.read_text() == '{"score": 55.0, "tests": []}\n'  # the earlier grade, untouched
+    assert 'tests="0"' in new.read_text()  # where there was none, CI still gets the zero result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json", "new.xml", "sub"]  # no temp file left
+
+
+@pytest.mark.parametrize("where", ["before grading", "while grading"])
+def test_a_zero_result_is_written_where_there_was_none_and_never_over_a_file(where, tmp_path, monkeypatch, capsys):
+    if where == "before grading":
+        monkeypatch.setattr("pylab.cli.grading.namespaces_problem", lambda: "no user namespaces here")
+    else:
+        def no_sandbox(*a, **kw):
+            raise SandboxError("no free uid to run student code")
+        monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
+    sub = _reference(tmp_path / "sub")
+    keep, new, classroom = tmp_path / "keep.json", tmp_path / "new.json", tmp_path / "classroom.json"
+    classroom.write_text("{}\n")
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(new), "--junit", str(tmp_path / "j.xml"),
+                     "--classroom", str(classroom)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"kept the existing {classroom}" in err, err
+    assert classroom.read_text() == "{}\n"
+    doc = json.loads(new.read_text())
+    if where == "while grading":  # (before it, there are no tests to list)
+        validate_gradescope(doc)
+    assert doc["score"] == 0 and ("namespaces" in doc["output"] or "no free uid" in doc["output"])
+    assert (tmp_path / "j.xml").exists()
+    # a second run that hits the same error leaves the first one's results as they are
+    keep.write_bytes(new.read_bytes())
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(keep)]) == 2
+    assert keep.read_bytes() == new.read_bytes() and f"kept the existing {keep}" in capsys.readouterr().err

@@ -1,7 +1,8 @@
 """`pylab starter`, `check`, `grade`, `new-exercise` and `assignment ...` (wired in pylab/cli/main.py).
 
 Exit status: 0 full marks (every visible check passes, for `check`), 1 below full
-marks, 2 a usage or environment error (results files are still written).
+marks, 2 a usage or environment error (a result that hit an environment error is written
+only where no results file is yet; an interrupted grade writes none).
 Limits can be set for a course with PYLAB_GRADE_LIMITS, e.g. "wall=3,cpu=1,nproc=16".
 Without --assignment, the lab's own practice assignment is used.
 """
@@ -194,8 +195,8 @@ def grade(args) -> int:
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
-            if not batch:  # a course's CI still gets a zero result that says why
-                _write(Report(str(folder), env_error=message), args)
+            if not batch:  # a course's CI still gets a zero result that says why (never over a file)
+                message += _kept_note(_write(Report(str(folder), env_error=message), args, replace=False))
             raise UsageError(message)
     args.containment = containment
     if batch:
@@ -213,27 +214,38 @@ def grade(args) -> int:
         report = grade_submission(folder, exercises, limits, extra_tests=tests, containment=args.containment)
     except Exception as e:
         report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
-    _write(report, args)
+    # a report that hit an environment error is written only where no results file is yet:
+    # it never replaces one (a real grade, from an earlier run) with what it could not do
+    kept = _write(report, args, replace=report.env_error is None)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
         print(reporters.table(report))
     if report.env_error:  # the report says it too; this is the one line a CI log shows
-        raise UsageError(reporters.safe.text(report.env_error))
+        raise UsageError(reporters.safe.text(report.env_error) + _kept_note(kept))
     return _status(report)
 
 
-def _write(report: Report, args, results=None, junit=None) -> None:
+def _write(report: Report, args, results=None, junit=None, replace: bool = True) -> list[str]:
+    """Write the results files asked for. replace=False (a report that hit an environment
+    error): only files that do not exist yet; returns the ones left as they were."""
     results = results if results is not None else args.results
     junit = junit if junit is not None else args.junit
+    files = []
     if results:
-        reporters.write_atomic(results, reporters.dumps(reporters.gradescope(report, markdown=not args.text)))
+        files.append((results, lambda: reporters.dumps(reporters.gradescope(report, markdown=not args.text))))
     if junit:
-        reporters.write_atomic(junit, reporters.junit(report))
+        files.append((junit, lambda: reporters.junit(report)))
     if getattr(args, "classroom", None):
-        reporters.write_atomic(args.classroom, reporters.dumps(reporters.classroom(report)))
+        files.append((args.classroom, lambda: reporters.dumps(reporters.classroom(report))))
     if getattr(args, "prairielearn", None):
-        reporters.write_atomic(args.prairielearn, reporters.dumps(reporters.prairielearn(report)))
+        files.append((args.prairielearn, lambda: reporters.dumps(reporters.prairielearn(report))))
+    return [str(path) for path, render in files if not reporters.write_atomic(path, render(), replace=replace)]
+
+
+def _kept_note(kept: list[str]) -> str:
+    return (f" (kept the existing {', '.join(kept)} as it was: a result that hit an environment error is never "
+            "written over one)") if kept else ""
 
 
 class Progress:
