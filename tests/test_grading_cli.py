@@ -2,8 +2,10 @@
 import csv
 import io
 import json
-import time
+import os
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 
@@ -509,3 +511,153 @@ def test_a_zero_result_is_written_where_there_was_none_and_never_over_a_file(whe
     keep.write_bytes(new.read_bytes())
     assert cli.main(["grade", str(sub), "getpid_test", "--results", str(keep)]) == 2
     assert keep.read_bytes() == new.read_bytes() and f"kept the existing {keep}" in capsys.readouterr().err
+
+
+def _never_grade(monkeypatch):
+    def never(*a, **kw):
+        raise AssertionError("graded before the output paths were checked")
+    monkeypatch.setattr("pylab.cli.grading.grade_submission", never)
+
+
+@pytest.mark.parametrize("flag", ["--results", "--junit", "--classroom", "--prairielearn"])
+def test_an_output_path_that_is_a_directory_is_a_usage_error_before_any_grading(flag, tmp_path, monkeypatch,
+                                                                                capsys):
+    _never_grade(monkeypatch)
+    taken = tmp_path / "taken"
+    (taken / "inside").mkdir(parents=True)
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", flag, str(taken)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"pylab: error: {flag} {taken}: is a directory: name the file to write\n" and out == ""
+    assert [p.name for p in taken.iterdir()] == ["inside"]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("afile/results.json", "afile is not a directory"),
+    ("afile/deeper/results.json", "afile is not a directory"),
+])
+def test_an_output_path_below_a_file_is_a_usage_error_before_any_grading(bad, message, tmp_path, monkeypatch,
+                                                                         capsys):
+    _never_grade(monkeypatch)
+    (tmp_path / "afile").write_text("mine\n")
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(tmp_path / bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pylab: error: --results ") and message in err and len(err.splitlines()) == 1, err
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_two_reports_into_one_file_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    same = tmp_path / "r.json"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(same), "--classroom",
+                     str(tmp_path / "." / "r.json")]) == 2
+    assert "the same file as --results" in capsys.readouterr().err and not same.exists()
+
+
+@pytest.mark.parametrize("flag", ["--results", "--junit"])
+def test_a_batch_output_folder_that_is_a_file_is_a_usage_error_before_any_grading(flag, tmp_path, monkeypatch,
+                                                                                  capsys):
+    _never_grade(monkeypatch)
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    argv = ["grade", str(batch), "getpid_test", "--results", str(tmp_path / "R"), flag, str(afile)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pylab: error: {flag} {afile}: exists and is not a directory") and err.count("\n") == 1
+    assert afile.read_text() == "mine\n" and not (tmp_path / "R").exists()
+
+
+def _failing_write(monkeypatch, name_to_fail):
+    """write_atomic failing, as on a full disk, for the one file named: what no check
+    beforehand can tell."""
+    import errno
+    from pylab.grading import files
+    real = files.write_atomic
+
+    def write(path, text, replace=True):
+        if Path(path).name == name_to_fail:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, text, replace=replace)
+    monkeypatch.setattr("pylab.grading.reporters.write_atomic", write)
+
+
+def test_a_results_file_that_cannot_be_written_still_shows_the_grade_and_writes_the_others(tmp_path, monkeypatch,
+                                                                                            capsys):
+    _failing_write(monkeypatch, "junit.xml")
+    res, junit = tmp_path / "results.json", tmp_path / "junit.xml"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res),
+                     "--junit", str(junit)]) == 2
+    out, err = capsys.readouterr()
+    assert "total 4/4" in out  # the grade made is shown
+    assert err == f"pylab: error: the grade is made, but could not write {junit}: No space left on device\n"
+    assert json.loads(res.read_text())["score"] == 4.0 and not junit.exists()
+
+
+def test_a_batch_goes_on_past_a_file_it_cannot_write_and_says_so_at_the_end(tmp_path, monkeypatch, capsys):
+    _failing_write(monkeypatch, "bob.json")
+    batch = tmp_path / "batch"
+    for name in ("alice", "bob", "carol"):
+        _reference(batch / name)
+    out_dir = tmp_path / "out"
+    assert cli.main(["grade", str(batch), "getpid_test", "--results", str(out_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert "3 submissions graded" in out and "bob " in out
+    assert f"could not write {out_dir / 'bob.json'}: No space left on device" in err.splitlines()[-1]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["alice.json", "carol.json", "summary.csv"]
+    rows = list(csv.DictReader((out_dir / "summary.csv").open()))
+    assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]  # the summary still holds every grade
+
+
+@pytest.mark.parametrize("where", ["/proc/no-such-folder-pylab", "/sys/kernel/no-such-folder-pylab"])
+def test_starter_into_a_folder_that_cannot_be_made_is_one_line(where, capsys):
+    assert cli.main(["starter", where]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"pylab: error: cannot make the folder {where}: ") and err.count("\n") == 1, err
+    assert out == ""
+
+
+def _as_a_user_without_dac_override(*args, cwd):
+    """`pylab ARGS` as a process that file modes bind: this user, or root without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (util-linux's setpriv)."""
+    import shutil
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-P", "-m", "pylab", *map(str, args)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("as root this needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+        cmd = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+               "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "locked"], "cannot read your folder locked: Permission denied"),
+    (["grade", "locked"], "cannot read the submission folder locked: Permission denied"),
+    (["starter", "locked"], "cannot read the folder locked: Permission denied"),
+    (["starter", "readonly"], "cannot write readonly/"),
+    (["check", "pointed"], "pointed/.pylab-assignment: Permission denied"),
+    (["starter", "new", "--assignment", "course"], "course/zombie/statement.md: Permission denied"),
+    (["grade", "sub", "--results", "readonly/results.json"], "--results readonly/results.json: cannot write in "
+                                                             "readonly (permission denied)"),
+])
+def test_what_cannot_be_read_or_written_is_one_line_and_exit_2(argv, message, tmp_path):
+    (tmp_path / "locked").mkdir(mode=0o000)
+    (tmp_path / "readonly").mkdir()
+    (tmp_path / "pointed").mkdir()
+    (tmp_path / "pointed" / ".pylab-assignment").write_text(str(tmp_path / "course") + "\n")
+    shutil.copytree(exercises.find("zombie").folder.parent, tmp_path / "course")
+    _reference(tmp_path / "sub")
+    try:
+        for path in ("readonly", "pointed/.pylab-assignment", "course/zombie/statement.md"):
+            (tmp_path / path).chmod(0o555 if path == "readonly" else 0o000)
+        proc = _as_a_user_without_dac_override(*argv, cwd=tmp_path)
+    finally:
+        for path in ("locked", "readonly", "pointed/.pylab-assignment", "course/zombie/statement.md"):
+            (tmp_path / path).chmod(0o755)  # so that pytest can remove them
+    err = proc.stderr
+    assert proc.returncode == 2, (proc.stdout, err)
+    assert err.startswith("pylab: error: ") and message in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "readonly").iterdir())

@@ -9,10 +9,11 @@ Without --assignment, the lab's own practice assignment is used.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
-import tempfile
 import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -21,11 +22,35 @@ from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
+from pylab.grading.files import os_error_text, output_problem
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits, namespaces_problem
 
 BATCH_DEFAULT_OUT = "pylab-results"
 POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
+OUTPUT_FLAGS = ("results", "junit", "classroom", "prairielearn")  # grade's files for one submission
+
+
+def _one_line_os_errors(command):
+    """A folder or file the command cannot read or write (mode 000, a full disk, /proc)
+    is one line and exit 2, never a traceback: OSError becomes a UsageError. (A broken
+    pipe is main()'s: `pylab ... | head`.)"""
+    @functools.wraps(command)
+    def run(args) -> int:
+        try:
+            return command(args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise UsageError(os_error_text(e)) from None
+    return run
+
+
+def _readable(folder: Path, what: str) -> None:
+    try:
+        os.listdir(folder)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {folder}: {e.strerror or e}") from None
 
 
 SECONDS = ("wall", "linger", "compile_wall")  # PYLAB_GRADE_LIMITS's limits in seconds; the rest are counts
@@ -81,12 +106,17 @@ def _exercises(args, names, work: Path | None = None) -> tuple[assignments.Assig
 
 
 # -- starter ---------------------------------------------------------------------------
+@_one_line_os_errors
 def starter(args) -> int:
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
     found = _assignment(args)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make the folder {target}: {e.strerror or e}") from None
+    _readable(target, "the folder")
     index = [f"# Assignment: {found.title}", "",
              "Write one C file per exercise in this folder (the starters are here, with TODOs).",
              "Check your work with `pylab check` (visible checks only; more run when graded).", ""]
@@ -100,6 +130,9 @@ def starter(args) -> int:
         except FileExistsError:
             kept.append(name)
             return
+        except OSError as e:
+            done = f" (written so far: {', '.join(written)})" if written else ""
+            raise UsageError(f"cannot write {target / name}: {e.strerror or e}{done}") from None
         written.append(name)
 
     for ex in found.exercises:
@@ -128,12 +161,14 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
     return ".", names
 
 
+@_one_line_os_errors
 def check(args) -> int:
     limits = limits_from_env()
     where, names = _split_dir(args.names)
     folder = Path(where)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
+    _readable(folder, "your folder")
     found, exercises = _exercises(args, names, work=folder)
     tests = _tests_dir(args, found)  # an instructor checking their own assignment: its visible pytest checks too
     report = grade_submission(folder, exercises, limits, visible_only=True, extra_tests=tests)
@@ -178,10 +213,36 @@ def _tests_dir(args, found) -> Path | None:
     return own if getattr(args, "assignment", None) and own.is_dir() else None
 
 
+def _check_outputs(args, batch: bool) -> None:
+    """Every file or folder grade is to write, checked before any grading: a directory
+    given for a file, a file given for a folder, a parent that is a file or cannot be
+    written in, the same file for two reports. A usage error now, not a traceback after
+    the work (what cannot be told beforehand is reported, one line, when written)."""
+    given = {flag: getattr(args, flag, None) for flag in OUTPUT_FLAGS}
+    if batch:
+        given["results"] = given["results"] or BATCH_DEFAULT_OUT
+    seen: dict[Path, str] = {}
+    for flag, value in given.items():
+        if not value:
+            continue
+        folder = batch and flag in ("results", "junit")
+        why = output_problem(value, directory=folder)
+        if why and folder and why == "exists and is not a directory":
+            why = "exists and is not a directory: for a folder of submissions this must be a directory"
+        if why:
+            raise UsageError(f"--{flag} {value}: {why}")
+        key = Path(os.path.abspath(value))
+        if key in seen and not folder:
+            raise UsageError(f"--{flag} {value}: the same file as --{seen[key]}; give each report its own file")
+        seen[key] = flag
+
+
+@_one_line_os_errors
 def grade(args) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
+    _readable(folder, "the submission folder")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     limits = limits_from_env()
@@ -189,6 +250,13 @@ def grade(args) -> int:
     found, exercises = _exercises(args, args.exercises)
     tests = _tests_dir(args, found)
     batch = _is_batch(folder)
+    if batch:
+        for flag in ("classroom", "prairielearn"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
+    elif part:
+        raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
+    _check_outputs(args, batch)
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
         why = namespaces_problem()  # root probes as a pool uid it leases, as grading runs bwrap
@@ -196,16 +264,12 @@ def grade(args) -> int:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
             if not batch:  # a course's CI still gets a zero result that says why (never over a file)
-                message += _kept_note(_write(Report(str(folder), env_error=message), args, replace=False))
+                kept, failed = _write(Report(str(folder), env_error=message), args, replace=False)
+                message += _kept_note(kept) + _failed_note(failed)
             raise UsageError(message)
     args.containment = containment
     if batch:
-        for flag in ("classroom", "prairielearn"):
-            if getattr(args, flag):
-                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
         return _grade_batch(folder, args, limits, exercises, tests, part)
-    if part:
-        raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
     # Written once the grade is made, and only then: an interrupted grade (Ctrl-C, a
     # KeyboardInterrupt, which is no Exception) writes nothing and leaves any results file
     # there as it was. grade_submission reports its own failures in the report; this
@@ -216,19 +280,22 @@ def grade(args) -> int:
         report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
     # a report that hit an environment error is written only where no results file is yet:
     # it never replaces one (a real grade, from an earlier run) with what it could not do
-    kept = _write(report, args, replace=report.env_error is None)
+    kept, failed = _write(report, args, replace=report.env_error is None)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
-        print(reporters.table(report))
+        print(reporters.table(report))  # shown whatever could not be written
     if report.env_error:  # the report says it too; this is the one line a CI log shows
-        raise UsageError(reporters.safe.text(report.env_error) + _kept_note(kept))
+        raise UsageError(reporters.safe.text(report.env_error) + _kept_note(kept) + _failed_note(failed))
+    if failed:
+        raise UsageError(f"the grade is made, but {_failed_list(failed)}")
     return _status(report)
 
 
-def _write(report: Report, args, results=None, junit=None, replace: bool = True) -> list[str]:
-    """Write the results files asked for. replace=False (a report that hit an environment
-    error): only files that do not exist yet; returns the ones left as they were."""
+def _write(report: Report, args, results=None, junit=None, replace: bool = True) -> tuple[list[str], list[str]]:
+    """Write the results files asked for, each whatever became of the others. replace=False
+    (a report that hit an environment error): only files that do not exist yet. Returns
+    (the files left as they were, 'FILE: reason' for each that could not be written)."""
     results = results if results is not None else args.results
     junit = junit if junit is not None else args.junit
     files = []
@@ -240,12 +307,28 @@ def _write(report: Report, args, results=None, junit=None, replace: bool = True)
         files.append((args.classroom, lambda: reporters.dumps(reporters.classroom(report))))
     if getattr(args, "prairielearn", None):
         files.append((args.prairielearn, lambda: reporters.dumps(reporters.prairielearn(report))))
-    return [str(path) for path, render in files if not reporters.write_atomic(path, render(), replace=replace)]
+    kept, failed = [], []
+    for path, render in files:
+        try:
+            if not reporters.write_atomic(path, render(), replace=replace):
+                kept.append(str(path))
+        except OSError as e:
+            failed.append(f"{path}: {e.strerror or e}")
+    return kept, failed
 
 
 def _kept_note(kept: list[str]) -> str:
     return (f" (kept the existing {', '.join(kept)} as it was: a result that hit an environment error is never "
             "written over one)") if kept else ""
+
+
+def _failed_list(failed: list[str]) -> str:
+    shown = "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3 else "")
+    return f"could not write {shown}"
+
+
+def _failed_note(failed: list[str]) -> str:
+    return f" ({_failed_list(failed)})" if failed else ""
 
 
 class Progress:
@@ -275,12 +358,11 @@ class Progress:
 def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> int:
     every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     subs = shard.take(every, part) if part else every
-    out = Path(args.results or BATCH_DEFAULT_OUT)
+    out = Path(args.results or BATCH_DEFAULT_OUT)  # both checked by _check_outputs
     junit_dir = Path(args.junit) if args.junit else None
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--results {out}: for a folder of submissions this must be a directory")
     progress = Progress(max(len(subs), 1))
     reports: dict[str, Report] = {}
+    failed: list[str] = []  # files that could not be written: said at the end, the batch goes on
 
     def one(sub: Path) -> Report:
         report = Report(str(sub))
@@ -289,8 +371,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                                       containment=getattr(args, "containment", None))
         except Exception as e:  # never lose the batch to one submission
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
-        finally:
-            _write(report, args, out / f"{sub.name}.json", junit_dir / f"{sub.name}.xml" if junit_dir else "")
+        failed.extend(_write(report, args, out / f"{sub.name}.json",
+                             junit_dir / f"{sub.name}.xml" if junit_dir else "")[1])
         return report
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -300,9 +382,15 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
             reports[name] = fut.result()
             progress.step(name, reports[name])
     ordered = [(s.name, reports[s.name]) for s in subs]
-    reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))
+    try:
+        reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))
+    except OSError as e:
+        failed.append(f"{out / 'summary.csv'}: {e.strerror or e}")
     if part:
-        shard.write_manifest(out, part, [s.name for s in every], ordered)
+        try:
+            shard.write_manifest(out, part, [s.name for s in every], ordered)
+        except OSError as e:
+            failed.append(f"{out / shard.MANIFEST}: {e.strerror or e}")
     if args.json:
         emit_json({"results": str(out), "shard": args.shard,
                    "submissions": [{"submission": n, "score": r.score, "max_score": r.max_score,
@@ -314,12 +402,15 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                                       + (f"  ({rep.env_error})" if rep.env_error else "")))
         what = f"shard {args.shard}: " if part else ""
         print(f"{what}{len(ordered)} submissions graded; results in {out}/ (summary.csv and one NAME.json each)")
+    if failed:
+        raise UsageError(f"{len(ordered)} submissions graded, but {_failed_list(failed)}")
     if any(r.env_error for _, r in ordered):
         return EXIT_USAGE
     return EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED
 
 
 # -- instructors: scaffold, export, merge, verify ----------------------------------------
+@_one_line_os_errors
 def new_exercise(args) -> int:
     made = scaffold.new_exercise(Path(args.dir), args.source)
     if args.json:
@@ -333,6 +424,7 @@ def new_exercise(args) -> int:
     return EXIT_OK
 
 
+@_one_line_os_errors
 def assignment(args) -> int:
     if args.action == "export-student":
         found = assignments.load(args.assignment_dir)
