@@ -110,7 +110,7 @@ def test_starter_json_lists_what_it_wrote_and_kept(week2, tmp_path, capsys):
     assert cli.main(["starter", str(tmp_path), "--assignment", str(week2), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc == {"dir": str(tmp_path), "assignment": "Week 2: process API", "exercises": ["p2"],
-                   "written": ["p2.md"], "kept": ["p2.c"]}
+                   "written": ["p2.md", "README.md"], "kept": ["p2.c"]}
     assert (tmp_path / "p2.c").read_text() == "/* mine */\n"
 
 
@@ -298,3 +298,27 @@ def test_the_docs_python_check_example_works_as_written(week2, tmp_path, capsys)
     capsys.readouterr()
     assert cli.main(["check", str(sub), "--assignment", str(course)]) == 0
     assert "[PASS] p2: on a pipe, the hello line comes twice" in capsys.readouterr().out
+
+
+def test_merge_and_export_into_an_existing_file_are_one_line_and_leave_it_as_it_was(week2, tmp_path, capsys):
+    batch = tmp_path / "batch"
+    for name in ("a", "b"):
+        (batch / name).mkdir(parents=True)
+        shutil.copy(week2 / "p2" / "reference.c", batch / name / "p2.c")
+    for k in (1, 2):
+        assert cli.main(["grade", str(batch), "--assignment", str(week2), "--shard", f"{k}/2", "--results",
+                         str(tmp_path / f"r{k}")]) == 0
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    capsys.readouterr()
+    for argv in (["assignment", "merge", str(afile), str(tmp_path / "r1"), str(tmp_path / "r2")],
+                 ["assignment", "merge", str(afile / "below"), str(tmp_path / "r1"), str(tmp_path / "r2")],
+                 ["assignment", "export-student", str(week2), str(afile)],
+                 ["assignment", "export-student", str(week2), str(afile / "below")]):
+        assert cli.main(argv) == 2, argv
+        out, err = capsys.readouterr()
+        assert err.startswith("pylab: error: ") and err.count("\n") == 1 and out == "", (argv, err)
+        assert "is not a directory" in err, err
+        assert afile.read_text() == "mine\n"
+    assert cli.main(["assignment", "merge", str(tmp_path / "m"), str(tmp_path / "r1"), str(tmp_path / "r2")]) == 0
+    assert (tmp_path / "m" / "summary.csv").exists()  # the same shards merge into a folder

@@ -2,8 +2,10 @@
 import csv
 import io
 import json
-import time
+import os
 import shutil
+import time
+from pathlib import Path
 
 import pytest
 
@@ -29,7 +31,33 @@ def test_starter_writes_statements_and_starters_and_keeps_student_files(tmp_path
         assert (tmp_path / f"{ex.name}.md").read_text() == ex.statement
     assert (tmp_path / "fork_test.c").read_text() == "/* mine */\n"
     assert (tmp_path / "zombie.c").read_text() == exercises.find("zombie").starter
-    assert "kept your existing files: fork_test.c" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "kept your existing files: fork_test.c" in out and "(README.md lists them)" in out
+    readme = (tmp_path / "README.md").read_text()
+    assert all(f"- [{ex.name}]({ex.name}.md)" in readme for ex in exercises.all_exercises())
+
+
+def test_starter_keeps_a_readme_the_student_already_has_and_says_so(tmp_path, capsys):
+    (tmp_path / "README.md").write_text("my notes\n")
+    assert cli.main(["starter", str(tmp_path)]) == 0
+    assert (tmp_path / "README.md").read_text() == "my notes\n"
+    out = capsys.readouterr().out
+    assert "kept your existing files: README.md" in out and "README.md lists them" not in out
+    assert (tmp_path / "zombie.c").read_text() == exercises.find("zombie").starter  # the rest is written
+    assert cli.main(["starter", str(tmp_path), "--json"]) == 0  # again: every file is now the student's
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["written"] == [] and "README.md" in doc["kept"] and len(doc["kept"]) == 2 * len(doc["exercises"]) + 1
+    assert (tmp_path / "README.md").read_text() == "my notes\n"
+
+
+def test_starter_never_writes_through_a_link_the_folder_holds(tmp_path, capsys):
+    outside = tmp_path / "outside.txt"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "README.md").symlink_to(outside)  # dangling: writing README.md would create outside.txt
+    assert cli.main(["starter", str(work)]) == 0
+    assert not outside.exists() and (work / "README.md").is_symlink()
+    assert "kept your existing files: README.md" in capsys.readouterr().out
 
 
 def test_check_shows_expected_observed_and_hint_and_exits_1_on_the_starter(tmp_path, capsys):
@@ -239,7 +267,8 @@ def test_an_instructor_file_that_does_not_load_is_reported_without_its_source(tm
     (extra / "test_broken.py").write_text("SECRET_HIDDEN_ANSWER = 42\nimport no_such_module_at_all\n")
     (extra / "test_fine.py").write_text("def test_fine():\n    pass\n")
     res = tmp_path / "results.json"
-    cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res), "--tests", str(extra)])
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res),
+                     "--tests", str(extra)]) == 2  # the grader's error: the grade is incomplete
     doc = json.loads(res.read_text())
     validate_gradescope(doc)
     broken = [t for t in doc["tests"] if "test_broken.py" in t["name"]]
@@ -281,3 +310,354 @@ def test_instructor_checks_that_do_not_start_within_the_startup_bound_all_fail_a
     mine = [t for t in doc if "test_would_pass" in t["name"] or t["name"].startswith("instructor")]
     assert mine and all(t["score"] == 0 for t in mine), mine
     assert not any(t["name"].endswith("test_would_pass") and t["status"] == "passed" for t in doc)
+
+
+@pytest.mark.parametrize("spec, named", [
+    ("wall=-1", "wall"), ("wall=0", "wall"), ("wall=nan", "wall"), ("compile_wall=inf", "compile_wall"),
+    ("linger=-0.5", "linger"), ("nproc=0", "nproc"), ("cpu=-3", "cpu"), ("memory=0", "memory"),
+    ("wall=2,nofile=0", "nofile"),
+])
+@pytest.mark.parametrize("command", ["check", "grade", "verify"])
+def test_limits_out_of_range_are_a_usage_error_before_anything_runs(spec, named, command, tmp_path, monkeypatch,
+                                                                    capsys):
+    def never(*a, **kw):
+        raise AssertionError("a check ran under limits that should have been refused")
+    monkeypatch.setattr("pylab.cli.grading.grade_submission", never)
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", spec)
+    sub = _reference(tmp_path / "sub")
+    argv = {"check": ["check", str(sub), "getpid_test"], "grade": ["grade", str(sub), "getpid_test"],
+            "verify": ["assignment", "verify", str(exercises.find("getpid_test").folder.parent), "getpid_test"]}
+    assert cli.main(argv[command]) == 2
+    out, err = capsys.readouterr()
+    value = spec.split(",")[-1].split("=")[1]
+    assert err.startswith("pylab: error: PYLAB_GRADE_LIMITS: ") and len(err.strip().splitlines()) == 1, err
+    assert f"{named} must be" in err and repr(value) in err, err
+    assert out == ""
+
+
+def test_limits_in_range_are_taken(monkeypatch):
+    from pylab.cli.grading import limits_from_env
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5, nproc=1,linger=0,cpu=3")
+    got = limits_from_env()
+    assert (got.wall, got.nproc, got.linger, got.cpu) == (0.5, 1, 0.0, 3)
+
+
+def test_an_instructor_file_with_a_syntax_error_means_no_full_marks_and_exit_2_naming_the_file(tmp_path, capsys):
+    extra = tmp_path / "bad_tests"
+    extra.mkdir()
+    (extra / "test_b.py").write_text("def test_a(:\n    pass\n")
+    (extra / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    sub = _reference(tmp_path / "sub")
+    res, classroom = tmp_path / "results.json", tmp_path / "classroom.json"
+    # every point the submission could earn, but not every check of the grade ran
+    assert cli.main(["grade", str(sub), "getpid_test", "--tests", str(extra), "--results", str(res),
+                     "--classroom", str(classroom)]) == 2
+    out, err = capsys.readouterr()
+    assert len(err.strip().splitlines()) == 1 and err.startswith("pylab: error: ") and "test_b.py" in err, err
+    assert "could not be loaded" in err and "incomplete" in err
+    row = next(ln for ln in out.splitlines() if "test_b.py loads" in ln)
+    assert row.split()[-1] == "ERROR", row  # the grader's error, not a failure of the student's
+    assert "grading incomplete: " in out and "test_b.py" in out
+    doc = json.loads(res.read_text())
+    validate_gradescope(doc)
+    assert doc["score"] == 5.0 and "Grading incomplete" in doc["output"]  # what did run still counts
+    assert json.loads(classroom.read_text())["status"] == "error"
+    assert cli.main(["grade", str(sub), "getpid_test", "--tests", str(extra), "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["full_marks"] is False and "test_b.py" in doc["env_error"]
+    assert [r["error"] for r in doc["results"] if r["title"] == "test_b.py loads"] == [True]
+
+
+def test_instructor_checks_that_report_nothing_are_not_full_marks(tmp_path, capsys):
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "conftest.py").write_text("raise RuntimeError('the instructor broke conftest')\n")
+    (extra / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--tests", str(extra),
+                     "--json"]) == 2
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["full_marks"] is False and "pytest reported no test" in doc["env_error"]
+    assert doc["score"] == doc["max_score"]  # no point lost: it is the grade that is incomplete
+
+
+def test_a_result_that_is_the_graders_error_is_never_full_marks_even_at_0_points():
+    from pylab.grading.grader import CheckResult
+    report = Report("sub", results=[CheckResult("e", "c", "t", "1.1", 1.0, score=1.0),
+                                    CheckResult("instructor", "x.py", "x.py loads", "2.1", 0.0,
+                                                observed="could not be loaded", error=True)])
+    assert report.score == report.max_score and not report.full_marks
+    assert Report("sub", results=report.results[:1]).full_marks  # without it: full marks
+
+
+def _pylab(*args, env=None, cwd=None, timeout=120):
+    """A real `python -m pylab` (-P: the installed pylab, never a source tree's)."""
+    import os
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-P", "-m", "pylab", *map(str, args)], capture_output=True, text=True,
+                          timeout=timeout, cwd=cwd, env={**os.environ, **(env or {})})
+
+
+@pytest.mark.parametrize("command", ["check", "verify"])
+def test_an_environment_error_in_check_and_verify_is_one_line_on_stderr_and_exit_2(command, tmp_path):
+    sub = _reference(tmp_path / "sub")
+    practice = exercises.find("getpid_test").folder.parent
+    argv = {"check": ["check", sub, "getpid_test"], "verify": ["assignment", "verify", practice, "getpid_test"]}
+    for json_flag in ([], ["--json"]):
+        proc = _pylab(*argv[command], *json_flag, env={"PATH": "/nonexistent"})  # no compiler, no bubblewrap
+        assert proc.returncode == 2, proc
+        err = proc.stderr.strip()
+        assert err.startswith("pylab: error: ") and "\n" not in err, err
+        assert ("gcc" in err or "bubblewrap" in err) and "Traceback" not in err, err
+        assert proc.stdout == "", proc.stdout  # no check reported as failed that never ran, no "(containment: None)"
+
+
+def test_check_reports_a_grader_that_cannot_run_in_one_line(tmp_path, monkeypatch, capsys):
+    def no_sandbox(*a, **kw):
+        raise SandboxError("no free uid to run student code")
+    monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
+    assert cli.main(["check", str(_reference(tmp_path / "sub")), "getpid_test"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == "pylab: error: no free uid to run student code\n"
+
+
+def _descendants_named(pid: int, comm: str) -> list[int]:
+    from pylab.observe import procstate
+    found = []
+    for p in procstate.descendants(pid):
+        try:
+            if procstate.read_stat(p).comm == comm:
+                found.append(p)
+        except procstate.NoSuchProcess:
+            pass
+    return found
+
+
+def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pylab.observe import procstate
+    slow = tmp_path / "slow"
+    slow.mkdir()
+    (slow / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    keep_json, keep_xml = out / "keep.json", out / "keep.xml"
+    keep_json.write_text('{"score": 55.0, "tests": []}\n')
+    keep_xml.write_text('<?xml version="1.0"?>\n<testsuites tests="31"/>\n')
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # SIGINT at its default whatever this test inherited (a suite run as a background job
+    # inherits it ignored, and Python then never raises KeyboardInterrupt)
+    proc = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
+                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+                             "-P", "-m", "pylab", "grade", str(slow), "getpid_test",
+                             "--results", str(keep_json), "--junit", str(keep_xml)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYLAB_GRADE_LIMITS": "wall=120"})  # the check outlasts the test
+    try:
+        # the handshake: the student's program is running inside the grade
+        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
+                             what="the submission's program running under pylab grade")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130, (stdout, stderr)
+    assert "pylab: interrupted" in stderr and "Traceback" not in stderr, stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the same files, byte for byte, no temp file
+
+
+def test_an_environment_error_never_writes_its_zero_result_over_an_existing_results_file(tmp_path):
+    sub = _reference(tmp_path / "sub")
+    keep, new = tmp_path / "keep.json", tmp_path / "new.xml"
+    keep.write_text('{"score": 55.0, "tests": []}\n')
+    proc = _pylab("grade", sub, "--results", keep, "--junit", new, env={"PATH": "/nonexistent"})  # no bubblewrap
+    assert proc.returncode == 2, proc
+    err = proc.stderr.strip()
+    assert err.startswith("pylab: error: ") and "\n" not in err and "Traceback" not in err, err
+    assert f"kept the existing {keep}" in err, err
+    assert keep.read_text() == '{"score": 55.0, "tests": []}\n'  # the earlier grade, untouched
+    assert 'tests="0"' in new.read_text()  # where there was none, CI still gets the zero result
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json", "new.xml", "sub"]  # no temp file left
+
+
+@pytest.mark.parametrize("where", ["before grading", "while grading"])
+def test_a_zero_result_is_written_where_there_was_none_and_never_over_a_file(where, tmp_path, monkeypatch, capsys):
+    if where == "before grading":
+        monkeypatch.setattr("pylab.cli.grading.namespaces_problem", lambda: "no user namespaces here")
+    else:
+        def no_sandbox(*a, **kw):
+            raise SandboxError("no free uid to run student code")
+        monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
+    sub = _reference(tmp_path / "sub")
+    keep, new, classroom = tmp_path / "keep.json", tmp_path / "new.json", tmp_path / "classroom.json"
+    classroom.write_text("{}\n")
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(new), "--junit", str(tmp_path / "j.xml"),
+                     "--classroom", str(classroom)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and f"kept the existing {classroom}" in err, err
+    assert classroom.read_text() == "{}\n"
+    doc = json.loads(new.read_text())
+    if where == "while grading":  # (before it, there are no tests to list)
+        validate_gradescope(doc)
+    assert doc["score"] == 0 and ("namespaces" in doc["output"] or "no free uid" in doc["output"])
+    assert (tmp_path / "j.xml").exists()
+    # a second run that hits the same error leaves the first one's results as they are
+    keep.write_bytes(new.read_bytes())
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(keep)]) == 2
+    assert keep.read_bytes() == new.read_bytes() and f"kept the existing {keep}" in capsys.readouterr().err
+
+
+def _never_grade(monkeypatch):
+    def never(*a, **kw):
+        raise AssertionError("graded before the output paths were checked")
+    monkeypatch.setattr("pylab.cli.grading.grade_submission", never)
+
+
+@pytest.mark.parametrize("flag", ["--results", "--junit", "--classroom", "--prairielearn"])
+def test_an_output_path_that_is_a_directory_is_a_usage_error_before_any_grading(flag, tmp_path, monkeypatch,
+                                                                                capsys):
+    _never_grade(monkeypatch)
+    taken = tmp_path / "taken"
+    (taken / "inside").mkdir(parents=True)
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", flag, str(taken)]) == 2
+    out, err = capsys.readouterr()
+    assert err == f"pylab: error: {flag} {taken}: is a directory: name the file to write\n" and out == ""
+    assert [p.name for p in taken.iterdir()] == ["inside"]
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("afile/results.json", "afile is not a directory"),
+    ("afile/deeper/results.json", "afile is not a directory"),
+])
+def test_an_output_path_below_a_file_is_a_usage_error_before_any_grading(bad, message, tmp_path, monkeypatch,
+                                                                         capsys):
+    _never_grade(monkeypatch)
+    (tmp_path / "afile").write_text("mine\n")
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(tmp_path / bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("pylab: error: --results ") and message in err and len(err.splitlines()) == 1, err
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
+def test_two_reports_into_one_file_is_a_usage_error(tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    same = tmp_path / "r.json"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "--results", str(same), "--classroom",
+                     str(tmp_path / "." / "r.json")]) == 2
+    assert "the same file as --results" in capsys.readouterr().err and not same.exists()
+
+
+@pytest.mark.parametrize("flag", ["--results", "--junit"])
+def test_a_batch_output_folder_that_is_a_file_is_a_usage_error_before_any_grading(flag, tmp_path, monkeypatch,
+                                                                                  capsys):
+    _never_grade(monkeypatch)
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    afile = tmp_path / "afile"
+    afile.write_text("mine\n")
+    argv = ["grade", str(batch), "getpid_test", "--results", str(tmp_path / "R"), flag, str(afile)]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"pylab: error: {flag} {afile}: exists and is not a directory") and err.count("\n") == 1
+    assert afile.read_text() == "mine\n" and not (tmp_path / "R").exists()
+
+
+def _failing_write(monkeypatch, name_to_fail):
+    """write_atomic failing, as on a full disk, for the one file named: what no check
+    beforehand can tell."""
+    import errno
+    from pylab.grading import files
+    real = files.write_atomic
+
+    def write(path, text, replace=True):
+        if Path(path).name == name_to_fail:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, text, replace=replace)
+    monkeypatch.setattr("pylab.grading.reporters.write_atomic", write)
+
+
+def test_a_results_file_that_cannot_be_written_still_shows_the_grade_and_writes_the_others(tmp_path, monkeypatch,
+                                                                                            capsys):
+    _failing_write(monkeypatch, "junit.xml")
+    res, junit = tmp_path / "results.json", tmp_path / "junit.xml"
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(res),
+                     "--junit", str(junit)]) == 2
+    out, err = capsys.readouterr()
+    assert "total 4/4" in out  # the grade made is shown
+    assert err == f"pylab: error: the grade is made, but could not write {junit}: No space left on device\n"
+    assert json.loads(res.read_text())["score"] == 4.0 and not junit.exists()
+
+
+def test_a_batch_goes_on_past_a_file_it_cannot_write_and_says_so_at_the_end(tmp_path, monkeypatch, capsys):
+    _failing_write(monkeypatch, "bob.json")
+    batch = tmp_path / "batch"
+    for name in ("alice", "bob", "carol"):
+        _reference(batch / name)
+    out_dir = tmp_path / "out"
+    assert cli.main(["grade", str(batch), "getpid_test", "--results", str(out_dir)]) == 2
+    out, err = capsys.readouterr()
+    assert "3 submissions graded" in out and "bob " in out
+    assert f"could not write {out_dir / 'bob.json'}: No space left on device" in err.splitlines()[-1]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["alice.json", "carol.json", "summary.csv"]
+    rows = list(csv.DictReader((out_dir / "summary.csv").open()))
+    assert [r["submission"] for r in rows] == ["alice", "bob", "carol"]  # the summary still holds every grade
+
+
+@pytest.mark.parametrize("where", ["/proc/no-such-folder-pylab", "/sys/kernel/no-such-folder-pylab"])
+def test_starter_into_a_folder_that_cannot_be_made_is_one_line(where, capsys):
+    assert cli.main(["starter", where]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith(f"pylab: error: cannot make the folder {where}: ") and err.count("\n") == 1, err
+    assert out == ""
+
+
+def _as_a_user_without_dac_override(*args, cwd):
+    """`pylab ARGS` as a process that file modes bind: this user, or root without
+    CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (util-linux's setpriv)."""
+    import shutil
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-P", "-m", "pylab", *map(str, args)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("as root this needs setpriv (util-linux) to drop CAP_DAC_OVERRIDE")
+        cmd = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
+               "--bounding-set=-dac_override,-dac_read_search", *cmd]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["check", "locked"], "cannot read your folder locked: Permission denied"),
+    (["grade", "locked"], "cannot read the submission folder locked: Permission denied"),
+    (["starter", "locked"], "cannot read the folder locked: Permission denied"),
+    (["starter", "readonly"], "cannot write readonly/"),
+    (["check", "pointed"], "pointed/.pylab-assignment: Permission denied"),
+    (["starter", "new", "--assignment", "course"], "course/zombie/statement.md: Permission denied"),
+    (["grade", "sub", "--results", "readonly/results.json"], "--results readonly/results.json: cannot write in "
+                                                             "readonly (permission denied)"),
+])
+def test_what_cannot_be_read_or_written_is_one_line_and_exit_2(argv, message, tmp_path):
+    (tmp_path / "locked").mkdir(mode=0o000)
+    (tmp_path / "readonly").mkdir()
+    (tmp_path / "pointed").mkdir()
+    (tmp_path / "pointed" / ".pylab-assignment").write_text(str(tmp_path / "course") + "\n")
+    shutil.copytree(exercises.find("zombie").folder.parent, tmp_path / "course")
+    _reference(tmp_path / "sub")
+    try:
+        for path in ("readonly", "pointed/.pylab-assignment", "course/zombie/statement.md"):
+            (tmp_path / path).chmod(0o555 if path == "readonly" else 0o000)
+        proc = _as_a_user_without_dac_override(*argv, cwd=tmp_path)
+    finally:
+        for path in ("locked", "readonly", "pointed/.pylab-assignment", "course/zombie/statement.md"):
+            (tmp_path / path).chmod(0o755)  # so that pytest can remove them
+    err = proc.stderr
+    assert proc.returncode == 2, (proc.stdout, err)
+    assert err.startswith("pylab: error: ") and message in err and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    assert not list((tmp_path / "readonly").iterdir())

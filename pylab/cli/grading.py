@@ -1,16 +1,19 @@
 """`pylab starter`, `check`, `grade`, `new-exercise` and `assignment ...` (wired in pylab/cli/main.py).
 
 Exit status: 0 full marks (every visible check passes, for `check`), 1 below full
-marks, 2 a usage or environment error (results files are still written).
+marks, 2 a usage or environment error (a result that hit an environment error is written
+only where no results file is yet; an interrupted grade writes none).
 Limits can be set for a course with PYLAB_GRADE_LIMITS, e.g. "wall=3,cpu=1,nproc=16".
 Without --assignment, the lab's own practice assignment is used.
 """
 from __future__ import annotations
 
 import dataclasses
-import tempfile
+import functools
+import math
 import os
 import sys
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -19,14 +22,46 @@ from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
+from pylab.grading.files import os_error_text, output_problem
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits, namespaces_problem
 
 BATCH_DEFAULT_OUT = "pylab-results"
 POINTER = ".pylab-assignment"  # `starter --assignment A` leaves A's path here for `check`
+OUTPUT_FLAGS = ("results", "junit", "classroom", "prairielearn")  # grade's files for one submission
+
+
+def _one_line_os_errors(command):
+    """A folder or file the command cannot read or write (mode 000, a full disk, /proc)
+    is one line and exit 2, never a traceback: OSError becomes a UsageError. (A broken
+    pipe is main()'s: `pylab ... | head`.)"""
+    @functools.wraps(command)
+    def run(args) -> int:
+        try:
+            return command(args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise UsageError(os_error_text(e)) from None
+    return run
+
+
+def _readable(folder: Path, what: str) -> None:
+    try:
+        os.listdir(folder)
+    except OSError as e:
+        raise UsageError(f"cannot read {what} {folder}: {e.strerror or e}") from None
+
+
+SECONDS = ("wall", "linger", "compile_wall")  # PYLAB_GRADE_LIMITS's limits in seconds; the rest are counts
+RLIMIT_MAX = 2 ** 63 - 1  # what setrlimit takes
 
 
 def limits_from_env() -> Limits:
+    """Limits from PYLAB_GRADE_LIMITS ("wall=3,cpu=1,nproc=16"): a misspelt name, a
+    value that is not a number, or one out of range (seconds must be finite and above 0,
+    linger 0 or more; counts and sizes at least 1) is a usage error naming the variable
+    and the value, before anything runs."""
     spec = os.environ.get("PYLAB_GRADE_LIMITS", "").strip()
     limits = Limits()
     if not spec:
@@ -35,13 +70,21 @@ def limits_from_env() -> Limits:
     changes = {}
     for part in spec.split(","):
         name, _, value = part.partition("=")
-        name = name.strip()
+        name, value = name.strip(), value.strip()
         if name not in fields or not value:
             raise UsageError(f"PYLAB_GRADE_LIMITS: unknown or empty limit {part!r} (known: {', '.join(fields)})")
         try:
-            changes[name] = float(value) if name in ("wall", "linger", "compile_wall") else int(value)
+            number = float(value) if name in SECONDS else int(value)
         except ValueError:
             raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number, not {value!r}") from None
+        if name in SECONDS:
+            ok = math.isfinite(number) and (number >= 0 if name == "linger" else number > 0)
+            if not ok:
+                need = "0 or more" if name == "linger" else "above 0"
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number of seconds {need}, not {value!r}")
+        elif not 1 <= number <= RLIMIT_MAX:
+            raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least 1, not {value!r}")
+        changes[name] = number
     return limits.with_(**changes)
 
 
@@ -63,33 +106,48 @@ def _exercises(args, names, work: Path | None = None) -> tuple[assignments.Assig
 
 
 # -- starter ---------------------------------------------------------------------------
+@_one_line_os_errors
 def starter(args) -> int:
     target = Path(args.dir)
     if target.exists() and not target.is_dir():
         raise UsageError(f"{target} exists and is not a directory")
     found = _assignment(args)
-    target.mkdir(parents=True, exist_ok=True)
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make the folder {target}: {e.strerror or e}") from None
+    _readable(target, "the folder")
     index = [f"# Assignment: {found.title}", "",
              "Write one C file per exercise in this folder (the starters are here, with TODOs).",
              "Check your work with `pylab check` (visible checks only; more run when graded).", ""]
     written, kept = [], []
+
+    def offer(name: str, text: str) -> None:
+        """Write name unless the student has a file (or anything) by that name: theirs stays."""
+        try:
+            with open(target / name, "x", encoding="utf-8") as f:  # O_EXCL: never over a file or through a link
+                f.write(text)
+        except FileExistsError:
+            kept.append(name)
+            return
+        except OSError as e:
+            done = f" (written so far: {', '.join(written)})" if written else ""
+            raise UsageError(f"cannot write {target / name}: {e.strerror or e}{done}") from None
+        written.append(name)
+
     for ex in found.exercises:
-        for name, text in ((ex.source, ex.starter), (f"{ex.name}.md", ex.statement)):
-            path = target / name
-            if path.exists():
-                kept.append(name)
-                continue
-            path.write_text(text)
-            written.append(name)
+        offer(ex.source, ex.starter)
+        offer(f"{ex.name}.md", ex.statement)
         index.append(f"- [{ex.name}]({ex.name}.md) ({ex.max_score:g} points): {ex.summary}")
-    (target / "README.md").write_text("\n".join(index) + "\n")
+    offer("README.md", "\n".join(index) + "\n")
     if args.assignment:  # so that `pylab check` here needs no --assignment
         (target / POINTER).write_text(str(found.folder) + "\n")
     if args.json:
         emit_json({"dir": str(target), "assignment": found.title, "exercises": found.names,
                    "written": written, "kept": kept})
         return EXIT_OK
-    print(f"wrote the starter files for {len(found.exercises)} exercises to {target}/ (README.md lists them)")
+    listed = "" if "README.md" in kept else " (README.md lists them)"
+    print(f"wrote the starter files for {len(found.exercises)} exercises to {target}/{listed}")
     if kept:
         print(f"kept your existing files: {', '.join(kept)}")
     return EXIT_OK
@@ -103,26 +161,29 @@ def _split_dir(names: list[str]) -> tuple[str, list[str]]:
     return ".", names
 
 
+@_one_line_os_errors
 def check(args) -> int:
+    limits = limits_from_env()
     where, names = _split_dir(args.names)
     folder = Path(where)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
+    _readable(folder, "your folder")
     found, exercises = _exercises(args, names, work=folder)
     tests = _tests_dir(args, found)  # an instructor checking their own assignment: its visible pytest checks too
-    report = grade_submission(folder, exercises, limits_from_env(), visible_only=True, extra_tests=tests)
+    report = grade_submission(folder, exercises, limits, visible_only=True, extra_tests=tests)
+    if report.env_error:  # the machine, not the work: one line, no check shown as failed that never ran
+        raise UsageError(reporters.safe.text(report.env_error))
     later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
     if args.json:
         emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
     else:
-        if report.containment != "namespaces":
+        if report.containment not in ("namespaces", None):
             print(f"pylab: your own work ran without the grading sandbox (containment: {report.containment}): "
                   "a separate uid where pylab runs as root, hard limits; 'pylab grade' uses the sandbox")
         print(reporters.student_view(report))
         if later:
             print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
-    if report.env_error:
-        return EXIT_USAGE
     return EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED
 
 
@@ -152,57 +213,122 @@ def _tests_dir(args, found) -> Path | None:
     return own if getattr(args, "assignment", None) and own.is_dir() else None
 
 
+def _check_outputs(args, batch: bool) -> None:
+    """Every file or folder grade is to write, checked before any grading: a directory
+    given for a file, a file given for a folder, a parent that is a file or cannot be
+    written in, the same file for two reports. A usage error now, not a traceback after
+    the work (what cannot be told beforehand is reported, one line, when written)."""
+    given = {flag: getattr(args, flag, None) for flag in OUTPUT_FLAGS}
+    if batch:
+        given["results"] = given["results"] or BATCH_DEFAULT_OUT
+    seen: dict[Path, str] = {}
+    for flag, value in given.items():
+        if not value:
+            continue
+        folder = batch and flag in ("results", "junit")
+        why = output_problem(value, directory=folder)
+        if why and folder and why == "exists and is not a directory":
+            why = "exists and is not a directory: for a folder of submissions this must be a directory"
+        if why:
+            raise UsageError(f"--{flag} {value}: {why}")
+        key = Path(os.path.abspath(value))
+        if key in seen and not folder:
+            raise UsageError(f"--{flag} {value}: the same file as --{seen[key]}; give each report its own file")
+        seen[key] = flag
+
+
+@_one_line_os_errors
 def grade(args) -> int:
     folder = Path(args.dir)
     if not folder.is_dir():
         raise UsageError(f"no such directory: {folder}")
+    _readable(folder, "the submission folder")
     if args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    limits = limits_from_env()
     part = shard.parse(args.shard) if args.shard else None
     found, exercises = _exercises(args, args.exercises)
     tests = _tests_dir(args, found)
-    limits = limits_from_env()
     batch = _is_batch(folder)
+    if batch:
+        for flag in ("classroom", "prairielearn"):
+            if getattr(args, flag):
+                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
+    elif part:
+        raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
+    _check_outputs(args, batch)
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
         why = namespaces_problem()  # root probes as a pool uid it leases, as grading runs bwrap
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
-            if not batch:  # a course's CI still gets a zero result that says why
-                _write(Report(str(folder), env_error=message), args)
+            if not batch:  # a course's CI still gets a zero result that says why (never over a file)
+                kept, failed = _write(Report(str(folder), env_error=message), args, replace=False)
+                message += _kept_note(kept) + _failed_note(failed)
             raise UsageError(message)
     args.containment = containment
     if batch:
-        for flag in ("classroom", "prairielearn"):
-            if getattr(args, flag):
-                raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
         return _grade_batch(folder, args, limits, exercises, tests, part)
-    if part:
-        raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
-    report = Report(str(folder))
+    # Written once the grade is made, and only then: an interrupted grade (Ctrl-C, a
+    # KeyboardInterrupt, which is no Exception) writes nothing and leaves any results file
+    # there as it was. grade_submission reports its own failures in the report; this
+    # guards the grader's code around it.
     try:
         report = grade_submission(folder, exercises, limits, extra_tests=tests, containment=args.containment)
-    finally:  # written even when the grader itself fails
-        _write(report, args)
+    except Exception as e:
+        report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
+    # a report that hit an environment error is written only where no results file is yet:
+    # it never replaces one (a real grade, from an earlier run) with what it could not do
+    kept, failed = _write(report, args, replace=report.env_error is None)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
-        print(reporters.table(report))
+        print(reporters.table(report))  # shown whatever could not be written
+    if report.env_error:  # the report says it too; this is the one line a CI log shows
+        raise UsageError(reporters.safe.text(report.env_error) + _kept_note(kept) + _failed_note(failed))
+    if failed:
+        raise UsageError(f"the grade is made, but {_failed_list(failed)}")
     return _status(report)
 
 
-def _write(report: Report, args, results=None, junit=None) -> None:
+def _write(report: Report, args, results=None, junit=None, replace: bool = True) -> tuple[list[str], list[str]]:
+    """Write the results files asked for, each whatever became of the others. replace=False
+    (a report that hit an environment error): only files that do not exist yet. Returns
+    (the files left as they were, 'FILE: reason' for each that could not be written)."""
     results = results if results is not None else args.results
     junit = junit if junit is not None else args.junit
+    files = []
     if results:
-        reporters.write_atomic(results, reporters.dumps(reporters.gradescope(report, markdown=not args.text)))
+        files.append((results, lambda: reporters.dumps(reporters.gradescope(report, markdown=not args.text))))
     if junit:
-        reporters.write_atomic(junit, reporters.junit(report))
+        files.append((junit, lambda: reporters.junit(report)))
     if getattr(args, "classroom", None):
-        reporters.write_atomic(args.classroom, reporters.dumps(reporters.classroom(report)))
+        files.append((args.classroom, lambda: reporters.dumps(reporters.classroom(report))))
     if getattr(args, "prairielearn", None):
-        reporters.write_atomic(args.prairielearn, reporters.dumps(reporters.prairielearn(report)))
+        files.append((args.prairielearn, lambda: reporters.dumps(reporters.prairielearn(report))))
+    kept, failed = [], []
+    for path, render in files:
+        try:
+            if not reporters.write_atomic(path, render(), replace=replace):
+                kept.append(str(path))
+        except OSError as e:
+            failed.append(f"{path}: {e.strerror or e}")
+    return kept, failed
+
+
+def _kept_note(kept: list[str]) -> str:
+    return (f" (kept the existing {', '.join(kept)} as it was: a result that hit an environment error is never "
+            "written over one)") if kept else ""
+
+
+def _failed_list(failed: list[str]) -> str:
+    shown = "; ".join(failed[:3]) + (f"; and {len(failed) - 3} more" if len(failed) > 3 else "")
+    return f"could not write {shown}"
+
+
+def _failed_note(failed: list[str]) -> str:
+    return f" ({_failed_list(failed)})" if failed else ""
 
 
 class Progress:
@@ -232,12 +358,11 @@ class Progress:
 def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> int:
     every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
     subs = shard.take(every, part) if part else every
-    out = Path(args.results or BATCH_DEFAULT_OUT)
+    out = Path(args.results or BATCH_DEFAULT_OUT)  # both checked by _check_outputs
     junit_dir = Path(args.junit) if args.junit else None
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--results {out}: for a folder of submissions this must be a directory")
     progress = Progress(max(len(subs), 1))
     reports: dict[str, Report] = {}
+    failed: list[str] = []  # files that could not be written: said at the end, the batch goes on
 
     def one(sub: Path) -> Report:
         report = Report(str(sub))
@@ -246,8 +371,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                                       containment=getattr(args, "containment", None))
         except Exception as e:  # never lose the batch to one submission
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
-        finally:
-            _write(report, args, out / f"{sub.name}.json", junit_dir / f"{sub.name}.xml" if junit_dir else "")
+        failed.extend(_write(report, args, out / f"{sub.name}.json",
+                             junit_dir / f"{sub.name}.xml" if junit_dir else "")[1])
         return report
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -257,9 +382,15 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
             reports[name] = fut.result()
             progress.step(name, reports[name])
     ordered = [(s.name, reports[s.name]) for s in subs]
-    reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))
+    try:
+        reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))
+    except OSError as e:
+        failed.append(f"{out / 'summary.csv'}: {e.strerror or e}")
     if part:
-        shard.write_manifest(out, part, [s.name for s in every], ordered)
+        try:
+            shard.write_manifest(out, part, [s.name for s in every], ordered)
+        except OSError as e:
+            failed.append(f"{out / shard.MANIFEST}: {e.strerror or e}")
     if args.json:
         emit_json({"results": str(out), "shard": args.shard,
                    "submissions": [{"submission": n, "score": r.score, "max_score": r.max_score,
@@ -271,12 +402,15 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                                       + (f"  ({rep.env_error})" if rep.env_error else "")))
         what = f"shard {args.shard}: " if part else ""
         print(f"{what}{len(ordered)} submissions graded; results in {out}/ (summary.csv and one NAME.json each)")
+    if failed:
+        raise UsageError(f"{len(ordered)} submissions graded, but {_failed_list(failed)}")
     if any(r.env_error for _, r in ordered):
         return EXIT_USAGE
     return EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED
 
 
 # -- instructors: scaffold, export, merge, verify ----------------------------------------
+@_one_line_os_errors
 def new_exercise(args) -> int:
     made = scaffold.new_exercise(Path(args.dir), args.source)
     if args.json:
@@ -290,6 +424,7 @@ def new_exercise(args) -> int:
     return EXIT_OK
 
 
+@_one_line_os_errors
 def assignment(args) -> int:
     if args.action == "export-student":
         found = assignments.load(args.assignment_dir)
@@ -314,6 +449,7 @@ def assignment(args) -> int:
 
 def _verify(args) -> int:
     """Each exercise's reference must get full marks and its starter must not."""
+    limits = limits_from_env()
     found = assignments.load(args.assignment_dir)
     rows, ok = [], True
     for ex in found.select(args.exercises):
@@ -327,10 +463,10 @@ def _verify(args) -> int:
                 sub = Path(tmp) / kind
                 sub.mkdir()
                 (sub / ex.source).write_text(text)
-                report = grade_submission(sub, [ex], limits_from_env())
+                report = grade_submission(sub, [ex], limits)
+                if report.env_error:  # the machine, not the exercise: nothing verified, exit 2
+                    raise UsageError(f"cannot verify {ex.name}: {reporters.safe.text(report.env_error)}")
                 row[kind] = report.score
-                if report.env_error:
-                    row["problems"].append(f"{kind}: {report.env_error}")
                 if kind == "reference" and not report.full_marks:
                     row["problems"] += [f"reference fails {r.name}: {reporters.text_output(r)}"
                                         for r in report.results if not r.passed]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from pylab.core.errors import UsageError
 from pylab.grading import assignment as assignments
+from pylab.grading.files import os_error_text, output_problem
 
 SHIPPED = ("statement.md", "starter.c")
 EXERCISE_KEYS = ("summary", "source", "time_limit")
@@ -39,11 +40,23 @@ def _table(d: dict) -> list[str]:
 
 
 def student_bundle(found: assignments.Assignment, out: Path) -> list[str]:
-    """Write the bundle to `out` (a new or empty folder); returns the files written."""
-    if out.exists() and any(out.iterdir()):
-        raise UsageError(f"{out} is not empty: the bundle goes into a new folder")
-    if out.resolve().is_relative_to(found.folder):
-        raise UsageError(f"{out} is inside the assignment folder: put the bundle elsewhere")
+    """Write the bundle to `out` (a new or empty folder); returns the files written. An
+    `out` that cannot be that folder, or a file that cannot be read or written, is one
+    line (a UsageError), never a traceback."""
+    why = output_problem(out, directory=True)
+    if why:
+        raise UsageError(f"{out}: {why}: the bundle goes into a new folder")
+    try:
+        if out.exists() and any(out.iterdir()):
+            raise UsageError(f"{out} is not empty: the bundle goes into a new folder")
+        if out.resolve().is_relative_to(found.folder):
+            raise UsageError(f"{out} is inside the assignment folder: put the bundle elsewhere")
+        return _write_bundle(found, out)
+    except OSError as e:
+        raise UsageError(f"cannot write the student bundle in {out}: {os_error_text(e)}") from None
+
+
+def _write_bundle(found: assignments.Assignment, out: Path) -> list[str]:
     manifest = assignments._toml(found.folder / assignments.MANIFEST)
     out.mkdir(parents=True, exist_ok=True)
     written = []

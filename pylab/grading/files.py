@@ -6,8 +6,11 @@ import tempfile
 from pathlib import Path
 
 
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Write to a temp file beside path, then rename: readers never see half a file."""
+def write_atomic(path: str | os.PathLike, text: str, replace: bool = True) -> bool:
+    """Write to a temp file beside path, then rename: readers never see half a file.
+    replace=False: only where no file is yet (the temp file is linked into place, which
+    fails on an existing name), and an existing one is left as it was. Returns whether
+    the file was written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -15,8 +18,55 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
         os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
+        if replace:
+            os.replace(tmp, path)
+            return True
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: create it exclusively instead
+            try:
+                out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(out, "w", encoding="utf-8") as f:
+                f.write(text)
+        return True
+    finally:
+        if os.path.lexists(tmp):
             os.unlink(tmp)
-        raise
+
+
+def output_problem(path: str | os.PathLike, directory: bool = False) -> str | None:
+    """Why `path` cannot take a results file (or, directory=True, a folder of them), as
+    far as can be told before any work: None when it can. What is wrong is said without
+    the path itself (the caller names it, with its option)."""
+    path = Path(path)
+    try:
+        if path.is_dir():
+            if not directory:
+                return "is a directory: name the file to write"
+            where = path
+        elif path.exists() or path.is_symlink():
+            if directory:
+                return "exists and is not a directory"
+            where = path.parent
+        else:  # to be made: its nearest existing folder must take it
+            where = path if directory else path.parent
+            while not where.exists() and where != where.parent:
+                where = where.parent
+            if not where.is_dir():
+                return f"{where} is not a directory"
+        if not os.access(where, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
+            return f"cannot write in {where}" + (" (permission denied)" if where.exists() else "")
+    except OSError as e:
+        return f"{e.filename or path}: {e.strerror or e}"
+    return None
+
+
+def os_error_text(e: OSError) -> str:
+    """An OSError as one line a person reads: 'PATH: reason' (both paths of a rename)."""
+    names = " -> ".join(str(n) for n in (e.filename, e.filename2) if n is not None)
+    reason = e.strerror or str(e)
+    return f"{names}: {reason}" if names else reason

@@ -92,7 +92,9 @@ class Report:
 
     @property
     def full_marks(self) -> bool:
-        return self.env_error is None and self.score >= self.max_score
+        """Every point, and nothing the grader could not carry out: a result that is the
+        grader's error (error), even one worth 0 points, is a grade not complete."""
+        return self.env_error is None and not any(r.error for r in self.results) and self.score >= self.max_score
 
     def to_dict(self) -> dict:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
@@ -314,8 +316,11 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                     checking.shutdown(wait=True)
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None:
-            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1)
+            incomplete: list[str] = []
+            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1, incomplete)
             report.results += [r for r in extra if not visible_only or r.visibility == "visible"]
+            if incomplete:  # the instructor's checks did not all run: no full marks, an error
+                report.env_error = "; ".join(incomplete)
     except (toolchain.CompilerMissing, SandboxError) as e:
         report.env_error = str(e)
     except Exception as e:  # the grader itself: what is left fails with the reason
@@ -351,9 +356,13 @@ def _until_collected(proc, ready: int, startup: float) -> bytes | None:
     return bytes(out)
 
 
-def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> list[CheckResult]:
+def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
+                 incomplete: list[str] | None = None) -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
-    Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed."""
+    Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed.
+    A file that does not load, or a pytest that reports no test at all, is the grader's
+    error (an error result worth 0 points); what it means for the grade (the grade is
+    incomplete) is appended to `incomplete`, naming the files."""
     tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
@@ -387,8 +396,10 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
                 pass
         out = (early or b"") + (out or b"")
         entries = json.loads(report.read_text()) if report.exists() else []
-    results = []
+    results, unloaded = [], []
     for j, e in enumerate(entries, 1):
+        if e.get("unloaded"):
+            unloaded.append(e["nodeid"])
         r = CheckResult(e.get("exercise") or "instructor", e["nodeid"], e["name"], f"{index}.{j}",
                         float(e["points"]), visibility=e["visibility"], hint=e.get("hint", ""),
                         error=bool(e.get("error")))
@@ -402,4 +413,12 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int) -> l
         results.append(CheckResult("instructor", "collection", "instructor checks ran", f"{index}.1", 0.0,
                                    expected="the instructor's pytest files to run",
                                    observed=f"no test reported (pytest said:\n{text})", error=True))
+    if incomplete is not None:
+        if unloaded:
+            files = ", ".join(unloaded)
+            incomplete.append(f"the instructor's check file{'s' if len(unloaded) > 1 else ''} {files} could not "
+                              "be loaded, so the grade is incomplete (the grader's error, not the submission's)")
+        if not entries:
+            incomplete.append("the instructor's pytest checks did not run (pytest reported no test), so the grade "
+                              "is incomplete (the grader's error, not the submission's)")
     return results

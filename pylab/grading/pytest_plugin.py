@@ -112,12 +112,15 @@ def pytest_collection_modifyitems(session, config, items):
 
 def pytest_collectreport(report):
     """A test file that does not import becomes one failed, pointless entry that says so,
-    never pytest's output (which would show the file's source to students)."""
+    never pytest's output (which would show the file's source to students). It is the
+    grader's error (error), and the grade is incomplete without its checks (unloaded):
+    the grader says so for the whole report."""
     if not report.failed:
         return
     _COLLECT_ERRORS.append({"nodeid": report.nodeid, "name": f"{report.nodeid} loads", "outcome": "failed",
                             "message": "this instructor check file could not be loaded; tell your instructor",
-                            "points": 0.0, "visibility": "visible", "exercise": None, "credit": 0.0})
+                            "points": 0.0, "visibility": "visible", "exercise": None, "credit": 0.0,
+                            "error": True, "unloaded": True})
 
 
 _COLLECT_ERRORS: list[dict] = []

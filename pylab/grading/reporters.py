@@ -83,7 +83,7 @@ def table(report: Report) -> str:
     note = not_shown_note(report)
     lines.append(total + (f" ({note}; their points are in the total)" if note else ""))
     if report.env_error:
-        lines.append(f"grading stopped: {safe.text(report.env_error)}")
+        lines.append(f"grading incomplete: {safe.text(report.env_error)}")
     for r in shown(report):
         if not r.passed:
             lines += ["", f"{r.number} {safe.text(r.name)}:", *("  " + ln for ln in text_output(r).splitlines())]
@@ -101,7 +101,7 @@ def student_view(report: Report) -> str:
     passed = sum(r.passed for r in shown(report))
     out.append(f"\n{passed}/{len(shown(report))} visible checks pass.")
     if report.env_error:
-        out.append(f"grading stopped: {safe.text(report.env_error)}")
+        out.append(f"grading incomplete: {safe.text(report.env_error)}")
     return "\n".join(out)
 
 
@@ -136,7 +136,7 @@ def gradescope(report: Report, markdown: bool = True) -> dict:
     if not_shown_note(report):
         summary.append(not_shown_note(report) + ".")
     if report.env_error:
-        summary.append(f"Grading stopped early: {safe.text(report.env_error)}")
+        summary.append(f"Grading incomplete: {safe.text(report.env_error)}")
     if report.containment and report.containment != "namespaces":
         summary.append(f"Graded without the namespace sandbox (containment: {report.containment}).")
     doc = {"score": float(report.score), "execution_time": round(report.execution_time, 3),

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pylab.core.errors import UsageError
 from pylab.grading import reporters
+from pylab.grading.files import os_error_text, output_problem
 from pylab.grading.grader import CheckResult, Report
 
 MANIFEST = "shard.json"
@@ -53,7 +54,11 @@ def write_manifest(out: Path, part: tuple[int, int], every: list[str], ordered: 
 
 
 def merge(folders: list[Path], out: Path) -> list[str]:
-    """Merge shard result folders into `out`; returns the submissions, in order."""
+    """Merge shard result folders into `out`; returns the submissions, in order. An `out`
+    that cannot be a folder of results is a usage error before anything is read."""
+    why = output_problem(out, directory=True)
+    if why:
+        raise UsageError(f"{out}: {why}: the merged results go into a folder")
     docs = []
     for folder in folders:
         path = folder / MANIFEST
@@ -82,11 +87,14 @@ def merge(folders: list[Path], out: Path) -> list[str]:
     missing = [s for s in every if s not in reports]
     if missing:
         raise UsageError(f"no result for {', '.join(missing[:5])} in the shards")
-    out.mkdir(parents=True, exist_ok=True)
-    for name in every:
-        for suffix in (".json",):
-            src = origin[name] / f"{name}{suffix}"
-            if src.exists():
-                shutil.copyfile(src, out / src.name)
-    reporters.write_atomic(out / "summary.csv", reporters.csv_summary([(s, reports[s]) for s in every]))
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        for name in every:
+            for suffix in (".json",):
+                src = origin[name] / f"{name}{suffix}"
+                if src.exists():
+                    shutil.copyfile(src, out / src.name)
+        reporters.write_atomic(out / "summary.csv", reporters.csv_summary([(s, reports[s]) for s in every]))
+    except OSError as e:
+        raise UsageError(f"cannot write the merged results in {out}: {os_error_text(e)}") from None
     return every
