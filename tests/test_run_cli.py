@@ -153,13 +153,54 @@ def test_stopping_pylab_stops_the_whole_tree_at_once(tmp_path, sig):
             pylab_proc.wait()
     for pid in (escaped, program):
         procstate.wait_for_state(pid, {"gone", "Z", "X"}, timeout=5)  # long before any timeout
-    if sig == signal.SIGINT:
-        assert rc == 130  # Ctrl-C: pylab stopped the run itself and said so
-    else:
+    if sig == signal.SIGKILL:
         assert rc == -sig  # pylab died of it; the supervisor saw its pidfd and stopped the run
+    else:
+        assert rc == 128 + sig  # Ctrl-C or SIGTERM: pylab stopped the run itself and said so
     # pylab gone first: the supervisor was re-parented to this test (a subreaper): reap it
     procstate.call_until(lambda: _reaped(supervisor), timeout=10, what="the supervisor to end")
     assert not procstate.exists(escaped)
+
+
+@pytest.mark.parametrize("command, sig, keep", [
+    (["run"], signal.SIGTERM, False), (["run"], signal.SIGHUP, False), (["trace"], signal.SIGTERM, False),
+    (["run", "--watch"], signal.SIGTERM, True)])
+def test_sigterm_or_sighup_to_pylab_stops_the_run_removes_its_folder_and_says_so(tmp_path, command, sig, keep):
+    # TMPDIR: the run's folder is made here, where no other test's can be
+    pylab_proc = subprocess.Popen(_pylab_with("SIG_DFL", *command, prog("escapes_to_new_session"), "--mode", "pipe",
+                                              *(["--keep"] if keep else [])),
+                                  env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the handshake: the program writes its pids in its folder once its child is forked
+        pids = procstate.call_until(lambda: [p.read_text() for p in tmp_path.glob("pylab-run-*/pids")],
+                                    timeout=30, what="the program to write its pids")[0]
+        supervisor, program, escaped = map(int, pids.split())
+        procstate.call_until(lambda: procstate.read_stat(escaped).session, lambda sid: sid == escaped,
+                             what="the child to leave the run's session")
+        pylab_proc.send_signal(sig)
+        out, err = pylab_proc.communicate(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.communicate()
+    assert pylab_proc.returncode == 128 + sig, err
+    word = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}[sig]
+    folders = list(tmp_path.glob("pylab-run-*"))
+    if keep:
+        assert err.splitlines() == [f"pylab: the run's folder is kept: {folders[0]}",
+                                    f"pylab: {word} ({signal.Signals(sig).name})"]
+        assert (folders[0] / "pids").exists()
+    else:
+        assert err == f"pylab: {word} ({signal.Signals(sig).name})\n" and folders == []
+    # pylab waited for the supervisor, which reaped the whole tree before it ended
+    assert not [p for p in (supervisor, program, escaped) if procstate.exists(p)]
+
+
+def test_main_in_this_process_puts_the_signal_handlers_back(pylab):
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    assert pylab("list", "--json").returncode == 0
+    assert {s: signal.getsignal(s) for s in before} == before
 
 
 def _reaped(pid: int) -> bool:

@@ -3,6 +3,7 @@ happened (the command line is pylab.cli.run_args; `pylab run NAME` for a demo go
 pylab.cli.demos)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sys
@@ -207,6 +208,11 @@ def on_bench(args, trace: bool):
     try:
         result, changes = execute(args, binary, rest, bench, trace=trace)
         files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (cli.main): the run is stopped; no report follows
+        if bench.temporary and bench.keep:
+            with contextlib.suppress(OSError):  # (stderr may be a hung-up terminal)
+                print(f"pylab: the run's folder is kept: {bench.path}", file=sys.stderr)
+        raise
     finally:
         bench.close()
     return binary, label, result, changes, files, bench
