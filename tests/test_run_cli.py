@@ -110,6 +110,57 @@ def test_by_default_what_outlives_the_program_is_killed_after_one_second(pylab):
     assert "killed at the end of the linger" in out.stderr
 
 
+def _daemon_lines(err: str, child: int) -> tuple[str, str]:
+    """The report's lines for leaves_a_daemon's child and grandchild (in the order found)."""
+    (child_line,) = [ln for ln in err.splitlines() if ln.startswith(f"  {child} leaves_a_daemon: ")]
+    (grandchild_line,) = [ln for ln in err.splitlines() if f"; its parent {child} still running; " in ln]
+    return child_line, grandchild_line
+
+
+@pytest.mark.parametrize("linger, killed", [("0", "killed at once (--linger 0)"),
+                                            ("0.2", "killed at the end of the linger (0.2 s)")])
+def test_what_outlived_the_program_is_reported_and_said_killed_whatever_the_linger(linger, killed, pylab):
+    data = json.loads(pylab("run", prog("leaves_a_daemon"), "--mode", "pipe", "--linger", linger, "--json").stdout)
+    child = int(data["stdout"].split()[3])  # "parent P child C"
+    left = {p["pid"]: p for p in data["outlived"]}
+    assert len(left) == 2 and sorted(data["stragglers"]) == sorted(left)  # both seen, both killed
+    assert left[child]["ppid"] == data["supervisor"]  # the child: adopted by the subreaper
+    (grandchild,) = [p for p in left.values() if p["pid"] != child]
+    assert grandchild["ppid"] == child and grandchild["comm"] == "leaves_a_daemon"
+
+    out = pylab("run", prog("leaves_a_daemon"), "--mode", "pipe", "--linger", linger)
+    assert "pylab: 2 process(es) outlived the program:" in out.stderr.splitlines()
+    child_line, grandchild_line = _daemon_lines(out.stderr, int(out.stdout.split()[3]))
+    assert "; adopted by the supervisor " in child_line and child_line.endswith(f"; {killed}")
+    assert grandchild_line.endswith(f"; {killed}")
+
+
+def test_at_the_timeout_the_report_names_what_was_killed_with_the_program(pylab):
+    out = pylab("run", prog("leaves_a_daemon"), "stay", "--mode", "pipe", "--timeout", "0.5")
+    program, child = (int(w) for w in out.stdout.split()[1::2])  # "parent P child C"
+    assert "pylab: 2 other process(es) of the run were still running when the program was killed at the timeout:" \
+        in out.stderr.splitlines()
+    child_line, grandchild_line = _daemon_lines(out.stderr, child)
+    assert f"; a child of the program {program}; killed with the program at the timeout" in child_line
+    assert grandchild_line.endswith("; killed with the program at the timeout")
+    data = json.loads(pylab("run", prog("leaves_a_daemon"), "stay", "--mode", "pipe", "--timeout", "0.5",
+                            "--json").stdout)
+    assert data["timed_out"] and len(data["outlived"]) == 2
+    assert sorted(data["stragglers"]) == sorted(p["pid"] for p in data["outlived"])
+
+
+def test_what_was_killed_but_not_there_when_the_program_ended_is_named_too():
+    from pylab.cli import run_cmd
+    from pylab.run.result import RunResult
+
+    seen = {"pid": 11, "ppid": 2, "state": "S", "wchan": None, "comm": "orphan"}
+    r = RunResult(argv=["x"], mode="pipe", pid=10, status=0, stdout=b"", stderr=b"", duration=0.1, supervisor=2,
+                  outlived=[seen], stragglers=[11, 12])  # 12: forked by the orphan during the linger
+    assert run_cmd.leftovers(r, 1.0) == [
+        "  11 orphan: sleeping; adopted by the supervisor 2 (the run's subreaper); killed at the end of the linger (1 s)",
+        "  12: started after the program ended; killed at the end of the linger (1 s)"]
+
+
 def test_the_linger_ends_as_soon_as_the_orphan_does(pylab):
     started = time.monotonic()
     out = pylab("run", prog("child_finishes_later"), "--linger", "30", "--mode", "pipe")
@@ -300,6 +351,8 @@ def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path, pylab):
     assert out.returncode == 0
     assert "process " in out.stderr and "the supervisor (the run's subreaper)" in out.stderr
     assert "was re-parented to the supervisor" in out.stderr
+    assert "pylab: 1 process(es) outlived the program:" in out.stderr.splitlines()
+    assert "; killed at the end of the linger (0.2 s)" in out.stderr  # trace says it as run does
     assert figure.read_text().startswith("<?xml")
 
 

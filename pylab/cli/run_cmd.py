@@ -154,18 +154,55 @@ def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool)
 
 
 # -- report -----------------------------------------------------------------------------
-def leftovers(result) -> list[str]:
-    """What outlived the program: who, doing what, adopted by whom, and its end."""
+def why_killed(result, linger: float) -> str:
+    """Why what was left of the run was SIGKILLed (RunResult.stragglers)."""
+    if result.timed_out:
+        return "killed with the program at the timeout"
+    if result.stopped:
+        return "killed when the run was stopped"
+    return "killed at once (--linger 0)" if linger == 0 else f"killed at the end of the linger ({linger:g} s)"
+
+
+def leftovers(result, linger: float) -> list[str]:
+    """What outlived the program (or, at a timeout or stop, was still running beside it):
+    who, doing what, whose child, and its end; then anything killed that was not seen
+    then (started during the linger)."""
     lines = []
     reaped = {pid for pid, _ in result.reaped}
+    killed = why_killed(result, linger)
     for p in result.outlived:
         doing = procstate.STATE_NAMES.get(p["state"], p["state"]) + (f" in {p['wchan']}" if p["wchan"] else "")
         parent = (f"adopted by the supervisor {p['ppid']} (the run's subreaper)" if p["ppid"] == result.supervisor
+                  else f"a child of the program {p['ppid']}" if p["ppid"] == result.pid
                   else f"its parent {p['ppid']} still running")
-        end = ("finished on its own during the linger" if p["pid"] in reaped
-               else "killed at the end of the linger" if p["pid"] in result.stragglers else "gone by the end")
+        # (killed first: at a timeout the supervisor's reaps of what it killed are reported too)
+        end = (killed if p["pid"] in result.stragglers else
+               "finished on its own during the linger" if p["pid"] in reaped else "gone by the end")
         lines.append(f"  {p['pid']} {p['comm']}: {doing}; {parent}; {end}")
+    seen = {p["pid"] for p in result.outlived}
+    later = [str(pid) for pid in result.stragglers if pid not in seen]
+    if later:  # not there when the report above was taken
+        when = "as the run was being killed" if result.timed_out or result.stopped else "after the program ended"
+        lines.append(f"  {', '.join(later)}: started {when}; {killed}")
     return lines
+
+
+def _leftovers_heading(result) -> str:
+    count = len({p["pid"] for p in result.outlived} | set(result.stragglers))
+    if result.timed_out:
+        return f"pylab: {count} other process(es) of the run were still running when the program was " \
+               "killed at the timeout:"
+    if result.stopped:
+        return f"pylab: {count} other process(es) of the run were still running when it was stopped:"
+    return f"pylab: {count} process(es) outlived the program:"
+
+
+def say_leftovers(args, result) -> None:
+    """On stderr: what outlived the program and what was killed, and why (run and trace)."""
+    if result.outlived or result.stragglers:
+        print(_leftovers_heading(result), file=sys.stderr)
+        for line in leftovers(result, args.linger):
+            print(line, file=sys.stderr)
 
 
 def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
@@ -182,10 +219,7 @@ def report(args, label: str, result, bench: Bench, changes, sentences, files: li
             meaning = procstate.STATE_NAMES.get(c["state"], "")
             print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
                   f" (parent {c['ppid']})", file=err)
-    if result.outlived:
-        print(f"pylab: {len(result.outlived)} process(es) outlived the program:", file=err)
-        for line in leftovers(result):
-            print(line, file=err)
+    say_leftovers(args, result)
     if sentences is not None:
         print("pylab: what the trace shows:" if sentences else
               "pylab: the trace shows nothing to explain (no line duplicated or lost, no zombie, no orphan)", file=err)

@@ -61,6 +61,7 @@ def main(args) -> int:
           "no orphan)", file=err)
     for s in sentences:
         print(f"  - {s}", file=err)
+    run_cmd.say_leftovers(args, result)
     if files:
         print(f"pylab: files the program created or changed: {', '.join(files)}", file=err)
     if args.figure:
