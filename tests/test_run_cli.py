@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -81,6 +82,27 @@ def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path, pylab):
         assert (kept / "writes_a_file.c").exists()  # as in the book's folder
     finally:
         shutil.rmtree(kept)
+
+
+@pytest.fixture
+def benches(tmp_path, monkeypatch) -> Path:
+    """Where this process's runs make their temporary folders: this test's own folder
+    (none of another test's there, and nothing left in /tmp whatever happens)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_keep_says_where_the_folder_is_in_text_and_json(command, benches, pylab):
+    out = pylab(command, prog("writes_a_file"), "--mode", "pipe", "--keep")
+    (kept,) = benches.glob("pylab-run-*")
+    assert f"pylab: the run's folder is kept: {kept}" in out.stderr.splitlines()
+    assert f"pylab: files the program created or changed in {kept}: result.txt" in out.stderr.splitlines()
+    assert (kept / "result.txt").read_text() == "written by writes_a_file\n"
+    shutil.rmtree(kept)
+    data = json.loads(pylab(command, prog("writes_a_file"), "--mode", "pipe", "--keep", "--json").stdout)
+    (kept,) = benches.glob("pylab-run-*")
+    assert data["cwd"] == str(kept) and data["kept"] is True and data["files"] == ["result.txt"]
 
 
 def test_cwd_runs_in_the_folder_given(tmp_path, pylab):

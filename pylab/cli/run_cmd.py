@@ -205,6 +205,19 @@ def say_leftovers(args, result) -> None:
             print(line, file=sys.stderr)
 
 
+def bench_fields(bench: Bench, files: list[str]) -> dict:
+    """The bench's part of the JSON (run and trace): its folder, whether it is kept, the files made there."""
+    return {"cwd": str(bench.path), "kept": bench.keep, "files": files}
+
+
+def say_bench(bench: Bench, files: list[str]) -> None:
+    """On stderr (run and trace): the files the program made, and where its folder is kept."""
+    if files:
+        print(f"pylab: files the program created or changed in {bench.path}: {', '.join(files)}", file=sys.stderr)
+    if bench.temporary and bench.keep:
+        print(f"pylab: the run's folder is kept: {bench.path}", file=sys.stderr)
+
+
 def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
     note = buffering.buffering_note(args.mode)
     echo_output(result)
@@ -225,10 +238,7 @@ def report(args, label: str, result, bench: Bench, changes, sentences, files: li
               "pylab: the trace shows nothing to explain (no line duplicated or lost, no zombie, no orphan)", file=err)
         for s in sentences:
             print(f"  - {s}", file=err)
-    if files:
-        print(f"pylab: files the program created or changed in {bench.path}: {', '.join(files)}", file=err)
-    if bench.temporary and bench.keep:
-        print(f"pylab: the run's folder is kept: {bench.path}", file=err)
+    say_bench(bench, files)
     print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms); {note}", file=err)
 
 
@@ -243,9 +253,8 @@ def on_bench(args, trace: bool):
         result, changes = execute(args, binary, rest, bench, trace=trace)
         files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
     except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (cli.main): the run is stopped; no report follows
-        if bench.temporary and bench.keep:
-            with contextlib.suppress(OSError):  # (stderr may be a hung-up terminal)
-                print(f"pylab: the run's folder is kept: {bench.path}", file=sys.stderr)
+        with contextlib.suppress(OSError):  # (stderr may be a hung-up terminal)
+            say_bench(bench, [])  # with --keep: where the folder is
         raise
     finally:
         bench.close()
@@ -281,7 +290,7 @@ def run_program(args) -> int:
     sentences = explain.sentences(result.trace, result.pid, result.supervisor) if result.trace else None
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
-                   "cwd": str(bench.path), "kept": bench.keep, "files": files,
+                   **bench_fields(bench, files),
                    **({"states": changes} if changes is not None else {}),
                    **({"explanation": sentences} if sentences is not None else {})})
         return EXIT_OK
