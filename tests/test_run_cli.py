@@ -105,6 +105,15 @@ def test_keep_says_where_the_folder_is_in_text_and_json(command, benches, pylab)
     assert data["cwd"] == str(kept) and data["kept"] is True and data["files"] == ["result.txt"]
 
 
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_without_keep_the_report_names_no_folder_it_removed(command, benches, pylab):
+    out = pylab(command, prog("writes_a_file"), "--mode", "pipe")
+    assert list(benches.glob("pylab-run-*")) == []  # removed before the report
+    assert "pylab: files the program created or changed in its temporary folder (removed since; --keep keeps it): " \
+           "result.txt" in out.stderr.splitlines()
+    assert "pylab-run-" not in out.stderr
+
+
 def test_cwd_runs_in_the_folder_given(tmp_path, pylab):
     out = pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path))
     assert out.returncode == 0 and (tmp_path / "result.txt").exists()

@@ -211,9 +211,12 @@ def bench_fields(bench: Bench, files: list[str]) -> dict:
 
 
 def say_bench(bench: Bench, files: list[str]) -> None:
-    """On stderr (run and trace): the files the program made, and where its folder is kept."""
+    """On stderr (run and trace): the files the program made, and where its folder is kept.
+    A temporary folder not kept is removed before this is said: it is not named then."""
     if files:
-        print(f"pylab: files the program created or changed in {bench.path}: {', '.join(files)}", file=sys.stderr)
+        where = ("in its temporary folder (removed since; --keep keeps it)" if bench.temporary and not bench.keep
+                 else f"in {bench.path}")
+        print(f"pylab: files the program created or changed {where}: {', '.join(files)}", file=sys.stderr)
     if bench.temporary and bench.keep:
         print(f"pylab: the run's folder is kept: {bench.path}", file=sys.stderr)
 
