@@ -403,6 +403,30 @@ def test_watch_follows_an_orphan_to_the_supervisor(pylab):
     assert moves and all(m["ppid"] == data["supervisor"] for m in moves)
 
 
+def test_watch_with_explain_leaves_the_tracer_out_and_names_the_program_by_its_own_name(pylab):
+    # zombie-shaped: the program holds its zombie child 0.3 s, then reaps it; nobody is re-parented
+    data = json.loads(pylab("run", "zombie", "--mode", "pipe", "--watch", "--explain", "--json", "--", "0.3").stdout)
+    program = data["pid"]
+    children = {c["pid"] for c in data["states"] if c["ppid"] == program}
+    assert len(children) == 1 and {c["pid"] for c in data["states"]} == {program, *children}  # no tracer
+    assert not [c for c in data["states"] if c["state"] == "re-parented"]
+    mine = [c for c in data["states"] if c["pid"] == program]
+    # named as /proc names it: "supervise" (its fork) at most until its exec, its own name from then on
+    names = [c["comm"] for c in mine]
+    assert names[-1] == "zombie" and mine[-1]["state"] == "gone"
+    assert "supervise" not in names[names.index("zombie"):]
+
+
+def test_watch_with_explain_reports_the_orphan_as_re_parented_and_nothing_else(pylab):
+    data = json.loads(pylab("run", prog("child_outlives"), "--mode", "pipe", "--watch", "--explain", "--linger", "0.3",
+                            "--json").stdout)
+    (child,) = [int(ln.split()[1]) for ln in data["stdout"].splitlines() if ln.startswith("child ")]
+    moves = [c for c in data["states"] if c["state"] == "re-parented"]
+    assert [(m["pid"], m["ppid"]) for m in moves] == [(child, data["supervisor"])]
+    assert {c["pid"] for c in data["states"]} <= {data["pid"], child}  # the supervisor's tracer is not the run's
+    assert {c["comm"] for c in data["states"] if c["pid"] == child} == {"child_outlives"}
+
+
 def test_watch_says_when_it_saw_nothing(capsys):
     from argparse import Namespace
 

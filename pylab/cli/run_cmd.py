@@ -103,34 +103,68 @@ def _forward_terminal(proc: runner.Process) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+def _image(pid: int) -> str | None:
+    """The file pid runs (/proc/PID/exe), or None when it cannot be read (gone)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def _is_tracer(proc: runner.Process, pid: int, node) -> bool:
+    """Is pid the tracer the supervisor forked for a traced run (-t)? It is the one child
+    of the supervisor other than the program that runs the supervisor's own image (it
+    never execs); an adopted orphan descends from the program, which exec'd another."""
+    if node.ppid != proc.supervisor or pid == proc.pid:
+        return False
+    image = _image(pid)
+    return image is not None and image == _image(proc.supervisor)
+
+
 def watch(proc: runner.Process, timeout: float) -> list[dict]:
     """Sample the run's tree from the supervisor down until it is over: each change of
-    state, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor itself
-    left out), and state "re-parented" where a process turned up under a new parent: an
-    orphan, adopted by the supervisor (the run's subreaper)."""
-    tl, parents, changes = timeline.Timeline(), {}, []
+    state or name, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor
+    itself and its tracer left out), and state "re-parented" where a process turned up
+    under a new parent: an orphan, adopted by the supervisor (the run's subreaper). A
+    name is /proc's comm as it is at that moment: the program is "supervise" until its
+    exec (a fork of the supervisor), then its own."""
+    tl, parents, comms, last, changes = timeline.Timeline(), {}, {}, {}, []
+    outside = {proc.supervisor}  # not the run's: the supervisor, and its tracer once seen
 
-    def poll() -> bool:
+    def look() -> None:
+        """The tree now: new processes, names, parents (a move is a re-parenting)."""
         for pid, node in timeline.tree(proc.supervisor).items():
-            if pid == proc.supervisor:
+            if pid in outside:
                 continue
             if pid not in tl.names:
+                if _is_tracer(proc, pid, node):
+                    outside.add(pid)
+                    continue
                 tl.watch(pid, node.comm)
+            comms[pid] = node.comm
             if parents.get(pid) != node.ppid:
-                # the supervisor forks only the program: any other child of it was adopted
-                moved = pid in parents or (node.ppid == proc.supervisor and pid != proc.pid)
-                if moved:
+                # the supervisor forks only the program (and a tracer): any other child of it was adopted
+                if pid in parents or (node.ppid == proc.supervisor and pid != proc.pid):
                     changes.append({"t": tl.now(), "pid": pid, "comm": node.comm, "state": "re-parented",
                                     "ppid": node.ppid})
                 parents[pid] = node.ppid
-        tl.sample()
+
+    def sample() -> None:
+        """Every watched process's state now, kept where it or the name changed (an exec)."""
+        t = tl.now()
+        for pid, state in tl.sample().items():
+            if last.get(pid) != (state, comms[pid]):
+                last[pid] = (state, comms[pid])
+                changes.append({"t": t, "pid": pid, "comm": comms[pid], "state": state, "ppid": parents[pid]})
+
+    def poll() -> bool:
+        look()
+        sample()
         return not proc.running
 
     procstate.call_until(poll, timeout=timeout + 30, what="the run to end")
-    tl.sample()
-    seen = [{"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state, "ppid": parents[pid]}
-            for pid in tl.names for seg in tl.segments(pid)]
-    return sorted(seen + changes, key=lambda c: c["t"])
+    sample()  # once it is over: gone (the supervisor's pid is not read again: it may be reused)
+    return sorted(changes, key=lambda c: c["t"])
 
 
 def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool):
