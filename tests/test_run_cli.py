@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -320,6 +321,66 @@ def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal(pylab):
     assert data["stdout"].splitlines()[0] == "parent read: go", err
     without = json.loads(pylab("run", prog("zombie_for_a_while"), "--mode", "tty", "--json").stdout)
     assert without["stdout"].splitlines()[0] == "parent read nothing (EOF)"  # no terminal: EOF at once
+
+
+def _read_until(fd: int, wanted: bytes | None, timeout: float = 30) -> bytes:
+    """Read a pty's master until `wanted` has come (None: until the other side is closed), with a deadline."""
+    got, deadline = b"", time.monotonic() + timeout
+    while wanted is None or wanted not in got:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"{wanted!r} did not come within {timeout}s; got {got!r}")
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO: no process has the terminal open any more
+            data = b""
+        if not data:
+            if wanted is None:
+                return got
+            raise TimeoutError(f"the terminal was closed before {wanted!r}; got {got!r}")
+        got += data
+    return got
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_on_pylabs_own_terminal_the_programs_output_is_seen_as_it_comes_and_once(command):
+    master, slave = os.openpty()  # pylab's terminal, as a student's: its stdin and stdout
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", command, prog("prompts"), "--mode", "tty"],
+                           stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        # the handshake: the line and the prompt are on the terminal while the program waits for a name
+        seen = _read_until(master, b"name? ")
+        os.write(master, b"bob\n")  # typed (and echoed by this terminal, as a user's is)
+        seen += _read_until(master, None)
+        err = run.communicate(timeout=30)[1]
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    assert seen.replace(b"\r\n", b"\n") == b"first line\nname? bob\nhello bob\n"  # each once: not again at the end
+    assert "pylab: prompts exited with code 0" in err
+
+
+def test_on_pylabs_own_terminal_json_holds_the_output_and_nothing_is_echoed_before_it():
+    master, slave = os.openpty()
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("prompts"), "--mode", "tty", "--json"],
+                           stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        os.write(master, b"bob\n")  # typed ahead: the terminal keeps it until the program reads
+        seen = _read_until(master, None).replace(b"\r\n", b"\n")
+        err = run.communicate(timeout=30)[1]
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    typed, _, out = seen.partition(b"\n")  # this terminal's echo of what was typed, then pylab's stdout
+    assert typed == b"bob" and json.loads(out)["stdout"] == "first line\nname? hello bob\n"
 
 
 # -- explanations ------------------------------------------------------------------------

@@ -103,6 +103,46 @@ def _forward_terminal(proc: runner.Process) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+def shows_live(args) -> bool:
+    """Is the program's output echoed as it arrives? In tty mode on pylab's own terminal
+    (a program that prompts, or takes its time, is seen at once), never into --json."""
+    return args.mode == "tty" and not args.json and sys.stdout.isatty()
+
+
+class LiveEcho:
+    """The program's output on pylab's stdout as it arrives: a daemon thread waits for a
+    byte beyond those shown (Process.expect wakes on each read of the stream, and at the
+    end of the run) and writes them. finish() writes what the run's result holds beyond
+    (a truncation marker) and ends an unfinished last line, as echo_output does."""
+
+    def __init__(self, proc: runner.Process):
+        self.proc, self.shown = proc, 0
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        while True:
+            try:  # (no timeout: it returns at the run's end, with no match once nothing is left)
+                self.proc.expect(rb"\A[\s\S]{%d}" % (self.shown + 1), timeout=None)
+            except TimeoutError:
+                return
+            try:
+                self._write(self.proc.output()[self.shown:])
+            except OSError:  # pylab's terminal is gone: the run goes on unseen (no traceback from a thread)
+                return
+
+    def _write(self, data: bytes) -> None:
+        self.shown += len(data)
+        sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))  # (as RunResult.stdout_text: the terminal adds \r)
+        sys.stdout.flush()
+
+    def finish(self, result) -> None:
+        self.thread.join()
+        self._write(result.stdout[self.shown:])
+        if result.stdout and not result.stdout.endswith(b"\n"):
+            self._write(b"\n")  # the program left a line unfinished
+
+
 def _image(pid: int) -> str | None:
     """The file pid runs (/proc/PID/exe), or None when it cannot be read (gone)."""
     try:
@@ -173,15 +213,18 @@ def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool)
     forward = terminal and data is None and sys.stdin.isatty()
     options = dict(mode=args.mode, timeout=args.timeout, linger=args.linger, cwd=bench.path,
                    stdin=data, terminal=terminal, trace=trace)
-    changes = None
-    if getattr(args, "watch", False) or forward:
+    changes, live = None, shows_live(args)
+    if getattr(args, "watch", False) or forward or live:
         with runner.start([binary, *argv_rest], **options) as proc:
+            echo = LiveEcho(proc) if live else None
             if forward:
                 _forward_terminal(proc)
             elif data is None:
                 proc.close_stdin()  # as with a plain run: the program reads EOF at once
             changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
             result = proc.wait()
+        if echo is not None:
+            echo.finish(result)
     else:
         result = runner.run([binary, *argv_rest], **options)
     return result, changes
@@ -257,7 +300,7 @@ def say_bench(bench: Bench, files: list[str]) -> None:
 
 def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
     note = buffering.buffering_note(args.mode)
-    echo_output(result)
+    echo_output(result, shows_live(args))
     err = sys.stderr
     if changes is not None:
         if not changes:
@@ -298,12 +341,14 @@ def on_bench(args, trace: bool):
     return binary, label, result, changes, files, bench
 
 
-def echo_output(result) -> None:
-    """The program's stdout, then its stderr, as it wrote them (an unfinished last line ended)."""
-    sys.stdout.write(result.stdout_text)
-    if result.stdout_text and not result.stdout_text.endswith("\n"):
-        sys.stdout.write("\n")  # the program left a line unfinished
-    sys.stdout.flush()
+def echo_output(result, live: bool = False) -> None:
+    """The program's stdout, then its stderr, as it wrote them (an unfinished last line
+    ended); live (shows_live): stdout was shown as it came (LiveEcho), so stderr only."""
+    if not live:
+        sys.stdout.write(result.stdout_text)
+        if result.stdout_text and not result.stdout_text.endswith("\n"):
+            sys.stdout.write("\n")  # the program left a line unfinished
+        sys.stdout.flush()
     sys.stderr.write(result.stderr_text)
 
 

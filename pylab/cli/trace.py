@@ -51,7 +51,7 @@ def main(args) -> int:
                                  for p in trace.processes().values()},
                    "explanation": sentences})
         return EXIT_OK
-    run_cmd.echo_output(result)
+    run_cmd.echo_output(result, run_cmd.shows_live(args))
     err = sys.stderr
     print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
     print("pylab: what each process did, seen from outside (ptrace):", file=err)
