@@ -280,6 +280,33 @@ def test_sigterm_or_sighup_to_pylab_stops_the_run_removes_its_folder_and_says_so
     assert not [p for p in (supervisor, program, escaped) if procstate.exists(p)]
 
 
+def _comm(pid: int) -> str | None:
+    try:
+        return procstate.read_stat(pid).comm
+    except procstate.NoSuchProcess:
+        return None
+
+
+def test_sigterm_as_the_run_starts_still_stops_and_collects_it(tmp_path):
+    pylab_proc = subprocess.Popen(_pylab_with("SIG_DFL", "run", prog("escapes_to_new_session"), "--mode", "pipe"),
+                                  env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def spawned() -> list[int]:
+            return [p for p in procstate.children(pylab_proc.pid) if _comm(p) == "supervise"]
+        # at once: most often while pylab is still setting the run up (no sleep, a poll with a deadline)
+        (supervisor,) = procstate.call_until(spawned, timeout=30, what="pylab to spawn the supervisor")
+        pylab_proc.send_signal(signal.SIGTERM)
+        out, err = pylab_proc.communicate(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.communicate()
+    assert (pylab_proc.returncode, err) == (143, "pylab: terminated (SIGTERM)\n")
+    assert list(tmp_path.glob("pylab-run-*")) == []
+    assert not procstate.exists(supervisor)  # stopped and reaped by pylab, not left to this test
+
+
 def test_main_in_this_process_puts_the_signal_handlers_back(pylab):
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
     assert pylab("list", "--json").returncode == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -207,26 +208,49 @@ def watch(proc: runner.Process, timeout: float) -> list[dict]:
     return sorted(changes, key=lambda c: c["t"])
 
 
+# Signals that stop pylab (cli.main turns them into KeyboardInterrupt)
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def supervised(argv: list, eof: bool, **options):
+    """runner.start() with Ctrl-C, SIGTERM and SIGHUP held off until the run can be
+    stopped: an interrupt between the supervisor's spawn and the Process given back (or,
+    in runner.run, before its pump is under way) would leave the run going, unreaped,
+    its folder removed under it. eof: close the program's stdin (runner.run's /dev/null)
+    while they are held too (an interrupt inside close_stdin closes its fd twice). One
+    that came meanwhile is taken inside `with proc`, whose exit stops and collects the
+    run; the pump thread, started with them blocked, never takes one."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        proc = runner.start(argv, **options)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    with proc:
+        if eof:
+            proc.close_stdin()
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        yield proc
+
+
 def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool):
     data = _stdin(args)
     terminal = args.mode == "tty"
     forward = terminal and data is None and sys.stdin.isatty()
     options = dict(mode=args.mode, timeout=args.timeout, linger=args.linger, cwd=bench.path,
                    stdin=data, terminal=terminal, trace=trace)
-    changes, live = None, shows_live(args)
-    if getattr(args, "watch", False) or forward or live:
-        with runner.start([binary, *argv_rest], **options) as proc:
-            echo = LiveEcho(proc) if live else None
-            if forward:
-                _forward_terminal(proc)
-            elif data is None:
-                proc.close_stdin()  # as with a plain run: the program reads EOF at once
-            changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
-            result = proc.wait()
-        if echo is not None:
-            echo.finish(result)
-    else:
-        result = runner.run([binary, *argv_rest], **options)
+    changes, echo = None, None
+    # without a terminal to forward or data to feed, the program reads EOF at once
+    with supervised([binary, *argv_rest], eof=not forward and data is None, **options) as proc:
+        if shows_live(args):
+            echo = LiveEcho(proc)
+        if forward:
+            _forward_terminal(proc)
+        changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
+        result = proc.wait()
+    if echo is not None:
+        echo.finish(result)
     return result, changes
 
 
