@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -93,6 +95,36 @@ def test_keep_keeps_the_folder_with_the_sources_copied_in(tmp_path, pylab):
         shutil.rmtree(kept)
 
 
+@pytest.fixture
+def benches(tmp_path, monkeypatch) -> Path:
+    """Where this process's runs make their temporary folders: this test's own folder
+    (none of another test's there, and nothing left in /tmp whatever happens)."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_keep_says_where_the_folder_is_in_text_and_json(command, benches, pylab):
+    out = pylab(command, prog("writes_a_file"), "--mode", "pipe", "--keep")
+    (kept,) = benches.glob("pylab-run-*")
+    assert f"pylab: the run's folder is kept: {kept}" in out.stderr.splitlines()
+    assert f"pylab: files the program created or changed in {kept}: result.txt" in out.stderr.splitlines()
+    assert (kept / "result.txt").read_text() == "written by writes_a_file\n"
+    shutil.rmtree(kept)
+    data = json.loads(pylab(command, prog("writes_a_file"), "--mode", "pipe", "--keep", "--json").stdout)
+    (kept,) = benches.glob("pylab-run-*")
+    assert data["cwd"] == str(kept) and data["kept"] is True and data["files"] == ["result.txt"]
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_without_keep_the_report_names_no_folder_it_removed(command, benches, pylab):
+    out = pylab(command, prog("writes_a_file"), "--mode", "pipe")
+    assert list(benches.glob("pylab-run-*")) == []  # removed before the report
+    assert "pylab: files the program created or changed in its temporary folder (removed since; --keep keeps it): " \
+           "result.txt" in out.stderr.splitlines()
+    assert "pylab-run-" not in out.stderr
+
+
 def test_cwd_runs_in_the_folder_given(tmp_path, pylab):
     out = pylab("run", prog("writes_a_file"), "--cwd", str(tmp_path))
     assert out.returncode == 0 and (tmp_path / "result.txt").exists()
@@ -118,6 +150,57 @@ def test_by_default_what_outlives_the_program_is_killed_after_one_second(pylab):
     assert 1.0 <= took < 30  # the 1 s linger, not the child's 60 s nor the 120 s timeout
     assert "1 process(es) outlived the program" in out.stderr and "adopted by the supervisor" in out.stderr
     assert "killed at the end of the linger" in out.stderr
+
+
+def _daemon_lines(err: str, child: int) -> tuple[str, str]:
+    """The report's lines for leaves_a_daemon's child and grandchild (in the order found)."""
+    (child_line,) = [ln for ln in err.splitlines() if ln.startswith(f"  {child} leaves_a_daemon: ")]
+    (grandchild_line,) = [ln for ln in err.splitlines() if f"; its parent {child} still running; " in ln]
+    return child_line, grandchild_line
+
+
+@pytest.mark.parametrize("linger, killed", [("0", "killed at once (--linger 0)"),
+                                            ("0.2", "killed at the end of the linger (0.2 s)")])
+def test_what_outlived_the_program_is_reported_and_said_killed_whatever_the_linger(linger, killed, pylab):
+    data = json.loads(pylab("run", prog("leaves_a_daemon"), "--mode", "pipe", "--linger", linger, "--json").stdout)
+    child = int(data["stdout"].split()[3])  # "parent P child C"
+    left = {p["pid"]: p for p in data["outlived"]}
+    assert len(left) == 2 and sorted(data["stragglers"]) == sorted(left)  # both seen, both killed
+    assert left[child]["ppid"] == data["supervisor"]  # the child: adopted by the subreaper
+    (grandchild,) = [p for p in left.values() if p["pid"] != child]
+    assert grandchild["ppid"] == child and grandchild["comm"] == "leaves_a_daemon"
+
+    out = pylab("run", prog("leaves_a_daemon"), "--mode", "pipe", "--linger", linger)
+    assert "pylab: 2 process(es) outlived the program:" in out.stderr.splitlines()
+    child_line, grandchild_line = _daemon_lines(out.stderr, int(out.stdout.split()[3]))
+    assert "; adopted by the supervisor " in child_line and child_line.endswith(f"; {killed}")
+    assert grandchild_line.endswith(f"; {killed}")
+
+
+def test_at_the_timeout_the_report_names_what_was_killed_with_the_program(pylab):
+    out = pylab("run", prog("leaves_a_daemon"), "stay", "--mode", "pipe", "--timeout", "0.5")
+    program, child = (int(w) for w in out.stdout.split()[1::2])  # "parent P child C"
+    assert "pylab: 2 other process(es) of the run were still running when the program was killed at the timeout:" \
+        in out.stderr.splitlines()
+    child_line, grandchild_line = _daemon_lines(out.stderr, child)
+    assert f"; a child of the program {program}; killed with the program at the timeout" in child_line
+    assert grandchild_line.endswith("; killed with the program at the timeout")
+    data = json.loads(pylab("run", prog("leaves_a_daemon"), "stay", "--mode", "pipe", "--timeout", "0.5",
+                            "--json").stdout)
+    assert data["timed_out"] and len(data["outlived"]) == 2
+    assert sorted(data["stragglers"]) == sorted(p["pid"] for p in data["outlived"])
+
+
+def test_what_was_killed_but_not_there_when_the_program_ended_is_named_too():
+    from pylab.cli import run_cmd
+    from pylab.run.result import RunResult
+
+    seen = {"pid": 11, "ppid": 2, "state": "S", "wchan": None, "comm": "orphan"}
+    r = RunResult(argv=["x"], mode="pipe", pid=10, status=0, stdout=b"", stderr=b"", duration=0.1, supervisor=2,
+                  outlived=[seen], stragglers=[11, 12])  # 12: forked by the orphan during the linger
+    assert run_cmd.leftovers(r, 1.0) == [
+        "  11 orphan: sleeping; adopted by the supervisor 2 (the run's subreaper); killed at the end of the linger (1 s)",
+        "  12: started after the program ended; killed at the end of the linger (1 s)"]
 
 
 def test_the_linger_ends_as_soon_as_the_orphan_does(pylab):
@@ -163,13 +246,81 @@ def test_stopping_pylab_stops_the_whole_tree_at_once(tmp_path, sig):
             pylab_proc.wait()
     for pid in (escaped, program):
         procstate.wait_for_state(pid, {"gone", "Z", "X"}, timeout=5)  # long before any timeout
-    if sig == signal.SIGINT:
-        assert rc == 130  # Ctrl-C: pylab stopped the run itself and said so
-    else:
+    if sig == signal.SIGKILL:
         assert rc == -sig  # pylab died of it; the supervisor saw its pidfd and stopped the run
+    else:
+        assert rc == 128 + sig  # Ctrl-C or SIGTERM: pylab stopped the run itself and said so
     # pylab gone first: the supervisor was re-parented to this test (a subreaper): reap it
     procstate.call_until(lambda: _reaped(supervisor), timeout=10, what="the supervisor to end")
     assert not procstate.exists(escaped)
+
+
+@pytest.mark.parametrize("command, sig, keep", [
+    (["run"], signal.SIGTERM, False), (["run"], signal.SIGHUP, False), (["trace"], signal.SIGTERM, False),
+    (["run", "--watch"], signal.SIGTERM, True)])
+def test_sigterm_or_sighup_to_pylab_stops_the_run_removes_its_folder_and_says_so(tmp_path, command, sig, keep):
+    # TMPDIR: the run's folder is made here, where no other test's can be
+    pylab_proc = subprocess.Popen(_pylab_with("SIG_DFL", *command, prog("escapes_to_new_session"), "--mode", "pipe",
+                                              *(["--keep"] if keep else [])),
+                                  env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # the handshake: the program writes its pids in its folder once its child is forked
+        pids = procstate.call_until(lambda: [p.read_text() for p in tmp_path.glob("pylab-run-*/pids")],
+                                    timeout=30, what="the program to write its pids")[0]
+        supervisor, program, escaped = map(int, pids.split())
+        procstate.call_until(lambda: procstate.read_stat(escaped).session, lambda sid: sid == escaped,
+                             what="the child to leave the run's session")
+        pylab_proc.send_signal(sig)
+        out, err = pylab_proc.communicate(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.communicate()
+    assert pylab_proc.returncode == 128 + sig, err
+    word = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}[sig]
+    folders = list(tmp_path.glob("pylab-run-*"))
+    if keep:
+        assert err.splitlines() == [f"pylab: the run's folder is kept: {folders[0]}",
+                                    f"pylab: {word} ({signal.Signals(sig).name})"]
+        assert (folders[0] / "pids").exists()
+    else:
+        assert err == f"pylab: {word} ({signal.Signals(sig).name})\n" and folders == []
+    # pylab waited for the supervisor, which reaped the whole tree before it ended
+    assert not [p for p in (supervisor, program, escaped) if procstate.exists(p)]
+
+
+def _comm(pid: int) -> str | None:
+    try:
+        return procstate.read_stat(pid).comm
+    except procstate.NoSuchProcess:
+        return None
+
+
+def test_sigterm_as_the_run_starts_still_stops_and_collects_it(tmp_path):
+    pylab_proc = subprocess.Popen(_pylab_with("SIG_DFL", "run", prog("escapes_to_new_session"), "--mode", "pipe"),
+                                  env={**os.environ, "TMPDIR": str(tmp_path)}, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        def spawned() -> list[int]:
+            return [p for p in procstate.children(pylab_proc.pid) if _comm(p) == "supervise"]
+        # at once: most often while pylab is still setting the run up (no sleep, a poll with a deadline)
+        (supervisor,) = procstate.call_until(spawned, timeout=30, what="pylab to spawn the supervisor")
+        pylab_proc.send_signal(signal.SIGTERM)
+        out, err = pylab_proc.communicate(timeout=30)
+    finally:
+        if pylab_proc.poll() is None:
+            pylab_proc.kill()
+            pylab_proc.communicate()
+    assert (pylab_proc.returncode, err) == (143, "pylab: terminated (SIGTERM)\n")
+    assert list(tmp_path.glob("pylab-run-*")) == []
+    assert not procstate.exists(supervisor)  # stopped and reaped by pylab, not left to this test
+
+
+def test_main_in_this_process_puts_the_signal_handlers_back(pylab):
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGHUP)}
+    assert pylab("list", "--json").returncode == 0
+    assert {s: signal.getsignal(s) for s in before} == before
 
 
 def _reaped(pid: int) -> bool:
@@ -207,6 +358,66 @@ def test_on_a_tty_the_program_reads_what_is_typed_at_pylabs_own_terminal(pylab):
     assert data["stdout"].splitlines()[0] == "parent read: go", err
     without = json.loads(pylab("run", prog("zombie_for_a_while"), "--mode", "tty", "--json").stdout)
     assert without["stdout"].splitlines()[0] == "parent read nothing (EOF)"  # no terminal: EOF at once
+
+
+def _read_until(fd: int, wanted: bytes | None, timeout: float = 30) -> bytes:
+    """Read a pty's master until `wanted` has come (None: until the other side is closed), with a deadline."""
+    got, deadline = b"", time.monotonic() + timeout
+    while wanted is None or wanted not in got:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError(f"{wanted!r} did not come within {timeout}s; got {got!r}")
+        try:
+            data = os.read(fd, 4096)
+        except OSError:  # EIO: no process has the terminal open any more
+            data = b""
+        if not data:
+            if wanted is None:
+                return got
+            raise TimeoutError(f"the terminal was closed before {wanted!r}; got {got!r}")
+        got += data
+    return got
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_on_pylabs_own_terminal_the_programs_output_is_seen_as_it_comes_and_once(command):
+    master, slave = os.openpty()  # pylab's terminal, as a student's: its stdin and stdout
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", command, prog("prompts"), "--mode", "tty"],
+                           stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        # the handshake: the line and the prompt are on the terminal while the program waits for a name
+        seen = _read_until(master, b"name? ")
+        os.write(master, b"bob\n")  # typed (and echoed by this terminal, as a user's is)
+        seen += _read_until(master, None)
+        err = run.communicate(timeout=30)[1]
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    assert seen.replace(b"\r\n", b"\n") == b"first line\nname? bob\nhello bob\n"  # each once: not again at the end
+    assert "pylab: prompts exited with code 0" in err
+
+
+def test_on_pylabs_own_terminal_json_holds_the_output_and_nothing_is_echoed_before_it():
+    master, slave = os.openpty()
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("prompts"), "--mode", "tty", "--json"],
+                           stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+    os.close(slave)
+    try:
+        os.write(master, b"bob\n")  # typed ahead: the terminal keeps it until the program reads
+        seen = _read_until(master, None).replace(b"\r\n", b"\n")
+        err = run.communicate(timeout=30)[1]
+    finally:
+        os.close(master)
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 0, err
+    typed, _, out = seen.partition(b"\n")  # this terminal's echo of what was typed, then pylab's stdout
+    assert typed == b"bob" and json.loads(out)["stdout"] == "first line\nname? hello bob\n"
 
 
 # -- explanations ------------------------------------------------------------------------
@@ -281,6 +492,8 @@ def test_trace_text_has_a_block_per_process_and_a_figure(tmp_path, pylab):
     assert out.returncode == 0
     assert "process " in out.stderr and "the supervisor (the run's subreaper)" in out.stderr
     assert "was re-parented to the supervisor" in out.stderr
+    assert "pylab: 1 process(es) outlived the program:" in out.stderr.splitlines()
+    assert "; killed at the end of the linger (0.2 s)" in out.stderr  # trace says it as run does
     assert figure.read_text().startswith("<?xml")
 
 
@@ -298,6 +511,30 @@ def test_watch_follows_an_orphan_to_the_supervisor(pylab):
     data = json.loads(pylab("run", prog("child_outlives"), "--watch", "--linger", "0.5", "--json").stdout)
     moves = [c for c in data["states"] if c["state"] == "re-parented"]
     assert moves and all(m["ppid"] == data["supervisor"] for m in moves)
+
+
+def test_watch_with_explain_leaves_the_tracer_out_and_names_the_program_by_its_own_name(pylab):
+    # zombie-shaped: the program holds its zombie child 0.3 s, then reaps it; nobody is re-parented
+    data = json.loads(pylab("run", "zombie", "--mode", "pipe", "--watch", "--explain", "--json", "--", "0.3").stdout)
+    program = data["pid"]
+    children = {c["pid"] for c in data["states"] if c["ppid"] == program}
+    assert len(children) == 1 and {c["pid"] for c in data["states"]} == {program, *children}  # no tracer
+    assert not [c for c in data["states"] if c["state"] == "re-parented"]
+    mine = [c for c in data["states"] if c["pid"] == program]
+    # named as /proc names it: "supervise" (its fork) at most until its exec, its own name from then on
+    names = [c["comm"] for c in mine]
+    assert names[-1] == "zombie" and mine[-1]["state"] == "gone"
+    assert "supervise" not in names[names.index("zombie"):]
+
+
+def test_watch_with_explain_reports_the_orphan_as_re_parented_and_nothing_else(pylab):
+    data = json.loads(pylab("run", prog("child_outlives"), "--mode", "pipe", "--watch", "--explain", "--linger", "0.3",
+                            "--json").stdout)
+    (child,) = [int(ln.split()[1]) for ln in data["stdout"].splitlines() if ln.startswith("child ")]
+    moves = [c for c in data["states"] if c["state"] == "re-parented"]
+    assert [(m["pid"], m["ppid"]) for m in moves] == [(child, data["supervisor"])]
+    assert {c["pid"] for c in data["states"]} <= {data["pid"], child}  # the supervisor's tracer is not the run's
+    assert {c["comm"] for c in data["states"] if c["pid"] == child} == {"child_outlives"}
 
 
 def test_watch_says_when_it_saw_nothing(capsys):

@@ -11,7 +11,8 @@
  * says "time is up"; SIGTERM/SIGINT/SIGHUP: stop now) and a pidfd of OWNER_PID (the
  * runner: if it dies, the whole run is killed at once). No signal handler, no
  * itimer: nothing can arrive between a check and the wait that follows it.
- * When the target ends, it reports what outlived it, waits up to LINGER_MS (< 0:
+ * When the target ends, it reports what outlived it (with LINGER_MS 0 too; at the
+ * timeout or a stop, what is about to be killed with it), waits up to LINGER_MS (< 0:
  * until the timeout) for that to end, then SIGKILLs every descendant through a pidfd
  * opened and checked first (a pid freed and reused meanwhile is never signalled), and
  * reaps until ECHILD. On STATUS_FD it reports lines:
@@ -21,7 +22,8 @@
  *   end PID RAW HOW NS           the target's raw wait status; HOW 0: it ended, 1: at the
  *                                timeout (or the runner's SIGALRM), 2: stopped (SIGTERM,
  *                                SIGINT, the runner gone); run time in ns
- *   outlived PID PPID STATE WCHAN COMM   alive when the target ended
+ *   outlived PID PPID STATE WCHAN COMM   alive when the target ended (whatever the linger),
+ *                                or, at the timeout or a stop, just before the sweep
  *   reaped PID RAW               an adopted orphan ended and was reaped here
  *   straggler PID                a descendant still alive at the end, SIGKILLed
  *   done                         nothing of the run is left
@@ -234,22 +236,25 @@ static void kill_descendants(void)
     }
 }
 
-/* Report what is still alive (the target has ended): who, its parent, its state,
- * where in the kernel it waits, and its name. */
-static void report_outlived(void)
+/* Report, once, what is alive besides the target as it ends (reaped, or about to be
+ * killed at the timeout or a stop): who, its parent, its state, where in the kernel it
+ * waits, and its name. Whatever is killed afterwards was first reported here, so the
+ * report can say who was killed, not just a pid. */
+static void report_outlived(pid_t target)
 {
     static pid_t tree[4096];
+    static int reported;
     int n;
-    /* The target is reaped: whatever outlived it was re-parented here or descends from
-     * what was, so with no child at all there is nothing to walk /proc for. */
-    if (nothing_left())
+    /* Whatever outlived the target was re-parented here or descends from what was (or
+     * from the target), so with no child at all there is nothing to walk /proc for. */
+    if (reported++ || nothing_left())
         return;
     n = descendants(tree, 4096);
     for (int i = 1; i < n; i++) {
         char st, comm[64], path[64], wchan[64] = "-";
         long ppid;
         int fd, len;
-        if (!read_stat(tree[i], &st, &ppid, comm, sizeof comm) || st == 'Z')
+        if (tree[i] == target || !read_stat(tree[i], &st, &ppid, comm, sizeof comm) || st == 'Z')
             continue;
         snprintf(path, sizeof path, "/proc/%ld/wchan", (long)tree[i]);
         if ((fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0) {
@@ -524,6 +529,7 @@ int main(int argc, char *argv[])
         if (ev == TIME_UP || ev == STOP) {
             timed_out |= ev == TIME_UP;
             stopped |= ev == STOP;
+            report_outlived(pid);           /* what is about to be killed with it, as it was */
             int killed = kill(pid, SIGKILL); /* our unreaped child: its pid is still its own */
 #if CAN_TRACE
             if (trace_fd >= 0)
@@ -538,11 +544,13 @@ int main(int argc, char *argv[])
     t1 = now_ns();
     report("end %ld %d %d %ld\n", (long)pid, status, timed_out ? 1 : stopped ? 2 : 0, t1 - t0);
 
-    /* Let what is left finish on its own for LINGER_MS (< 0: until the timeout),
-     * then kill it. */
+    /* Say what is left, even when no linger lets it go on (it is about to be killed:
+     * the report names it); let it finish on its own for LINGER_MS (< 0: until the
+     * timeout), then kill it. */
+    if (!timed_out && !stopped)
+        report_outlived(pid);
     if (!timed_out && !stopped && linger_ms != 0) {
         long until = deadline;
-        report_outlived();
         if (linger_ms > 0 && (until < 0 || now_ms() + linger_ms < until))
             until = now_ms() + linger_ms;
         for (;;) {

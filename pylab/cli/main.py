@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+import threading
 
 from pylab import __version__
 from pylab.cli.parsing import Parser, rounds
@@ -134,25 +136,53 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
+# Signals that stop pylab as Ctrl-C does, and the word each is reported with.
+STOPPING = {signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+
+
+class StopSignals:
+    """SIGTERM and SIGHUP stop pylab as Ctrl-C does: the handler raises KeyboardInterrupt,
+    which every layer below already answers (a run is stopped and collected, its folder
+    removed by the finally blocks). `signum` is the one that came. Only the first
+    raises: a repeat (a shell's SIGHUP after the terminal's) must not cut that clean-up
+    short. A signal inherited as ignored (nohup) stays ignored; main() called from
+    another thread (it cannot set handlers) changes nothing. The old handlers are put
+    back on exit: tests call main() inside pytest."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._old: dict = {}
+
+    def __enter__(self) -> "StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in STOPPING:
+                if signal.getsignal(sig) == signal.SIG_DFL:
+                    self._old[sig] = signal.signal(sig, self._stop)
+        return self
+
+    def _stop(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
+
+    def __exit__(self, *exc) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+
+
+def _say(line: str) -> None:
+    """One last line on stderr, which may be gone (SIGHUP: a hung-up terminal)."""
     try:
-        argv = list(sys.argv[1:] if argv is None else argv)
-        # argparse cannot give a positional list after "--" once NAME has been seen:
-        # split the program's own arguments off first (`pylab run NAME -- ARGS`).
-        extra = None
-        if "--" in argv and argv[:1] in (["run"], ["trace"]):
-            at = argv.index("--")
-            argv, extra = argv[:at], argv[at + 1:]
-        if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included
-            return command("sockets")(argparse.Namespace(sockargs=argv[1:]))
-        parser = build_parser()
-        args = parser.parse_args(argv)
-        if extra is not None:
-            args.args = [*args.args, *extra]
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
-        return command(args.command)(args)
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    stops = StopSignals()
+    try:  # (the handlers are set inside it: a signal as main() returns is still one line)
+        with stops:
+            return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except LabError as e:  # UsageError, and what the layers below raise for the user to fix
         print(f"pylab: error: {e}", file=sys.stderr)
         if e.details:
@@ -161,6 +191,28 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `pylab list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except KeyboardInterrupt:
-        print("pylab: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # Ctrl-C, or one of STOPPING (StopSignals): the shell's 128 + signal
+        if stops.signum is None:
+            _say("pylab: interrupted")
+            return 128 + signal.SIGINT
+        _say(f"pylab: {STOPPING[stops.signum]} ({signal.Signals(stops.signum).name})")
+        return 128 + stops.signum
+
+
+def _dispatch(argv: list[str]) -> int:
+    # argparse cannot give a positional list after "--" once NAME has been seen:
+    # split the program's own arguments off first (`pylab run NAME -- ARGS`).
+    extra = None
+    if "--" in argv and argv[:1] in (["run"], ["trace"]):
+        at = argv.index("--")
+        argv, extra = argv[:at], argv[at + 1:]
+    if argv[:1] == ["sockets"]:  # the sockets lab parses its own line, --help included
+        return command("sockets")(argparse.Namespace(sockargs=argv[1:]))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if extra is not None:
+        args.args = [*args.args, *extra]
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    return command(args.command)(args)

@@ -3,8 +3,10 @@ happened (the command line is pylab.cli.run_args; `pylab run NAME` for a demo go
 pylab.cli.demos)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -102,34 +104,134 @@ def _forward_terminal(proc: runner.Process) -> None:
     threading.Thread(target=pump, daemon=True).start()
 
 
+def shows_live(args) -> bool:
+    """Is the program's output echoed as it arrives? In tty mode on pylab's own terminal
+    (a program that prompts, or takes its time, is seen at once), never into --json."""
+    return args.mode == "tty" and not args.json and sys.stdout.isatty()
+
+
+class LiveEcho:
+    """The program's output on pylab's stdout as it arrives: a daemon thread waits for a
+    byte beyond those shown (Process.expect wakes on each read of the stream, and at the
+    end of the run) and writes them. finish() writes what the run's result holds beyond
+    (a truncation marker) and ends an unfinished last line, as echo_output does."""
+
+    def __init__(self, proc: runner.Process):
+        self.proc, self.shown = proc, 0
+        self.thread = threading.Thread(target=self._pump, daemon=True)
+        self.thread.start()
+
+    def _pump(self) -> None:
+        while True:
+            try:  # (no timeout: it returns at the run's end, with no match once nothing is left)
+                self.proc.expect(rb"\A[\s\S]{%d}" % (self.shown + 1), timeout=None)
+            except TimeoutError:
+                return
+            try:
+                self._write(self.proc.output()[self.shown:])
+            except OSError:  # pylab's terminal is gone: the run goes on unseen (no traceback from a thread)
+                return
+
+    def _write(self, data: bytes) -> None:
+        self.shown += len(data)
+        sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))  # (as RunResult.stdout_text: the terminal adds \r)
+        sys.stdout.flush()
+
+    def finish(self, result) -> None:
+        self.thread.join()
+        self._write(result.stdout[self.shown:])
+        if result.stdout and not result.stdout.endswith(b"\n"):
+            self._write(b"\n")  # the program left a line unfinished
+
+
+def _image(pid: int) -> str | None:
+    """The file pid runs (/proc/PID/exe), or None when it cannot be read (gone)."""
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def _is_tracer(proc: runner.Process, pid: int, node) -> bool:
+    """Is pid the tracer the supervisor forked for a traced run (-t)? It is the one child
+    of the supervisor other than the program that runs the supervisor's own image (it
+    never execs); an adopted orphan descends from the program, which exec'd another."""
+    if node.ppid != proc.supervisor or pid == proc.pid:
+        return False
+    image = _image(pid)
+    return image is not None and image == _image(proc.supervisor)
+
+
 def watch(proc: runner.Process, timeout: float) -> list[dict]:
     """Sample the run's tree from the supervisor down until it is over: each change of
-    state, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor itself
-    left out), and state "re-parented" where a process turned up under a new parent: an
-    orphan, adopted by the supervisor (the run's subreaper)."""
-    tl, parents, changes = timeline.Timeline(), {}, []
+    state or name, [{"t", "pid", "comm", "state", "ppid"}] in time order (the supervisor
+    itself and its tracer left out), and state "re-parented" where a process turned up
+    under a new parent: an orphan, adopted by the supervisor (the run's subreaper). A
+    name is /proc's comm as it is at that moment: the program is "supervise" until its
+    exec (a fork of the supervisor), then its own."""
+    tl, parents, comms, last, changes = timeline.Timeline(), {}, {}, {}, []
+    outside = {proc.supervisor}  # not the run's: the supervisor, and its tracer once seen
 
-    def poll() -> bool:
+    def look() -> None:
+        """The tree now: new processes, names, parents (a move is a re-parenting)."""
         for pid, node in timeline.tree(proc.supervisor).items():
-            if pid == proc.supervisor:
+            if pid in outside:
                 continue
             if pid not in tl.names:
+                if _is_tracer(proc, pid, node):
+                    outside.add(pid)
+                    continue
                 tl.watch(pid, node.comm)
+            comms[pid] = node.comm
             if parents.get(pid) != node.ppid:
-                # the supervisor forks only the program: any other child of it was adopted
-                moved = pid in parents or (node.ppid == proc.supervisor and pid != proc.pid)
-                if moved:
+                # the supervisor forks only the program (and a tracer): any other child of it was adopted
+                if pid in parents or (node.ppid == proc.supervisor and pid != proc.pid):
                     changes.append({"t": tl.now(), "pid": pid, "comm": node.comm, "state": "re-parented",
                                     "ppid": node.ppid})
                 parents[pid] = node.ppid
-        tl.sample()
+
+    def sample() -> None:
+        """Every watched process's state now, kept where it or the name changed (an exec)."""
+        t = tl.now()
+        for pid, state in tl.sample().items():
+            if last.get(pid) != (state, comms[pid]):
+                last[pid] = (state, comms[pid])
+                changes.append({"t": t, "pid": pid, "comm": comms[pid], "state": state, "ppid": parents[pid]})
+
+    def poll() -> bool:
+        look()
+        sample()
         return not proc.running
 
     procstate.call_until(poll, timeout=timeout + 30, what="the run to end")
-    tl.sample()
-    seen = [{"t": seg.start, "pid": pid, "comm": tl.names[pid], "state": seg.state, "ppid": parents[pid]}
-            for pid in tl.names for seg in tl.segments(pid)]
-    return sorted(seen + changes, key=lambda c: c["t"])
+    sample()  # once it is over: gone (the supervisor's pid is not read again: it may be reused)
+    return sorted(changes, key=lambda c: c["t"])
+
+
+# Signals that stop pylab (cli.main turns them into KeyboardInterrupt)
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def supervised(argv: list, eof: bool, **options):
+    """runner.start() with Ctrl-C, SIGTERM and SIGHUP held off until the run can be
+    stopped: an interrupt between the supervisor's spawn and the Process given back (or,
+    in runner.run, before its pump is under way) would leave the run going, unreaped,
+    its folder removed under it. eof: close the program's stdin (runner.run's /dev/null)
+    while they are held too (an interrupt inside close_stdin closes its fd twice). One
+    that came meanwhile is taken inside `with proc`, whose exit stops and collects the
+    run; the pump thread, started with them blocked, never takes one."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+    try:
+        proc = runner.start(argv, **options)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
+    with proc:
+        if eof:
+            proc.close_stdin()
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        yield proc
 
 
 def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool):
@@ -138,38 +240,91 @@ def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool)
     forward = terminal and data is None and sys.stdin.isatty()
     options = dict(mode=args.mode, timeout=args.timeout, linger=args.linger, cwd=bench.path,
                    stdin=data, terminal=terminal, trace=trace)
-    changes = None
-    if getattr(args, "watch", False) or forward:
-        with runner.start([binary, *argv_rest], **options) as proc:
-            if forward:
-                _forward_terminal(proc)
-            elif data is None:
-                proc.close_stdin()  # as with a plain run: the program reads EOF at once
-            changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
-            result = proc.wait()
-    else:
-        result = runner.run([binary, *argv_rest], **options)
+    changes, echo = None, None
+    # without a terminal to forward or data to feed, the program reads EOF at once
+    with supervised([binary, *argv_rest], eof=not forward and data is None, **options) as proc:
+        if shows_live(args):
+            echo = LiveEcho(proc)
+        if forward:
+            _forward_terminal(proc)
+        changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
+        result = proc.wait()
+    if echo is not None:
+        echo.finish(result)
     return result, changes
 
 
 # -- report -----------------------------------------------------------------------------
-def leftovers(result) -> list[str]:
-    """What outlived the program: who, doing what, adopted by whom, and its end."""
+def why_killed(result, linger: float) -> str:
+    """Why what was left of the run was SIGKILLed (RunResult.stragglers)."""
+    if result.timed_out:
+        return "killed with the program at the timeout"
+    if result.stopped:
+        return "killed when the run was stopped"
+    return "killed at once (--linger 0)" if linger == 0 else f"killed at the end of the linger ({linger:g} s)"
+
+
+def leftovers(result, linger: float) -> list[str]:
+    """What outlived the program (or, at a timeout or stop, was still running beside it):
+    who, doing what, whose child, and its end; then anything killed that was not seen
+    then (started during the linger)."""
     lines = []
     reaped = {pid for pid, _ in result.reaped}
+    killed = why_killed(result, linger)
     for p in result.outlived:
         doing = procstate.STATE_NAMES.get(p["state"], p["state"]) + (f" in {p['wchan']}" if p["wchan"] else "")
         parent = (f"adopted by the supervisor {p['ppid']} (the run's subreaper)" if p["ppid"] == result.supervisor
+                  else f"a child of the program {p['ppid']}" if p["ppid"] == result.pid
                   else f"its parent {p['ppid']} still running")
-        end = ("finished on its own during the linger" if p["pid"] in reaped
-               else "killed at the end of the linger" if p["pid"] in result.stragglers else "gone by the end")
+        # (killed first: at a timeout the supervisor's reaps of what it killed are reported too)
+        end = (killed if p["pid"] in result.stragglers else
+               "finished on its own during the linger" if p["pid"] in reaped else "gone by the end")
         lines.append(f"  {p['pid']} {p['comm']}: {doing}; {parent}; {end}")
+    seen = {p["pid"] for p in result.outlived}
+    later = [str(pid) for pid in result.stragglers if pid not in seen]
+    if later:  # not there when the report above was taken
+        when = "as the run was being killed" if result.timed_out or result.stopped else "after the program ended"
+        lines.append(f"  {', '.join(later)}: started {when}; {killed}")
     return lines
+
+
+def _leftovers_heading(result) -> str:
+    count = len({p["pid"] for p in result.outlived} | set(result.stragglers))
+    if result.timed_out:
+        return f"pylab: {count} other process(es) of the run were still running when the program was " \
+               "killed at the timeout:"
+    if result.stopped:
+        return f"pylab: {count} other process(es) of the run were still running when it was stopped:"
+    return f"pylab: {count} process(es) outlived the program:"
+
+
+def say_leftovers(args, result) -> None:
+    """On stderr: what outlived the program and what was killed, and why (run and trace)."""
+    if result.outlived or result.stragglers:
+        print(_leftovers_heading(result), file=sys.stderr)
+        for line in leftovers(result, args.linger):
+            print(line, file=sys.stderr)
+
+
+def bench_fields(bench: Bench, files: list[str]) -> dict:
+    """The bench's part of the JSON (run and trace): its folder, whether it is kept, the files made there."""
+    return {"cwd": str(bench.path), "kept": bench.keep, "files": files}
+
+
+def say_bench(bench: Bench, files: list[str]) -> None:
+    """On stderr (run and trace): the files the program made, and where its folder is kept.
+    A temporary folder not kept is removed before this is said: it is not named then."""
+    if files:
+        where = ("in its temporary folder (removed since; --keep keeps it)" if bench.temporary and not bench.keep
+                 else f"in {bench.path}")
+        print(f"pylab: files the program created or changed {where}: {', '.join(files)}", file=sys.stderr)
+    if bench.temporary and bench.keep:
+        print(f"pylab: the run's folder is kept: {bench.path}", file=sys.stderr)
 
 
 def report(args, label: str, result, bench: Bench, changes, sentences, files: list[str]) -> None:
     note = buffering.buffering_note(args.mode)
-    echo_output(result)
+    echo_output(result, shows_live(args))
     err = sys.stderr
     if changes is not None:
         if not changes:
@@ -181,19 +336,13 @@ def report(args, label: str, result, bench: Bench, changes, sentences, files: li
             meaning = procstate.STATE_NAMES.get(c["state"], "")
             print(f"  +{c['t']:7.3f}s  pid {c['pid']:<7} {c['comm']:<15} {c['state']:<4} {meaning:<9}"
                   f" (parent {c['ppid']})", file=err)
-    if result.outlived:
-        print(f"pylab: {len(result.outlived)} process(es) outlived the program:", file=err)
-        for line in leftovers(result):
-            print(line, file=err)
+    say_leftovers(args, result)
     if sentences is not None:
         print("pylab: what the trace shows:" if sentences else
               "pylab: the trace shows nothing to explain (no line duplicated or lost, no zombie, no orphan)", file=err)
         for s in sentences:
             print(f"  - {s}", file=err)
-    if files:
-        print(f"pylab: files the program created or changed in {bench.path}: {', '.join(files)}", file=err)
-    if bench.temporary and bench.keep:
-        print(f"pylab: the run's folder is kept: {bench.path}", file=err)
+    say_bench(bench, files)
     print(f"pylab: {label} {result.describe()} (pid {result.pid}, {result.duration * 1000:.1f} ms); {note}", file=err)
 
 
@@ -207,17 +356,23 @@ def on_bench(args, trace: bool):
     try:
         result, changes = execute(args, binary, rest, bench, trace=trace)
         files = [f for f in bench.changes() if not (bench.temporary and f in {s.name for s in sources})]
+    except KeyboardInterrupt:  # Ctrl-C, SIGTERM, SIGHUP (cli.main): the run is stopped; no report follows
+        with contextlib.suppress(OSError):  # (stderr may be a hung-up terminal)
+            say_bench(bench, [])  # with --keep: where the folder is
+        raise
     finally:
         bench.close()
     return binary, label, result, changes, files, bench
 
 
-def echo_output(result) -> None:
-    """The program's stdout, then its stderr, as it wrote them (an unfinished last line ended)."""
-    sys.stdout.write(result.stdout_text)
-    if result.stdout_text and not result.stdout_text.endswith("\n"):
-        sys.stdout.write("\n")  # the program left a line unfinished
-    sys.stdout.flush()
+def echo_output(result, live: bool = False) -> None:
+    """The program's stdout, then its stderr, as it wrote them (an unfinished last line
+    ended); live (shows_live): stdout was shown as it came (LiveEcho), so stderr only."""
+    if not live:
+        sys.stdout.write(result.stdout_text)
+        if result.stdout_text and not result.stdout_text.endswith("\n"):
+            sys.stdout.write("\n")  # the program left a line unfinished
+        sys.stdout.flush()
     sys.stderr.write(result.stderr_text)
 
 
@@ -241,7 +396,7 @@ def run_program(args) -> int:
     sentences = explain.sentences(result.trace, result.pid, result.supervisor) if result.trace else None
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
-                   "cwd": str(bench.path), "kept": bench.keep, "files": files,
+                   **bench_fields(bench, files),
                    **({"states": changes} if changes is not None else {}),
                    **({"explanation": sentences} if sentences is not None else {})})
         return EXIT_OK

@@ -36,7 +36,7 @@ def per_process(trace, program: int, supervisor: int, names: dict[str, str] | No
 def main(args) -> int:
     if args.figure and not args.figure.endswith((".svg", ".png")):
         raise UsageError(f"--figure must name a .svg or .png file, not {args.figure!r}")
-    binary, label, result, _, files, _ = run_cmd.on_bench(args, trace=True)
+    binary, label, result, _, files, bench = run_cmd.on_bench(args, trace=True)
     trace = result.trace
     sentences = explain.sentences(trace, result.pid, result.supervisor)
     if args.figure:
@@ -45,13 +45,13 @@ def main(args) -> int:
         viz.trace_figure(trace, program=result.pid, supervisor=result.supervisor).savefig(args.figure)
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
-                   "files": files,
+                   **run_cmd.bench_fields(bench, files),
                    "events": [e.to_dict() for e in trace.events],
                    "processes": {str(p.pid): {k: v for k, v in p.__dict__.items() if k != "writes"}
                                  for p in trace.processes().values()},
                    "explanation": sentences})
         return EXIT_OK
-    run_cmd.echo_output(result)
+    run_cmd.echo_output(result, run_cmd.shows_live(args))
     err = sys.stderr
     print(f"pylab: {label} {result.describe()}; {buffering.buffering_note(args.mode)}", file=err)
     print("pylab: what each process did, seen from outside (ptrace):", file=err)
@@ -61,8 +61,8 @@ def main(args) -> int:
           "no orphan)", file=err)
     for s in sentences:
         print(f"  - {s}", file=err)
-    if files:
-        print(f"pylab: files the program created or changed: {', '.join(files)}", file=err)
+    run_cmd.say_leftovers(args, result)
+    run_cmd.say_bench(bench, files)
     if args.figure:
         print(f"pylab: figure written to {args.figure}", file=err)
     return EXIT_OK
