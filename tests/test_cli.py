@@ -161,9 +161,35 @@ def test_doctor_says_ready_here(pylab):
     assert out.stdout.strip().endswith("ready")
 
 
-def test_no_command_prints_help_and_exits_2(pylab):
+def test_no_command_is_a_usage_error_on_stderr(pylab):
     out = pylab()
-    assert out.returncode == 2 and "COMMAND" in out.stdout
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.splitlines() == ["pylab: error: the following arguments are required: COMMAND (see 'pylab --help')"]
+
+
+def test_text_the_terminal_cannot_encode_is_escaped_not_a_traceback(monkeypatch):
+    # the compare table's middle dot, a seed's Chinese, on an ASCII stdout (PYTHONIOENCODING=ascii)
+    import io
+    from pylab.cli import main as cli
+    raw = io.BytesIO()
+    out = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", out)
+    cli._unbreakable_output()  # what main() does first
+    print("C \u00b7 exit \u4fee")
+    out.flush()
+    assert raw.getvalue() == b"C \\xb7 exit \\u4fee\n"
+
+
+def test_a_file_that_cannot_be_read_is_one_line_and_exit_2(monkeypatch, capsys):
+    from pylab.cli import main as cli
+    from pylab.run import toolchain
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/home/x/secret.c")
+
+    monkeypatch.setattr(toolchain, "build", refused)
+    assert cli.main(["run", "/home/x/secret.c", "--mode", "pipe"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["pylab: error: /home/x/secret.c: Permission denied"]
 
 
 def test_sockets_help_is_the_sockets_labs_own(pylab):

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="pylab", description="A process-lifecycle lab: C programs about fork, exit, "
                 "wait, zombies and sockets, run under supervision and observed live.")
     p.add_argument("--version", action="version", version=f"pylab {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser, required=True)
 
     s = sub.add_parser("list", help="the programs, demos and exercises")
     s.add_argument("--json", action="store_true", help="machine-readable output")
@@ -180,6 +180,7 @@ def _say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     stops = StopSignals()
+    _unbreakable_output()
     try:  # (the handlers are set inside it: a signal as main() returns is still one line)
         with stops:
             return _dispatch(list(sys.argv[1:] if argv is None else argv))
@@ -191,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # `pylab list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as e:  # a file the user named that cannot be read or written: their environment
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"pylab: error: {where}{e.strerror or e}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C, or one of STOPPING (StopSignals): the shell's 128 + signal
         if stops.signum is None:
             _say("pylab: interrupted")
@@ -212,7 +217,12 @@ def _dispatch(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if extra is not None:
         args.args = [*args.args, *extra]
-    if args.command is None:
-        parser.print_help()
-        return EXIT_USAGE
     return command(args.command)(args)
+
+
+def _unbreakable_output() -> None:
+    """A character the terminal's encoding cannot hold (a seed's Chinese on an ASCII or
+    Latin-1 stdout) is printed as a backslash escape, never a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")

@@ -340,14 +340,15 @@ class Process:
     def close_stdin(self) -> None:
         """Close the program's stdin (it reads EOF); safe to call more than once. On a
         whole terminal that is the EOF character (^D), as a user would type it."""
-        if self._stdin_w is not None:
-            if self._terminal:
-                try:  # ^D ends a line being typed; a second ^D at a line's start is EOF
-                    os.write(self._stdin_w, b"\x04\x04" if self._sent else b"\x04")
-                except OSError:
-                    pass
-            os.close(self._stdin_w)
-            self._stdin_w = None
+        fd, self._stdin_w = self._stdin_w, None  # (first: a signal mid-way must not close it twice)
+        if fd is not None:
+            try:
+                if self._terminal:  # ^D ends a line being typed; a second ^D at a line's start is EOF
+                    os.write(fd, b"\x04\x04" if self._sent else b"\x04")
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
     def output(self, stream: str = "stdout") -> bytes:
         with self._cond:
