@@ -472,6 +472,38 @@ def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the same files, byte for byte, no temp file
 
 
+def test_an_interrupted_batch_grades_no_submission_it_had_not_started(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pylab.observe import procstate
+    batch = tmp_path / "batch"
+    for name in ("a1", "b2", "c3"):  # graded in this order, one at a time (--jobs 1)
+        (batch / name).mkdir(parents=True)
+        (batch / name / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
+                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+                             "-P", "-m", "pylab", "grade", str(batch), "getpid_test", "--jobs", "1",
+                             "--results", str(out)], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYLAB_GRADE_LIMITS": "wall=1"})
+    try:  # the handshake: the first submission's program is running
+        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
+                             what="the first submission's program running under pylab grade")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 130 and "pylab: interrupted" in stderr, (stdout, stderr)
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert "b2.json" not in written and "c3.json" not in written and "summary.csv" not in written, written
+
+
 def test_an_environment_error_never_writes_its_zero_result_over_an_existing_results_file(tmp_path):
     sub = _reference(tmp_path / "sub")
     keep, new = tmp_path / "keep.json", tmp_path / "new.xml"

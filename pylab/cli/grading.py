@@ -377,10 +377,14 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         futures = {pool.submit(one, sub): sub.name for sub in subs}
-        for fut in as_completed(futures):
-            name = futures[fut]
-            reports[name] = fut.result()
-            progress.step(name, reports[name])
+        try:
+            for fut in as_completed(futures):
+                name = futures[fut]
+                reports[name] = fut.result()
+                progress.step(name, reports[name])
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the submissions not started are not graded
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     ordered = [(s.name, reports[s.name]) for s in subs]
     try:
         reporters.write_atomic(out / "summary.csv", reporters.csv_summary(ordered))

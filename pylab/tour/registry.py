@@ -146,7 +146,7 @@ def tour(only: list[str] | None = None, workers: int | None = None) -> dict:
                     rows.append(check(c, futures[id(c.observe)].result))
                 except LabError as e:  # check raises only what stops the tour
                     raise TourStopped(c.id, e) from e
-        except TourStopped:
+        except (TourStopped, KeyboardInterrupt):  # (Ctrl-C, SIGTERM: pylab.cli.main)
             for f in futures.values():  # what has not started never will; the pool waits for the rest
                 f.cancel()
             raise
