@@ -433,11 +433,22 @@ def _descendants_named(pid: int, comm: str) -> list[int]:
     return found
 
 
-def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
+def _interruptible_pylab(*args, env: dict):
+    """`python -m pylab ARGS`, a real process, with SIGINT at its default whatever this
+    test inherited (a suite run as a background job inherits it ignored, and Python then
+    never raises KeyboardInterrupt)."""
     import os
-    import signal
     import subprocess
     import sys
+    return subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
+                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+                             "-P", "-m", "pylab", *[str(a) for a in args]], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+
+
+def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
+    import signal
     from pylab.observe import procstate
     slow = tmp_path / "slow"
     slow.mkdir()
@@ -448,15 +459,8 @@ def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path
     keep_json.write_text('{"score": 55.0, "tests": []}\n')
     keep_xml.write_text('<?xml version="1.0"?>\n<testsuites tests="31"/>\n')
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    # SIGINT at its default whatever this test inherited (a suite run as a background job
-    # inherits it ignored, and Python then never raises KeyboardInterrupt)
-    proc = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
-                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
-                             "-P", "-m", "pylab", "grade", str(slow), "getpid_test",
-                             "--results", str(keep_json), "--junit", str(keep_xml)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYLAB_GRADE_LIMITS": "wall=120"})  # the check outlasts the test
+    proc = _interruptible_pylab("grade", slow, "getpid_test", "--results", keep_json, "--junit", keep_xml,
+                                env={"PYLAB_GRADE_LIMITS": "wall=120"})  # the check outlasts the test
     try:
         # the handshake: the student's program is running inside the grade
         procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
@@ -473,23 +477,15 @@ def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path
 
 
 def test_an_interrupted_batch_grades_no_submission_it_had_not_started(tmp_path):
-    import os
     import signal
-    import subprocess
-    import sys
     from pylab.observe import procstate
     batch = tmp_path / "batch"
     for name in ("a1", "b2", "c3"):  # graded in this order, one at a time (--jobs 1)
         (batch / name).mkdir(parents=True)
         (batch / name / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
-                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
-                             "-P", "-m", "pylab", "grade", str(batch), "getpid_test", "--jobs", "1",
-                             "--results", str(out)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYLAB_GRADE_LIMITS": "wall=1"})
+    proc = _interruptible_pylab("grade", batch, "getpid_test", "--jobs", "1", "--results", out,
+                                env={"PYLAB_GRADE_LIMITS": "wall=1"})
     try:  # the handshake: the first submission's program is running
         procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
                              what="the first submission's program running under pylab grade")

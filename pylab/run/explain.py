@@ -54,11 +54,12 @@ def _next(events: list[Event], after: Event, pid: int, kinds: tuple[str, ...]) -
     return None
 
 
-def _wrote(trace: Trace, pid: int, data: bytes, since: float) -> Event | None:
-    """The write by pid, at or after `since`, whose bytes hold `data` (a flushed copy)."""
+def _wrote(trace: Trace, pid: int, data: bytes, since: float, kind: str = "write") -> Event | None:
+    """The write by pid to fd 1, at or after `since`, whose bytes hold `data` (a flushed
+    copy): to the run's stdout, or (kind="elsewhere") to where pid had pointed its fd 1."""
     out = b""
     for e in trace.events:
-        if e.kind == "write" and e.fd == 1 and e.pid == pid and e.t >= since:
+        if e.kind == kind and e.fd == 1 and e.pid == pid and e.t >= since:
             out += e.data
             if data in out:
                 return e
@@ -86,17 +87,6 @@ def _running(trace: Trace, pid: int, t: float, name) -> str:
     if pid == name.program:
         execs = execs[1:]
     return f", running {(execs[-1].argv or [execs[-1].text])[0]!r}," if execs else ""
-
-
-def _elsewhere(trace: Trace, pid: int, data: bytes, since: float) -> Event | None:
-    """pid's write, at or after `since`, of `data` to an fd 1 it had pointed elsewhere."""
-    out = b""
-    for e in trace.events:
-        if e.kind == "elsewhere" and e.fd == 1 and e.pid == pid and e.t >= since:
-            out += e.data
-            if data in out:
-                return e
-    return None
 
 
 def buffer_sentences(trace: Trace, name) -> list[str]:
@@ -148,7 +138,7 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                 who = f"only {name(writers[0][0])} wrote its copy to stdout" if writers else \
                       "neither wrote its copy to stdout"
                 away = [f"{name(p)} wrote its copy to {w.text}, where it had pointed its fd 1" for p in (e.pid, child)
-                        if (w := _elsewhere(trace, p, e.data, e.t))]
+                        if (w := _wrote(trace, p, e.data, e.t, "elsewhere"))]
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
                            f"fork copied it into the child; {'; '.join([who, *away])}.")
         elif e.text in ("exec", "_exit") and e.data and e.pid in shared and e.t <= shared[e.pid][1]:

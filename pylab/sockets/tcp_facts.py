@@ -140,14 +140,15 @@ def time_wait() -> dict:
                 if observed is None and rows:
                     observed = {"port": port, "/proc/net/tcp": rows, "ss": ss_time_wait(port)}
     return {"cases": cases, "time_wait seen": observed, "tcp_tw_reuse": read_sysctl("tcp_tw_reuse"),
-            "other causes": {"a live connection of the stopped server (FIN_WAIT)": _stopped_mid_connection(),
+            "other causes": {"a live connection of the stopped server (FIN_WAIT)": stopped_mid_connection(),
                              "a child still holding the listener": _child_holds_listener()}}
 
 
-def _stopped_mid_connection() -> dict:
-    """A server stops (closes everything, as a kill does) while its client stays
-    connected: the server's side goes to FIN_WAIT, never TIME_WAIT yet; restart it."""
-    ls = _listener(False)
+def stopped_mid_connection(old_reuse: bool = False) -> dict:
+    """A server (with SO_REUSEADDR if old_reuse) stops - closes everything, as a kill
+    does - while its client stays connected: the server's side goes to FIN_WAIT, never
+    TIME_WAIT yet; restart it without SO_REUSEADDR and with it."""
+    ls = _listener(old_reuse)
     port = ls.getsockname()[1]
     with socket.create_connection((LOCALHOST, port), timeout=5):  # the client, never closed while we look
         conn, _ = ls.accept()

@@ -5,12 +5,10 @@ evidence) and a judge registered in CLAIMS, as in every other claim module."""
 from __future__ import annotations
 
 import json
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from pylab.observe import procstate
-from pylab.sockets import LOCALHOST, forking, load, outcome, spin, tcp_facts, udp_unix_facts
+from pylab.sockets import forking, load, spin, tcp_facts, udp_unix_facts
 from pylab.tour import memo, probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 
@@ -95,28 +93,11 @@ CHILD = "a child still holding the listener"
 BOTH_REUSE = "the same, both servers with SO_REUSEADDR"
 
 
-def _listener(reuse: bool, port: int = 0) -> socket.socket:
-    s = socket.socket()
-    if reuse:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((LOCALHOST, port))
-    s.listen()
-    return s
-
-
 def stopped_mid_connection_both_reuse() -> dict:
     """tcp_facts' server stopped mid-connection (its side in FIN_WAIT2, its client still
     connected), but with SO_REUSEADDR on the old server too; then a restart with it."""
-    ls = _listener(True)
-    port = ls.getsockname()[1]
-    with socket.create_connection((LOCALHOST, port), timeout=5):  # the client, never closed while we look
-        conn, _ = ls.accept()
-        conn.close()
-        ls.close()
-        rows = procstate.call_until(lambda: tcp_facts.proc_net_tcp(port),
-                                    lambda r: any(x["name"] == "FIN_WAIT2" for x in r), 5, f"FIN_WAIT2 on port {port}")
-        restarted = outcome(lambda: _listener(True, port).close())
-    return {"states": sorted({r["name"] for r in rows}), "restart": restarted.rpartition(": ")[2]}
+    seen = tcp_facts.stopped_mid_connection(old_reuse=True)
+    return {"states": seen["states"], "restart": seen["restart with SO_REUSEADDR"]}
 
 
 def observe_time_wait() -> dict:
