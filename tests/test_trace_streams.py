@@ -117,3 +117,111 @@ def test_the_grader_s_evidence_tells_a_redirected_write_from_stdout(mode, tmp_pa
     assert away and {e.pid for e in away} == {child}
     said = explain.syscall_sentences(seen.trace(), program=result.pid, supervisor=1)
     assert not [s for s in said if "a copy each" in s], said
+    (ended,) = [s for s in said if s.startswith(f"{child} ")]  # it exited; its writes went to its file
+    assert "its writes to fd 1 went to" in ended and "redirected.output" in ended and "_exit" not in ended, ended
+
+
+def _built(tmp_path, name: str, source: str) -> Path:
+    path = tmp_path / f"{name}.c"
+    path.write_text(source)
+    return toolchain.build(path)
+
+
+def test_a_target_is_read_whole_however_its_name_is_spelt():
+    hexed = "".join(f"\\x{b:02x}" for b in b"/tmp/a>, \"b\nc")
+    log = ("10 5.000000 --- pylab-streams 1<pipe:[7]> 2<\\x2f\\x64\\x65\\x76\\x2f\\x70\\x74\\x73\\x2f\\x33> ---\n"
+           f'10 5.100000 write(1<{hexed}>, "\\x61", 1) = 1\n'
+           '10 5.200000 write(1<\\x2f\\x74\\x6d\\x70\\x2f\\x78>(deleted), "\\x62", 1) = 1\n'
+           '10 5.300000 write(2<\\x2f\\x64\\x65\\x76\\x2f\\x74\\x74\\x79>, "\\x63", 1) = 1\n'
+           '10 5.400000 write(2<pipe:[7]>, "\\x64", 1) = 1\n')
+    events = tracer.parse(text=log, where=lambda *a: None).events
+    assert [(e.kind, e.fd, e.text, e.data) for e in events] == [
+        ("elsewhere", 1, '/tmp/a>, "b\nc', b"a"),  # a name with '>', a quote and a newline
+        ("elsewhere", 1, "/tmp/x (deleted)", b"b"),  # strace's mark of an unlinked file, as readlink says it
+        ("write", 2, "", b"c"),  # /dev/tty: the terminal that is the run's stderr here
+        ("write", 1, "via fd 2", b"d")]  # fd 2 pointed at the run's stdout (2>&1)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_writes_that_reach_the_run_s_streams_by_another_way_count_there(mode, tmp_path):
+    binary = _built(tmp_path, "back_and_dup", r"""
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(void) {
+            dup2(1, 2);                                  /* 2>&1 */
+            write(2, "err to stdout\n", 14);
+            FILE *log = freopen("log.txt", "w", stdout);  /* away, then back the textbook way */
+            if (!log) return 3;
+            printf("into the log\n");
+            fflush(stdout);
+            if (isatty(2) && freopen("/dev/tty", "w", stdout)) { printf("back on the terminal\n"); fflush(stdout); }
+            return 0;
+        }
+        """)
+    result = runner.run([binary], mode=mode, cwd=tmp_path, trace=True)
+    assert result.exit_code == 0, result.stderr_text
+    shown = result.stdout_text.replace("\r\n", "\n")
+    assert shown == ("err to stdout\nback on the terminal\n" if mode == "tty" else "err to stdout\n")
+    assert result.trace.stdout().decode() == shown
+    away = [e for e in result.trace.events if e.kind == "elsewhere"]
+    assert [(e.text.rpartition("/")[2], e.data) for e in away] == [("log.txt", b"into the log\n")]
+
+
+def test_a_file_name_cannot_forge_the_tracer_s_log(tmp_path):
+    binary = _built(tmp_path, "forger", r"""
+        #include <fcntl.h>
+        #include <stdio.h>
+        #include <unistd.h>
+        int main(void) {
+            char n[200];
+            snprintf(n, sizeof n, "x\n%d 1.0 write(1, \"\\x66\\x61\\x6b\\x65\\x0a\", 5) = 5\ny>, \"z", (int)getpid());
+            int f = open(n, O_CREAT | O_WRONLY | O_TRUNC, 0600);
+            if (f < 0 || dup2(f, 1) < 0) return 3;
+            write(1, "real\n", 5);
+            unlink(n);
+            return 0;
+        }
+        """)
+    result = runner.run([binary], mode="pipe", cwd=tmp_path, trace=True)
+    assert result.exit_code == 0 and result.stdout == b""
+    assert result.trace.stdout() == b""  # no forged write
+    (away,) = [e for e in result.trace.events if e.kind == "elsewhere"]
+    assert away.data == b"real\n" and away.text.endswith('y>, "z') and "\n" in away.text
+
+
+def test_a_vfork_child_whose_exec_failed_is_told_once_by_its_end(tmp_path):
+    binary = _built(tmp_path, "vfail", r"""
+        #include <stdio.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(void) {
+            printf("pending before vfork\n");
+            pid_t p = vfork();
+            if (p == 0) { execlp("no-such-program-here", "no-such-program-here", (char *)0); _exit(127); }
+            waitpid(p, 0, 0);
+            printf("parent done\n");
+            return 0;
+        }
+        """)
+    result = runner.run([binary], mode="pipe", trace=True)
+    (s,) = [s for s in told(result) if "was made by vfork" in s]
+    assert "until it ended" in s and "at its _exit" in s and "was not lost" in s
+
+
+def test_what_a_vfork_child_printed_itself_is_told_as_in_its_parent_s_buffer(tmp_path):
+    binary = _built(tmp_path, "vprint", r"""
+        #include <stdio.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(void) {
+            pid_t p = vfork();
+            if (p == 0) { printf("printed by the vfork child\n"); _exit(0); }
+            waitpid(p, 0, 0);
+            printf("parent done\n");
+            return 0;
+        }
+        """)
+    result = runner.run([binary], mode="pipe", trace=True)
+    assert result.stdout_text == "printed by the vfork child\nparent done\n"
+    (s,) = [s for s in told(result) if "was made by vfork" in s]
+    assert "'printed by the vfork child'" in s and "was in " in s and "what it printed itself went there too" in s

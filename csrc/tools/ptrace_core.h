@@ -59,7 +59,7 @@ struct tracee {
     long nr, args[6];                       /* the call stopped at its entry, or -1 */
     double t;
     char *text;                             /* what was read at the entry */
-    char fd_note[272];                      /* "<target>" when a write's fd 1/2 points elsewhere */
+    char fd_note[1040];                     /* "<target>", \xHH-quoted, when a write's fd 1/2 points elsewhere */
 };
 static struct tracee *table;
 static size_t cap, used;
@@ -423,6 +423,19 @@ static void fd_target(pid_t pid, int fd, char *out, size_t size)
     out[n > 0 ? n : 0] = 0;
 }
 
+/* "<target>" with every byte \xHH-quoted, as strace -y -xx writes it: a file name may
+ * hold a newline, '>' or a quote, and must not be read as more of the log */
+static void bracketed(const char *target, char *out, size_t size)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0;
+    out[n++] = '<';
+    for (const unsigned char *c = (const unsigned char *)target; *c && n + 6 < size; c++)
+        out[n++] = '\\', out[n++] = 'x', out[n++] = hex[*c >> 4], out[n++] = hex[*c & 15];
+    out[n++] = '>';
+    out[n] = 0;
+}
+
 /* "<target>" in note when pid's fd (1 or 2) no longer points at the run's stream */
 static void note_fd(pid_t pid, int fd, char *note, size_t size)
 {
@@ -432,7 +445,7 @@ static void note_fd(pid_t pid, int fd, char *note, size_t size)
         return;
     fd_target(pid, fd, now, sizeof now);
     if (now[0] && streams[fd - 1][0] && strcmp(now, streams[fd - 1]))
-        snprintf(note, size, "<%s>", now);
+        bracketed(now, note, size);
 }
 
 static void resume(pid_t pid, int request, int sig)
@@ -725,9 +738,12 @@ static int seize(pid_t pid)
         return -1;
     find(pid, 1)->announced = 1;
     if (!streams[0][0] && !streams[1][0]) {  /* the first process: its fds 1 and 2 are the run's */
+        char out[1040], err[1040];
         fd_target(pid, 1, streams[0], sizeof streams[0]);
         fd_target(pid, 2, streams[1], sizeof streams[1]);
-        line(pid, now(), "--- pylab-streams 1<%s> 2<%s> ---", streams[0], streams[1]);
+        bracketed(streams[0], out, sizeof out);
+        bracketed(streams[1], err, sizeof err);
+        line(pid, now(), "--- pylab-streams 1%s 2%s ---", out, err);
     }
     return 0;
 }

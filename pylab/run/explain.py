@@ -66,17 +66,26 @@ def _wrote(trace: Trace, pid: int, data: bytes, since: float, kind: str = "write
     return None
 
 
-def _shared_memory(trace: Trace) -> dict[int, tuple[int, float]]:
-    """{child: (parent, until)} for each process made by vfork (or clone with CLONE_VM,
-    not a thread): it runs in its parent's memory, stdout's buffer included, until it
-    execs or ends, so what stdio shows it holding then is its parent's."""
+def _made_by(flags: str) -> str:
+    """What made a process, from its spawn event's text: vfork (also clone with
+    CLONE_VFORK, as posix_spawn and system() do), clone (other flags), or fork."""
+    if flags == "vfork" or "CLONE_VFORK" in flags:
+        return "vfork"
+    return "clone" if "CLONE_" in flags else "fork"
+
+
+def _shared_memory(trace: Trace) -> dict[int, tuple[int, float, str]]:
+    """{child: (parent, until, made by)} for each process made by vfork, or by clone with
+    CLONE_VM (not a thread): it runs in its parent's memory, stdout's buffer included,
+    until it execs or ends, so what stdio shows it holding then is its parent's."""
     shared = {}
     for e in trace.events:
         flags = e.text or ""
         if e.kind == "spawn" and e.other is not None and "CLONE_THREAD" not in flags and \
                 (flags == "vfork" or "CLONE_VM" in flags):
             done = next((x.t for x in trace.events if x.pid == e.other and x.kind in ("exec", "end")), float("inf"))
-            shared[e.other] = (e.pid, done)
+            made = "vfork" if _made_by(flags) == "vfork" else "clone with CLONE_VM"
+            shared[e.other] = (e.pid, done, made)
     return shared
 
 
@@ -142,13 +151,16 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
                            f"fork copied it into the child; {'; '.join([who, *away])}.")
         elif e.text in ("exec", "_exit") and e.data and e.pid in shared and e.t <= shared[e.pid][1]:
-            parent = shared[e.pid][0]
+            parent, made = shared[e.pid][0], shared[e.pid][2]
+            if e.text == "exec" and getattr(_next(events, e, e.pid, ("exec", "stdio")), "kind", None) != "exec":
+                continue  # the exec failed: the marker at its _exit tells the rest
             later = _wrote(trace, parent, e.data, e.t)
             kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
             until = "exec'd" if e.text == "exec" else "ended"
-            out.append(f"{name(e.pid)} was made by vfork, so it ran in {name(parent)}'s memory until it {until}: "
-                       f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was {name(parent)}'s, not a "
-                       f"copy of its own, and was not lost: {kept}.")
+            out.append(f"{name(e.pid)} was made by {made}, so it ran in {name(parent)}'s memory until it {until}: "
+                       f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was in {name(parent)}'s "
+                       f"buffer (it has none of its own: what it printed itself went there too), and was not lost: "
+                       f"{kept}.")
         elif e.text in ("exec", "_exit") and e.data:
             if e.text == "exec":
                 done = _next(events, e, e.pid, ("exec", "stdio"))
@@ -251,15 +263,26 @@ def unwritten_sentences(trace: Trace, name, pids) -> list[str]:
         for e in execs:
             if not _stdout_lines(trace, pid, since=start, until=e.t):
                 prog = (e.argv or [e.text])[0]
-                out.append(f"{name(pid)} wrote nothing to stdout before exec replaced it with {prog!r}: "
-                           "whatever it had printed and not flushed was lost, as exec keeps no buffer.")
+                away = _away(mine, start, e.t)
+                out.append(f"{name(pid)} wrote nothing to stdout before exec replaced it with {prog!r}: " + (
+                    away or "whatever it had printed and not flushed was lost, as exec keeps no buffer."))
             start = e.t
         end = next((e for e in mine if e.kind == "exit"), None)
         if end is not None and end.t >= start and not _stdout_lines(trace, pid, since=start, until=end.t + 1e-9):
-            out.append(f"{name(pid)} ended (exit) without writing anything to stdout: either it "
-                       "printed nothing, or what it printed was still in stdio's buffer when it ended with _exit, "
-                       "which does not flush (exit does).")
+            away = _away(mine, start, end.t + 1e-9)
+            out.append(f"{name(pid)} ended (exit) without writing anything to stdout: " + (
+                away or "either it printed nothing, or what it printed was still in stdio's buffer when it ended "
+                        "with _exit, which does not flush (exit does)."))
     return out
+
+
+def _away(events: list[Event], since: float, until: float) -> str:
+    """'its writes to fd 1 went to TARGET, ...' for a process's writes that went elsewhere
+    in [since, until), or ''."""
+    targets = list(dict.fromkeys(e.text for e in events if e.kind == "elsewhere" and e.fd == 1
+                                 and since <= e.t < until))
+    return (f"its writes to fd 1 went to {' and '.join(targets)}, where it had pointed fd 1, not to the run's "
+            "stdout.") if targets else ""
 
 
 def syscall_sentences(trace: Trace, program: int | None = None, supervisor: int | None = None,
@@ -310,11 +333,12 @@ def describe_event(e: Event) -> str | None:
     if e.kind == "signal" and e.signal == "SIGCHLD":
         return None
     what = {
-        "spawn": lambda: f"{'vfork' if e.text == 'vfork' else 'fork'} -> {e.other}" +
+        "spawn": lambda: f"{_made_by(e.text or '')} -> {e.other}" +
                          (f" ({e.text})" if e.text not in ("fork", "vfork") else ""),
         "exec": lambda: f"exec {' '.join(e.argv or [e.text])}",
         "exec_failed": lambda: f"exec failed: {e.text}",
-        "write": lambda: f"write fd {e.fd}: {e.data.decode(errors='replace')!r}",
+        "write": lambda: f"write fd {e.fd}" + (f" ({e.text})" if e.text else "") +
+                         f": {e.data.decode(errors='replace')!r}",
         "elsewhere": lambda: f"write fd {e.fd} (pointed at {e.text}): {e.data.decode(errors='replace')!r}",
         "exit": lambda: f"exit({e.code})",
         "end": lambda: f"ended: exit code {e.code}" if e.signal is None else

@@ -15,10 +15,13 @@ whole tree in time order:
     exec    an execve that succeeded (argv; text: the path)
     write   a write/writev to fd 1 or 2 (`data`: the exact bytes that went out) that
             reached the run's stdout or stderr
+            (`fd`: the stream it reached, 1 stdout, 2 stderr; `text` "via fd 2" when
+            the process had pointed its fd 2 at the run's stdout, 2>&1, or the reverse)
     elsewhere  a write/writev to fd 1 or 2 after the process pointed that fd somewhere
             else (closed and reopened it, dup2): `text` names where (a path,
             pipe:[inode]); known when the log names the run's streams (the lab's
-            tracer does; strace -y's, given parse(streams=))
+            tracer does; strace -y's, given parse(streams=)). /dev/tty is the run's
+            terminal when its stdout or stderr is one (tty mode)
     exit    the process called exit_group/_exit (code)
     end     the process is gone: exited (code) or killed (signal, core)
     signal  a signal was delivered (signal; other: the sender, when known)
@@ -277,13 +280,18 @@ def _fd(args: str, start: int = 0) -> tuple[int, str | None, int]:
         end += 1
     fd = int(args[start:end])
     if end < len(args) and args[end] == "<":
-        close = args.find('>, ', end)  # (a path may hold '>' or ',', not both before a quote)
+        close = args.find(">", end)  # a path comes \xHH-quoted (strace -xx; the lab's tracer likewise)
         if close > 0:
-            target = args[end + 1:close]
-            if _HEXED.fullmatch(target):  # strace -xx writes the path as \xHH too
-                target = _bytes(target).decode(errors="replace")
+            target = _unquoted(args[end + 1:close])
+            if args.startswith("(deleted)", close + 1):  # strace's mark of an unlinked file
+                target, close = f"{target} (deleted)", close + len("(deleted)")
             return fd, target, close + 1
     return fd, None, end
+
+
+def _unquoted(target: str) -> str:
+    """A target as /proc names it (readlink): \\xHH-quoted paths decoded; pipe:[N] as it is."""
+    return _bytes(target).decode(errors="surrogateescape") if _HEXED.fullmatch(target) else target
 
 
 def _bytes(hexstr: str) -> bytes:
@@ -420,10 +428,20 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
     thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     named = dict(streams or {})
 
+    def reached(fd: int, target: str | None) -> int | None:
+        """The run's stream (1, 2) that fd's target is, or None: somewhere else. A target
+        cannot be told without the run's streams (strace -y alone): the fd's own, then."""
+        if target is None or fd not in named:
+            return fd
+        if target == "/dev/tty":  # the controlling terminal: in tty mode, the run's pty
+            target = next((named[k] for k in (fd, 3 - fd) if named.get(k, "").startswith("/dev/pts/")), target)
+        return next((k for k in (fd, 3 - fd) if named.get(k) == target), None)
+
     def written(t: float, pid: int, fd: int, target: str | None, data: bytes) -> Event:
-        if target is not None and named.get(fd) not in (None, target):
+        stream = reached(fd, target)
+        if stream is None:
             return Event(t, pid, "elsewhere", fd=fd, data=data, text=target)
-        return Event(t, pid, "write", fd=fd, data=data)
+        return Event(t, pid, "write", fd=stream, data=data, text="" if stream == fd else f"via fd {fd}")
 
     t0 = None
     for raw in text.splitlines():
@@ -434,7 +452,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
             continue
         if body.startswith("--- pylab-streams "):  # the lab's tracer names the run's streams
             if (x := _STREAMS.match(body)) and not streams:
-                named = {1: x.group(1), 2: x.group(2)}
+                named = {1: _unquoted(x.group(1)), 2: _unquoted(x.group(2))}
             continue
         pid = thread_of.get(tid, tid)
         if t0 is None:
