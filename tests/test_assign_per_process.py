@@ -227,3 +227,22 @@ def test_per_process_without_the_tracers_record_says_it_cannot_tell(tmp_path):
     cut = Watch(events=[object()], complete=False)
     with pytest.raises(checks.Fail, match="cut short at its size limit"):
         checks.expect_per_process(Result(), cut, {"parent": ("x",)})
+
+
+def test_writes_the_tracer_took_for_stdout_that_the_pipe_never_got_are_not_believed():
+    # a sandboxed child can name a file or a terminal of its own like the run's stdout
+    # (an O_TMPFILE's "/tmp/#INODE (deleted)", its own devpts's /dev/pts/0): its writes
+    # there must not pass for the child's lines on stdout
+    from pylab.grading.evidence import Watch
+    from pylab.run.result import RunResult
+    from pylab.run.tracer import Event
+    result = RunResult(argv=["p"], mode="file", pid=2, status=0, stdout=b"parent 2\nchild 3\n", stderr=b"",
+                       duration=0.01)
+    honest = [Event(0.1, 2, "spawn", other=3, text="fork"), Event(0.2, 2, "write", fd=1, data=b"parent 2\n"),
+              Event(0.3, 3, "write", fd=1, data=b"child 3\n")]
+    spec = {"parent": ["parent {pid}"], "child": ["child {child}"]}
+    checks.expect_per_process(result, Watch(forks=[(3, 2)], events=honest), spec)  # the pipe's bytes: believed
+    forged = honest + [Event(0.4, 3, "write", fd=1, data=b"child 3\n")]  # once more, never on the pipe
+    with pytest.raises(checks.Fail) as failed:
+        checks.expect_per_process(result, Watch(forks=[(3, 2)], events=forged), spec)
+    assert "not what the grader received" in failed.value.observed

@@ -283,3 +283,27 @@ def test_the_longest_timeout_and_linger_still_run(pylab):
                 "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["exit_code"] == 0
+
+
+def test_a_closed_stdout_is_one_line_and_exit_2_and_a_closed_stdin_reads_as_empty():
+    py = f"{sys.executable} -P -m pylab"
+    out = subprocess.run(["sh", "-c", f"exec {py} list --json >&-"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and out.stderr.splitlines() == [
+        "pylab: error: stdout or stderr is closed: give pylab somewhere to write"]
+    ran = subprocess.run(["sh", "-c", f"exec {py} run fork_test --mode pipe <&-"], capture_output=True, text=True,
+                         timeout=60)
+    assert ran.returncode == 0 and "Traceback" not in ran.stderr and "exited with code 0" in ran.stderr
+
+
+def test_an_os_error_with_no_file_says_where_it_came_from(monkeypatch, capsys):
+    import errno
+    from pylab.cli import main as cli
+    from pylab.run import toolchain
+
+    def no_device(*args, **kwargs):
+        raise OSError(errno.ENODEV, "No such device")
+
+    monkeypatch.setattr(toolchain, "build", no_device)
+    assert cli.main(["run", "fork_test", "--mode", "pipe"]) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("pylab: error: No such device (in no_device, test_cli.py:") and "pylab doctor" in line

@@ -224,3 +224,18 @@ def test_serve_on_a_port_in_use_is_one_line_and_exit_2():
         res = runner.run(lab_command("serve", "tcp", "--port", str(taken.getsockname()[1])))
     assert res.exit_code == 2
     assert res.stderr_text.splitlines() == ["pylab: error: cannot serve: [Errno 98] Address already in use"]
+
+
+def test_a_server_interrupted_while_it_starts_is_stopped_and_collected(monkeypatch):
+    from pylab.sockets.serverproc import ServerProcess
+    started = []
+
+    def interrupted(self, *args, **kwargs):  # Ctrl-C (or SIGTERM, as pylab.cli.main makes it) at the handshake
+        started.append(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner.Process, "expect", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        ServerProcess([sys.executable, "-c", "import time; time.sleep(60)"], ready=b"never")
+    (proc,) = started
+    assert not proc.running  # the supervisor ended it and everything it started, and was reaped

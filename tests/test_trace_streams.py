@@ -138,8 +138,12 @@ def test_a_target_is_read_whole_however_its_name_is_spelt():
     assert [(e.kind, e.fd, e.text, e.data) for e in events] == [
         ("elsewhere", 1, '/tmp/a>, "b\nc', b"a"),  # a name with '>', a quote and a newline
         ("elsewhere", 1, "/tmp/x (deleted)", b"b"),  # strace's mark of an unlinked file, as readlink says it
-        ("write", 2, "", b"c"),  # /dev/tty: the terminal that is the run's stderr here
+        ("elsewhere", 2, "/dev/tty", b"c"),  # the lab's tracer logs /dev/tty only when it is not the run's
         ("write", 1, "via fd 2", b"d")]  # fd 2 pointed at the run's stdout (2>&1)
+    # strace cannot tell whose controlling terminal /dev/tty is: in tty mode, the run's
+    strace = tracer.parse(text=log.split("\n", 1)[1], where=lambda *a: None,
+                          streams={1: "pipe:[7]", 2: "/dev/pts/3"}).events
+    assert (strace[2].kind, strace[2].fd) == ("write", 2)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -225,3 +229,85 @@ def test_what_a_vfork_child_printed_itself_is_told_as_in_its_parent_s_buffer(tmp
     assert result.stdout_text == "printed by the vfork child\nparent done\n"
     (s,) = [s for s in told(result) if "was made by vfork" in s]
     assert "'printed by the vfork child'" in s and "was in " in s and "what it printed itself went there too" in s
+
+
+def test_dev_tty_of_a_process_with_a_terminal_of_its_own_is_not_the_run_s(tmp_path):
+    binary = _built(tmp_path, "own_ctty", r"""
+        #define _GNU_SOURCE
+        #include <fcntl.h>
+        #include <stdlib.h>
+        #include <sys/ioctl.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(void) {
+            write(1, "first\n", 6);
+            pid_t p = fork();
+            if (p == 0) {
+                int m = posix_openpt(O_RDWR | O_NOCTTY);
+                if (m < 0 || setsid() < 0 || grantpt(m) || unlockpt(m)) _exit(3);
+                int s = open(ptsname(m), O_RDWR);      /* a session leader's first terminal: its own */
+                int t = open("/dev/tty", O_WRONLY);
+                if (s < 0 || t < 0 || dup2(t, 1) < 0) _exit(4);
+                write(1, "to my own terminal\n", 19);
+                _exit(0);
+            }
+            int st;
+            waitpid(p, &st, 0);
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 5;
+        }
+        """)
+    result = runner.run([binary], mode="tty", trace=True)
+    assert result.exit_code == 0, result.stderr_text
+    assert result.stdout_text.replace("\r\n", "\n") == "first\n" == result.trace.stdout().decode()
+    (away,) = [e for e in result.trace.events if e.kind == "elsewhere"]
+    assert away.text == "/dev/tty" and away.data == b"to my own terminal\n"
+
+
+def test_a_write_to_a_target_as_long_as_a_path_can_be_is_told_apart(tmp_path):
+    deep = tmp_path
+    while len(str(deep)) < 300:  # a folder name longer than 255 bytes in all
+        deep = deep / ("d" * 60)
+    deep.mkdir(parents=True)
+    binary = _built(tmp_path, "away", r"""
+        #include <fcntl.h>
+        #include <unistd.h>
+        int main(int argc, char *argv[]) {
+            int f = open(argv[1], O_CREAT | O_WRONLY | O_TRUNC, 0600);
+            if (f < 0 || dup2(f, 1) < 0) return 3;
+            write(1, "into the file\n", 14);
+            return 0;
+        }
+        """)
+    result = runner.run([binary, str(deep / "other.txt")], mode="pipe", trace=True)
+    assert result.exit_code == 0 and result.stdout == b"" and result.trace.stdout() == b""
+    (away,) = [e for e in result.trace.events if e.kind == "elsewhere"]
+    assert away.text == str(deep / "other.txt")
+
+
+def test_a_process_whose_fd_1_pointed_at_the_run_s_stderr_is_told_so(tmp_path):
+    binary = _built(tmp_path, "toerr", r"""
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <sys/wait.h>
+        #include <unistd.h>
+        int main(void) {
+            pid_t p = fork();
+            if (p == 0) { dup2(2, 1); printf("child says hi\n"); exit(0); }
+            waitpid(p, 0, 0);
+            return 0;
+        }
+        """)
+    result = runner.run([binary], mode="pipe", trace=True)
+    assert result.stderr == b"child says hi\n" and result.stdout == b""
+    (via,) = [e for e in result.trace.events if e.kind == "write"]
+    assert (via.fd, via.text) == (2, "via fd 1")
+    said = explain.syscall_sentences(result.trace, program=result.pid, supervisor=result.supervisor)
+    (ended,) = [s for s in said if s.startswith(f"{via.pid} ") and "ended (exit)" in s]
+    assert via.pid != result.pid and "went to the run's stderr" in ended and "printed nothing" not in ended
+
+
+def test_a_plain_fork_is_a_fork_in_the_timeline():
+    spawn = tracer.Event(0.0, 10, "spawn", other=11, text="CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD")
+    assert explain.describe_event(spawn).split(None, 3)[3].startswith("fork -> 11")
+    clone = tracer.Event(0.0, 10, "spawn", other=12, text="CLONE_VM|SIGCHLD")
+    assert explain.describe_event(clone).split(None, 3)[3].startswith("clone -> 12")

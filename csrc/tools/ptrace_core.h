@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/user.h>
@@ -59,7 +60,7 @@ struct tracee {
     long nr, args[6];                       /* the call stopped at its entry, or -1 */
     double t;
     char *text;                             /* what was read at the entry */
-    char fd_note[1040];                     /* "<target>", \xHH-quoted, when a write's fd 1/2 points elsewhere */
+    char *fd_note;                          /* "<target>", \xHH-quoted, when a write's fd 1/2 points elsewhere */
 };
 static struct tracee *table;
 static size_t cap, used;
@@ -96,6 +97,8 @@ static void drop(pid_t pid)                 /* remove, and close the gap it leav
     if (!t)
         return;
     free(t->text);
+    free(t->fd_note);
+    t->text = t->fd_note = NULL;
     size_t i = (size_t)(t - table), j = i, mask = cap - 1;
     table[i].pid = 0;
     used--;
@@ -412,15 +415,46 @@ static void forget_marker(pid_t pid, unsigned long slot)  /* a child's copy of i
 }
 
 /* ---- the calls, at their entry and exit ----------------------------------------------- */
-static char streams[2][256];                /* the run's stdout and stderr, as /proc names them */
+static char streams[2][4096];               /* the run's stdout and stderr, as /proc names them */
+static dev_t terminal;                      /* the run's stdout or stderr when it is a terminal (tty mode) */
 
-/* What pid's fd points at ("pipe:[123]", "/dev/pts/0", a path); "" when it cannot be read */
+/* What pid's fd points at ("pipe:[123]", "/dev/pts/0", a path); "" when it cannot be
+ * read whole (a process gone, a name as long as the buffer): then it is not told apart */
 static void fd_target(pid_t pid, int fd, char *out, size_t size)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
     ssize_t n = readlink(path, out, size - 1);
-    out[n > 0 ? n : 0] = 0;
+    out[n > 0 && (size_t)n < size - 1 ? n : 0] = 0;
+}
+
+/* pid's controlling terminal (tty_nr of /proc/PID/stat), 0 when it has none */
+static dev_t controlling_tty(pid_t pid)
+{
+    char path[64], buf[1024], *close_paren;
+    int tty = 0, fd;
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    buf[n > 0 ? n : 0] = 0;
+    if ((close_paren = strrchr(buf, ')')))
+        sscanf(close_paren + 1, " %*c %*d %*d %*d %d", &tty);
+    return (dev_t)tty;
+}
+
+/* The run's terminal, if its stdout or stderr is one: what /dev/tty is for a process
+ * whose controlling terminal it is (in tty mode, the supervisor takes it as the run's) */
+static void note_terminal(pid_t pid)
+{
+    char path[64];
+    struct stat st;
+    for (int fd = 1; fd <= 2 && !terminal; fd++) {
+        snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+        if (stat(path, &st) == 0 && S_ISCHR(st.st_mode) && !strncmp(streams[fd - 1], "/dev/pts/", 9))
+            terminal = st.st_rdev;
+    }
 }
 
 /* "<target>" with every byte \xHH-quoted, as strace -y -xx writes it: a file name may
@@ -436,16 +470,22 @@ static void bracketed(const char *target, char *out, size_t size)
     out[n] = 0;
 }
 
-/* "<target>" in note when pid's fd (1 or 2) no longer points at the run's stream */
-static void note_fd(pid_t pid, int fd, char *note, size_t size)
+/* "<target>" (malloc'd) when pid's fd (1 or 2) no longer points at the run's stream, else NULL */
+static char *note_fd(pid_t pid, int fd)
 {
-    char now[256];
-    note[0] = 0;
+    char now[4096];
     if (fd != 1 && fd != 2)
-        return;
+        return NULL;
     fd_target(pid, fd, now, sizeof now);
-    if (now[0] && streams[fd - 1][0] && strcmp(now, streams[fd - 1]))
+    if (!now[0] || !streams[fd - 1][0] || !strcmp(now, streams[fd - 1]))
+        return NULL;
+    if (!strcmp(now, "/dev/tty") && terminal && controlling_tty(pid) == terminal)
+        return NULL;                        /* its controlling terminal is the run's */
+    size_t size = 4 * strlen(now) + 8;
+    char *note = malloc(size);
+    if (note)
         bracketed(now, note, size);
+    return note;
 }
 
 static void resume(pid_t pid, int request, int sig)
@@ -493,7 +533,8 @@ static void entry(struct tracee *tr)
     }
     if (nr == SYS_write || nr == SYS_writev) {
         tr->text = write_text(tr->pid, nr, a);
-        note_fd(tr->pid, (int)a[0], tr->fd_note, sizeof tr->fd_note);
+        free(tr->fd_note);
+        tr->fd_note = note_fd(tr->pid, (int)a[0]);
     } else if (nr == SYS_execve)
         tr->text = exec_text(tr->pid, (unsigned long)a[0], (unsigned long)a[1]);
     else if (nr == SYS_execveat)
@@ -534,8 +575,10 @@ static void leave(struct tracee *tr)
     long rv = (long)r.rax;
     result(ret, sizeof ret, rv);
     if (nr == SYS_write || nr == SYS_writev) {
-        line(tr->pid, tr->t, "%s(%d%s, %s) = %s", nr == SYS_write ? "write" : "writev", (int)a[0], tr->fd_note,
-             tr->text, ret);
+        line(tr->pid, tr->t, "%s(%d%s, %s) = %s", nr == SYS_write ? "write" : "writev", (int)a[0],
+             tr->fd_note ? tr->fd_note : "", tr->text, ret);
+        free(tr->fd_note);
+        tr->fd_note = NULL;
     } else if (nr == SYS_execve || nr == SYS_execveat) {
         exec_line(tr, ret);                 /* (a successful exec was logged at its event) */
     } else if (nr == SYS_wait4) {
@@ -738,9 +781,10 @@ static int seize(pid_t pid)
         return -1;
     find(pid, 1)->announced = 1;
     if (!streams[0][0] && !streams[1][0]) {  /* the first process: its fds 1 and 2 are the run's */
-        char out[1040], err[1040];
+        static char out[4 * 4096 + 8], err[4 * 4096 + 8];
         fd_target(pid, 1, streams[0], sizeof streams[0]);
         fd_target(pid, 2, streams[1], sizeof streams[1]);
+        note_terminal(pid);
         bracketed(streams[0], out, sizeof out);
         bracketed(streams[1], err, sizeof err);
         line(pid, now(), "--- pylab-streams 1%s 2%s ---", out, err);

@@ -15,6 +15,8 @@ import os
 import signal
 import sys
 import threading
+import traceback
+from pathlib import Path
 
 from pylab import __version__
 from pylab.cli.parsing import Parser, rounds
@@ -180,21 +182,26 @@ def _say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     stops = StopSignals()
+    if sys.stdout is None or sys.stderr is None:  # started with fd 1 or 2 closed (`pylab list >&-`)
+        for fd in (1, 2):
+            if getattr(sys, ("stdout", "stderr")[fd - 1]) is None:
+                setattr(sys, ("stdout", "stderr")[fd - 1], open(os.devnull, "w"))
+        _say("pylab: error: stdout or stderr is closed: give pylab somewhere to write")
+        return EXIT_USAGE
+    if sys.stdin is None:  # started with fd 0 closed (`pylab run prog <&-`): as if from /dev/null
+        sys.stdin = open(os.devnull)
     _unbreakable_output()
     try:  # (the handlers are set inside it: a signal as main() returns is still one line)
         with stops:
             return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except LabError as e:  # UsageError, and what the layers below raise for the user to fix
-        print(f"pylab: error: {e}", file=sys.stderr)
-        if e.details:
-            print(e.details, file=sys.stderr)  # e.g. the compiler's whole output
+        _say(f"pylab: error: {e}" + (f"\n{e.details}" if e.details else ""))  # details: e.g. the compiler's output
         return EXIT_USAGE
     except BrokenPipeError:  # `pylab list | head`
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except OSError as e:  # a file the user named that cannot be read or written: their environment
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"pylab: error: {where}{e.strerror or e}", file=sys.stderr)
+    except OSError as e:  # the machine or a file the user named refused: their environment, one line
+        _say(f"pylab: error: {_os_error(e)}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C, or one of STOPPING (StopSignals): the shell's 128 + signal
         if stops.signum is None:
@@ -202,6 +209,18 @@ def main(argv: list[str] | None = None) -> int:
             return 128 + signal.SIGINT
         _say(f"pylab: {STOPPING[stops.signum]} ({signal.Signals(stops.signum).name})")
         return 128 + stops.signum
+
+
+def _os_error(e: OSError) -> str:
+    """An OSError in words: the file it is about, or else what failed (the call that
+    raised it, where), so that even one with no file name says what to look at."""
+    what = e.strerror or str(e)
+    if e.filename:
+        return f"{e.filename}: {what}"
+    frame = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+    where = f" (in {frame.name}, {Path(frame.filename).name}:{frame.lineno}; 'pylab doctor' checks this machine)" \
+        if frame else ""
+    return f"{what}{where}"
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -19,6 +19,8 @@ forked, {parent} the program's parent (the grader's supervisor), {int} any integ
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import platform
 import re
 from dataclasses import dataclass, field
@@ -365,6 +367,12 @@ def expect_per_process(result, watch, spec: dict, hint: str = ""):
     if not watch.complete:
         raise Fail(expected=expected, observed="the tracer's record of the run was cut short at its size limit, "
                    "so which process wrote which line cannot be told", hint=hint)
+    if not result.truncated and _bytes_of(b"".join(watch.stdout(p) for p in {e.pid for e in watch.events})) \
+            != _bytes_of(result.stdout):
+        # a write the tracer took for stdout's that the grader's pipe never got (a file or
+        # a terminal of the sandbox's own, named like the run's stdout): trust none of it
+        raise Fail(expected=expected, observed="the writes the tracer saw to stdout are not what the grader "
+                   "received, so which process wrote which line cannot be told", hint=hint)
     for pid, patterns, own in [(result.pid, mine, set(kids))] + [(k, list(theirs or ()), {k}) for k in kids]:
         lines = watch.stdout(pid).decode(errors="replace").splitlines()
         why = _match_in_order(patterns, lines, result, own, True)
@@ -373,6 +381,12 @@ def expect_per_process(result, watch, spec: dict, hint: str = ""):
             wrote = ", ".join(safe.quote(ln) for ln in lines[:6]) or "nothing"
             raise Fail(expected=expected, observed=f"{who} wrote {wrote} to stdout (the tracer's record): {why}",
                        hint=hint)
+
+
+def _bytes_of(data: bytes) -> Counter:
+    """Output's bytes as a multiset (how writes of several processes interleave, even
+    within a line, is free), a terminal's \\r\\n read as \\n."""
+    return Counter(data.replace(b"\r\n", b"\n"))
 
 
 # -- processes -------------------------------------------------------------------------------

@@ -71,7 +71,9 @@ def _made_by(flags: str) -> str:
     CLONE_VFORK, as posix_spawn and system() do), clone (other flags), or fork."""
     if flags == "vfork" or "CLONE_VFORK" in flags:
         return "vfork"
-    return "clone" if "CLONE_" in flags else "fork"
+    # glibc's fork() is clone(CLONE_CHILD_SETTID|CLONE_CHILD_CLEARTID|SIGCHLD): still a fork
+    shared = {"CLONE_VM", "CLONE_FILES", "CLONE_FS", "CLONE_SIGHAND", "CLONE_NEWPID", "CLONE_NEWNS", "CLONE_NEWUSER"}
+    return "clone" if shared & set(flags.split("|")) else "fork"
 
 
 def _shared_memory(trace: Trace) -> dict[int, tuple[int, float, str]]:
@@ -146,7 +148,7 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             else:
                 who = f"only {name(writers[0][0])} wrote its copy to stdout" if writers else \
                       "neither wrote its copy to stdout"
-                away = [f"{name(p)} wrote its copy to {w.text}, where it had pointed its fd 1" for p in (e.pid, child)
+                away = [f"{name(p)} wrote its copy to {_target(w.text)}, where it had pointed its fd 1" for p in (e.pid, child)
                         if (w := _wrote(trace, p, e.data, e.t, "elsewhere"))]
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
                            f"fork copied it into the child; {'; '.join([who, *away])}.")
@@ -205,7 +207,7 @@ def elsewhere_sentences(trace: Trace, name) -> list[str]:
     for (pid, fd, target), writes in seen.items():
         stream = "stdout" if fd == 1 else "stderr"
         data = b"".join(w.data for w in writes)
-        out.append(f"{name(pid)} had pointed its fd {fd} at {target}: its {len(writes)} write(s) to fd {fd} "
+        out.append(f"{name(pid)} had pointed its fd {fd} at {_target(target)}: its {len(writes)} write(s) to fd {fd} "
                    f"({_quote(data)}) went there, not to the run's {stream}.")
     return out
 
@@ -277,12 +279,19 @@ def unwritten_sentences(trace: Trace, name, pids) -> list[str]:
 
 
 def _away(events: list[Event], since: float, until: float) -> str:
-    """'its writes to fd 1 went to TARGET, ...' for a process's writes that went elsewhere
-    in [since, until), or ''."""
-    targets = list(dict.fromkeys(e.text for e in events if e.kind == "elsewhere" and e.fd == 1
+    """'its writes to fd 1 went to TARGET, ...' for a process's writes to fd 1 in [since,
+    until) that did not reach the run's stdout, or ''."""
+    targets = list(dict.fromkeys(_target(e.text) for e in events if e.kind == "elsewhere" and e.fd == 1
                                  and since <= e.t < until))
+    if any(e.kind == "write" and e.text == "via fd 1" and since <= e.t < until for e in events):
+        targets.append("the run's stderr")  # (its fd 1 pointed at stderr: 1>&2)
     return (f"its writes to fd 1 went to {' and '.join(targets)}, where it had pointed fd 1, not to the run's "
             "stdout.") if targets else ""
+
+
+def _target(text: str) -> str:
+    """Where an fd pointed, quoted as a file name may need (a newline cannot end a sentence)."""
+    return repr(text)
 
 
 def syscall_sentences(trace: Trace, program: int | None = None, supervisor: int | None = None,
@@ -339,7 +348,7 @@ def describe_event(e: Event) -> str | None:
         "exec_failed": lambda: f"exec failed: {e.text}",
         "write": lambda: f"write fd {e.fd}" + (f" ({e.text})" if e.text else "") +
                          f": {e.data.decode(errors='replace')!r}",
-        "elsewhere": lambda: f"write fd {e.fd} (pointed at {e.text}): {e.data.decode(errors='replace')!r}",
+        "elsewhere": lambda: f"write fd {e.fd} (pointed at {_target(e.text)}): {e.data.decode(errors='replace')!r}",
         "exit": lambda: f"exit({e.code})",
         "end": lambda: f"ended: exit code {e.code}" if e.signal is None else
                        f"ended: killed by {e.signal}{' (core dumped)' if e.core else ''}",

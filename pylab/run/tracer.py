@@ -21,7 +21,8 @@ whole tree in time order:
             else (closed and reopened it, dup2): `text` names where (a path,
             pipe:[inode]); known when the log names the run's streams (the lab's
             tracer does; strace -y's, given parse(streams=)). /dev/tty is the run's
-            terminal when its stdout or stderr is one (tty mode)
+            terminal for a process whose controlling terminal it is (the lab's tracer
+            checks; under strace, whenever the run's stdout or stderr is a terminal)
     exit    the process called exit_group/_exit (code)
     end     the process is gone: exited (code) or killed (signal, core)
     signal  a signal was delivered (signal; other: the sender, when known)
@@ -427,13 +428,14 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
 
     thread_of: dict[int, int] = {}  # a thread's id -> its process (what it does is the process's)
     named = dict(streams or {})
+    lab_log = False  # the lab's tracer names the run's streams, and resolves /dev/tty itself
 
     def reached(fd: int, target: str | None) -> int | None:
         """The run's stream (1, 2) that fd's target is, or None: somewhere else. A target
         cannot be told without the run's streams (strace -y alone): the fd's own, then."""
         if target is None or fd not in named:
             return fd
-        if target == "/dev/tty":  # the controlling terminal: in tty mode, the run's pty
+        if target == "/dev/tty" and not lab_log:  # (strace: a controlling terminal, in tty mode the run's pty)
             target = next((named[k] for k in (fd, 3 - fd) if named.get(k, "").startswith("/dev/pts/")), target)
         return next((k for k in (fd, 3 - fd) if named.get(k) == target), None)
 
@@ -451,6 +453,7 @@ def parse(log: str | os.PathLike | None = None, text: str | None = None, *, subr
         except ValueError:
             continue
         if body.startswith("--- pylab-streams "):  # the lab's tracer names the run's streams
+            lab_log = True
             if (x := _STREAMS.match(body)) and not streams:
                 named = {1: _unquoted(x.group(1)), 2: _unquoted(x.group(2))}
             continue

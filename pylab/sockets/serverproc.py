@@ -42,6 +42,9 @@ class ServerProcess:
             self.proc.kill()
             res = self.proc.wait(10)
             raise RuntimeError(f"server did not start: {res.describe()}; stderr: {res.stderr_text[-500:]}") from None
+        except BaseException:  # Ctrl-C, SIGTERM (pylab.cli.main) while it starts: stop it and collect it
+            self.proc.__exit__(None, None, None)
+            raise
         self.match = m
         self.pid = self.proc.pid
 
