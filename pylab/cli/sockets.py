@@ -106,6 +106,8 @@ def main(args) -> int:
         try:
             for reply in echo.exchange(a.kind, address, messages, a.timeout):
                 print(reply.decode(errors="replace"))
+        except BrokenPipeError:  # our own stdout closed (`| head`): pylab.cli.main's quiet end
+            raise
         except OSError as e:
             raise UsageError(f"{a.kind} client: {e}") from None
         return 0
