@@ -447,9 +447,25 @@ def _interruptible_pylab(*args, env: dict):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
 
 
-def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
+def _interrupted_once_running(*args, env: dict):
+    """_interruptible_pylab(ARGS), sent SIGINT once a submission's program (getpid_test)
+    runs under it (the handshake); returns (returncode, stdout, stderr)."""
     import signal
     from pylab.observe import procstate
+    proc = _interruptible_pylab(*args, env=env)
+    try:
+        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
+                             what="a submission's program running under pylab grade")
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return proc.returncode, stdout, stderr
+
+
+def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path):
     slow = tmp_path / "slow"
     slow.mkdir()
     (slow / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
@@ -459,43 +475,22 @@ def test_an_interrupted_grade_leaves_existing_result_files_as_they_were(tmp_path
     keep_json.write_text('{"score": 55.0, "tests": []}\n')
     keep_xml.write_text('<?xml version="1.0"?>\n<testsuites tests="31"/>\n')
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    proc = _interruptible_pylab("grade", slow, "getpid_test", "--results", keep_json, "--junit", keep_xml,
-                                env={"PYLAB_GRADE_LIMITS": "wall=120"})  # the check outlasts the test
-    try:
-        # the handshake: the student's program is running inside the grade
-        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
-                             what="the submission's program running under pylab grade")
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130, (stdout, stderr)
+    rc, stdout, stderr = _interrupted_once_running("grade", slow, "getpid_test", "--results", keep_json, "--junit",
+                                                   keep_xml, env={"PYLAB_GRADE_LIMITS": "wall=120"})  # outlasts the test
+    assert rc == 130, (stdout, stderr)
     assert "pylab: interrupted" in stderr and "Traceback" not in stderr, stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # the same files, byte for byte, no temp file
 
 
 def test_an_interrupted_batch_grades_no_submission_it_had_not_started(tmp_path):
-    import signal
-    from pylab.observe import procstate
     batch = tmp_path / "batch"
     for name in ("a1", "b2", "c3"):  # graded in this order, one at a time (--jobs 1)
         (batch / name).mkdir(parents=True)
         (batch / name / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) pause(); }\n")
     out = tmp_path / "out"
-    proc = _interruptible_pylab("grade", batch, "getpid_test", "--jobs", "1", "--results", out,
-                                env={"PYLAB_GRADE_LIMITS": "wall=1"})
-    try:  # the handshake: the first submission's program is running
-        procstate.call_until(lambda: _descendants_named(proc.pid, "getpid_test"), bool, timeout=90,
-                             what="the first submission's program running under pylab grade")
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=90)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 130 and "pylab: interrupted" in stderr, (stdout, stderr)
+    rc, stdout, stderr = _interrupted_once_running("grade", batch, "getpid_test", "--jobs", "1", "--results", out,
+                                                   env={"PYLAB_GRADE_LIMITS": "wall=1"})  # a1's program runs
+    assert rc == 130 and "pylab: interrupted" in stderr, (stdout, stderr)
     written = sorted(p.name for p in out.iterdir()) if out.exists() else []
     assert "b2.json" not in written and "c3.json" not in written and "summary.csv" not in written, written
 
