@@ -77,6 +77,16 @@ def test_bench_checks_that_proc_ps_and_psutil_agree(report):
     assert states["agree"] is True
 
 
+@pytest.mark.parametrize("ps, psutil, agree", [("error: ps is not installed", "S", True), ("R", "S", False),
+                                               ("S", "S", True), ("error: ps is not installed", "gone", None)])
+def test_state_agreement_compares_only_the_sources_that_gave_a_state(monkeypatch, ps, psutil, agree):
+    lab = type("FakeLab", (), {"zombie": 1, "sleeper": type("P", (), {"pid": 2})()})()
+    monkeypatch.setattr(procstate, "states", lambda pid: {"proc": "S", "ps": ps, "psutil": psutil})
+    seen = bench.state_agreement(lab)
+    assert seen["agree"] is agree  # None: fewer than two gave a state
+    assert seen["no_answer"] == sorted(who for who, s in (("ps", ps), ("psutil", psutil)) if len(s) != 1)
+
+
 def test_bench_reports_each_target_and_says_why_when_not_measured(report):
     targets = {t["target"]: t for t in report["targets"]}
     assert len(targets) == len(report["targets"]) == 7

@@ -336,9 +336,14 @@ def _once(key: str, lab: Lab) -> float:
 
 
 def state_agreement(lab: Lab) -> dict:
-    """Do /proc, ps and psutil give the same letter? (a zombie, and a sleeper)"""
+    """Do /proc, ps and psutil give the same letter? (a zombie, and a sleeper) A source
+    that gave no letter (ps not installed) is left out, and named: agree is None when
+    fewer than two answered, as `pylab state` compares them."""
     seen = {"zombie": procstate.states(lab.zombie), "sleeper": procstate.states(lab.sleeper.pid)}
-    return {"agree": all(len(set(s.values())) == 1 for s in seen.values()), "states": seen}
+    letters = [{who: s for who, s in states.items() if len(s) == 1} for states in seen.values()]
+    silent = sorted({who for states in seen.values() for who, s in states.items() if len(s) != 1})
+    agree = None if any(len(known) < 2 for known in letters) else all(len(set(k.values())) == 1 for k in letters)
+    return {"agree": agree, "states": seen, "no_answer": silent}
 
 
 def _figure(key: str, xs: list[float], floor_median: float | None) -> dict:
@@ -443,7 +448,9 @@ def render(report: dict) -> str:
             out.append(f"  {f['label']:<{width}}{_time(f['median_s']):>10} {ratio:>8}   {spread}")
         out.append("")
     st = report["states"]
-    out.append("States agree across /proc, ps, psutil: " + ("yes" if st["agree"] else "NO") + "  "
+    verdict = {True: "yes", False: "NO", None: "cannot tell"}[st["agree"]]
+    silent = f" ({', '.join(st['no_answer'])} gave no state)" if st.get("no_answer") else ""
+    out.append(f"States agree across /proc, ps, psutil: {verdict}{silent}  "
                + "; ".join(f"{who}: {s}" for who, s in st["states"].items()))
     for key in ("suite", "grader"):
         r = report[key]

@@ -43,7 +43,8 @@ def judge(report: dict) -> list[dict]:
         target("runner, tty / subprocess.run(capture_output=True)", ratio("runner_tty", "subprocess_capture"),
                2.0, "x", "<=", p10("runner_tty", "subprocess_capture")),
         target("state from ps / state from /proc", ratio("state_ps", "state_proc"), 100, "x", ">=",
-               "" if agree else "but the sources disagree: see states"),
+               "" if agree else "but the sources disagree: see states" if agree is False else
+               "but fewer than two sources gave a state: see states"),
         target("zombie seen after the child's exit", med["zombie_seen"] * 1e3, 5.0, "ms", "<="),
         target("traced / untraced run of a 10-process program", ratio("traced_10", "run_10"), 3.0, "x", "<=",
                _trace_note(med, fast, report) if "run_10" in med else missing.get("trace", "")),
