@@ -3,6 +3,7 @@ as a C programmer does, the lab bench (folder, linger, stopping), and the explan
 under tty, pipe and file."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import select
@@ -11,12 +12,14 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
 import pytest
 
 from pylab.observe import procstate
+from pylab.run import runner, toolchain
 
 PROGRAMS = Path(__file__).parent / "programs"
 TWO = [str(PROGRAMS / "twofiles" / "main.c"), str(PROGRAMS / "twofiles" / "greet.c")]
@@ -560,3 +563,57 @@ def test_without_strace_trace_and_explain_say_so_in_one_line(monkeypatch, capsys
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err == ["pylab: error: tracing needs strace, which is not installed (Debian: apt-get install strace)"]
+
+
+def test_a_child_s_name_cannot_forge_the_supervisor_s_report(tmp_path):
+    # a name is the process's to choose (prctl PR_SET_NAME): a newline in it must not
+    # start a status line of the supervisor's, such as the program's own end
+    src = tmp_path / "inject.c"
+    src.write_text(textwrap.dedent(r"""
+        #include <stdlib.h>
+        #include <sys/prctl.h>
+        #include <unistd.h>
+        int main(void) {
+            int ready[2];
+            if (pipe(ready) < 0) return 3;
+            if (fork() == 0) {
+                prctl(PR_SET_NAME, "x\nend 0 0 0 9");
+                write(ready[1], "!", 1);
+                pause();
+            }
+            char c;
+            read(ready[0], &c, 1);  /* the child has its name */
+            abort();
+        }
+        """))
+    for linger in (0, 0.2):
+        result = runner.run([toolchain.build(src)], mode="pipe", linger=linger, limits={"core": 0})
+        assert result.signal == signal.SIGABRT and result.exit_code is None, (linger, result.describe())
+        assert all("\n" not in o["comm"] for o in result.outlived)
+
+
+def test_a_stop_while_the_sources_are_copied_leaves_no_folder(monkeypatch, tmp_path):
+    from pylab.cli import run_cmd
+    monkeypatch.setattr(run_cmd.tempfile, "tempdir", str(tmp_path))
+
+    def stopped(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_cmd.shutil, "copy", stopped)
+    args = argparse.Namespace(cwd=None, keep=False)
+    with pytest.raises(KeyboardInterrupt):
+        run_cmd.Bench(args, [PROGRAMS / "fork_copies_buffer.c"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_live_echo_joins_a_terminal_s_line_end_split_across_two_reads(monkeypatch):
+    import io
+    from pylab.cli import run_cmd
+    out = io.BytesIO()
+    monkeypatch.setattr(run_cmd.sys, "stdout", type("Out", (), {"buffer": out, "flush": lambda self: None})())
+    echo = object.__new__(run_cmd.LiveEcho)  # (no run: only its writing)
+    echo.shown = 0
+    for chunk in (b"one\r", b"\ntwo\r\n", b"three\r"):
+        echo._write(chunk)
+    assert out.getvalue() == b"one\ntwo\nthree"  # the last \r waits: its \n may be in the next read
+    assert echo.shown == len(b"one\r\ntwo\r\nthree\r")

@@ -10,6 +10,7 @@ import pytest
 
 from pylab.observe import procstate
 from pylab.run import runner
+from pylab.cli import main as cli
 
 
 @pytest.fixture
@@ -125,3 +126,26 @@ def test_a_source_that_finds_no_such_pid_is_no_answer(sleeper, pylab_cli, monkey
     data = json.loads(_state(pylab_cli, sleeper, "--json").stdout)
     assert data["states"]["ps"] == "gone" and data["agree"] is True
     assert data["no_answer"] == {"ps": f"it found no pid {sleeper}, though /proc has it"}
+
+
+def test_a_process_whose_main_thread_exited_is_not_called_a_zombie(tmp_path, capsys):
+    import subprocess
+    from pylab.run import toolchain
+    src = tmp_path / "leader_gone.c"
+    src.write_text(r"""
+        #include <pthread.h>
+        #include <unistd.h>
+        static void *reader(void *arg) { char c; (void)arg; read(0, &c, 1); return 0; }  /* until stdin closes */
+        int main(void) { pthread_t t; pthread_create(&t, 0, reader, 0); pthread_exit(0); }
+        """)
+    binary = toolchain.build(src, cflags="-pthread")
+    proc = subprocess.Popen([binary], stdin=subprocess.PIPE)
+    try:
+        assert procstate.wait_for_state(proc.pid, "Z", timeout=10) == "Z"  # the leader, as /proc shows it
+        assert cli.main(["state", str(proc.pid)]) == 0
+        out = capsys.readouterr().out
+        assert "its main thread has exited" in out and "1 of its threads still run" in out
+        assert "a zombie holds" not in out
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)

@@ -8,7 +8,7 @@
  * re-parented here, forks the target into its own process group (the foreground
  * group on a tty), applies the rlimits, the folder and the uid/gid in the child, and
  * execs PROG. It waits on one poll(): a signalfd (SIGCHLD: reap; SIGALRM: the runner
- * says "time is up"; SIGTERM/SIGINT/SIGHUP: stop now) and a pidfd of OWNER_PID (the
+ * says "time is up"; SIGTERM/SIGINT: stop now; SIGHUP is ignored) and a pidfd of OWNER_PID (the
  * runner: if it dies, the whole run is killed at once). No signal handler, no
  * itimer: nothing can arrive between a check and the wait that follows it.
  * When the target ends, it reports what outlived it (with LINGER_MS 0 too; at the
@@ -164,6 +164,9 @@ static int read_stat(long pid, char *state, long *ppid, char *comm, size_t comm_
         n = n < comm_size - 1 ? n : comm_size - 1;
         memcpy(comm, open_paren + 1, n);
         comm[n] = 0;
+        for (char *c = comm; *c; c++)       /* a name is the process's to choose: never a line of ours */
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     }
     return 1;
 }

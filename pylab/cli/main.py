@@ -160,6 +160,10 @@ class StopSignals:
             for sig in STOPPING:
                 if signal.getsignal(sig) == signal.SIG_DFL:
                     self._old[sig] = signal.signal(sig, self._stop)
+            # Ctrl-C too, so that a second one (or one after a SIGTERM) cannot break into
+            # the clean-up the first started (a lock released twice, a traceback)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._old[signal.SIGINT] = signal.signal(signal.SIGINT, self._stop)
         return self
 
     def _stop(self, signum, frame):
@@ -204,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"pylab: error: {_os_error(e)}")
         return EXIT_USAGE
     except KeyboardInterrupt:  # Ctrl-C, or one of STOPPING (StopSignals): the shell's 128 + signal
-        if stops.signum is None:
+        if stops.signum in (None, signal.SIGINT):
             _say("pylab: interrupted")
             return 128 + signal.SIGINT
         _say(f"pylab: {STOPPING[stops.signum]} ({signal.Signals(stops.signum).name})")

@@ -53,8 +53,12 @@ class Bench:
         self.temporary = args.cwd is None
         if self.temporary:
             self.path = Path(tempfile.mkdtemp(prefix="pylab-run-"))
-            for src in sources:
-                shutil.copy(src, self.path / src.name)
+            try:
+                for src in sources:
+                    shutil.copy(src, self.path / src.name)
+            except BaseException:  # a stop signal or a full disk mid-copy: no half-made folder stays
+                shutil.rmtree(self.path, ignore_errors=True)
+                raise
         else:
             self.path = Path(args.cwd).resolve()
             if not self.path.is_dir():
@@ -134,14 +138,27 @@ class LiveEcho:
 
     def _write(self, data: bytes) -> None:
         self.shown += len(data)
-        sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))  # (as RunResult.stdout_text: the terminal adds \r)
+        data = getattr(self, "_cr", b"") + data  # a \r\n may come split across two reads
+        self._cr = b"\r" if data.endswith(b"\r") else b""
+        sys.stdout.buffer.write(data[:len(data) - len(self._cr)].replace(b"\r\n", b"\n"))  # (the terminal adds \r)
         sys.stdout.flush()
 
     def finish(self, result) -> None:
         self.thread.join()
         self._write(result.stdout[self.shown:])
+        if getattr(self, "_cr", b""):  # a lone \r at the very end is the program's
+            self._cr = b""
+            sys.stdout.buffer.write(b"\r")
         if result.stdout and not result.stdout.endswith(b"\n"):
             self._write(b"\n")  # the program left a line unfinished
+
+    def interrupted(self) -> None:
+        """Ctrl-C or a stop signal: end a line the program left unfinished, so that
+        pylab's last line starts on a line of its own."""
+        out = self.proc.output()
+        if out and not out.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+            sys.stdout.flush()
 
 
 def _image(pid: int) -> str | None:
@@ -159,7 +176,18 @@ def _is_tracer(proc: runner.Process, pid: int, node) -> bool:
     if node.ppid != proc.supervisor or pid == proc.pid:
         return False
     image = _image(pid)
-    return image is not None and image == _image(proc.supervisor)
+    if image is None:  # gone or a zombie already: the tracer was forked before the program, an orphan after it
+        return _started(pid) is not None and _started(proc.pid) is not None and _started(pid) <= _started(proc.pid)
+    return image == _image(proc.supervisor)
+
+
+def _started(pid: int) -> int | None:
+    """pid's start time (clock ticks since boot, /proc/PID/stat field 22), None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def watch(proc: runner.Process, timeout: float) -> list[dict]:
@@ -247,8 +275,13 @@ def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool)
             echo = LiveEcho(proc)
         if forward:
             _forward_terminal(proc)
-        changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
-        result = proc.wait()
+        try:
+            changes = watch(proc, args.timeout) if getattr(args, "watch", False) else None
+            result = proc.wait()
+        except KeyboardInterrupt:
+            if echo is not None:
+                echo.interrupted()
+            raise
     if echo is not None:
         echo.finish(result)
     return result, changes

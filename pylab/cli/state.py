@@ -74,7 +74,17 @@ def main(args) -> int:
             "agree": agree,  # among the sources compared; None: fewer than two gave a state
             "meaning": procstate.STATE_NAMES.get(letter, "?") if letter else "gone"}
     if stat.state == "Z":
-        info["holds"] = procstate.holdings(args.pid)
+        try:
+            holds = procstate.holdings(args.pid)
+        except (procstate.NoSuchProcess, FileNotFoundError):  # reaped while pylab looked: the states say so
+            holds = None
+        if holds is not None and holds["threads"] > 1 and thread_of is None:
+            # a leader whose main thread called pthread_exit: shown Z, its process lives on
+            info["main_thread_exited"] = {"threads": holds["threads"]}
+        elif holds is not None and thread_of is None:
+            info["holds"] = holds
+        elif holds is not None:
+            info["thread_exited"] = True  # a thread: its tracer, or its own end, collects it
     if args.json:
         emit_json(info)
         return EXIT_OK
@@ -88,6 +98,13 @@ def main(args) -> int:
         print(f"  {source:<7} {said if source in answered else 'no answer: ' + no_answer[source]}")
     unanswered = f" ({_names(list(no_answer))} could not answer)" if no_answer and answered else ""
     print(f"  -> {info['meaning']}; {_comparison(answered, agree, len(seen))}{unanswered}")
+    if "main_thread_exited" in info:
+        print(f"  its main thread has exited (pthread_exit), so /proc shows it Z, but the process lives on: "
+              f"{info['main_thread_exited']['threads'] - 1} of its threads still run; it becomes a zombie for its "
+              "parent's wait only when the last one ends")
+    elif info.get("thread_exited"):
+        print("  a thread that has ended, held until whoever traces it collects it (a parent never waits for "
+              "a thread: the process ends when its last thread does)")
     if "holds" in info:
         h = info["holds"]
         fds = "open files unknown to this user" if h["open_fds"] is None else f"{h['open_fds']} open files"

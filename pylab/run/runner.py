@@ -309,7 +309,7 @@ class Process:
                 self.pid = int(words[1])
             elif words[0] == "execfail":
                 self._exec_error = int(words[1])
-            elif words[0] == "end":
+            elif words[0] == "end" and self._status is None:  # (one end: the program's)
                 self._status = int(words[2])
                 self._ended_how = int(words[3])
                 self._duration = int(words[4]) / 1e9

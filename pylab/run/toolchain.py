@@ -32,6 +32,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -273,10 +274,20 @@ def _headers_key(headers: list[str]) -> str:
 
 
 def _run_cc(cmd: list[str], sources: list[Path]) -> str:
-    proc = subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+    # in a process group of its own: the driver's cc1, as and ld go with it when pylab
+    # is stopped (subprocess would kill the driver alone, and leave them to run on)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                            process_group=0)
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     if proc.returncode != 0:
-        raise CompileError(sources[0], proc.stdout + proc.stderr)
-    return proc.stdout + proc.stderr
+        raise CompileError(sources[0], out + err)
+    return out + err
 
 
 def build(source: PathLike | Sequence[PathLike], flags: Sequence[str] = FLAGS, cc: str | None = None,
