@@ -492,10 +492,13 @@ def test_an_interrupted_batch_grades_no_submission_it_had_not_started(tmp_path):
                                                    env={"PYLAB_GRADE_LIMITS": "wall=1"})  # a1's program runs
     assert rc == 130 and "pylab: interrupted" in stderr, (stdout, stderr)
     written = sorted(p.name for p in out.iterdir()) if out.exists() else []
-    assert "b2.json" not in written and "c3.json" not in written and "summary.csv" not in written, written
+    # nothing: not the ones not started, nor the one the stop cut short (a1: its grade would be wrong)
+    assert written == [], written
 
 
-def test_an_environment_error_never_writes_its_zero_result_over_an_existing_results_file(tmp_path):
+def test_an_environment_error_writes_this_run_s_zero_result_over_an_older_file(tmp_path):
+    # a course's CI reads the file whatever the exit status: it must be this run's result,
+    # never an older grade nor one a student committed to the repository
     sub = _reference(tmp_path / "sub")
     keep, new = tmp_path / "keep.json", tmp_path / "new.xml"
     keep.write_text('{"score": 55.0, "tests": []}\n')
@@ -503,14 +506,14 @@ def test_an_environment_error_never_writes_its_zero_result_over_an_existing_resu
     assert proc.returncode == 2, proc
     err = proc.stderr.strip()
     assert err.startswith("pylab: error: ") and "\n" not in err and "Traceback" not in err, err
-    assert f"kept the existing {keep}" in err, err
-    assert keep.read_text() == '{"score": 55.0, "tests": []}\n'  # the earlier grade, untouched
-    assert 'tests="0"' in new.read_text()  # where there was none, CI still gets the zero result
+    doc = json.loads(keep.read_text())
+    assert doc["score"] == 0 and "cannot grade untrusted code here" in doc["output"]
+    assert 'tests="0"' in new.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.json", "new.xml", "sub"]  # no temp file left
 
 
 @pytest.mark.parametrize("where", ["before grading", "while grading"])
-def test_a_zero_result_is_written_where_there_was_none_and_never_over_a_file(where, tmp_path, monkeypatch, capsys):
+def test_a_zero_result_is_written_over_any_file_there_was(where, tmp_path, monkeypatch, capsys):
     if where == "before grading":
         monkeypatch.setattr("pylab.cli.grading.namespaces_problem", lambda: "no user namespaces here")
     else:
@@ -518,22 +521,28 @@ def test_a_zero_result_is_written_where_there_was_none_and_never_over_a_file(whe
             raise SandboxError("no free uid to run student code")
         monkeypatch.setattr("pylab.grading.grader.Sandbox", no_sandbox)
     sub = _reference(tmp_path / "sub")
-    keep, new, classroom = tmp_path / "keep.json", tmp_path / "new.json", tmp_path / "classroom.json"
-    classroom.write_text("{}\n")
+    new, classroom = tmp_path / "new.json", tmp_path / "classroom.json"
+    classroom.write_text('{"forged": "13/13"}\n')  # e.g. committed in a student's repository
     assert cli.main(["grade", str(sub), "getpid_test", "--results", str(new), "--junit", str(tmp_path / "j.xml"),
                      "--classroom", str(classroom)]) == 2
     err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and f"kept the existing {classroom}" in err, err
-    assert classroom.read_text() == "{}\n"
+    assert len(err.strip().splitlines()) == 1, err
+    assert "forged" not in classroom.read_text() and json.loads(classroom.read_text())["status"] == "error"
     doc = json.loads(new.read_text())
     if where == "while grading":  # (before it, there are no tests to list)
         validate_gradescope(doc)
     assert doc["score"] == 0 and ("namespaces" in doc["output"] or "no free uid" in doc["output"])
     assert (tmp_path / "j.xml").exists()
-    # a second run that hits the same error leaves the first one's results as they are
-    keep.write_bytes(new.read_bytes())
-    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(keep)]) == 2
-    assert keep.read_bytes() == new.read_bytes() and f"kept the existing {keep}" in capsys.readouterr().err
+
+
+def test_an_assignment_tests_folder_without_test_files_is_no_instructor_check(tmp_path):
+    from pylab.grading.grader import extra_checks
+    from pylab.grading.sandbox import Limits
+    tests = tmp_path / "tests"
+    (tests / "__pycache__").mkdir(parents=True)  # as a shipped example's folder may be
+    (tests / "conftest.py").write_text("")
+    incomplete: list[str] = []
+    assert extra_checks(tests, tmp_path, Limits(wall=5.0), 1, incomplete) == [] and incomplete == []
 
 
 def _never_grade(monkeypatch):

@@ -263,8 +263,8 @@ def grade(args) -> int:
         if why:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
-            if not batch:  # a course's CI still gets a zero result that says why (never over a file)
-                kept, failed = _write(Report(str(folder), env_error=message), args, replace=False)
+            if not batch:  # a course's CI still gets a zero result that says why (this run's, over any older)
+                kept, failed = _write(Report(str(folder), env_error=message), args)
                 message += _kept_note(kept) + _failed_note(failed)
             raise UsageError(message)
     args.containment = containment
@@ -278,9 +278,9 @@ def grade(args) -> int:
         report = grade_submission(folder, exercises, limits, extra_tests=tests, containment=args.containment)
     except Exception as e:
         report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
-    # a report that hit an environment error is written only where no results file is yet:
-    # it never replaces one (a real grade, from an earlier run) with what it could not do
-    kept, failed = _write(report, args, replace=report.env_error is None)
+    # a report that hit an environment error is written too: a course's CI must read this
+    # run's result (a zero that says why), never an older file, nor one a student committed
+    kept, failed = _write(report, args)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
@@ -363,6 +363,7 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
     progress = Progress(max(len(subs), 1))
     reports: dict[str, Report] = {}
     failed: list[str] = []  # files that could not be written: said at the end, the batch goes on
+    stopped = threading.Event()  # pylab was interrupted: a grade that ends now is not written
 
     def one(sub: Path) -> Report:
         report = Report(str(sub))
@@ -371,8 +372,9 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                                       containment=getattr(args, "containment", None))
         except Exception as e:  # never lose the batch to one submission
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
-        failed.extend(_write(report, args, out / f"{sub.name}.json",
-                             junit_dir / f"{sub.name}.xml" if junit_dir else "")[1])
+        if not stopped.is_set():  # (a grade cut short by the stop would be a wrong one)
+            failed.extend(_write(report, args, out / f"{sub.name}.json",
+                                 junit_dir / f"{sub.name}.xml" if junit_dir else "")[1])
         return report
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
@@ -382,7 +384,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
                 name = futures[fut]
                 reports[name] = fut.result()
                 progress.step(name, reports[name])
-        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the submissions not started are not graded
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: the submissions not started are not graded,
+            stopped.set()           # and those running write nothing
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     ordered = [(s.name, reports[s.name]) for s in subs]

@@ -366,6 +366,8 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
     tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
+    if not any(tests.rglob("test_*.py")) and not any(tests.rglob("*_test.py")):
+        return []  # no test file (pytest's own names): no instructor check, and nothing broke
     with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
         report = Path(tmp) / "report.json"
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
