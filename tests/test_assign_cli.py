@@ -322,3 +322,16 @@ def test_merge_and_export_into_an_existing_file_are_one_line_and_leave_it_as_it_
         assert afile.read_text() == "mine\n"
     assert cli.main(["assignment", "merge", str(tmp_path / "m"), str(tmp_path / "r1"), str(tmp_path / "r2")]) == 0
     assert (tmp_path / "m" / "summary.csv").exists()  # the same shards merge into a folder
+
+
+def test_starter_never_writes_the_assignment_pointer_through_a_link(week2, tmp_path, capsys):
+    work, victim = tmp_path / "work", tmp_path / "victim"
+    work.mkdir()
+    victim.write_text("mine\n")
+    (work / ".pylab-assignment").symlink_to(victim)
+    assert cli.main(["starter", str(work), "--assignment", str(week2)]) == 2
+    err = capsys.readouterr().err
+    assert victim.read_text() == "mine\n" and "cannot write" in err and ".pylab-assignment" in err
+    (work / ".pylab-assignment").unlink()
+    assert cli.main(["starter", str(work), "--assignment", str(week2)]) == 0  # a file of its own: written
+    assert (work / ".pylab-assignment").read_text().strip() == str(week2)

@@ -140,8 +140,14 @@ def starter(args) -> int:
         offer(f"{ex.name}.md", ex.statement)
         index.append(f"- [{ex.name}]({ex.name}.md) ({ex.max_score:g} points): {ex.summary}")
     offer("README.md", "\n".join(index) + "\n")
-    if args.assignment:  # so that `pylab check` here needs no --assignment
-        (target / POINTER).write_text(str(found.folder) + "\n")
+    if args.assignment:  # so that `pylab check` here needs no --assignment (rewritten: never through a link)
+        try:
+            fd = os.open(target / POINTER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+            with open(fd, "w", encoding="utf-8") as f:
+                f.write(str(found.folder) + "\n")
+        except OSError as e:
+            done = f" (written: {', '.join(written)})" if written else ""
+            raise UsageError(f"cannot write {target / POINTER}: {e.strerror or e}{done}") from None
     if args.json:
         emit_json({"dir": str(target), "assignment": found.title, "exercises": found.names,
                    "written": written, "kept": kept})
