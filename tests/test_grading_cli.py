@@ -607,10 +607,10 @@ def _failing_write(monkeypatch, name_to_fail):
     from pylab.grading import files
     real = files.write_atomic
 
-    def write(path, text, replace=True):
+    def write(path, text):
         if Path(path).name == name_to_fail:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
-        return real(path, text, replace=replace)
+        return real(path, text)
     monkeypatch.setattr("pylab.grading.reporters.write_atomic", write)
 
 

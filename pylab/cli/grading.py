@@ -270,8 +270,7 @@ def grade(args) -> int:
             message = (f"cannot grade untrusted code here: {why}; '--containment uid' grades with a "
                        "separate uid, hard limits and no link following instead (recorded in the results)")
             if not batch:  # a course's CI still gets a zero result that says why (this run's, over any older)
-                kept, failed = _write(Report(str(folder), env_error=message), args)
-                message += _kept_note(kept) + _failed_note(failed)
+                message += _failed_note(_write(Report(str(folder), env_error=message), args))
             raise UsageError(message)
     args.containment = containment
     if batch:
@@ -286,22 +285,21 @@ def grade(args) -> int:
         report = Report(str(folder), env_error=f"the grader hit an error: {type(e).__name__}: {e}")
     # a report that hit an environment error is written too: a course's CI must read this
     # run's result (a zero that says why), never an older file, nor one a student committed
-    kept, failed = _write(report, args)
+    failed = _write(report, args)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
         print(reporters.table(report))  # shown whatever could not be written
     if report.env_error:  # the report says it too; this is the one line a CI log shows
-        raise UsageError(reporters.safe.text(report.env_error) + _kept_note(kept) + _failed_note(failed))
+        raise UsageError(reporters.safe.text(report.env_error) + _failed_note(failed))
     if failed:
         raise UsageError(f"the grade is made, but {_failed_list(failed)}")
     return _status(report)
 
 
-def _write(report: Report, args, results=None, junit=None, replace: bool = True) -> tuple[list[str], list[str]]:
-    """Write the results files asked for, each whatever became of the others. replace=False
-    (a report that hit an environment error): only files that do not exist yet. Returns
-    (the files left as they were, 'FILE: reason' for each that could not be written)."""
+def _write(report: Report, args, results=None, junit=None) -> list[str]:
+    """Write the results files asked for, each whatever became of the others. Returns
+    'FILE: reason' for each that could not be written."""
     results = results if results is not None else args.results
     junit = junit if junit is not None else args.junit
     files = []
@@ -313,19 +311,13 @@ def _write(report: Report, args, results=None, junit=None, replace: bool = True)
         files.append((args.classroom, lambda: reporters.dumps(reporters.classroom(report))))
     if getattr(args, "prairielearn", None):
         files.append((args.prairielearn, lambda: reporters.dumps(reporters.prairielearn(report))))
-    kept, failed = [], []
+    failed = []
     for path, render in files:
         try:
-            if not reporters.write_atomic(path, render(), replace=replace):
-                kept.append(str(path))
+            reporters.write_atomic(path, render())
         except OSError as e:
             failed.append(f"{path}: {e.strerror or e}")
-    return kept, failed
-
-
-def _kept_note(kept: list[str]) -> str:
-    return (f" (kept the existing {', '.join(kept)} as it was: a result that hit an environment error is never "
-            "written over one)") if kept else ""
+    return failed
 
 
 def _failed_list(failed: list[str]) -> str:
@@ -380,7 +372,7 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
             report.env_error = f"the grader hit an error: {type(e).__name__}: {e}"
         if not stopped.is_set():  # (a grade cut short by the stop would be a wrong one)
             failed.extend(_write(report, args, out / f"{sub.name}.json",
-                                 junit_dir / f"{sub.name}.xml" if junit_dir else "")[1])
+                                 junit_dir / f"{sub.name}.xml" if junit_dir else ""))
         return report
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
