@@ -84,7 +84,7 @@ def _shared_memory(trace: Trace) -> dict[int, tuple[int, float, str]]:
     for e in trace.events:
         flags = e.text or ""
         if e.kind == "spawn" and e.other is not None and "CLONE_THREAD" not in flags and \
-                (flags == "vfork" or "CLONE_VM" in flags):
+                (_made_by(flags) == "vfork" or "CLONE_VM" in flags):
             done = next((x.t for x in trace.events if x.pid == e.other and x.kind in ("exec", "end")), float("inf"))
             made = "vfork" if _made_by(flags) == "vfork" else "clone with CLONE_VM"
             shared[e.other] = (e.pid, done, made)
@@ -152,22 +152,20 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                         if (w := _wrote(trace, p, e.data, e.t, "elsewhere"))]
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
                            f"fork copied it into the child; {'; '.join([who, *away])}.")
-        elif e.text in ("exec", "_exit") and e.data and e.pid in shared and e.t <= shared[e.pid][1]:
-            parent, made = shared[e.pid][0], shared[e.pid][2]
-            if e.text == "exec" and getattr(_next(events, e, e.pid, ("exec", "stdio")), "kind", None) != "exec":
-                continue  # the exec failed: the marker at its _exit tells the rest
-            later = _wrote(trace, parent, e.data, e.t)
-            kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
-            until = "exec'd" if e.text == "exec" else "ended"
-            out.append(f"{name(e.pid)} was made by {made}, so it ran in {name(parent)}'s memory until it {until}: "
-                       f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was in {name(parent)}'s "
-                       f"buffer (it has none of its own: what it printed itself went there too), and was not lost: "
-                       f"{kept}.")
         elif e.text in ("exec", "_exit") and e.data:
-            if e.text == "exec":
-                done = _next(events, e, e.pid, ("exec", "stdio"))
-                if done is None or done.kind != "exec":
-                    continue  # the exec failed: the buffer is still there
+            done = _next(events, e, e.pid, ("exec", "stdio")) if e.text == "exec" else None
+            if e.text == "exec" and (done is None or done.kind != "exec"):
+                continue  # the exec failed: the buffer is still there (an _exit marker may tell the rest)
+            if e.pid in shared and e.t <= shared[e.pid][1]:  # not a copy: the parent's own buffer
+                parent, made = shared[e.pid][0], shared[e.pid][2]
+                later = _wrote(trace, parent, e.data, e.t)
+                kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
+                until = "exec'd" if e.text == "exec" else "ended"
+                out.append(f"{name(e.pid)} was made by {made}, so it ran in {name(parent)}'s memory until it {until}: "
+                           f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was in {name(parent)}'s "
+                           f"buffer (it has none of its own: what it printed itself went there too), and was not "
+                           f"lost: {kept}.")
+            elif e.text == "exec":
                 prog = (done.argv or [done.text])[0]
                 where = f" (at {e.where})" if e.where else ""
                 out.append(f"{name(e.pid)}'s {_quote(e.data)} never reached stdout: it was still buffered when "
