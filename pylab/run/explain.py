@@ -148,8 +148,8 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             else:
                 who = f"only {name(writers[0][0])} wrote its copy to stdout" if writers else \
                       "neither wrote its copy to stdout"
-                away = [f"{name(p)} wrote its copy to {_target(w.text)}, where it had pointed its fd 1" for p in (e.pid, child)
-                        if (w := _wrote(trace, p, e.data, e.t, "elsewhere"))]
+                away = [f"{name(p)} wrote its copy to {_target(w.text)}, where it had pointed its fd 1"
+                        for p in (e.pid, child) if (w := _wrote(trace, p, e.data, e.t, "elsewhere"))]
                 out.append(f"{text} was in {name(e.pid)}'s stdout buffer when it forked {child} ({_ms(spawn.t)}): "
                            f"fork copied it into the child; {'; '.join([who, *away])}.")
         elif e.text in ("exec", "_exit") and e.data:
@@ -159,7 +159,8 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
             if e.pid in shared and e.t <= shared[e.pid][1]:  # not a copy: the parent's own buffer
                 parent, made = shared[e.pid][0], shared[e.pid][2]
                 later = _wrote(trace, parent, e.data, e.t)
-                kept = f"{name(parent)} wrote it at {_ms(later.t)}" if later else f"it stayed in {name(parent)}'s buffer"
+                kept = (f"{name(parent)} wrote it at {_ms(later.t)}" if later
+                        else f"it stayed in {name(parent)}'s buffer")
                 until = "exec'd" if e.text == "exec" else "ended"
                 out.append(f"{name(e.pid)} was made by {made}, so it ran in {name(parent)}'s memory until it {until}: "
                            f"the {_quote(e.data)} pending in stdout's buffer at its {e.text} was in {name(parent)}'s "
@@ -169,7 +170,8 @@ def buffer_sentences(trace: Trace, name) -> list[str]:
                 prog = (done.argv or [done.text])[0]
                 where = f" (at {e.where})" if e.where else ""
                 out.append(f"{name(e.pid)}'s {_quote(e.data)} never reached stdout: it was still buffered when "
-                           f"exec replaced the program with {prog!r} at {_ms(done.t)}{where}, and exec keeps no buffer.")
+                           f"exec replaced the program with {prog!r} at {_ms(done.t)}{where}, and exec keeps no "
+                           "buffer.")
             else:
                 where = f" at {e.where}" if e.where else ""
                 out.append(f"{name(e.pid)}'s {_quote(e.data)} never reached stdout: it was still buffered when "
