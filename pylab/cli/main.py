@@ -186,10 +186,10 @@ def _say(line: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     stops = StopSignals()
-    if sys.stdout is None or sys.stderr is None:  # started with fd 1 or 2 closed (`pylab list >&-`)
-        for fd in (1, 2):
-            if getattr(sys, ("stdout", "stderr")[fd - 1]) is None:
-                setattr(sys, ("stdout", "stderr")[fd - 1], open(os.devnull, "w"))
+    closed = [name for name in ("stdout", "stderr") if getattr(sys, name) is None]
+    if closed:  # started with fd 1 or 2 closed (`pylab list >&-`)
+        for name in closed:
+            setattr(sys, name, open(os.devnull, "w"))
         _say("pylab: error: stdout or stderr is closed: give pylab somewhere to write")
         return EXIT_USAGE
     if sys.stdin is None:  # started with fd 0 closed (`pylab run prog <&-`): as if from /dev/null
