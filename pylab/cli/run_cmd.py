@@ -177,16 +177,16 @@ def _is_tracer(proc: runner.Process, pid: int, node) -> bool:
         return False
     image = _image(pid)
     if image is None:  # gone or a zombie already: the tracer was forked before the program, an orphan after it
-        return _started(pid) is not None and _started(proc.pid) is not None and _started(pid) <= _started(proc.pid)
+        mine, program = _started(pid), _started(proc.pid)
+        return mine is not None and program is not None and mine <= program
     return image == _image(proc.supervisor)
 
 
 def _started(pid: int) -> int | None:
-    """pid's start time (clock ticks since boot, /proc/PID/stat field 22), None if gone."""
+    """pid's start time (clock ticks since boot), None if gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            return int(f.read().rpartition(")")[2].split()[19])
-    except (OSError, ValueError, IndexError):
+        return procstate.read_stat(pid).starttime
+    except procstate.NoSuchProcess:
         return None
 
 
