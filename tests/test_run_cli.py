@@ -4,6 +4,7 @@ under tty, pipe and file."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import select
@@ -382,42 +383,42 @@ def _read_until(fd: int, wanted: bytes | None, timeout: float = 30) -> bytes:
     return got
 
 
-@pytest.mark.parametrize("command", ["run", "trace"])
-def test_on_pylabs_own_terminal_the_programs_output_is_seen_as_it_comes_and_once(command):
-    master, slave = os.openpty()  # pylab's terminal, as a student's: its stdin and stdout
-    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", command, prog("prompts"), "--mode", "tty"],
+@contextlib.contextmanager
+def _on_a_terminal(*args):
+    """`python -m pylab ARGS` with a pty as pylab's terminal (its stdin and stdout, as a
+    student's): yields (the pty's master side, the process); after, the master is closed
+    and the process collected."""
+    master, slave = os.openpty()
+    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", *args],
                            stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
     os.close(slave)
     try:
-        # the handshake: the line and the prompt are on the terminal while the program waits for a name
-        seen = _read_until(master, b"name? ")
-        os.write(master, b"bob\n")  # typed (and echoed by this terminal, as a user's is)
-        seen += _read_until(master, None)
-        err = run.communicate(timeout=30)[1]
+        yield master, run
     finally:
         os.close(master)
         if run.poll() is None:
             run.kill()
             run.communicate()
+
+
+@pytest.mark.parametrize("command", ["run", "trace"])
+def test_on_pylabs_own_terminal_the_programs_output_is_seen_as_it_comes_and_once(command):
+    with _on_a_terminal(command, prog("prompts"), "--mode", "tty") as (master, run):
+        # the handshake: the line and the prompt are on the terminal while the program waits for a name
+        seen = _read_until(master, b"name? ")
+        os.write(master, b"bob\n")  # typed (and echoed by this terminal, as a user's is)
+        seen += _read_until(master, None)
+        err = run.communicate(timeout=30)[1]
     assert run.returncode == 0, err
     assert seen.replace(b"\r\n", b"\n") == b"first line\nname? bob\nhello bob\n"  # each once: not again at the end
     assert "pylab: prompts exited with code 0" in err
 
 
 def test_on_pylabs_own_terminal_json_holds_the_output_and_nothing_is_echoed_before_it():
-    master, slave = os.openpty()
-    run = subprocess.Popen([sys.executable, "-P", "-m", "pylab", "run", prog("prompts"), "--mode", "tty", "--json"],
-                           stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
-    os.close(slave)
-    try:
+    with _on_a_terminal("run", prog("prompts"), "--mode", "tty", "--json") as (master, run):
         os.write(master, b"bob\n")  # typed ahead: the terminal keeps it until the program reads
         seen = _read_until(master, None).replace(b"\r\n", b"\n")
         err = run.communicate(timeout=30)[1]
-    finally:
-        os.close(master)
-        if run.poll() is None:
-            run.kill()
-            run.communicate()
     assert run.returncode == 0, err
     typed, _, out = seen.partition(b"\n")  # this terminal's echo of what was typed, then pylab's stdout
     assert typed == b"bob" and json.loads(out)["stdout"] == "first line\nname? hello bob\n"
