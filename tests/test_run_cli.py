@@ -156,6 +156,18 @@ def test_by_default_what_outlives_the_program_is_killed_after_one_second(pylab):
     assert "killed at the end of the linger" in out.stderr
 
 
+def test_a_timeout_that_comes_during_the_linger_is_named_as_the_reason_for_the_kill(pylab):
+    """The supervisor ends the linger at the timeout when that comes first: the report
+    says the timeout killed what was left, not the linger's end."""
+    started = time.monotonic()
+    out = pylab("run", prog("child_outlives"), "--mode", "pipe", "--linger", "60", "--timeout", "0.5")
+    took = time.monotonic() - started
+    assert took < 30  # neither the linger's 60 s nor the child's
+    assert "1 process(es) outlived the program" in out.stderr
+    assert "; killed at the timeout (0.5 s), before the end of the linger" in out.stderr, out.stderr
+    assert "end of the linger (60 s)" not in out.stderr
+
+
 def _daemon_lines(err: str, child: int) -> tuple[str, str]:
     """The report's lines for leaves_a_daemon's child and grandchild (in the order found)."""
     (child_line,) = [ln for ln in err.splitlines() if ln.startswith(f"  {child} leaves_a_daemon: ")]

@@ -288,22 +288,27 @@ def execute(args, binary: Path, argv_rest: list[str], bench: Bench, trace: bool)
 
 
 # -- report -----------------------------------------------------------------------------
-def why_killed(result, linger: float) -> str:
-    """Why what was left of the run was SIGKILLed (RunResult.stragglers)."""
+def why_killed(result, linger: float, timeout: float | None = None) -> str:
+    """Why what was left of the run was SIGKILLed (RunResult.stragglers). The linger
+    never runs past the timeout: the supervisor ends it at whichever comes first."""
     if result.timed_out:
         return "killed with the program at the timeout"
     if result.stopped:
         return "killed when the run was stopped"
-    return "killed at once (--linger 0)" if linger == 0 else f"killed at the end of the linger ({linger:g} s)"
+    if linger == 0:
+        return "killed at once (--linger 0)"
+    if timeout is not None and result.duration + linger > timeout:
+        return f"killed at the timeout ({timeout:g} s), before the end of the linger"
+    return f"killed at the end of the linger ({linger:g} s)"
 
 
-def leftovers(result, linger: float) -> list[str]:
+def leftovers(result, linger: float, timeout: float | None = None) -> list[str]:
     """What outlived the program (or, at a timeout or stop, was still running beside it):
     who, doing what, whose child, and its end; then anything killed that was not seen
     then (started during the linger)."""
     lines = []
     reaped = {pid for pid, _ in result.reaped}
-    killed = why_killed(result, linger)
+    killed = why_killed(result, linger, timeout)
     for p in result.outlived:
         doing = procstate.STATE_NAMES.get(p["state"], p["state"]) + (f" in {p['wchan']}" if p["wchan"] else "")
         parent = (f"adopted by the supervisor {p['ppid']} (the run's subreaper)" if p["ppid"] == result.supervisor
@@ -335,7 +340,7 @@ def say_leftovers(args, result) -> None:
     """On stderr: what outlived the program and what was killed, and why (run and trace)."""
     if result.outlived or result.stragglers:
         print(_leftovers_heading(result), file=sys.stderr)
-        for line in leftovers(result, args.linger):
+        for line in leftovers(result, args.linger, args.timeout):
             print(line, file=sys.stderr)
 
 
