@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pylab.cli import demos
 from pylab.core.errors import EXIT_OK
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.grading import exercises
 from pylab.run import toolchain
 
@@ -21,6 +21,7 @@ def catalog() -> list[dict]:
 def main(args) -> int:
     items = catalog()
     ex = [{"name": e.name, "kind": "exercise", "summary": e.summary} for e in exercises.all_exercises()]
+    settle(EXIT_OK)
     if args.json:
         emit_json({"programs": items, "exercises": ex})
         return EXIT_OK

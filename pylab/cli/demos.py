@@ -9,7 +9,7 @@ import os
 
 from pylab.cli import run_args
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, UsageError
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.run import toolchain
 from pylab.sockets import echo, forking, load, socat
 from pylab.sockets.forking import PORT_LINE
@@ -18,6 +18,7 @@ from pylab.tour import registry
 
 
 def _report(args, title: str, evidence: dict, ok: bool = True) -> int:
+    settle(EXIT_OK if ok else EXIT_FAILED)
     if getattr(args, "json", False):
         emit_json({"demo": title, "evidence": evidence})
     else:

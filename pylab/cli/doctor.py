@@ -5,7 +5,7 @@ import os
 import shutil
 import subprocess
 
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.grading import bwrap
 from pylab.grading.sandbox import namespaces_problem
 from pylab.observe import procstate
@@ -76,6 +76,7 @@ def main(args) -> int:
         except Exception as e:  # each failure is reported, not raised
             results.append({"check": name, "ok": False, "required": required, "detail": str(e)})
     ready = all(r["ok"] for r in results if r["required"])
+    settle(0 if ready else 2)
     if getattr(args, "json", False):
         emit_json({"ready": ready, "checks": results})
     else:

@@ -21,7 +21,8 @@ from pathlib import Path
 from pylab import __version__
 from pylab.cli.parsing import Parser, rounds
 from pylab.cli.run_args import RUN_DESCRIPTION, add_run_arguments, add_trace_arguments
-from pylab.core.errors import EXIT_OK, EXIT_USAGE, LabError
+from pylab.core import output
+from pylab.core.errors import EXIT_USAGE, LabError
 
 # command -> (the module that runs it, its function (args) -> exit status)
 COMMANDS = {
@@ -195,15 +196,19 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stdin is None:  # started with fd 0 closed (`pylab run prog <&-`): as if from /dev/null
         sys.stdin = open(os.devnull)
     _unbreakable_output()
+    output.unsettle()
     try:  # (the handlers are set inside it: a signal as main() returns is still one line)
         with stops:
             return _dispatch(list(sys.argv[1:] if argv is None else argv))
     except LabError as e:  # UsageError, and what the layers below raise for the user to fix
         _say(f"pylab: error: {e}" + (f"\n{e.details}" if e.details else ""))  # details: e.g. the compiler's output
         return EXIT_USAGE
-    except BrokenPipeError:  # `pylab list | head`
+    except BrokenPipeError:  # `pylab grade DIR | head -1`: the reader went away
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        # the status the command had decided before its report (output.settle), else the
+        # one a program killed by SIGPIPE leaves: its work was cut short
+        code = output.settled()
+        return 128 + signal.SIGPIPE if code is None else code
     except OSError as e:  # the machine or a file the user named refused: their environment, one line
         _say(f"pylab: error: {_os_error(e)}")
         return EXIT_USAGE

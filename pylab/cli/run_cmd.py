@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 
 from pylab.core.errors import EXIT_OK, UsageError
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.observe import procstate, timeline
 from pylab.run import buffering, explain, runner, toolchain
 
@@ -432,6 +432,7 @@ def main(args) -> int:
 def run_program(args) -> int:
     _, label, result, changes, files, bench = on_bench(args, trace=args.explain)
     sentences = explain.sentences(result.trace, result.pid, result.supervisor) if result.trace else None
+    settle(EXIT_OK)  # the run was observed, whatever its program did
     if args.json:
         emit_json({"name": label, **result.to_dict(), "note": buffering.buffering_note(args.mode),
                    **bench_fields(bench, files),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from pylab.core.errors import EXIT_OK, UsageError
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.cli import run_cmd
 from pylab.run import buffering, explain
 
@@ -39,6 +39,7 @@ def main(args) -> int:
     binary, label, result, _, files, bench = run_cmd.on_bench(args, trace=True)
     trace = result.trace
     sentences = explain.sentences(trace, result.pid, result.supervisor)
+    settle(EXIT_OK)
     if args.figure:
         from pylab.observe import viz  # matplotlib only when a figure is asked for
 

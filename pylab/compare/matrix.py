@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 from pathlib import Path
 
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.core.targets import MODES
 from pylab.core.status import describe_status, signal_name
 from pylab.run import runner, toolchain
@@ -289,6 +289,7 @@ def render_markdown(rows, code: int = DEFAULT_CODE) -> str:
 def main(args) -> int:
     fmt = getattr(args, "format", "table")
     rows = matrix()
+    settle(0)
     if fmt == "json":
         emit_json({"code": DEFAULT_CODE, "rows": rows})
     else:

@@ -7,6 +7,29 @@ from __future__ import annotations
 import json
 import sys
 
+_settled: int | None = None
+
+
+def settle(code: int) -> int:
+    """Say the exit status of the command now, before its report is printed: if the
+    reader of stdout goes away during the report (a broken pipe: `pylab grade DIR |
+    head -1`), pylab still ends with it (pylab.cli.main), not with a status that reads as
+    another verdict. Returns `code`."""
+    global _settled
+    _settled = code
+    return code
+
+
+def settled() -> int | None:
+    """The status settle() was given in this command; None before it was called."""
+    return _settled
+
+
+def unsettle() -> None:
+    """A new command starts (pylab.cli.main): nothing is settled."""
+    global _settled
+    _settled = None
+
 
 def holds(text: str, stream) -> bool:
     """Can `stream` write `text` as it is? A stream without an encoding (io.StringIO)

@@ -28,7 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, LabError, UsageError
-from pylab.core.output import emit_json, for_stream
+from pylab.core.output import emit_json, for_stream, settle
 from pylab.observe.procstate import NoSuchProcess
 from pylab.tour import exit as exit_claims
 from pylab.tour import lifecycle, memo, processes, sockets, sockets_model, system
@@ -228,8 +228,9 @@ def render_text(report: dict, stream=None) -> None:
 
 def main(args) -> int:
     report = tour(getattr(args, "only", None))
+    code = settle(EXIT_OK if report["summary"]["error"] == 0 else EXIT_FAILED)
     if getattr(args, "json", False):
         emit_json(report)
     else:
         render_text(report)
-    return EXIT_OK if report["summary"]["error"] == 0 else EXIT_FAILED
+    return code
