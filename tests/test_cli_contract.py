@@ -106,6 +106,14 @@ def test_a_demo_names_every_option_it_refuses_in_one_line(pylab_cli):
     assert "cannot honour -O, --cwd, --keep or --timeout" in err[0], err
 
 
+@pytest.mark.parametrize("given", [["--timeout", "120"], ["--linger", "1"], ["--mode", "tty"]])
+def test_a_demo_refuses_an_option_given_with_its_default_value(given, pylab_cli):
+    """Given is given: a demo cannot honour `--timeout 120` any more than `--timeout 5`."""
+    out = pylab_cli("run", "echo-tcp", *given)
+    assert out.returncode == 2 and out.stdout == ""
+    assert f"cannot honour {given[0]} " in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize("name", sorted(DEMOS))
 def test_every_demo_refuses_explain(name, pylab_cli):
     out = pylab_cli("run", name, "--explain")

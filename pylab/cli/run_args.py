@@ -21,6 +21,7 @@ from pylab.cli.parsing import seconds
 from pylab.core.targets import MODES
 
 DEFAULT_LINGER = 1.0
+DEFAULT_TIMEOUT = 120.0
 RUN_DESCRIPTION = __doc__.split("\n\n", 2)[-1]  # `pylab run --help`: the bench, from above
 
 
@@ -36,9 +37,12 @@ def add_build_arguments(s: argparse.ArgumentParser) -> None:
     s.add_argument("--mode", choices=MODES, help="where stdout goes (default: tty)")
     s.add_argument("--cwd", metavar="DIR", help="run in DIR (default: a fresh temporary folder)")
     s.add_argument("--keep", action="store_true", help="keep the temporary folder and say where it is")
-    s.add_argument("--linger", type=lambda t: seconds(t, zero_ok=True), default=DEFAULT_LINGER, metavar="S",
+    # (--linger and --timeout default to None, filled in by fill_defaults(): a demo can
+    # then tell `--timeout 120` given from no option at all, and refuse it)
+    s.add_argument("--linger", type=lambda t: seconds(t, zero_ok=True), metavar="S",
                    help=f"how long what outlives the program may go on before it is killed (default {DEFAULT_LINGER:g})")
-    s.add_argument("--timeout", type=seconds, default=120.0, help="seconds before the run is killed (default 120)")
+    s.add_argument("--timeout", type=seconds, metavar="S",
+                   help=f"seconds before the run is killed (default {DEFAULT_TIMEOUT:g})")
     s.add_argument("--stdin", metavar="FILE",
                    help="feed FILE ('-': pylab's own stdin) to the program; default: the terminal in tty mode "
                         "when pylab has one, else nothing")
@@ -60,3 +64,13 @@ def add_run_arguments(s: argparse.ArgumentParser) -> None:
 def add_trace_arguments(s: argparse.ArgumentParser) -> None:
     add_build_arguments(s)
     s.add_argument("--figure", metavar="FILE", help="also draw a swimlane per process (.svg or .png)")
+
+
+def fill_defaults(args) -> None:
+    """The defaults the parser leaves unset (None) so that a demo can tell an option
+    given from one left out: the mode (tty), the linger and the timeout."""
+    args.mode = args.mode or "tty"
+    if args.linger is None:
+        args.linger = DEFAULT_LINGER
+    if args.timeout is None:
+        args.timeout = DEFAULT_TIMEOUT

@@ -12,6 +12,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from pylab.cli import run_args
 from pylab.core.errors import EXIT_OK, UsageError
 from pylab.core.output import emit_json, settle
 from pylab.observe import procstate, timeline
@@ -388,7 +389,7 @@ def on_bench(args, trace: bool):
     """Build the program, run it in its bench folder, and list the files it made there
     (the sources copied in are not its): (binary, label, result, --watch changes, files, bench).
     `pylab run` and `pylab trace` both start here."""
-    args.mode = args.mode or "tty"  # left unset by the parser, so a demo can tell --mode was given
+    run_args.fill_defaults(args)  # left unset by the parser, so that a demo can tell an option was given
     binary, label, sources, rest = program(args)
     bench = Bench(args, sources)
     try:
