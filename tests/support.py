@@ -1,6 +1,7 @@
 """Small helpers shared by the foundation's tests."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -73,6 +74,19 @@ def build_c(tmp_path: Path, name: str, source: str) -> Path:
     src = tmp_path / f"{name}.c"
     src.write_text(textwrap.dedent(source))
     return toolchain.build(src)
+
+
+@contextlib.contextmanager
+def process_room(tmp_path_factory, alone: bool = False):
+    """Held across the suite's workers around what forks without bound (a bomb: shared,
+    alone=False) and around a test that needs the user's own process headroom (alone=True:
+    while no bomb runs). Without namespaces or a uid of its own (a normal user, containment
+    none) a run's process limit counts on top of everything the user runs, other workers'
+    sandboxed bombs included (a user namespace's processes count for its creator too)."""
+    shared = Path(tmp_path_factory.getbasetemp().parent)  # one folder per run, all workers
+    with open(shared / "process-room.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        yield
 
 
 def once_per_run(tmp_path_factory, worker_id: str, name: str, produce):

@@ -25,6 +25,7 @@ from pylab.grading.grader import grade_submission
 from pylab.grading.sandbox import Limits
 from pylab.observe import procstate
 from pylab.run import toolchain
+from support import process_room
 
 CORPUS = Path(__file__).parent / "attacks"
 LIMITS = Limits(wall=1.0, cpu=1, nproc=16, compile_wall=10.0)
@@ -127,7 +128,7 @@ def corpus(tmp_path_factory):
 
     os.environ["PYLAB_TEST_SECRET"] = SECRET  # the grader's environment: never the sandbox's
     try:
-        with ThreadPoolExecutor(8) as pool:
+        with process_room(tmp_path_factory), ThreadPoolExecutor(8) as pool:  # bombs among them
             graded = dict(pool.map(grade, sorted(jobs)))
     finally:
         del os.environ["PYLAB_TEST_SECRET"]

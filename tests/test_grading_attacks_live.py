@@ -23,6 +23,7 @@ from pylab.grading import grader
 from pylab.grading.grader import grade_submission
 from pylab.grading.sandbox import Limits, Refused, Sandbox, SandboxError, cgroup_pids
 from pylab.observe import procstate
+from support import process_room
 
 LIMITS = Limits(wall=2.0, cpu=1, nproc=16, compile_wall=10.0)
 ATTACKS = Path(__file__).parent / "attacks"
@@ -235,11 +236,13 @@ def test_containment_costs_refuse_to_time_runs_that_failed(tmp_path):
         containment_costs(failing, runs=1)
 
 
-def test_a_submission_past_the_graders_own_bound_fails_what_is_left_with_the_reason(tmp_path, monkeypatch):
+def test_a_submission_past_the_graders_own_bound_fails_what_is_left_with_the_reason(tmp_path, monkeypatch,
+                                                                                  tmp_path_factory):
     ex = exercises.find("getpid_test")
     shutil.copy(ATTACKS / "fork_bomb.c", tmp_path / "getpid_test.c")
     monkeypatch.setattr(grader, "submission_budget", lambda exercises, limits: 0.0)
-    report = grade_submission(tmp_path, [ex], LIMITS)
+    with process_room(tmp_path_factory):
+        report = grade_submission(tmp_path, [ex], LIMITS)
     assert report.env_error is None and report.max_score == ex.max_score
     assert len(report.results) == len(ex.checks) and report.score == 0
     assert all("ran out of time" in r.observed for r in report.results), [r.observed for r in report.results]

@@ -15,6 +15,7 @@ from pylab.cli.grading import Progress
 from pylab.grading.grader import Report
 from pylab.grading.sandbox import SandboxError
 from test_grading_reports import validate_gradescope
+from support import process_room
 
 
 def _reference(folder):
@@ -234,7 +235,8 @@ def test_after_the_runaway_still_runs(lab_submission):
 FORK_BOMB = "#include <unistd.h>\nint main(void){ for (;;) fork(); }\n"
 
 
-def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard(tmp_path, monkeypatch):
+def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard(tmp_path, monkeypatch,
+                                                                                tmp_path_factory):
     extra = tmp_path / "extra"
     extra.mkdir()
     (extra / "test_more.py").write_text(MORE_INSTRUCTOR_TESTS)
@@ -245,7 +247,8 @@ def test_instructor_checks_get_partial_credit_feedback_time_limits_and_the_guard
     res = tmp_path / "results.json"
     monkeypatch.chdir(tmp_path)  # --tests as a relative path
     monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5")  # the bomb is held by the process limit, not the wall
-    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(res), "--tests", "extra", "--text"]) == 1
+    with process_room(tmp_path_factory):  # a fork bomb
+        assert cli.main(["grade", str(sub), "getpid_test", "--results", str(res), "--tests", "extra", "--text"]) == 1
     doc = json.loads(res.read_text())
     validate_gradescope(doc)
     mine = {t["name"].split(": ", 1)[1]: t for t in doc["tests"] if "test_" in t["name"]}

@@ -14,6 +14,7 @@ from pylab.grading import exercises, sandbox as supervisor
 from pylab.grading.exercise import Exercise
 from pylab.grading.grader import grade_submission
 from pylab.grading.sandbox import Limits
+from support import process_room
 
 LIMITS = Limits(wall=1.0, cpu=1, nproc=16)
 BOUND = 20.0  # seconds for grading one exercise, whatever the submission does (a hang guard)
@@ -73,7 +74,7 @@ def hostile_reports(tmp_path_factory):
     def grade(case):
         return case, _grade(folders[case], HOSTILE[case][0], limits=LIMITS.with_(wall=0.5))
 
-    with ThreadPoolExecutor(len(HOSTILE)) as pool:
+    with process_room(tmp_path_factory), ThreadPoolExecutor(len(HOSTILE)) as pool:  # a fork bomb among them
         return dict(pool.map(grade, sorted(HOSTILE)))
 
 
@@ -108,9 +109,10 @@ def test_compile_error_shows_the_compilers_output(tmp_path):
     assert all("pylab-grade-" not in r.observed for r in report.results)  # no grader paths
 
 
-def test_fork_bomb_is_held_by_the_process_limit_even_for_root(tmp_path):
+def test_fork_bomb_is_held_by_the_process_limit_even_for_root(tmp_path, tmp_path_factory):
     source = "#include <unistd.h>\nint main(void){ for (;;) fork(); }\n"
-    report, _ = _grade(tmp_path, source, limits=LIMITS.with_(wall=0.5))  # the process limit's work, not the wall's
+    with process_room(tmp_path_factory):
+        report, _ = _grade(tmp_path, source, limits=LIMITS.with_(wall=0.5))  # the process limit's work, not the wall's
     first = report.results[0]
     assert first.score == 0
     assert "still running after the time limit" in first.observed

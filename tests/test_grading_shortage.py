@@ -18,6 +18,7 @@ from pylab.grading.sandbox import Limits, Sandbox
 from pylab.observe import procstate
 from pylab.run import runner
 from pylab.run.result import RunResult
+from support import process_room
 
 LIMITS = Limits(wall=2.0, cpu=1, nproc=16, compile_wall=10.0)
 GCC_SAID = ("gcc: fatal error: cannot execute '/usr/lib/gcc/x86_64-linux-gnu/12/cc1': "
@@ -295,14 +296,20 @@ def test_a_live_run_the_supervisor_could_not_fork_is_tried_again(monkeypatch):
     assert len(refused) == 1 and result.exit_code == 0 and "process ID is" in result.stdout_text
 
 
-def test_without_namespaces_one_exercises_fork_loop_leaves_the_next_exercise_its_processes(tmp_path, monkeypatch):
+def test_without_namespaces_one_exercises_fork_loop_leaves_the_next_exercise_its_processes(tmp_path, monkeypatch,
+                                                                                         tmp_path_factory):
     # the exercises share the uid's process limit there, so they are graded one at a time:
-    # a correct fork_test scores in full beside a getpid_test that forks without end
+    # a correct fork_test scores in full beside a getpid_test that forks without end.
+    # Without a uid of its own (a normal user: containment none) each run's limit is the
+    # user's count then plus nproc: room the suite's other workers, forking beside this
+    # test under the same uid, must not be able to take: no other bomb runs meanwhile
+    # (process_room), and a wider nproc than the others' leaves room for their lesser forks.
     monkeypatch.setenv("PYLAB_BWRAP", str(tmp_path / "no-bwrap"))
     (tmp_path / "getpid_test.c").write_text("#include <unistd.h>\nint main(void) { for (;;) fork(); }\n")
     shutil.copy(exercises.find("fork_test").reference_source(), tmp_path / "fork_test.c")
-    report = grade_submission(tmp_path, [exercises.find("getpid_test"), exercises.find("fork_test")],
-                              LIMITS.with_(wall=0.5), containment="uid")
+    with process_room(tmp_path_factory, alone=True):
+        report = grade_submission(tmp_path, [exercises.find("getpid_test"), exercises.find("fork_test")],
+                                  LIMITS.with_(wall=0.5, nproc=48), containment="uid")
     assert report.containment in ("uid", "none")
     bomb = [r for r in report.results if r.exercise == "getpid_test"]
     fine = [r for r in report.results if r.exercise == "fork_test"]
