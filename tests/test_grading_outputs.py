@@ -1,0 +1,231 @@
+"""Where `pylab grade` writes its reports: a device (/dev/null, /dev/stdout, /proc/self/fd/N)
+is written in place and stays what it was; every other path is written atomically (a
+temp file renamed over it: a planted link or FIFO is replaced, never written through)."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from pylab.cli import main as cli
+from pylab.grading import exercises, files
+
+DEV_NULL = os.makedev(1, 3)
+
+
+def _reference(folder: Path) -> Path:
+    """A submission holding getpid_test's reference solution (4 points, full marks)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ex = exercises.find("getpid_test")
+    shutil.copy(ex.reference_source(), folder / ex.source)
+    return folder
+
+
+def _never_grade(monkeypatch):
+    def never(*a, **kw):
+        raise AssertionError("graded before the output paths were checked")
+    monkeypatch.setattr("pylab.cli.grading.grade_submission", never)
+
+
+def _one_line(err: str, start: str) -> None:
+    assert err.startswith(f"pylab: error: {start}") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def _dev_null_is_the_device() -> bool:
+    st = os.lstat("/dev/null")
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == DEV_NULL
+
+
+@pytest.fixture
+def dev_kept():
+    """/dev/null and /dev/stdout as they were before the test, checked after it. A
+    regression would leave root's machine with a regular file for /dev/null (every
+    program's `> /dev/null` then fills it): put the device (and the link) back, then fail."""
+    before = os.lstat("/dev/null")
+    assert _dev_null_is_the_device()
+    link = os.readlink("/dev/stdout")
+    yield before
+    broken = []
+    if not _dev_null_is_the_device():
+        broken.append("/dev/null")
+        if os.geteuid() == 0:
+            os.unlink("/dev/null")
+            os.mknod("/dev/null", stat.S_IFCHR | 0o666, DEV_NULL)
+            os.chmod("/dev/null", 0o666)
+    if not os.path.islink("/dev/stdout") or os.readlink("/dev/stdout") != link:
+        broken.append("/dev/stdout")
+        if os.geteuid() == 0:
+            os.unlink("/dev/stdout")
+            os.symlink(link, "/dev/stdout")
+    assert not broken, f"replaced: {broken} (put back)"
+
+
+# -- 1. devices are written in place ------------------------------------------------------
+def test_dev_null_and_dev_stdout_are_written_in_place_never_replaced(tmp_path, dev_kept):
+    sub = _reference(tmp_path / "sub")
+    proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "grade", str(sub), "getpid_test",
+                           "--junit", "/dev/null", "--results", "/dev/stdout"],
+                          capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL, check=False)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    assert proc.stderr == ""
+    # results.json went to this process's stdout (the pipe), before the table
+    doc, end = json.JSONDecoder().raw_decode(proc.stdout)
+    assert doc["score"] == 4.0 and doc["tests"], doc
+    assert "total 4/4" in proc.stdout[end:]
+    after = os.lstat("/dev/null")
+    assert stat.S_ISCHR(after.st_mode) and after.st_rdev == DEV_NULL
+    assert (after.st_ino, after.st_mode) == (dev_kept.st_ino, dev_kept.st_mode)  # the same node, never replaced
+    assert os.path.islink("/dev/stdout")
+    assert not [p for p in os.listdir("/dev") if p.startswith((".null.", ".stdout."))]  # no temp file left in /dev
+
+
+@pytest.mark.parametrize("spelling", ["/proc/self/fd/{fd}", "/dev/fd/{fd}"])
+def test_an_open_file_named_by_its_descriptor_is_written_in_place(spelling):
+    r, w = os.pipe()
+    try:
+        before = os.fstat(w)
+        path = spelling.format(fd=w)
+        assert files.output_problem(path) is None
+        files.write_atomic(path, "the report\n")
+        os.set_blocking(r, False)
+        assert os.read(r, 100) == b"the report\n"
+        assert os.fstat(w).st_ino == before.st_ino and stat.S_ISFIFO(os.fstat(w).st_mode)
+        assert os.path.islink(path)  # still the kernel's link to the pipe
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def _free_block_major() -> int | None:
+    """A block device major number no driver of this kernel has (240-252: local or
+    experimental use): a node with it is a block device that cannot even be opened."""
+    text = Path("/proc/devices").read_text()
+    used = {int(line.split()[0]) for line in text.split("Block devices:")[1].splitlines() if line.strip()}
+    return next((m for m in range(240, 253) if m not in used), None)
+
+
+@pytest.fixture
+def block_device(tmp_path):
+    """An O_PATH descriptor of a block device that nothing can be written to: as root a
+    node made here for a major number no driver has; as a user, one of /dev's that this
+    user may not write."""
+    if os.geteuid() == 0:
+        major = _free_block_major()
+        if major is None:
+            pytest.skip("no free block device major number")
+        node = tmp_path / "blk"
+        os.mknod(node, stat.S_IFBLK | 0o600, os.makedev(major, 0))
+    else:
+        found = [p for p in Path("/dev").iterdir() if p.is_block_device() and not os.access(p, os.W_OK)]
+        if not found:
+            pytest.skip("no block device in /dev")
+        node = found[0]
+    fd = os.open(node, os.O_PATH | os.O_CLOEXEC)  # opens nothing: the node, not the device
+    yield fd
+    os.close(fd)
+
+
+@pytest.mark.parametrize("what", ["a block device", "a directory", "nothing"])
+def test_a_device_path_that_is_a_block_device_a_directory_or_nothing_is_refused_before_grading(
+        what, request, tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    fd = None
+    if what == "a block device":
+        target = f"/proc/self/fd/{request.getfixturevalue('block_device')}"
+        message = "is a block device"
+    elif what == "a directory":
+        fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        target = f"/dev/fd/{fd}"
+        message = "is a directory"
+    else:
+        target = "/dev/pylab-no-such-device"
+        message = "does not exist"
+    try:
+        assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--junit", target]) == 2
+    finally:
+        if fd is not None:
+            os.close(fd)
+        made = Path("/dev/pylab-no-such-device")
+        if what == "nothing" and made.is_file() and not made.is_symlink():  # what a regression leaves in /dev
+            made.unlink()
+    out, err = capsys.readouterr()
+    _one_line(err, f"--junit {target}: {message}")
+    assert out == "" and not os.path.lexists("/dev/pylab-no-such-device")
+
+
+def test_dev_shm_is_an_ordinary_folder_written_atomically(tmp_path, monkeypatch, capsys):
+    if not os.path.isdir("/dev/shm"):
+        pytest.skip("no /dev/shm")
+    where = Path(tempfile.mkdtemp(prefix="pylab-test-", dir="/dev/shm"))
+    try:
+        victim = tmp_path / "victim.txt"
+        victim.write_text("mine\n")
+        results = where / "results.json"
+        results.symlink_to(victim)
+        assert not files.written_in_place(results)
+        assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(results)]) == 0
+        assert not results.is_symlink() and json.loads(results.read_text())["score"] == 4.0
+        assert victim.read_text() == "mine\n"
+        assert sorted(p.name for p in where.iterdir()) == ["results.json"]
+    finally:
+        shutil.rmtree(where)
+
+
+@pytest.mark.parametrize("target", ["a file", "nothing", "a folder"])
+def test_a_link_planted_at_the_results_path_is_replaced_never_written_through(target, tmp_path, capsys):
+    victim = tmp_path / "victim"
+    if target == "a file":
+        victim.write_text("mine\n")
+    elif target == "a folder":
+        victim.mkdir()
+    results = tmp_path / "results.json"  # e.g. committed in a student's repository
+    results.symlink_to(victim)
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(results)]) == 0
+    assert not results.is_symlink() and json.loads(results.read_text())["score"] == 4.0
+    if target == "a file":
+        assert victim.read_text() == "mine\n"
+    elif target == "a folder":
+        assert victim.is_dir() and not list(victim.iterdir())
+    else:
+        assert not os.path.lexists(victim)
+
+
+def test_a_fifo_outside_dev_is_replaced_not_written_into(tmp_path, capsys):
+    fifo = tmp_path / "results.json"
+    os.mkfifo(fifo)
+    # a reader, so that a writer opening the FIFO would not block but write into it
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(fifo)]) == 0
+        assert stat.S_ISREG(os.lstat(fifo).st_mode) and json.loads(fifo.read_text())["score"] == 4.0
+        try:
+            got = os.read(reader, 100)
+        except BlockingIOError:
+            got = b""
+        assert got == b""  # nothing went through the FIFO
+    finally:
+        os.close(reader)
+
+
+def test_write_atomic_refuses_a_block_device_in_place_even_without_the_check(block_device):
+    with pytest.raises(OSError) as caught:
+        files.write_atomic(f"/proc/self/fd/{block_device}", "x")
+    assert "block device" in str(caught.value) and caught.value.errno != errno.ENOENT
+
+
+def test_a_link_elsewhere_to_the_dev_folder_is_written_in_place_too(tmp_path, dev_kept, capsys):
+    (tmp_path / "devices").symlink_to("/dev")  # a rename in it would replace /dev/null all the same
+    junit = tmp_path / "devices" / "null"
+    assert files.written_in_place(junit)
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--junit", str(junit)]) == 0
+    assert "total 4/4" in capsys.readouterr().out
+    assert os.lstat("/dev/null").st_ino == dev_kept.st_ino
