@@ -1,6 +1,8 @@
 """Where `pylab grade` writes its reports: a device (/dev/null, /dev/stdout, /proc/self/fd/N)
 is written in place and stays what it was; every other path is written atomically (a
-temp file renamed over it: a planted link or FIFO is replaced, never written through)."""
+temp file renamed over it: a planted link or FIFO is replaced, never written through);
+and what would only fail after the grading is refused before it (one line, exit 2,
+naming the option)."""
 from __future__ import annotations
 
 import errno
@@ -229,3 +231,113 @@ def test_a_link_elsewhere_to_the_dev_folder_is_written_in_place_too(tmp_path, de
     assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--junit", str(junit)]) == 0
     assert "total 4/4" in capsys.readouterr().out
     assert os.lstat("/dev/null").st_ino == dev_kept.st_ino
+
+
+# -- 2. what would fail after grading is refused before it ---------------------------------
+def test_a_results_file_with_a_long_name_is_written(tmp_path, capsys):
+    results = tmp_path / ("r" * 245 + ".json")  # 250 bytes: NAME_MAX is 255, the temp file's name too
+    assert files.output_problem(results) is None
+    assert cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test", "--results", str(results)]) == 0
+    assert json.loads(results.read_text())["score"] == 4.0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([results.name, "sub"])
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["one submission", "a batch"])
+def test_a_results_path_in_a_dangling_link_s_folder_is_refused_before_grading(batch, tmp_path, monkeypatch,
+                                                                               capsys):
+    _never_grade(monkeypatch)
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    if batch:
+        sub = tmp_path / "batch"
+        _reference(sub / "alice")
+        results = tmp_path / "out" / "results"
+    else:
+        sub = _reference(tmp_path / "sub")
+        results = tmp_path / "out" / "results.json"
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", str(results)]) == 2
+    out, err = capsys.readouterr()
+    _one_line(err, f"--results {results}: ")
+    assert f"{tmp_path / 'out'} is a symbolic link to" in err and "which does not exist" in err, err
+    assert out == "" and not os.path.lexists(tmp_path / "gone")
+
+
+@pytest.mark.parametrize("ancestor, below", [
+    ("--junit", "--results"), ("--results", "--junit"), ("--classroom", "--prairielearn"),
+    ("--prairielearn", "--results"),
+])
+def test_an_option_naming_the_folder_another_option_writes_into_is_refused_before_grading(
+        ancestor, below, tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    folder = tmp_path / "out"  # not made yet: either report would make it, and then the other fails
+    argv = ["grade", str(_reference(tmp_path / "sub")), "getpid_test",
+            below, str(folder / "deeper" / "report"), ancestor, str(folder)]
+    assert cli.main(argv) == 2
+    out, err = capsys.readouterr()
+    _one_line(err, f"{ancestor} {folder}: ")
+    assert f"the folder {below} {folder / 'deeper' / 'report'} is written in" in err, err
+    assert out == "" and not folder.exists()
+
+
+@pytest.mark.parametrize("inner", ["summary.csv", "alice.json", "shard.json"])
+def test_a_batch_junit_folder_where_results_writes_a_file_is_refused_before_grading(inner, tmp_path, monkeypatch,
+                                                                                     capsys):
+    _never_grade(monkeypatch)
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    results = tmp_path / "R"
+    argv = ["grade", str(batch), "getpid_test", "--results", str(results), "--junit", str(results / inner)]
+    if inner == "shard.json":
+        argv += ["--shard", "1/1"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    _one_line(err, f"--junit {results / inner}: ")
+    assert f"--results {results} writes the file {results / inner}" in err, err
+    assert not results.exists()
+
+
+def test_a_batch_results_folder_where_junit_writes_a_file_is_refused_before_grading(tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    junit = tmp_path / "J"
+    argv = ["grade", str(batch), "getpid_test", "--junit", str(junit), "--results", str(junit / "alice.xml")]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    _one_line(err, f"--results {junit / 'alice.xml'}: ")
+    assert f"--junit {junit} writes the file {junit / 'alice.xml'}" in err, err
+
+
+@pytest.mark.parametrize("flag, name", [("--results", "summary.csv"), ("--results", "alice.json"),
+                                        ("--junit", "alice.xml")])
+def test_a_batch_report_file_that_is_a_folder_is_refused_before_grading(flag, name, tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    monkeypatch.chdir(tmp_path)  # (the default --results folder, pylab-results, is made here)
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    folder = tmp_path / "out"
+    (folder / name).mkdir(parents=True)
+    assert cli.main(["grade", str(batch), "getpid_test", flag, str(folder)]) == 2
+    err = capsys.readouterr().err
+    _one_line(err, f"{flag} {folder}: ")
+    assert f"{folder / name} is a directory" in err, err
+
+
+def test_a_batch_junit_folder_inside_the_results_folder_is_fine(tmp_path, capsys):
+    batch = tmp_path / "batch"
+    _reference(batch / "alice")
+    results = tmp_path / "R"
+    assert cli.main(["grade", str(batch), "getpid_test", "--results", str(results),
+                     "--junit", str(results / "junit")]) == 0
+    assert sorted(p.name for p in results.iterdir()) == ["alice.json", "junit", "summary.csv"]
+    assert [p.name for p in (results / "junit").iterdir()] == ["alice.xml"]
+
+
+def test_a_batch_report_whose_name_would_be_too_long_is_refused_before_grading(tmp_path, monkeypatch, capsys):
+    _never_grade(monkeypatch)
+    batch = tmp_path / "batch"
+    long_name = "s" * 252  # a folder may have this name; "s...s.json" may not
+    _reference(batch / long_name)
+    assert cli.main(["grade", str(batch), "getpid_test", "--results", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    _one_line(err, f"--results {tmp_path / 'out'}: the file sss")
+    assert "longer than 255 bytes" in err and not (tmp_path / "out").exists()

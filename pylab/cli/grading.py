@@ -22,7 +22,7 @@ from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
-from pylab.grading.files import os_error_text, output_problem
+from pylab.grading.files import NAME_MAX, os_error_text, output_problem
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits, namespaces_problem
 
@@ -219,28 +219,67 @@ def _tests_dir(args, found) -> Path | None:
     return own if getattr(args, "assignment", None) and own.is_dir() else None
 
 
-def _check_outputs(args, batch: bool) -> None:
+def _submissions(folder: Path, part) -> tuple[list[Path], list[Path]]:
+    """A batch's submission folders: all of them, and those this run grades (its shard)."""
+    every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return every, (shard.take(every, part) if part else every)
+
+
+def _place(value: str, folder: bool) -> Path:
+    """Where an output option writes, its links resolved: a folder itself; a file in its
+    folder (the file is replaced, never followed, unless written in place)."""
+    full = Path(os.path.abspath(value))
+    return Path(os.path.realpath(full)) if folder else Path(os.path.realpath(full.parent)) / full.name
+
+
+def _check_outputs(args, batch: bool, subs: list[Path] = ()) -> None:
     """Every file or folder grade is to write, checked before any grading: a directory
-    given for a file, a file given for a folder, a parent that is a file or cannot be
-    written in, the same file for two reports. A usage error now, not a traceback after
+    given for a file, a file given for a folder, a parent that is a file, a link to
+    nothing or cannot be written in, the same file for two reports, one report's path
+    inside another's file, and (for a batch) a report file that is a folder or
+    whose name is too long. A usage error now, not a traceback nor a lost report after
     the work (what cannot be told beforehand is reported, one line, when written)."""
     given = {flag: getattr(args, flag, None) for flag in OUTPUT_FLAGS}
     if batch:
         given["results"] = given["results"] or BATCH_DEFAULT_OUT
+    given = {flag: value for flag, value in given.items() if value}
+    folders = {flag for flag in given if batch and flag in ("results", "junit")}
     seen: dict[Path, str] = {}
     for flag, value in given.items():
-        if not value:
-            continue
-        folder = batch and flag in ("results", "junit")
+        folder = flag in folders
         why = output_problem(value, directory=folder)
         if why and folder and why == "exists and is not a directory":
             why = "exists and is not a directory: for a folder of submissions this must be a directory"
         if why:
             raise UsageError(f"--{flag} {value}: {why}")
-        key = Path(os.path.abspath(value))
+        key = _place(value, folder)
         if key in seen and not folder:
             raise UsageError(f"--{flag} {value}: the same file as --{seen[key]}; give each report its own file")
         seen[key] = flag
+    # what each writes: a file, or (a batch's folder) the files in it
+    inside = {"results": ["summary.csv", *([shard.MANIFEST] if args.shard else []), *(f"{s.name}.json" for s in subs)],
+              "junit": [f"{s.name}.xml" for s in subs]}
+    places = {flag: _place(value, flag in folders) for flag, value in given.items()}
+    for outer, top in places.items():
+        for flag, below in places.items():
+            if flag == outer or top not in below.parents:
+                continue
+            if outer not in folders:  # making the other's folder would fail on this file, or this on that folder
+                raise UsageError(f"--{outer} {given[outer]}: the folder --{flag} {given[flag]} is written in; "
+                                 "give each report a path of its own")
+            first = below.relative_to(top).parts[0]
+            if first in inside[outer]:
+                raise UsageError(f"--{flag} {given[flag]}: --{outer} {given[outer]} writes the file "
+                                 f"{Path(given[outer]) / first}; give this one a folder of its own")
+    for flag in folders:
+        for name in inside[flag]:
+            path = Path(given[flag]) / name
+            if len(os.fsencode(name)) > NAME_MAX:
+                raise UsageError(f"--{flag} {given[flag]}: the file {name[:24]}... would have a name longer than "
+                                 f"{NAME_MAX} bytes (rename the submission folder)")
+            if path.is_dir() and not path.is_symlink():  # (a link there is replaced)
+                raise UsageError(f"--{flag} {given[flag]}: {path} is a directory, where the file {name} "
+                                 "is to be written")
 
 
 @_one_line_os_errors
@@ -262,7 +301,7 @@ def grade(args) -> int:
                 raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
     elif part:
         raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
-    _check_outputs(args, batch)
+    _check_outputs(args, batch, _submissions(folder, part)[1] if batch else [])
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
         why = namespaces_problem()  # root probes as a pool uid it leases, as grading runs bwrap
@@ -354,8 +393,7 @@ class Progress:
 
 
 def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> int:
-    every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    subs = shard.take(every, part) if part else every
+    every, subs = _submissions(folder, part)
     out = Path(args.results or BATCH_DEFAULT_OUT)  # both checked by _check_outputs
     junit_dir = Path(args.junit) if args.junit else None
     progress = Progress(max(len(subs), 1))

@@ -17,6 +17,7 @@ from pathlib import Path
 
 IN_PLACE = ("/dev/", "/proc/self/fd/")
 NOT_IN_PLACE = ("/dev/shm/", "/dev/mqueue/")  # tmpfs folders anyone may write in: written atomically
+NAME_MAX = 255  # bytes in one file name (every Linux file system the grader writes to)
 
 
 def _under_devices(full: str) -> bool:
@@ -54,7 +55,8 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
         return
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # the temp name is bounded: a name near NAME_MAX still has room for its temp file
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:32]}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -85,6 +87,13 @@ def _write_in_place(path: str | os.PathLike, text: str) -> None:
         raise OSError(errno.EISDIR if why.startswith("is a directory") else errno.EINVAL, why, os.fspath(path))
 
 
+def _name_problem(path: Path) -> str | None:
+    for part in path.parts:
+        if len(os.fsencode(part)) > NAME_MAX:
+            return f"the name {part[:24]}... is longer than {NAME_MAX} bytes"
+    return None
+
+
 def output_problem(path: str | os.PathLike, directory: bool = False) -> str | None:
     """Why `path` cannot take a results file (or, directory=True, a folder of them), as
     far as can be told before any work: None when it can. What is wrong is said without
@@ -108,20 +117,27 @@ def output_problem(path: str | os.PathLike, directory: bool = False) -> str | No
             if not os.access(path, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
                 return "cannot write to it (permission denied)"
             return None
+        why = _name_problem(path)
+        if why:
+            return why
         if path.is_symlink() and not directory:  # a link there is replaced, never followed
             where = path.parent
         elif path.is_dir():
             if not directory:
                 return "is a directory: name the file to write"
             where = path
-        elif path.exists() or path.is_symlink():
+        elif path.is_symlink():  # (a folder of results: a link to nothing)
+            return f"is a symbolic link to {os.readlink(path)}, which does not exist"
+        elif path.exists():
             if directory:
                 return "exists and is not a directory"
             where = path.parent
         else:  # to be made: its nearest existing folder must take it
             where = path if directory else path.parent
-            while not where.exists() and where != where.parent:
+            while not os.path.lexists(where) and where != where.parent:
                 where = where.parent
+            if where.is_symlink() and not where.exists():  # mkdir cannot make a folder where a link is
+                return f"{where} is a symbolic link to {os.readlink(where)}, which does not exist"
             if not where.is_dir():
                 return f"{where} is not a directory"
         if not os.access(where, os.W_OK | os.X_OK, effective_ids=os.access in os.supports_effective_ids):
