@@ -55,13 +55,41 @@ def _readable(folder: Path, what: str) -> None:
 
 SECONDS = ("wall", "linger", "compile_wall")  # PYLAB_GRADE_LIMITS's limits in seconds; the rest are counts
 RLIMIT_MAX = 2 ** 63 - 1  # what setrlimit takes
+# The least of each count and size PYLAB_GRADE_LIMITS may set, and its unit: below it even
+# a correct solution fails (and the student is blamed), so a smaller value is a usage
+# error. What the practice assignment's reference solutions need, with room to spare
+# (tests/test_grading_outputs_limits.py grades every one at these minimums): about
+# 2.5 MiB of address space and 5 open files (the supervisor and a dynamically linked
+# program), 9 processes (sigchld_reap's check forks 8 children), a file of some 110
+# bytes (stdout to a file), some 490 bytes of output; none writes in /tmp (a tmpfs is
+# at least a page; below 64 KiB is most likely a size meant in KiB or MiB).
+MINIMUMS = {
+    "cpu": (1, "CPU seconds"),
+    "memory": (16 << 20, "bytes"),
+    "fsize": (64 << 10, "bytes"),
+    "nofile": (16, "open files"),
+    "nproc": (16, "processes"),
+    "output": (4 << 10, "bytes"),
+    "tmp": (64 << 10, "bytes"),
+}
+
+
+def minimum_text(name: str) -> str:
+    """A limit's minimum as docs/grading.md gives it: "16 MiB", "64 KiB", "16"."""
+    least, unit = MINIMUMS.get(name, (1, ""))
+    if unit == "bytes":
+        for size, suffix in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+            if least >= size and least % size == 0:
+                return f"{least // size} {suffix}"
+        return f"{least} bytes"
+    return str(least)
 
 
 def limits_from_env() -> Limits:
     """Limits from PYLAB_GRADE_LIMITS ("wall=3,cpu=1,nproc=16"): a misspelt name, a
     value that is not a number, or one out of range (seconds must be finite and above 0,
-    linger 0 or more; counts and sizes at least 1) is a usage error naming the variable
-    and the value, before anything runs."""
+    linger 0 or more; counts and sizes at least their MINIMUMS) is a usage error naming
+    the variable, the limit and the value (and the minimum), before anything runs."""
     spec = os.environ.get("PYLAB_GRADE_LIMITS", "").strip()
     limits = Limits()
     if not spec:
@@ -82,8 +110,16 @@ def limits_from_env() -> Limits:
             if not ok:
                 need = "0 or more" if name == "linger" else "above 0"
                 raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number of seconds {need}, not {value!r}")
-        elif not 1 <= number <= RLIMIT_MAX:
-            raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least 1, not {value!r}")
+        else:
+            least, unit = MINIMUMS.get(name, (1, ""))
+            units = f" {unit.removesuffix('s') if least == 1 else unit}" if unit else ""
+            if number < least:
+                shown = f" ({minimum_text(name)})" if unit == "bytes" and least >= 1024 else ""
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least {least}{units}{shown} "
+                                 f"(less can fail a correct solution), not {value!r}")
+            if number > RLIMIT_MAX:
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at most {RLIMIT_MAX}{units}, "
+                                 f"not {value!r}")
         changes[name] = number
     return limits.with_(**changes)
 
