@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -526,6 +527,18 @@ def assignment(args) -> int:
     raise UsageError(f"unknown assignment action {args.action!r}")
 
 
+# A hint the sandbox gives `pylab grade`, "(--containment=uid grades with ...)": verify has
+# no --containment (it grades the reference and the starter in the sandbox, as grading does).
+GRADE_ONLY_HINT = re.compile(r"\s*\([^()]*--containment[^()]*\)")
+
+
+def _hints_for_verify(message: str) -> str:
+    """message with the hints to grade's options taken out and one verify can act on in
+    their place: every hint a command prints names only what that command accepts."""
+    mine = GRADE_ONLY_HINT.sub("", message)
+    return mine if mine == message else f"{mine} ('pylab doctor' says what this machine lacks)"
+
+
 def _verify(args) -> int:
     """Each exercise's reference must get full marks and its starter must not."""
     limits = limits_from_env()
@@ -544,7 +557,7 @@ def _verify(args) -> int:
                 (sub / ex.source).write_text(text)
                 report = grade_submission(sub, [ex], limits)
                 if report.env_error:  # the machine, not the exercise: nothing verified, exit 2
-                    raise UsageError(f"cannot verify {ex.name}: {reporters.safe.text(report.env_error)}")
+                    raise UsageError(f"cannot verify {ex.name}: {_hints_for_verify(reporters.safe.text(report.env_error))}")
                 row[kind] = report.score
                 if kind == "reference" and not report.full_marks:
                     row["problems"] += [f"reference fails {r.name}: {reporters.text_output(r)}"
