@@ -90,6 +90,29 @@ def test_dev_null_and_dev_stdout_are_written_in_place_never_replaced(tmp_path, d
     assert not [p for p in os.listdir("/dev") if p.startswith((".null.", ".stdout."))]  # no temp file left in /dev
 
 
+@pytest.mark.parametrize("redirect", ["> file", ">> file"])
+def test_results_to_dev_stdout_redirected_to_a_file_come_before_the_table_and_lose_nothing(redirect, tmp_path):
+    """`pylab grade ... --results /dev/stdout > out.txt`: the report and the table printed
+    after it share the shell's file offset, neither written over the other (a file
+    reopened through /dev/stdout would start at 0 and the table then overwrite it);
+    with `>>` what the file held stays in front."""
+    out = tmp_path / "out.txt"
+    out.write_text("kept\n")
+    sub = _reference(tmp_path / "sub")
+    with open(out, "a" if redirect == ">> file" else "w") as f:
+        proc = subprocess.run([sys.executable, "-P", "-m", "pylab", "grade", str(sub), "getpid_test",
+                               "--results", "/dev/stdout"], stdout=f, stderr=subprocess.PIPE, text=True,
+                              timeout=300, stdin=subprocess.DEVNULL, check=False)
+    assert proc.returncode == 0, proc.stderr
+    text = out.read_text()
+    if redirect == ">> file":
+        assert text.startswith("kept\n")
+        text = text[len("kept\n"):]
+    doc, end = json.JSONDecoder().raw_decode(text)
+    assert doc["score"] == 4.0
+    assert text[end:].lstrip("\n").startswith("#") and "total 4/4" in text[end:], text[end:]
+
+
 @pytest.mark.parametrize("spelling", ["/proc/self/fd/{fd}", "/dev/fd/{fd}"])
 def test_an_open_file_named_by_its_descriptor_is_written_in_place(spelling):
     r, w = os.pipe()

@@ -2,16 +2,19 @@
 
 A path under /dev/ (but not /dev/shm/ or /dev/mqueue/, which are ordinary world-writable
 folders) or /proc/self/fd/ names a device or one of this process's open files:
-`--junit /dev/null`, `--results /dev/stdout`. It is opened and written in place, never
-replaced (as root, a rename would put a regular file where the device node or the
-/dev/stdout link was), and nothing is created there. Every other path is written to a
+`--junit /dev/null`, `--results /dev/stdout`. It is written in place (opened, or for
+one of this process's descriptors a copy of it), never replaced (as root, a rename would
+put a regular file where the device node or the /dev/stdout link was), and nothing is
+created there. Every other path is written to a
 temp file beside it, then renamed over it: whatever was there, a link or a FIFO a
 student planted included, is replaced, never written through (nor waited on)."""
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import stat
+import sys
 import tempfile
 from pathlib import Path
 
@@ -67,18 +70,52 @@ def write_atomic(path: str | os.PathLike, text: str) -> None:
             os.unlink(tmp)
 
 
+def _own_descriptor(path: str | os.PathLike, st: os.stat_result) -> int | None:
+    """The descriptor of this process that `path` names (/dev/stdout, /dev/fd/N,
+    /proc/self/fd/N), when it is open for writing and still the file path leads to."""
+    full = "/" + os.path.abspath(os.fspath(path)).lstrip("/")
+    number = {"/dev/stdin": "0", "/dev/stdout": "1", "/dev/stderr": "2"}.get(full)
+    for root in ("/dev/fd/", "/proc/self/fd/", f"/proc/{os.getpid()}/fd/"):
+        if number is None and full.startswith(root):
+            number = full[len(root):]
+    if number is None or not number.isdigit():
+        return None
+    try:
+        mine = os.fstat(int(number))
+        mode = fcntl.fcntl(int(number), fcntl.F_GETFL) & os.O_ACCMODE
+    except OSError:
+        return None
+    same = (mine.st_dev, mine.st_ino) == (st.st_dev, st.st_ino)
+    return int(number) if same and mode in (os.O_WRONLY, os.O_RDWR) else None
+
+
 def _write_in_place(path: str | os.PathLike, text: str) -> None:
-    """Open what is there (following links: /dev/stdout is one) and write into it; make
-    nothing. O_NONBLOCK to open (a FIFO without a reader is an error, not a wait), then
-    blocking writes; O_APPEND (a file behind /proc/self/fd/N keeps what it holds)."""
+    """Write into what is there (following links: /dev/stdout is one); make nothing.
+    One of this process's descriptors (`--results /dev/stdout`) is written through a
+    copy of it, so that its offset is shared: after `> file` the table printed next
+    comes after the report, not over it, and `>> file` appends. Anything else is opened:
+    O_NONBLOCK (a FIFO without a reader is an error, not a wait), then blocking writes;
+    O_APPEND (a file there keeps what it holds)."""
     data = memoryview(text.encode("utf-8"))
-    why = _in_place_refusal(os.stat(path))  # FileNotFoundError when there is nothing
+    st = os.stat(path)  # FileNotFoundError when there is nothing
+    why = _in_place_refusal(st)
     if why is None:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
+        own = _own_descriptor(path, st)
+        if own is not None:
+            for stream in (sys.stdout, sys.stderr):  # what Python holds for it goes first
+                try:
+                    if stream is not None and stream.fileno() == own:
+                        stream.flush()
+                except (OSError, ValueError, AttributeError):  # (a stream pytest or a caller replaced)
+                    pass
+            fd = os.dup(own)
+        else:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_NOCTTY | os.O_NONBLOCK | os.O_CLOEXEC)
         try:
             why = _in_place_refusal(os.fstat(fd))  # what was opened, whatever the path is by now
             if why is None:
-                os.set_blocking(fd, True)
+                if own is None:
+                    os.set_blocking(fd, True)  # (a copy's flags are the original's: left as they are)
                 while data:
                     data = data[os.write(fd, data):]
         finally:
