@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import math
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -22,7 +23,7 @@ from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
-from pylab.grading.files import os_error_text, output_problem
+from pylab.grading.files import NAME_MAX, os_error_text, output_problem
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits, namespaces_problem
 
@@ -55,13 +56,41 @@ def _readable(folder: Path, what: str) -> None:
 
 SECONDS = ("wall", "linger", "compile_wall")  # PYLAB_GRADE_LIMITS's limits in seconds; the rest are counts
 RLIMIT_MAX = 2 ** 63 - 1  # what setrlimit takes
+# The least of each count and size PYLAB_GRADE_LIMITS may set, and its unit: below it even
+# a correct solution fails (and the student is blamed), so a smaller value is a usage
+# error. What the practice assignment's reference solutions need, with room to spare
+# (tests/test_grading_outputs_limits.py grades every one at these minimums): about
+# 2.5 MiB of address space and 5 open files (the supervisor and a dynamically linked
+# program), 9 processes (sigchld_reap's check forks 8 children), a file of some 110
+# bytes (stdout to a file), some 490 bytes of output; none writes in /tmp (a tmpfs is
+# at least a page; below 64 KiB is most likely a size meant in KiB or MiB).
+MINIMUMS = {
+    "cpu": (1, "CPU seconds"),
+    "memory": (16 << 20, "bytes"),
+    "fsize": (64 << 10, "bytes"),
+    "nofile": (16, "open files"),
+    "nproc": (16, "processes"),
+    "output": (4 << 10, "bytes"),
+    "tmp": (64 << 10, "bytes"),
+}
+
+
+def minimum_text(name: str) -> str:
+    """A limit's minimum as docs/grading.md gives it: "16 MiB", "64 KiB", "16"."""
+    least, unit = MINIMUMS.get(name, (1, ""))
+    if unit == "bytes":
+        for size, suffix in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+            if least >= size and least % size == 0:
+                return f"{least // size} {suffix}"
+        return f"{least} bytes"
+    return str(least)
 
 
 def limits_from_env() -> Limits:
     """Limits from PYLAB_GRADE_LIMITS ("wall=3,cpu=1,nproc=16"): a misspelt name, a
     value that is not a number, or one out of range (seconds must be finite and above 0,
-    linger 0 or more; counts and sizes at least 1) is a usage error naming the variable
-    and the value, before anything runs."""
+    linger 0 or more; counts and sizes at least their MINIMUMS) is a usage error naming
+    the variable, the limit and the value (and the minimum), before anything runs."""
     spec = os.environ.get("PYLAB_GRADE_LIMITS", "").strip()
     limits = Limits()
     if not spec:
@@ -82,8 +111,16 @@ def limits_from_env() -> Limits:
             if not ok:
                 need = "0 or more" if name == "linger" else "above 0"
                 raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a number of seconds {need}, not {value!r}")
-        elif not 1 <= number <= RLIMIT_MAX:
-            raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least 1, not {value!r}")
+        else:
+            least, unit = MINIMUMS.get(name, (1, ""))
+            units = f" {unit.removesuffix('s') if least == 1 else unit}" if unit else ""
+            if number < least:
+                shown = f" ({minimum_text(name)})" if unit == "bytes" and least >= 1024 else ""
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at least {least}{units}{shown} "
+                                 f"(less can fail a correct solution), not {value!r}")
+            if number > RLIMIT_MAX:
+                raise UsageError(f"PYLAB_GRADE_LIMITS: {name} must be a whole number of at most {RLIMIT_MAX}{units}, "
+                                 f"not {value!r}")
         changes[name] = number
     return limits.with_(**changes)
 
@@ -219,28 +256,67 @@ def _tests_dir(args, found) -> Path | None:
     return own if getattr(args, "assignment", None) and own.is_dir() else None
 
 
-def _check_outputs(args, batch: bool) -> None:
+def _submissions(folder: Path, part) -> tuple[list[Path], list[Path]]:
+    """A batch's submission folders: all of them, and those this run grades (its shard)."""
+    every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    return every, (shard.take(every, part) if part else every)
+
+
+def _place(value: str, folder: bool) -> Path:
+    """Where an output option writes, its links resolved: a folder itself; a file in its
+    folder (the file is replaced, never followed, unless written in place)."""
+    full = Path(os.path.abspath(value))
+    return Path(os.path.realpath(full)) if folder else Path(os.path.realpath(full.parent)) / full.name
+
+
+def _check_outputs(args, batch: bool, subs: list[Path] = ()) -> None:
     """Every file or folder grade is to write, checked before any grading: a directory
-    given for a file, a file given for a folder, a parent that is a file or cannot be
-    written in, the same file for two reports. A usage error now, not a traceback after
+    given for a file, a file given for a folder, a parent that is a file, a link to
+    nothing or cannot be written in, the same file for two reports, one report's path
+    inside another's file, and (for a batch) a report file that is a folder or
+    whose name is too long. A usage error now, not a traceback nor a lost report after
     the work (what cannot be told beforehand is reported, one line, when written)."""
     given = {flag: getattr(args, flag, None) for flag in OUTPUT_FLAGS}
     if batch:
         given["results"] = given["results"] or BATCH_DEFAULT_OUT
+    given = {flag: value for flag, value in given.items() if value}
+    folders = {flag for flag in given if batch and flag in ("results", "junit")}
     seen: dict[Path, str] = {}
     for flag, value in given.items():
-        if not value:
-            continue
-        folder = batch and flag in ("results", "junit")
+        folder = flag in folders
         why = output_problem(value, directory=folder)
         if why and folder and why == "exists and is not a directory":
             why = "exists and is not a directory: for a folder of submissions this must be a directory"
         if why:
             raise UsageError(f"--{flag} {value}: {why}")
-        key = Path(os.path.abspath(value))
+        key = _place(value, folder)
         if key in seen and not folder:
             raise UsageError(f"--{flag} {value}: the same file as --{seen[key]}; give each report its own file")
         seen[key] = flag
+    # what each writes: a file, or (a batch's folder) the files in it
+    inside = {"results": ["summary.csv", *([shard.MANIFEST] if args.shard else []), *(f"{s.name}.json" for s in subs)],
+              "junit": [f"{s.name}.xml" for s in subs]}
+    places = {flag: _place(value, flag in folders) for flag, value in given.items()}
+    for outer, top in places.items():
+        for flag, below in places.items():
+            if flag == outer or top not in below.parents:
+                continue
+            if outer not in folders:  # making the other's folder would fail on this file, or this on that folder
+                raise UsageError(f"--{outer} {given[outer]}: the folder --{flag} {given[flag]} is written in; "
+                                 "give each report a path of its own")
+            first = below.relative_to(top).parts[0]
+            if first in inside[outer]:
+                raise UsageError(f"--{flag} {given[flag]}: --{outer} {given[outer]} writes the file "
+                                 f"{Path(given[outer]) / first}; give this one a folder of its own")
+    for flag in folders:
+        for name in inside[flag]:
+            path = Path(given[flag]) / name
+            if len(os.fsencode(name)) > NAME_MAX:
+                raise UsageError(f"--{flag} {given[flag]}: the file {name[:24]}... would have a name longer than "
+                                 f"{NAME_MAX} bytes (rename the submission folder)")
+            if path.is_dir() and not path.is_symlink():  # (a link there is replaced)
+                raise UsageError(f"--{flag} {given[flag]}: {path} is a directory, where the file {name} "
+                                 "is to be written")
 
 
 @_one_line_os_errors
@@ -262,7 +338,7 @@ def grade(args) -> int:
                 raise UsageError(f"--{flag} is for one submission; a folder of submissions gets --results DIR")
     elif part:
         raise UsageError(f"--shard: {folder} is one submission; --shard splits a folder of submissions")
-    _check_outputs(args, batch)
+    _check_outputs(args, batch, _submissions(folder, part)[1] if batch else [])
     containment = getattr(args, "containment", None) or "namespaces"
     if containment == "namespaces":
         why = namespaces_problem()  # root probes as a pool uid it leases, as grading runs bwrap
@@ -354,8 +430,7 @@ class Progress:
 
 
 def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> int:
-    every = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    subs = shard.take(every, part) if part else every
+    every, subs = _submissions(folder, part)
     out = Path(args.results or BATCH_DEFAULT_OUT)  # both checked by _check_outputs
     junit_dir = Path(args.junit) if args.junit else None
     progress = Progress(max(len(subs), 1))
@@ -452,6 +527,18 @@ def assignment(args) -> int:
     raise UsageError(f"unknown assignment action {args.action!r}")
 
 
+# A hint the sandbox gives `pylab grade`, "(--containment=uid grades with ...)": verify has
+# no --containment (it grades the reference and the starter in the sandbox, as grading does).
+GRADE_ONLY_HINT = re.compile(r"\s*\([^()]*--containment[^()]*\)")
+
+
+def _hints_for_verify(message: str) -> str:
+    """message with the hints to grade's options taken out and one verify can act on in
+    their place: every hint a command prints names only what that command accepts."""
+    mine = GRADE_ONLY_HINT.sub("", message)
+    return mine if mine == message else f"{mine} ('pylab doctor' says what this machine lacks)"
+
+
 def _verify(args) -> int:
     """Each exercise's reference must get full marks and its starter must not."""
     limits = limits_from_env()
@@ -470,7 +557,7 @@ def _verify(args) -> int:
                 (sub / ex.source).write_text(text)
                 report = grade_submission(sub, [ex], limits)
                 if report.env_error:  # the machine, not the exercise: nothing verified, exit 2
-                    raise UsageError(f"cannot verify {ex.name}: {reporters.safe.text(report.env_error)}")
+                    raise UsageError(f"cannot verify {ex.name}: {_hints_for_verify(reporters.safe.text(report.env_error))}")
                 row[kind] = report.score
                 if kind == "reference" and not report.full_marks:
                     row["problems"] += [f"reference fails {r.name}: {reporters.text_output(r)}"
