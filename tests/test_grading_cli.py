@@ -340,9 +340,9 @@ def test_limits_out_of_range_are_a_usage_error_before_anything_runs(spec, named,
 
 def test_limits_in_range_are_taken(monkeypatch):
     from pylab.cli.grading import limits_from_env
-    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5, nproc=1,linger=0,cpu=3")
+    monkeypatch.setenv("PYLAB_GRADE_LIMITS", "wall=0.5, nproc=16,linger=0,cpu=3")
     got = limits_from_env()
-    assert (got.wall, got.nproc, got.linger, got.cpu) == (0.5, 1, 0.0, 3)
+    assert (got.wall, got.nproc, got.linger, got.cpu) == (0.5, 16, 0.0, 3)
 
 
 def test_an_instructor_file_with_a_syntax_error_means_no_full_marks_and_exit_2_naming_the_file(tmp_path, capsys):
