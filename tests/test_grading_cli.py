@@ -3,6 +3,8 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
 import shutil
 import time
 from pathlib import Path
@@ -95,6 +97,20 @@ def test_grade_exits_1_below_full_marks(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert 0 < doc["score"] < doc["max_score"]
     assert {r["exercise"] for r in doc["results"] if not r["passed"]} == {"exit2"}
+
+
+def test_a_grade_below_full_marks_keeps_exit_1_when_its_reader_goes_away(tmp_path):
+    """`pylab grade DIR | head -1` in a CI with pipefail: the broken pipe is no pass."""
+    sub = _reference(tmp_path / "sub")
+    (sub / "exit2.c").write_text("#include <stdio.h>\nint main(void){ printf(\"output begin\\n\"); return 0; }\n")
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before pylab writes a byte
+    try:
+        out = subprocess.run([sys.executable, "-P", "-m", "pylab", "grade", str(sub), "getpid_test", "exit2"],
+                             stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, timeout=120)
+    finally:
+        os.close(w)
+    assert (out.returncode, out.stderr) == (1, ""), out.stderr
 
 
 @pytest.mark.parametrize("argv, message", [

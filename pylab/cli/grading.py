@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
-from pylab.core.output import emit_json
+from pylab.core.output import emit_json, settle
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
 from pylab.grading.files import NAME_MAX, os_error_text, output_problem
@@ -218,6 +218,7 @@ def check(args) -> int:
     if report.env_error:  # the machine, not the work: one line, no check shown as failed that never ran
         raise UsageError(reporters.safe.text(report.env_error))
     later = sum(c.visibility != "visible" for e in exercises for c in e.checks)
+    code = settle(EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED)
     if args.json:
         emit_json({**reporters.to_json(report, visible_only=True), "checks_when_graded": later})
     else:
@@ -227,7 +228,7 @@ def check(args) -> int:
         print(reporters.student_view(report))
         if later:
             print(f"{later} more check{'s' if later != 1 else ''} run when your work is graded.")
-    return EXIT_OK if all(r.passed for r in report.results) else EXIT_FAILED
+    return code
 
 
 # -- grade (CI) ---------------------------------------------------------------------------
@@ -362,6 +363,7 @@ def grade(args) -> int:
     # a report that hit an environment error is written too: a course's CI must read this
     # run's result (a zero that says why), never an older file, nor one a student committed
     failed = _write(report, args)
+    settle(EXIT_USAGE if report.env_error or failed else _status(report))  # (a reader gone mid-table: still this)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
@@ -471,6 +473,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
             shard.write_manifest(out, part, [s.name for s in every], ordered)
         except OSError as e:
             failed.append(f"{out / shard.MANIFEST}: {e.strerror or e}")
+    settle(EXIT_USAGE if failed or any(r.env_error for _, r in ordered) else
+           EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED)
     if args.json:
         emit_json({"results": str(out), "shard": args.shard,
                    "submissions": [{"submission": n, "score": r.score, "max_score": r.max_score,
@@ -566,6 +570,7 @@ def _verify(args) -> int:
                     row["problems"].append("the starter gets full marks: its checks do not test the exercise")
         ok = ok and not row["problems"]
         rows.append(row)
+    settle(EXIT_OK if ok else EXIT_FAILED)
     if args.json:
         emit_json({"assignment": found.title, "ok": ok, "exercises": rows})
     else:
