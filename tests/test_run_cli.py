@@ -630,3 +630,13 @@ def test_the_live_echo_joins_a_terminal_s_line_end_split_across_two_reads(monkey
         echo._write(chunk)
     assert out.getvalue() == b"one\ntwo\nthree"  # the last \r waits: its \n may be in the next read
     assert echo.shown == len(b"one\r\ntwo\r\nthree\r")
+
+
+def test_an_explanation_with_nothing_to_say_names_the_zombies_it_leaves_out(pylab):
+    """Every child is a zombie for a moment, until its parent's wait: "no zombie" alone
+    would be false; the line says which ones it does not name."""
+    from pylab.run import explain
+
+    out = pylab("run", "exit2", "--mode", "tty", "--explain")  # one process, its line flushed by exit
+    (line,) = [ln for ln in out.stderr.splitlines() if "nothing to explain" in ln]
+    assert f"no zombie that lasted {explain.ZOMBIE_MIN * 1000:g} ms or more (each child is one" in line

@@ -378,7 +378,7 @@ def report(args, label: str, result, bench: Bench, changes, sentences, files: li
     say_leftovers(args, result)
     if sentences is not None:
         print("pylab: what the trace shows:" if sentences else
-              "pylab: the trace shows nothing to explain (no line duplicated or lost, no zombie, no orphan)", file=err)
+              f"pylab: the trace shows nothing to explain: {explain.NOTHING_SHOWN}", file=err)
         for s in sentences:
             print(f"  - {s}", file=err)
     say_bench(bench, files)

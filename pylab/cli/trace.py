@@ -58,8 +58,7 @@ def main(args) -> int:
     print("pylab: what each process did, seen from outside (ptrace):", file=err)
     for line in per_process(trace, result.pid, result.supervisor, {str(binary): label}):
         print(f"  {line}", file=err)
-    print("pylab: why:" if sentences else "pylab: nothing to explain (no line duplicated or lost, no zombie, "
-          "no orphan)", file=err)
+    print("pylab: why:" if sentences else f"pylab: nothing to explain: {explain.NOTHING_SHOWN}", file=err)
     for s in sentences:
         print(f"  - {s}", file=err)
     run_cmd.say_leftovers(args, result)

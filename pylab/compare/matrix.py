@@ -235,8 +235,9 @@ HEADERS = ("env", "mode", "stdout, in order", "C atexit", "Py atexit", "finally"
 def legend(code: int = DEFAULT_CODE) -> list[str]:
     return [
         f"C vs Python exit semantics on this machine: every cell is a run made just now (n = {code}).",
-        "Before it ends, each program leaves <c-line>\\n<c-tail> in C's stdout buffer and/or "
-        "<py-line>\\n<py-tail> in Python's;",
+        "Before it ends, each program prints <c-line>\\n<c-tail> with C's stdio and/or "
+        "<py-line>\\n<py-tail> with Python's: all of it waits in the buffer on a pipe or file, "
+        "only the tail on a terminal (the line went out at its newline);",
         "handlers print <c-atexit>, <py-atexit>, <finally>; fork rows add <child> and <parent>. "
         "returncode: os.waitstatus_to_exitcode of the process the row is about (on fork rows the child, "
         "then the parent's own).",

@@ -11,7 +11,8 @@ _SEEN: dict[str, str] = {}
 EFFECT = {
     "none": "every printf is written at once",
     "line": ("each complete line is written at its newline; an unfinished line waits for "
-             "fflush, a full buffer, a read from stdin or the end of the program (exit or return from main)"),
+             "fflush, a full buffer, a read from the terminal (glibc flushes it then; musl does not) "
+             "or the end of the program (exit or return from main)"),
     "full": "output is written only on fflush, exit() or a full buffer; _exit or a crash loses it",
 }
 

@@ -14,6 +14,9 @@ from pylab.run.tracer import Event, Trace
 
 MODE_WORDS = {"none": "unbuffered", "line": "line-buffered", "full": "fully buffered"}
 ZOMBIE_MIN = 0.001  # seconds: a shorter zombie is just the moment before its parent's wait
+# What an explanation without a sentence still says: the zombies it does not name too
+NOTHING_SHOWN = (f"no line duplicated or lost, no orphan, no zombie that lasted {ZOMBIE_MIN * 1000:g} ms or more "
+                 "(each child is one for a moment, until its parent's wait)")
 
 
 def _ms(t: float) -> str:
