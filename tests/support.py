@@ -6,6 +6,7 @@ import fcntl
 import json
 import os
 import re
+import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -107,3 +108,19 @@ def once_per_run(tmp_path_factory, worker_id: str, name: str, produce):
         tmp.write_text(json.dumps(value))
         os.replace(tmp, stored)
         return value
+
+
+def into_a_closed_pipe(argv, unbuffered: bool, **kw) -> subprocess.CompletedProcess:
+    """argv with stdout a pipe whose reader has already gone (what `| head -1` leaves once
+    head has its line): every write is EPIPE. unbuffered: with PYTHONUNBUFFERED=1 (this
+    machine's default) the first write fails; without, only the flush at the end."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    r, w = os.pipe()
+    os.close(r)
+    try:
+        return subprocess.run(argv, stdout=w, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                              timeout=120, env=env, **kw)
+    finally:
+        os.close(w)

@@ -13,6 +13,7 @@ import pytest
 from pylab.bindings import native
 from pylab.cli import main as cli
 from pylab.cli.parsing import MAX_SECONDS, seconds
+from support import into_a_closed_pipe
 
 
 @pytest.fixture
@@ -309,39 +310,22 @@ def test_an_os_error_with_no_file_says_where_it_came_from(monkeypatch, capsys):
     assert line.startswith("pylab: error: No such device (in no_device, test_cli.py:") and "pylab doctor" in line
 
 
-def _into_a_closed_pipe(*args) -> subprocess.CompletedProcess:
-    """`python -m pylab ARGS` with stdout a pipe whose reader has already gone (what
-    `| head -1` leaves once head has its line): every write is EPIPE."""
-    r, w = os.pipe()
-    os.close(r)
-    try:
-        return subprocess.run([sys.executable, "-P", "-m", "pylab", *args], stdout=w, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, text=True, timeout=120)
-    finally:
-        os.close(w)
-
-
-def test_a_reader_that_goes_away_leaves_the_status_the_command_had_decided():
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_reader_that_goes_away_leaves_the_status_the_command_had_decided(unbuffered):
     """A broken pipe is no verdict: a report already decided keeps its status, quietly
     (a grade below full marks keeps its 1: tests/test_grading_cli.py)."""
-    listed = _into_a_closed_pipe("list")
-    assert (listed.returncode, listed.stderr) == (0, "")
-    ran = _into_a_closed_pipe("run", "fork_test", "--mode", "pipe")
-    assert (ran.returncode, ran.stderr) == (0, "")
+    for args in (["list"], ["run", "fork_test", "--mode", "pipe"]):
+        out = into_a_closed_pipe([sys.executable, "-P", "-m", "pylab", *args], unbuffered)
+        assert (out.returncode, out.stderr) == (0, ""), (args, out.stderr)
 
 
-def test_a_broken_pipe_before_anything_was_decided_ends_as_sigpipe_would(monkeypatch, tmp_path):
+@pytest.mark.parametrize("unbuffered", [True, False], ids=["unbuffered", "buffered"])
+def test_a_broken_pipe_before_anything_was_decided_ends_as_sigpipe_would(tmp_path, unbuffered):
     """Cut off before its status was settled, pylab ends as a program SIGPIPE killed
     (128 + 13), not with a 0 that says it finished."""
     code = ("import sys\nfrom pylab.cli import main as cli\n"
             "from pylab.cli import catalog\n"
             "catalog.settle = lambda code: code\n"  # list as a command that settles nothing
             "sys.exit(cli.main(['list']))\n")
-    r, w = os.pipe()
-    os.close(r)
-    try:
-        out = subprocess.run([sys.executable, "-P", "-c", code], stdout=w, stderr=subprocess.PIPE, text=True,
-                             stdin=subprocess.DEVNULL, timeout=60, cwd=tmp_path)
-    finally:
-        os.close(w)
+    out = into_a_closed_pipe([sys.executable, "-P", "-c", code], unbuffered, cwd=tmp_path)
     assert (out.returncode, out.stderr) == (141, "")

@@ -199,7 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     output.unsettle()
     try:  # (the handlers are set inside it: a signal as main() returns is still one line)
         with stops:
-            return _dispatch(list(sys.argv[1:] if argv is None else argv))
+            code = _dispatch(list(sys.argv[1:] if argv is None else argv))
+            # a buffered stdout (no PYTHONUNBUFFERED) meets a gone reader only here, not
+            # at exit, where Python would print "Exception ignored" and end with 120
+            sys.stdout.flush()
+            return code
     except LabError as e:  # UsageError, and what the layers below raise for the user to fix
         _say(f"pylab: error: {e}" + (f"\n{e.details}" if e.details else ""))  # details: e.g. the compiler's output
         return EXIT_USAGE
