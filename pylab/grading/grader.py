@@ -317,7 +317,8 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None:
             incomplete: list[str] = []
-            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1, incomplete)
+            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1, incomplete,
+                                 containment=containment)
             report.results += [r for r in extra if not visible_only or r.visibility == "visible"]
             if incomplete:  # the instructor's checks did not all run: no full marks, an error
                 report.env_error = "; ".join(incomplete)
@@ -357,12 +358,14 @@ def _until_collected(proc, ready: int, startup: float) -> bytes | None:
 
 
 def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
-                 incomplete: list[str] | None = None) -> list[CheckResult]:
+                 incomplete: list[str] | None = None, containment: str = "namespaces") -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
     Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed.
-    A file that does not load, or a pytest that reports no test at all, is the grader's
-    error (an error result worth 0 points); what it means for the grade (the grade is
-    incomplete) is appended to `incomplete`, naming the files."""
+    Their fixtures run student code as the grader's own checks do: under `limits` (all
+    of them) and `containment` (grade_submission's). A file that does not load, or a
+    pytest that reports no test at all, is the grader's error (an error result worth 0
+    points); what it means for the grade (the grade is incomplete) is appended to
+    `incomplete`, naming the files."""
     tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
@@ -373,7 +376,8 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
                "-o", "addopts=",  # a project's own pytest options (xdist...) must not apply here
                f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
-               f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
+               f"--pylab-report={report}", f"--pylab-limits={json.dumps(asdict(limits))}",
+               f"--pylab-containment={containment}"]
         from pylab.grading import pytest_plugin
         if not pytest_plugin.registered_by_entry_point():
             cmd[3:3] = ["-p", "pylab.grading.pytest_plugin"]

@@ -28,6 +28,10 @@ error its type and message. The fixtures run student code the way the grader doe
     lab_submission                   the submission folder (a Path)
     lab_sandbox                      the Sandbox itself (its uid, limits, dir)
     lab_credit(fraction)             the share of the points this test earns
+
+Run by the grader (pylab.grading.grader.extra_checks), the plugin is also told the
+course's limits and the grade's containment: lab_sandbox is then a sandbox like the
+grader's own.
 """
 from __future__ import annotations
 
@@ -59,6 +63,12 @@ def pytest_addoption(parser):
     group.addoption("--pylab-submission", default=None, help="the submission folder (default: $PYLAB_SUBMISSION or .)")
     group.addoption("--pylab-report", default=None, help="write each test's outcome, points and visibility here (JSON)")
     group.addoption("--pylab-wall", type=float, default=None, help="seconds per run of student code")
+    group.addoption("--pylab-limits", default=None,
+                    help="the course's limits for student code, as JSON (pylab.grading.sandbox.Limits's fields); "
+                         "--pylab-wall, if given too, sets the wall")
+    group.addoption("--pylab-containment", choices=("namespaces", "uid"), default="namespaces",
+                    help="namespaces (default): the bubblewrap sandbox, or the check fails where it cannot be made; "
+                         "uid: the strongest containment there is (as pylab grade --containment)")
     group.addoption("--pylab-ready-fd", type=int, default=None,
                     help="a pipe to write one byte to once the checks are collected (the grader's time limit starts then)")
 
@@ -137,9 +147,9 @@ def _explain(excinfo) -> dict:
         return {"message": said or "the check's assertion failed"}
     if excinfo.typename in ("Failed", "Skipped"):  # pytest.fail(...) / pytest.skip(...)
         return {"message": str(getattr(err, "msg", "") or err).strip() or excinfo.typename.lower()}
-    from pylab.grading.sandbox import Shortage  # (loaded with the fixtures, not at the plugin's load)
-    if isinstance(err, Shortage):  # it could not be carried out: the grader's error, not a failure
-        return {"message": f"the check could not be carried out: {err}", "error": True}
+    from pylab.grading.sandbox import SandboxError  # (loaded with the fixtures, not at the plugin's load)
+    if isinstance(err, SandboxError):  # no sandbox, no process to be had (Shortage): it could not be
+        return {"message": f"the check could not be carried out: {err}", "error": True}  # carried out
     return {"message": f"the check hit an error: {excinfo.typename}: {err}"}
 
 
@@ -185,8 +195,7 @@ def pytest_runtest_call(item):
     if not _checking(item):
         yield
         return
-    wall = item.config.getoption("--pylab-wall", default=None) or 5.0
-    limit = float(_marker_arg(item, "time_limit", 4 * wall))
+    limit = float(_marker_arg(item, "time_limit", 4 * limits_of(item.config).wall))
 
     def expired(signum, frame):
         raise Fail(expected=f"the check to finish within {limit:g} s", observed="it was still running; it was stopped")
@@ -210,12 +219,24 @@ def lab_submission(request) -> Path:
     return Path(opt or os.environ.get("PYLAB_SUBMISSION") or ".").resolve()
 
 
+def limits_of(config):
+    """The course's limits the grader gave (--pylab-limits, --pylab-wall), else the defaults."""
+    from pylab.grading.sandbox import Limits
+
+    given = config.getoption("--pylab-limits", default=None)
+    limits = Limits(**json.loads(given)) if given else Limits()
+    wall = config.getoption("--pylab-wall", default=None)
+    return limits.with_(wall=wall) if wall else limits
+
+
 @pytest.fixture
 def lab_sandbox(request):
-    from pylab.grading.sandbox import Limits, Sandbox
+    """The sandbox, as the grader's own checks have it: the course's limits, and the
+    containment pylab grade was told (--containment uid: the strongest there is)."""
+    from pylab.grading.sandbox import Sandbox
 
-    wall = request.config.getoption("--pylab-wall", default=None)
-    with Sandbox(Limits(wall=wall) if wall else Limits()) as sandbox:
+    fallback = request.config.getoption("--pylab-containment", default="namespaces") != "namespaces"
+    with Sandbox(limits_of(request.config), fallback=fallback) as sandbox:
         yield sandbox
 
 
