@@ -140,10 +140,25 @@ class Cgroups:
     offered: list[str] = field(default_factory=list)
 
     @classmethod
-    def make(cls, pids_max: int, memory_max: int) -> "Cgroups":
-        cg = cls()
+    def make(cls, pids_max: int, memory_max: int, note=None, into: "Cgroups | None" = None) -> "Cgroups":
+        """note(folder, made): told of each cgroup before it is made (made=True), and
+        again if making it failed (made=False): a ledger another process can clean up
+        from if this one is killed (pylab.grading.sandbox). into: the (empty) Cgroups to
+        fill, which lists each folder before it is made, so that its owner's remove()
+        finds every one, whenever a stop (KeyboardInterrupt) came; a stop while they
+        are made removes those made so far."""
+        cg = cls() if into is None else into
         if os.geteuid() != 0:
             return cg
+        try:
+            cls._make(cg, pids_max, memory_max, note or (lambda folder, made: None))
+        except BaseException:
+            cg.remove()
+            raise
+        return cg
+
+    @staticmethod
+    def _make(cg: "Cgroups", pids_max: int, memory_max: int, note) -> None:
         name = f"pylab-{uuid.uuid4().hex[:12]}"
         ours = _own_cgroups()  # nested under the grader's own: its limits hold too
         v2 = CGROUP_V1 / "cgroup.controllers"
@@ -158,18 +173,35 @@ class Cgroups:
         for folder, settings, controllers in plan:
             if not settings:
                 continue
+            note(folder, True)
+            cg.dirs.append(folder)  # (listed first: a stop right after mkdir still removes it)
             try:
                 folder.mkdir()
             except OSError:
+                cg.dirs.remove(folder)
+                note(folder, False)
                 continue
             try:
                 for file, value in settings:
                     (folder / file).write_text(str(value))
             except OSError:
+                cg.dirs.remove(folder)
                 _remove(folder)
                 continue
-            cg.dirs.append(folder)
             cg.offered += controllers
+
+    @classmethod
+    def left_by(cls, folders) -> "Cgroups":
+        """The cgroups among `folders` that are still there and are a sandbox's: a folder
+        named pylab-* in this machine's cgroup tree, never a link. What a ledger names
+        (pylab.grading.sandbox.sweep) is trusted only that far."""
+        cg = cls()
+        root = str(CGROUP_V1) + "/"
+        for folder in folders:
+            path = Path(folder)
+            if (path.is_absolute() and str(path).startswith(root) and ".." not in path.parts
+                    and path.name.startswith("pylab-") and path.is_dir() and not path.is_symlink()):
+                cg.dirs.append(path)
         return cg
 
     def join_args(self) -> list[str]:

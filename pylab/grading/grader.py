@@ -27,10 +27,12 @@ from pylab.run import toolchain
 from pylab.grading.exercise import Exercise, Fail
 from pylab.grading.sandbox import (PARALLEL_COMPILES, PARALLEL_RUNS, Context, Limits, Refused, Sandbox,
                                    SandboxError, Shortage, read_submission_file)
+from pylab.grading.sandbox import sweep as sandbox_sweep
 
 COMPILER_OUTPUT_CAP = 3000
 EXTRA_TIMEOUT = 120.0  # seconds for the instructor checks to run, once pytest has collected them
 EXTRA_STARTUP = 60.0  # seconds for that pytest to start and collect (a loaded machine's, not the checks')
+EXTRA_STOP_GRACE = 10.0  # seconds that pytest has, once told to stop, to close its sandboxes before it is killed
 WATCHDOG_GRACE = 3.0  # seconds a check may run past its wall limit before the grader ends it
 CONTAINMENTS = ("namespaces", "uid")  # what grade_submission(containment=) accepts
 # compiler threads and exercises checked at once per submission: the sandbox sizes its
@@ -317,7 +319,8 @@ def grade_submission(submission: str | os.PathLike, exercises: list[Exercise] | 
                 report.killed_at_close = sandbox.close()
         if extra_tests is not None:
             incomplete: list[str] = []
-            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1, incomplete)
+            extra = extra_checks(Path(extra_tests), submission, limits, len(exercises) + 1, incomplete,
+                                 containment=containment)
             report.results += [r for r in extra if not visible_only or r.visibility == "visible"]
             if incomplete:  # the instructor's checks did not all run: no full marks, an error
                 report.env_error = "; ".join(incomplete)
@@ -356,13 +359,86 @@ def _until_collected(proc, ready: int, startup: float) -> bytes | None:
     return bytes(out)
 
 
+class _Fd:
+    """A file descriptor closed once, however often close() is called (a number closed
+    twice may by then be another thread's file)."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+def _stop_pytest(proc: subprocess.Popen, lifeline: _Fd) -> bytes:
+    """Tell the instructor checks' pytest to stop (SIGTERM, and its lifeline ends): the
+    plugin makes that a KeyboardInterrupt, and pytest's teardown closes every sandbox
+    its checks made. One that has not ended within EXTRA_STOP_GRACE is killed, with all
+    it started. Returns the rest of its output."""
+    try:
+        proc.send_signal(signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    lifeline.close()
+    try:
+        return proc.communicate(timeout=EXTRA_STOP_GRACE)[0] or b""
+    except subprocess.TimeoutExpired:
+        _kill_tree(proc.pid)
+        return proc.communicate()[0] or b""
+
+
+def _kill_tree(pid: int) -> None:
+    """SIGKILL pid's process group and every process below pid (its sandboxes' runs are
+    in sessions of their own), each known by its start time (a pid freed meanwhile and
+    reused is never signalled)."""
+    from pylab.observe import procstate
+
+    below = {}
+    for p in procstate.descendants(pid):
+        try:
+            below[p] = procstate.read_stat(p).starttime
+        except procstate.NoSuchProcess:
+            pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    for p, start in below.items():
+        try:
+            if procstate.read_stat(p).starttime == start:
+                os.kill(p, signal.SIGKILL)
+        except (procstate.NoSuchProcess, ProcessLookupError):
+            pass
+
+
+def _end_pytest(proc: subprocess.Popen) -> None:
+    """Nothing of pytest outlives this: a pytest still running (a stop that came while it
+    was being stopped) is killed with all it started, and reaped; then its group."""
+    if proc.poll() is None:
+        _kill_tree(proc.pid)
+        proc.wait()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # what it started in its own group
+    except ProcessLookupError:
+        pass
+
+
 def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
-                 incomplete: list[str] | None = None) -> list[CheckResult]:
+                 incomplete: list[str] | None = None, containment: str = "namespaces") -> list[CheckResult]:
     """Run the pytest files in `tests` against the submission; one result per test.
     Mark a test @pytest.mark.points(N) and @pytest.mark.visibility("hidden") as needed.
-    A file that does not load, or a pytest that reports no test at all, is the grader's
-    error (an error result worth 0 points); what it means for the grade (the grade is
-    incomplete) is appended to `incomplete`, naming the files."""
+    Their fixtures run student code as the grader's own checks do: under `limits` (all
+    of them) and `containment` (grade_submission's). A file that does not load, or a
+    pytest that reports no test at all, is the grader's error (an error result worth 0
+    points); what it means for the grade (the grade is incomplete) is appended to
+    `incomplete`, naming the files.
+
+    However it ends (done, out of time, or this grader stopped: KeyboardInterrupt),
+    nothing of that pytest is left: told to stop, it closes its sandboxes itself
+    (EXTRA_STOP_GRACE); one that does not is killed with all it started, and what its
+    sandboxes had made is removed here (their ledger)."""
     tests = tests.resolve()  # pytest runs from a temp dir
     if not tests.is_dir():
         raise SandboxError(f"--tests: no such directory: {tests}")
@@ -370,32 +446,41 @@ def extra_checks(tests: Path, submission: Path, limits: Limits, index: int,
         return []  # no test file (pytest's own names): no instructor check, and nothing broke
     with tempfile.TemporaryDirectory(prefix="pylab-extra-") as tmp:
         report = Path(tmp) / "report.json"
+        ledger = Path(tmp) / "sandboxes.jsonl"
         cmd = [sys.executable, "-m", "pytest", str(tests), "-q", "-p", "no:cacheprovider",
                "-o", "addopts=",  # a project's own pytest options (xdist...) must not apply here
                f"--rootdir={tests}", f"--pylab-submission={submission.resolve()}",
-               f"--pylab-report={report}", f"--pylab-wall={limits.wall}"]
+               f"--pylab-report={report}", f"--pylab-limits={json.dumps(asdict(limits))}",
+               f"--pylab-containment={containment}", f"--pylab-ledger={ledger}"]
         from pylab.grading import pytest_plugin
         if not pytest_plugin.registered_by_entry_point():
             cmd[3:3] = ["-p", "pylab.grading.pytest_plugin"]
         ready_r, ready_w = os.pipe()  # the plugin writes to it once the checks are collected
-        cmd.append(f"--pylab-ready-fd={ready_w}")
+        life_r, life_w = os.pipe()  # ours: pytest stops when it ends (we stopped, or are gone)
+        lifeline = _Fd(life_w)
+        cmd += [f"--pylab-ready-fd={ready_w}", f"--pylab-lifeline={life_r}"]
+        proc = None
         try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                    cwd=tmp, pass_fds=(ready_w,))
-        finally:
-            os.close(ready_w)
-        try:
-            early = _until_collected(proc, ready_r, EXTRA_STARTUP)
-            out, _ = proc.communicate(timeout=EXTRA_TIMEOUT if early is not None else 0)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
+            try:
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        start_new_session=True, cwd=tmp, pass_fds=(ready_w, life_r))
+            finally:
+                os.close(ready_w)
+                os.close(life_r)
+            try:
+                early = _until_collected(proc, ready_r, EXTRA_STARTUP)
+                out, _ = proc.communicate(timeout=EXTRA_TIMEOUT if early is not None else 0)
+            except subprocess.TimeoutExpired:  # the checks' time ran out: what finished counts
+                out = _stop_pytest(proc, lifeline)
+            except BaseException:  # this grader was stopped (KeyboardInterrupt), or failed
+                _stop_pytest(proc, lifeline)
+                raise
         finally:
             os.close(ready_r)
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)  # nothing of it may outlive it
-            except ProcessLookupError:
-                pass
+            lifeline.close()  # (a pytest that started while we were stopped stops by itself)
+            if proc is not None:
+                _end_pytest(proc)
+            sandbox_sweep(ledger)  # what the sandboxes of a pytest that was killed left
         out = (early or b"") + (out or b"")
         entries = json.loads(report.read_text()) if report.exists() else []
     results, unloaded = [], []

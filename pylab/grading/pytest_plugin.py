@@ -28,12 +28,20 @@ error its type and message. The fixtures run student code the way the grader doe
     lab_submission                   the submission folder (a Path)
     lab_sandbox                      the Sandbox itself (its uid, limits, dir)
     lab_credit(fraction)             the share of the points this test earns
+
+Run by the grader (pylab.grading.grader.extra_checks), the plugin is also told the
+course's limits and the grade's containment (lab_sandbox is then a sandbox like the
+grader's own), a ledger (where every sandbox records what it makes, for the grader to
+remove if this pytest must be killed) and a lifeline: SIGTERM, or the end of the
+lifeline (the grader stopped, or gone), stops the checks as Ctrl-C does, and pytest's
+teardown closes their sandboxes.
 """
 from __future__ import annotations
 
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -59,8 +67,18 @@ def pytest_addoption(parser):
     group.addoption("--pylab-submission", default=None, help="the submission folder (default: $PYLAB_SUBMISSION or .)")
     group.addoption("--pylab-report", default=None, help="write each test's outcome, points and visibility here (JSON)")
     group.addoption("--pylab-wall", type=float, default=None, help="seconds per run of student code")
+    group.addoption("--pylab-limits", default=None,
+                    help="the course's limits for student code, as JSON (pylab.grading.sandbox.Limits's fields); "
+                         "--pylab-wall, if given too, sets the wall")
+    group.addoption("--pylab-containment", choices=("namespaces", "uid"), default="namespaces",
+                    help="namespaces (default): the bubblewrap sandbox, or the check fails where it cannot be made; "
+                         "uid: the strongest containment there is (as pylab grade --containment)")
     group.addoption("--pylab-ready-fd", type=int, default=None,
                     help="a pipe to write one byte to once the checks are collected (the grader's time limit starts then)")
+    group.addoption("--pylab-lifeline", type=int, default=None,
+                    help="the grader's pipe: at its end (the grader stopped or is gone) the checks stop, as on SIGTERM")
+    group.addoption("--pylab-ledger", default=None,
+                    help="a file where every sandbox records what it makes, for the grader to remove if this is killed")
 
 
 def pytest_configure(config):
@@ -70,7 +88,49 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "time_limit(s): seconds this check may take")
     if config.getoption("--pylab-report", default=None):
         config._pylab_outcomes = {}
+        config._pylab_running = set()  # checks set up whose call has not reported (yet)
         config.option.continue_on_collection_errors = True  # one broken file costs its own checks only
+    ledger = config.getoption("--pylab-ledger", default=None)
+    if ledger:
+        from pylab.grading import sandbox
+
+        sandbox.keep_ledger(ledger)
+    lifeline = config.getoption("--pylab-lifeline", default=None)
+    if lifeline is not None:
+        _stop_when_told(lifeline)
+
+
+# Signals that stop the checks under the grader: the grader's SIGTERM (it was itself
+# stopped, or the checks' time ran out), and SIGINT and SIGHUP alike.
+STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _stop_when_told(lifeline: int) -> None:
+    """Run by the grader: one of STOPPING, or the end of the grader's lifeline pipe (the
+    grader is gone, even killed), stops pytest as Ctrl-C does: KeyboardInterrupt, after
+    which pytest tears down every fixture, so the sandboxes the checks made are closed
+    (their runs killed, their cgroups and folders removed, their uids freed). Only the
+    first raises: a repeat must not cut that clean-up short."""
+    came = []
+
+    def stop(signum, frame):
+        if not came:
+            came.append(signum)
+            raise KeyboardInterrupt
+
+    for sig in STOPPING:
+        signal.signal(sig, stop)
+    os.set_inheritable(lifeline, False)  # no run of student code gets a copy
+
+    def watch():
+        try:
+            while os.read(lifeline, 64):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, daemon=True, name="pylab-lifeline").start()
 
 
 def _marker_arg(item, name, default):
@@ -79,11 +139,18 @@ def _marker_arg(item, name, default):
 
 
 def _save(config) -> None:
-    """Written after every test: if the whole run is cut short, what finished counts."""
+    """Written after every test: if the whole run is cut short, what finished counts (a
+    check that was running when it was stopped did not finish)."""
     table = getattr(config, "_pylab_outcomes", None)
     path = config.getoption("--pylab-report", default=None)
     if table is not None and path:
-        write_atomic(path, json.dumps(list(table.values()), indent=1))
+        running = getattr(config, "_pylab_running", set())
+        entries = [_not_run(e) if e["nodeid"] in running else e for e in table.values()]
+        write_atomic(path, json.dumps(entries, indent=1))
+
+
+def _not_run(entry: dict) -> dict:
+    return {**entry, "outcome": "failed", "message": NOT_RUN, "credit": 0.0}
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -137,9 +204,9 @@ def _explain(excinfo) -> dict:
         return {"message": said or "the check's assertion failed"}
     if excinfo.typename in ("Failed", "Skipped"):  # pytest.fail(...) / pytest.skip(...)
         return {"message": str(getattr(err, "msg", "") or err).strip() or excinfo.typename.lower()}
-    from pylab.grading.sandbox import Shortage  # (loaded with the fixtures, not at the plugin's load)
-    if isinstance(err, Shortage):  # it could not be carried out: the grader's error, not a failure
-        return {"message": f"the check could not be carried out: {err}", "error": True}
+    from pylab.grading.sandbox import SandboxError  # (loaded with the fixtures, not at the plugin's load)
+    if isinstance(err, SandboxError):  # no sandbox, no process to be had (Shortage): it could not be
+        return {"message": f"the check could not be carried out: {err}", "error": True}  # carried out
     return {"message": f"the check hit an error: {excinfo.typename}: {err}"}
 
 
@@ -151,8 +218,13 @@ def pytest_runtest_makereport(item, call):
     if table is None or item.nodeid not in table:
         return
     entry = table[item.nodeid]
+    running = item.config._pylab_running
     if rep.when == "setup" and entry["message"] == NOT_RUN:
         entry.update(outcome="passed", message="")
+        if rep.passed:
+            running.add(item.nodeid)  # until its call reports (a stop during it: no report)
+    if rep.when != "setup":
+        running.discard(item.nodeid)
     if rep.failed or rep.skipped:
         if entry["outcome"] == "passed" and entry["message"] == "":
             entry["outcome"] = "failed" if rep.failed else "skipped"
@@ -185,8 +257,7 @@ def pytest_runtest_call(item):
     if not _checking(item):
         yield
         return
-    wall = item.config.getoption("--pylab-wall", default=None) or 5.0
-    limit = float(_marker_arg(item, "time_limit", 4 * wall))
+    limit = float(_marker_arg(item, "time_limit", 4 * limits_of(item.config).wall))
 
     def expired(signum, frame):
         raise Fail(expected=f"the check to finish within {limit:g} s", observed="it was still running; it was stopped")
@@ -210,12 +281,24 @@ def lab_submission(request) -> Path:
     return Path(opt or os.environ.get("PYLAB_SUBMISSION") or ".").resolve()
 
 
+def limits_of(config):
+    """The course's limits the grader gave (--pylab-limits, --pylab-wall), else the defaults."""
+    from pylab.grading.sandbox import Limits
+
+    given = config.getoption("--pylab-limits", default=None)
+    limits = Limits(**json.loads(given)) if given else Limits()
+    wall = config.getoption("--pylab-wall", default=None)
+    return limits.with_(wall=wall) if wall else limits
+
+
 @pytest.fixture
 def lab_sandbox(request):
-    from pylab.grading.sandbox import Limits, Sandbox
+    """The sandbox, as the grader's own checks have it: the course's limits, and the
+    containment pylab grade was told (--containment uid: the strongest there is)."""
+    from pylab.grading.sandbox import Sandbox
 
-    wall = request.config.getoption("--pylab-wall", default=None)
-    with Sandbox(Limits(wall=wall) if wall else Limits()) as sandbox:
+    fallback = request.config.getoption("--pylab-containment", default="namespaces") != "namespaces"
+    with Sandbox(limits_of(request.config), fallback=fallback) as sandbox:
         yield sandbox
 
 

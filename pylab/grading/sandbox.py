@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import json
 import os
 import pwd
 import re
+import secrets
 import shutil
 import socket
 import stat
@@ -210,19 +212,8 @@ class _UidLease:
                 continue  # a real account: not ours to use
             except KeyError:
                 pass
-            path = os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock")
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
-            except OSError:
-                continue  # a link, or not ours to open
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
-                os.close(fd)
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+            fd = self._lock_of(uid)
+            if fd is None:
                 continue
             if procstate.processes_of_uid(uid):
                 os.close(fd)
@@ -231,10 +222,138 @@ class _UidLease:
             return
         raise SandboxError("no free uid to run student code (all of PYLAB_GRADE_UIDS are in use)")
 
+    @staticmethod
+    def _lock_of(uid: int) -> int | None:
+        """uid's lock, taken (its fd), or None: held by another grader, or not a lock of ours."""
+        path = os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock")
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
+        except OSError:
+            return None  # a link, or not ours to open
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_uid != os.geteuid() or st.st_nlink != 1:
+            os.close(fd)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        return fd
+
+    @classmethod
+    def left_by_the_dead(cls, uid: int) -> "_UidLease | None":
+        """The lease of this pool uid, whatever still runs as it, if no grader holds it:
+        a sandbox's process that died without closing (killed) held it, and what it left
+        running as the uid is now nobody's (no grader leases a uid with processes)."""
+        if uid not in _uid_range():
+            return None
+        fd = cls._lock_of(uid)
+        if fd is None:
+            return None
+        lease = cls.__new__(cls)
+        lease.uid, lease._lock = uid, fd
+        return lease
+
     def release(self):
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        fd, self._lock = self._lock, None
+        if fd is not None:
+            os.close(fd)
+
+
+# -- the ledger: what this process's sandboxes made, for the one that cleans up after it --
+# The grader runs the instructor's pytest checks in a process of their own, whose
+# sandboxes (the plugin's fixtures) close themselves when pytest is told to stop. If it
+# must be killed instead (it would not stop), close() never runs there: so the plugin
+# keeps a ledger (keep_ledger), where each sandbox writes what it is about to make
+# before it makes it (its TOP folder, its cgroups, its uid) and that it closed, and the
+# grader removes what was not closed once that pytest has ended (sweep).
+_ledger: list[int] = []  # the ledger's fd, when this process keeps one
+
+
+def keep_ledger(path: str | os.PathLike) -> None:
+    """From now on, every sandbox of this process writes to the ledger at `path`."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    _ledger[:] = [fd]
+
+
+def _note(sandbox: str, **what) -> None:
+    """One line of the ledger. What cannot be recorded could be left behind: it is not
+    made (SandboxError), except for the line that says a sandbox closed."""
+    if _ledger:
+        try:
+            os.write(_ledger[0], (json.dumps({"sandbox": sandbox, **what}) + "\n").encode())
+        except OSError as e:
+            if "closed" not in what:
+                raise SandboxError(f"the grader cannot record what a sandbox makes: {os.strerror(e.errno)}") from None
+
+
+def sweep(path: str | os.PathLike) -> list[int]:
+    """Once the process that kept the ledger at `path` has ended: remove what its
+    sandboxes made and did not close (it was killed): kill what runs in their cgroups
+    and then remove them, kill what still runs as their uid if no grader holds it now,
+    remove their folders. Only what a sandbox makes is touched (a TOP folder of ours in
+    the temp dir, a pylab-* cgroup, a pool uid), whatever else a line may say. Returns
+    the pids it killed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return []
+    with open(fd, encoding="utf-8", errors="replace") as f:
+        lines = f.read().splitlines()
+    made: dict[str, dict] = {}
+    for line in lines:
+        try:
+            entry = json.loads(line)
+            book = made.setdefault(str(entry["sandbox"]),
+                                   {"top": set(), "cgroup": set(), "uid": set(), "closed": False})
+        except (ValueError, KeyError, TypeError):
+            continue  # (a line cut short by the kill)
+        for kind in ("top", "cgroup", "uid"):
+            if kind in entry:
+                (book[kind].add if entry.get("made", True) else book[kind].discard)(entry[kind])
+        book["closed"] = book["closed"] or entry.get("closed") is True
+    killed: list[int] = []
+    for book in made.values():
+        if book["closed"]:
+            continue
+        killed += bwrap.Cgroups.left_by(sorted(book["cgroup"])).remove()
+        for uid in book["uid"]:
+            lease = _UidLease.left_by_the_dead(uid) if isinstance(uid, int) else None
+            if lease is not None:
+                try:
+                    killed += _kill_uid(uid)
+                finally:
+                    lease.release()
+        for top in book["top"]:
+            if _is_top(top):
+                shutil.rmtree(top, ignore_errors=True)
+    return sorted(set(killed))
+
+
+def _is_top(path) -> bool:
+    """Whether path is a sandbox's TOP folder: pylab-grade-* in the temp dir, ours, not a link."""
+    if not isinstance(path, str):
+        return False
+    p = Path(path)
+    try:
+        st = os.lstat(p)
+    except OSError:
+        return False
+    return (p.parent == Path(tempfile.gettempdir()) and p.name.startswith("pylab-grade-")
+            and stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid())
+
+
+def _kill_uid(uid: int) -> list[int]:
+    """SIGKILL every process running as uid; the pids it signalled."""
+    killed = []
+    for pid in procstate.processes_of_uid(uid):
+        try:
+            os.kill(pid, 9)
+            killed.append(pid)
+        except ProcessLookupError:
+            pass
+    return killed
 
 
 def namespaces_problem() -> str | None:
@@ -267,17 +386,24 @@ class Sandbox:
         self._runs = 0
         self._kills = 0  # kill_runs() calls so far
         self._count_lock = threading.Lock()
-        self._lease = _UidLease() if os.geteuid() == 0 else None
-        self.uid = self._lease.uid if self._lease else None
-        self.gid = self.uid
-        try:
+        self._id = secrets.token_hex(8)  # its name in the ledger
+        self.top = self.cgroups = self._lease = self.uid = self.gid = None
+        self._procs = []
+        self._stopped = False
+        self._lock = threading.Lock()
+        self.observed = {}  # Context.run's shared runs: (binary, its stat, run) -> (result, log)
+        try:  # (whatever stops it, close() undoes what was made: this returns a sandbox, or nothing)
+            self._lease = _UidLease() if os.geteuid() == 0 else None
+            self.uid = self.gid = self._lease.uid if self._lease else None
+            if self.uid is not None:
+                _note(self._id, uid=self.uid)
             problem = bwrap.problem(self.uid)
             if problem and not fallback:
                 raise SandboxError(f"{problem}; grading untrusted code needs it "
                                    "(--containment=uid grades with a separate uid and hard limits only)")
             self.containment = "namespaces" if not problem else ("uid" if self.uid is not None else "none")
             self.containment_problem = problem
-            self.top = Path(tempfile.mkdtemp(prefix="pylab-grade-"))
+            self._make_top()
             os.chmod(self.top, 0o711)  # the pool uid may pass through, not list
             self.dir = self.top / "box"
             self.work = self.dir / "work"
@@ -291,16 +417,29 @@ class Sandbox:
                 (self.dir / "include" / name).write_bytes(data)
             (self.top / "tools").mkdir(mode=0o755)
             self.walls = self.containment == "namespaces"
-            self.cgroups = bwrap.Cgroups.make(pids_max=cgroup_pids(limits), memory_max=CGROUP_MEMORY)
+            self.cgroups = bwrap.Cgroups()
+            bwrap.Cgroups.make(pids_max=cgroup_pids(limits), memory_max=CGROUP_MEMORY, into=self.cgroups,
+                               note=lambda folder, made: _note(self._id, cgroup=str(folder), made=made))
             self.jail = bwrap.Jail(self.dir, self.top / "tools", self.uid, self.cgroups, limits.tmp,
                                    namespaces=self.walls)
         except BaseException:
             self.close()
             raise
-        self._procs = []
-        self._stopped = False
-        self._lock = threading.Lock()
-        self.observed = {}  # Context.run's shared runs: (binary, its stat, run) -> (result, log)
+
+    def _make_top(self) -> None:
+        """TOP, as mkdtemp makes it (mode 0700, a new name in the temp dir), recorded in
+        the ledger before it exists, and self.top before it exists too: close() then
+        removes it, whenever a stop comes."""
+        while True:
+            path = Path(tempfile.gettempdir()) / f"pylab-grade-{secrets.token_hex(8)}"
+            _note(self._id, top=str(path))
+            self.top = path
+            try:
+                os.mkdir(path, 0o700)
+                return
+            except FileExistsError:  # another's: neither ours to remove nor to record
+                self.top = None
+                _note(self._id, top=str(path), made=False)
 
     # -- files ----------------------------------------------------------------------
     def _own(self, path: Path) -> None:
@@ -576,29 +715,48 @@ class Sandbox:
     def close(self) -> list[int]:
         """Kill whatever is left (in the sandbox's cgroups, or running as its uid);
         remove every file; free the uid. Returns the pids it had to kill. Only the
-        first call acts: once the uid is freed, another job may hold it."""
+        first call acts: once the uid is freed, another job may hold it. A stop
+        (KeyboardInterrupt: Ctrl-C, or SIGTERM in pylab) that comes while it works
+        cuts no step short: the step is done again, and the stop raised at the end."""
         if self._closed:
             return []
         self._closed = True
-        if hasattr(self, "_procs"):
-            self.kill_runs(for_good=True)
-        killed = []
-        cgroups = getattr(self, "cgroups", None)
-        if cgroups is not None:
-            killed += cgroups.remove()
-        if self.uid is not None:
-            for pid in procstate.processes_of_uid(self.uid):
+        killed: list[int] = []
+        stop, done = None, 0
+        steps = (self._end_runs, self._end_cgroups, self._end_uid, self._end_files, self._end_lease)
+        for step in steps:
+            for _ in range(2):  # (only the first signal raises: pylab.cli.main.StopSignals)
                 try:
-                    os.kill(pid, 9)
-                    killed.append(pid)
-                except ProcessLookupError:
-                    pass
-        top = getattr(self, "top", None)
-        if top is not None:
-            shutil.rmtree(top, ignore_errors=True)
+                    killed += step()
+                    done += 1
+                    break
+                except KeyboardInterrupt as e:
+                    stop = e
+        if done == len(steps):
+            _note(self._id, closed=True)
+        if stop is not None:
+            raise stop
+        return sorted(set(killed))
+
+    def _end_runs(self) -> list[int]:
+        self.kill_runs(for_good=True)
+        return []
+
+    def _end_cgroups(self) -> list[int]:
+        return self.cgroups.remove() if self.cgroups is not None else []
+
+    def _end_uid(self) -> list[int]:
+        return _kill_uid(self.uid) if self.uid is not None else []
+
+    def _end_files(self) -> list[int]:
+        if self.top is not None:
+            shutil.rmtree(self.top, ignore_errors=True)
+        return []
+
+    def _end_lease(self) -> list[int]:
         if self._lease:
             self._lease.release()
-        return sorted(set(killed))
+        return []
 
     def __enter__(self) -> "Sandbox":
         return self
