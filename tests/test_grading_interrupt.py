@@ -116,14 +116,22 @@ def assert_nothing_left(said: dict, tree: dict[int, int], tmp: Path, leaves: lis
     assert made_by_the_run(tmp) == sorted(leaves), made_by_the_run(tmp)
 
 
-def pylab(*args, env: dict) -> subprocess.Popen:
+def pylab(*args, env: dict, stop_grace: float | None = None) -> subprocess.Popen:
     """`python -m pylab ARGS` with SIGINT at its default whatever this test inherited
     (a suite run in the background inherits it ignored, and Python never raises
-    KeyboardInterrupt then)."""
-    return subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
-                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
-                             "-P", "-m", "pylab", *[str(a) for a in args]], stdin=subprocess.DEVNULL,
+    KeyboardInterrupt then). stop_grace: the grader's EXTRA_STOP_GRACE in that process
+    (a test of a pytest that will not stop need not wait the real 10 s)."""
+    if stop_grace is None:
+        start = ["-c", "import os, signal, sys\n"
+                 "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                 "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-P", "-m", "pylab"]
+    else:
+        start = ["-P", "-c", "import signal, sys\n"
+                 "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                 f"from pylab.grading import grader; grader.EXTRA_STOP_GRACE = {stop_grace!r}\n"
+                 "from pylab.cli import main\n"
+                 "sys.exit(main.main(sys.argv[1:]))"]
+    return subprocess.Popen([sys.executable, *start, *[str(a) for a in args]], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
@@ -192,7 +200,7 @@ def test_a_pytest_that_will_not_stop_is_killed_and_what_its_sandbox_made_is_remo
         if containment == "uid":
             env["PYLAB_BWRAP"] = str(tmp_path / "no-bwrap")
         proc = pylab("grade", submission(tmp_path / "sub"), "getpid_test", "--tests", extra,
-                     *CONTAINMENTS[containment], env=env)
+                     *CONTAINMENTS[containment], env=env, stop_grace=0.5)
         try:
             said = wait_for(handshake, proc)
             tree = snapshot(proc.pid)
@@ -224,8 +232,18 @@ def test_instructor_checks_that_run_out_of_time_leave_nothing_behind(tmp_path, m
         for name, value in grading_env(tmp, PYLAB_GRADE_LIMITS="wall=300").items():
             monkeypatch.setenv(name, value)
         monkeypatch.setattr(tempfile, "tempdir", str(tmp))  # (this process's temp dir, read once)
-        # long enough for the check to start its program (it says so first), and no more
-        monkeypatch.setattr("pylab.grading.grader.EXTRA_TIMEOUT", 20.0)
+        # the checks' time runs out once the held check runs its program (it says so
+        # first): the time the grader gives them, after a wait for that handshake
+        from pylab.grading import grader
+        collected = grader._until_collected
+
+        def collected_then_held(proc, fd, timeout):
+            early = collected(proc, fd, timeout)
+            procstate.call_until(lambda: handshake.exists() or proc.poll() is not None, bool, timeout=180,
+                                 what="the held check's handshake")
+            return early
+        monkeypatch.setattr(grader, "_until_collected", collected_then_held)
+        monkeypatch.setattr(grader, "EXTRA_TIMEOUT", 0.05)
         res = tmp_path / "results.json"
         assert cli.main(["grade", str(submission(tmp_path / "sub")), "getpid_test", "--tests", str(extra),
                          "--results", str(res)]) == 1

@@ -16,7 +16,7 @@ from pylab.grading.bwrap import INSIDE_UID
 from pylab.grading.sandbox import Limits
 
 # every limit away from its default (Limits()), so that one left at the default shows
-COURSE = Limits(wall=4.0, cpu=3, memory=200 << 20, fsize=3 << 20, nofile=40, nproc=12, output=64 << 10,
+COURSE = Limits(wall=4.0, cpu=3, memory=200 << 20, fsize=3 << 20, nofile=40, nproc=20, output=64 << 10,
                 linger=0.5, compile_wall=25.0, tmp=8 << 20)
 SPEC = ",".join(f"{k}={v}" for k, v in COURSE.__dict__.items())
 
