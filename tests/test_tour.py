@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -80,7 +81,6 @@ def test_live_pid_verdicts_follow_what_this_test_observes(rows):
 
 
 def test_live_fork_verdicts_follow_what_this_test_observes(rows):
-    assert rows["group-signal"]["verdict"] == "confirmed"
     assert rows["fork-returns-twice"]["verdict"] == "confirmed"
     # RLIMIT_NPROC binds an unprivileged uid (the tour forks as nobody when it is root)
     assert rows["fork-eagain"]["verdict"] == "confirmed"
@@ -189,10 +189,78 @@ def test_pid_t_and_pid1_judges_give_each_verdict():
     assert P.judge_pid1({"comm": "process_api", "cmdline": "/process_api", "ppid": 0}).verdict == "qualified"
 
 
-def test_group_signal_and_fork_returns_judges_give_each_verdict():
-    ok = P.judge_group_signal({"parent_got": "SIGTERM", "child_signal": "15"})
-    assert ok.verdict == "confirmed" and ok.evidence["probe"]["child_signal"].startswith("15 (SIGTERM")
-    assert P.judge_group_signal({"parent_got": "none", "child_signal": "15"}).verdict == "refuted"
+GROUP_AS_ROOT = {"pgrp": "10", "parent": "10", "keeper": "11", "bystander": "12", "sender": "13", "lone": "14",
+                 "switch": "ok", "parent_uid": "0", "sender_uid": "65534", "sender_kill": "0", "sender_errno": "none",
+                 "lone_kill": "-1", "lone_errno": "EPERM", "got_parent": "0", "got_keeper": "0",
+                 "got_bystander": "1", "got_sender": "1", "got_lone": "0", "parent_kill": "0", "then_keeper": "1"}
+GROUP_AS_USER = {**GROUP_AS_ROOT, "switch": "EPERM", "parent_uid": "1001", "sender_uid": "1001", "lone_kill": "0",
+                 "lone_errno": "none", "got_parent": "1", "got_keeper": "1", "got_lone": "1"}
+
+
+def test_group_signal_judge_gives_each_verdict():
+    # as root: the uid-65534 sender's kill(-pgrp) returned 0 yet left the root members out
+    root = P.judge_group_signal(GROUP_AS_ROOT)
+    assert root.verdict == "qualified" and "CAP_KILL" in root.condition
+    assert "not the two of uid 0" in root.condition and "kill returned -1 (EPERM)" in root.condition
+    assert "kill(2)" in root.documentation
+    # as a normal user: one uid only, so the condition is read, and the verdict says so
+    user = P.judge_group_signal(GROUP_AS_USER)
+    assert user.verdict == "qualified" and "read in kill(2), not observed here" in user.condition
+    assert "switching to uid 65534 gave EPERM" in user.condition
+    # a member under another uid got it too: the signal did reach every process
+    everyone = P.judge_group_signal({**GROUP_AS_ROOT, "got_parent": "1", "got_keeper": "1"})
+    assert everyone.verdict == "confirmed"
+    # a member of the sender's own uid missed it, or the keeper never gets any group signal
+    assert P.judge_group_signal({**GROUP_AS_USER, "got_keeper": "0"}).verdict == "refuted"
+    assert P.judge_group_signal({**GROUP_AS_ROOT, "got_bystander": "0"}).verdict == "refuted"
+    assert P.judge_group_signal({**GROUP_AS_ROOT, "then_keeper": "0"}).verdict == "refuted"
+    assert P.judge_group_signal({**GROUP_AS_ROOT, "sender_kill": "-1", "sender_errno": "EPERM"}).verdict == "refuted"
+    with pytest.raises(RuntimeError):
+        P.judge_group_signal({"pgrp": "10"})
+
+
+# As root: a member switched to uid 65534 signals its group; is SIGTERM pending in a root member?
+_OTHER_UID_SENDS = r"""
+import os, signal
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+os.setpgid(0, 0)
+r, w = os.pipe()
+keeper = os.fork()
+if keeper == 0:
+    os.close(w)
+    os.read(r, 1)  # until the parent closes its end
+    os._exit(0)
+sender = os.fork()
+if sender == 0:
+    os.setresgid(65534, 65534, 65534)
+    os.setresuid(65534, 65534, 65534)
+    os.kill(-os.getpgrp(), signal.SIGTERM)
+    os._exit(0)
+os.waitpid(sender, 0)
+with open(f"/proc/{keeper}/status") as f:
+    pending = int(next(ln for ln in f if ln.startswith("ShdPnd:")).split()[1], 16)
+print((pending >> (signal.SIGTERM - 1)) & 1)
+os.close(w)
+os.waitpid(keeper, 0)
+"""
+
+
+def test_live_group_signal_follows_what_this_test_observes(rows):
+    row = rows["group-signal"]
+    assert row["verdict"] == "qualified"
+    if os.geteuid() == 0:
+
+        got = subprocess.run([sys.executable, "-I", "-c", _OTHER_UID_SENDS], capture_output=True, text=True,
+                             timeout=30, check=True).stdout.strip()
+        assert got == "0"  # the root member was left out, as the tour says
+        assert "switched to uid 65534 returned 0" in row["condition"]
+        assert row["evidence"]["SIGTERM pending afterwards (1 = it arrived)"]["keeper"] == "0"
+    else:
+        assert "not observed here" in row["condition"]
+        assert set(row["evidence"]["SIGTERM pending afterwards (1 = it arrived)"].values()) == {"1"}
+
+
+def test_fork_returns_judge_gives_each_verdict():
     probe = {"child_returned": "0", "child_getpid": "5", "child_getppid": "4", "parent_returned": "5",
              "parent_getpid": "4"}
     lines = ["I am the child process, my process ID is 5", "I am the parent process, my process ID is 4"]

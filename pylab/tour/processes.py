@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import platform
 import re
-import signal
 import sys
 import threading
 from collections import Counter
 
-from pylab.core.status import signal_name
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import run_program
@@ -208,21 +206,61 @@ def judge_pid1(seen: dict) -> Finding:
 
 
 def observe_group_signal() -> dict:
-    with runner.start([probes.build("pgroup")]) as p:
-        ready = p.expect(r"ready .*\n").group(0).decode()
-        p.kill(signal.SIGTERM)  # kill(-pgrp, SIGTERM)
-        r = p.wait(10)
-    return {**probes.fields(ready), **probes.fields(r.stdout_text), "signal sent to pgrp": "SIGTERM"}
+    """The pgroup probe: one process group, a member under another uid where the machine
+    allows it (as root), and which members a sender's kill(-pgrp) left SIGTERM pending in."""
+    return probes.fields(probes.run("pgroup").stdout_text)
+
+
+KILL_DOC = ("kill(2): a negative pid sends the signal to every process of that group the sender has "
+            "permission to signal: the sender's real or effective uid must equal the target's real or saved "
+            "set-user-ID, unless it has CAP_KILL; kill returns 0 when at least one signal was sent, EPERM when "
+            "none could be")
 
 
 @CLAIMS.claim("group-signal", SEED, "A signal sent to a process group reaches every process in it",
               observe=observe_group_signal)
 def judge_group_signal(out: dict) -> Finding:
-    ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
-    shown = dict(out)
-    if str(out.get("child_signal", "")).isdigit() and out["child_signal"] != "0":
-        shown["child_signal"] = f"{out['child_signal']} ({signal_name(int(out['child_signal']))}: the signal that ended it)"
-    return Finding("confirmed" if ok else "refuted", {"probe": shown})
+    """Reached = SIGTERM (blocked in every member) pending in it once the sender's kill has
+    returned. Confirmed only when a member under another uid got it too (the observation
+    that could have refuted it); qualified when that member did not, and did get the
+    parent's own signal; as a normal user there is one uid only, so the condition is read
+    from kill(2), and the verdict says so."""
+    got = {who: out.get(f"got_{who}") for who in ("parent", "keeper", "bystander", "sender")}
+    evidence = {"process group": out.get("pgrp"),
+                "members (pid)": {who: out.get(who) for who in ("parent", "keeper", "bystander", "sender")},
+                "uids": {"parent and keeper": out.get("parent_uid"), "bystander and sender": out.get("sender_uid"),
+                         "switch to uid 65534": out.get("switch")},
+                "the sender's kill(-pgrp, SIGTERM) returned": f"{out.get('sender_kill')} ({out.get('sender_errno')})",
+                "SIGTERM pending afterwards (1 = it arrived)": got}
+    if None in got.values() or "-1" in got.values():
+        raise RuntimeError(f"the pgroup probe printed {out}")
+    # the sender reaches itself and its own uid's member in any case
+    if out.get("sender_kill") != "0" or got["sender"] != "1" or got["bystander"] != "1":
+        return Finding("refuted", evidence)
+    if out.get("switch") == "ok" and out.get("sender_uid") != out.get("parent_uid"):
+        evidence["a group whose only member keeps the parent's uid: the sender's kill(-pgrp) returned"] = (
+            f"{out.get('lone_kill')} ({out.get('lone_errno')})")
+        evidence["then the parent's own kill(-pgrp, SIGTERM): the keeper's SIGTERM pending"] = out.get("then_keeper")
+        if got["keeper"] == "1" and got["parent"] == "1":
+            return Finding("confirmed", evidence, documentation=KILL_DOC)
+        if got["keeper"] == "0" and out.get("then_keeper") == "1":
+            none = (f"; to a group with none it may signal, kill returned {out.get('lone_kill')} "
+                    f"({out.get('lone_errno')})" if out.get("lone_kill") == "-1" else "")
+            return Finding("qualified", evidence, "the sender may signal every member (its real or effective uid is "
+                           "the member's real or saved uid, or it has CAP_KILL): kill(-pgrp, SIGTERM) by a member switched to uid "
+                           f"{out['sender_uid']} returned 0 and reached itself and the other uid-{out['sender_uid']} "
+                           f"member, but not the two of uid {out['parent_uid']}; the parent's own kill then reached "
+                           "the keeper; kill reports success when at least one member got the signal" + none,
+                           documentation=KILL_DOC)
+        return Finding("refuted", evidence)
+    if not (got["keeper"] == "1" and got["parent"] == "1"):
+        return Finding("refuted", evidence)  # a member of the sender's own uid missed it
+    return Finding("qualified", evidence, "the sender may signal every member (its real or effective uid is "
+                   "the member's real or saved uid, or it has CAP_KILL): here every member had the sender's uid "
+                   f"({out.get('parent_uid')}) and each got the signal; a member under another uid could not be "
+                   f"made (switching to uid 65534 gave {out.get('switch')}: that needs root), so what kill(-pgrp) "
+                   "does to a member it may not signal was read in kill(2), not observed here",
+                   documentation=KILL_DOC)
 
 
 # -- fork -------------------------------------------------------------------------------
