@@ -6,9 +6,9 @@ its renderer: test_tour_registry.py.)
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -48,16 +48,15 @@ def _unshare_pid1() -> int | None:
     return int(r.stdout) if r.returncode == 0 else None
 
 
-def _pid_t_is_int() -> bool:
-    """glibc's own header says what pid_t is: #define __PID_T_TYPE __S32_TYPE (a 32-bit int)."""
-    for path in ("/usr/include/x86_64-linux-gnu/bits/typesizes.h", "/usr/include/bits/typesizes.h"):
-        if os.path.exists(path):
-            with open(path) as f:
-                return any(ln.split()[:3] == ["#define", "__PID_T_TYPE", "__S32_TYPE"] for ln in f)
-    return ctypes.sizeof(ctypes.c_int) == 4
+def _pid_t_is_int(tmp_path) -> bool:
+    """What this test sees: does the compiler take pid_t and int for one type?"""
+    src = tmp_path / "pid_t.c"
+    src.write_text("#include <sys/types.h>\n"
+                   "_Static_assert(__builtin_types_compatible_p(pid_t, int), \"pid_t is not int\");\n")
+    return subprocess.run(["gcc", "-fsyntax-only", str(src)], capture_output=True).returncode == 0
 
 
-def test_live_pid_verdicts_follow_what_this_test_observes(rows):
+def test_live_pid_verdicts_follow_what_this_test_observes(rows, tmp_path):
     # successive runs are distinct processes, but each in its own new PID namespace is PID 1
     inside = _unshare_pid1()
     assert rows["getpid-differs"]["verdict"] == ("qualified" if inside == 1 else "confirmed")
@@ -74,7 +73,10 @@ def test_live_pid_verdicts_follow_what_this_test_observes(rows):
                                             else "confirmed" if pid_max == 32768 else "refuted")
     assert rows["pid-unique"]["verdict"] == ("unverified" if inside is None else
                                              "qualified" if inside == 1 else "confirmed")
-    assert rows["pid-t-is-int"]["verdict"] == ("confirmed" if _pid_t_is_int() else "refuted")
+    is_int = _pid_t_is_int(tmp_path)
+    assert rows["pid-t-is-int"]["verdict"] == ("refuted" if not is_int else
+                                               "confirmed" if platform.machine() in P.I386 else "qualified")
+    assert (rows["pid-t-is-int"]["evidence"]["probe: the type _Generic picks for a pid_t"] == "int") == is_int
     with open("/proc/1/comm") as f:
         comm = f.read().strip()
     assert rows["pid1-is-init"]["verdict"] == ("confirmed" if comm in ("init", "systemd") else "qualified")
@@ -182,9 +184,17 @@ def test_pid_unique_judge_gives_each_verdict():
 
 
 def test_pid_t_and_pid1_judges_give_each_verdict():
-    same = {"sizeof_pid_t": "4", "sizeof_int": "4", "pid_t_signed": "1"}
-    assert P.judge_pid_t(same).verdict == "confirmed"
-    assert P.judge_pid_t({**same, "sizeof_pid_t": "8"}).verdict == "refuted"
+    x86_64 = {"sizeof_pid_t": "4", "sizeof_int": "4", "pid_t_signed": "1", "pid_t_is_int": "1", "pid_t_is_long": "0",
+              "pid_t_generic": "int", "machine": "x86_64", "libc": "glibc 2.36"}
+    here = P.judge_pid_t(x86_64)
+    assert here.verdict == "qualified" and "C library's choice" in here.condition and "x86_64" in here.condition
+    assert "(long)pid with %ld" in here.documentation and "signed integer type" in here.documentation
+    assert P.judge_pid_t({**x86_64, "machine": "i686"}).verdict == "confirmed"
+    # ILP32 with pid_t a long: the same size and signedness as int, yet another type
+    ilp32_long = {**x86_64, "machine": "i686", "pid_t_is_int": "0", "pid_t_is_long": "1", "pid_t_generic": "long"}
+    refuted = P.judge_pid_t(ilp32_long)
+    assert refuted.verdict == "refuted" and "long here, not int (the same size and signedness" in refuted.evidence["so"]
+    assert P.judge_pid_t({**ilp32_long, "sizeof_pid_t": "8"}).verdict == "refuted"
     assert P.judge_pid1({"comm": "systemd", "cmdline": "/sbin/init", "ppid": 0}).verdict == "confirmed"
     assert P.judge_pid1({"comm": "process_api", "cmdline": "/process_api", "ppid": 0}).verdict == "qualified"
 

@@ -177,15 +177,36 @@ def judge_pid_unique(seen: dict) -> Finding:
 
 @memo.shared
 def observe_abi() -> dict:
-    return probes.fields(probes.run("abi").stdout_text)
+    return {**probes.fields(probes.run("abi").stdout_text), "machine": platform.machine(),
+            "libc": " ".join(platform.libc_ver()) or "unknown"}
+
+
+I386 = ("i386", "i486", "i586", "i686")
+PID_T_DOC = ("POSIX <sys/types.h>: pid_t is a signed integer type, its width unspecified; printf has no "
+             "conversion for pid_t, so portable code prints it as (long)pid with %ld")
 
 
 @CLAIMS.claim("pid-t-is-int", SEED, "pid_t is fully compatible with int (print it with %d)", observe=observe_abi)
 def judge_pid_t(abi: dict) -> Finding:
-    evidence = {"probe output (sizeof, signedness)": {k: abi[k] for k in
-                ("sizeof_pid_t", "sizeof_int", "pid_t_signed")}, "machine": platform.machine()}
-    same = abi["sizeof_pid_t"] == abi["sizeof_int"] and abi["pid_t_signed"] == "1"
-    return Finding("confirmed" if same else "refuted", evidence)
+    """Fully compatible = the same type: __builtin_types_compatible_p(pid_t, int), which a
+    4-byte signed long on ILP32 would fail though its size and signedness match."""
+    machine = abi["machine"]
+    evidence = {"probe: sizeof and signedness": {k: abi[k] for k in ("sizeof_pid_t", "sizeof_int", "pid_t_signed")},
+                "probe: __builtin_types_compatible_p(pid_t, int)": abi["pid_t_is_int"],
+                "probe: __builtin_types_compatible_p(pid_t, long)": abi["pid_t_is_long"],
+                "probe: the type _Generic picks for a pid_t": abi["pid_t_generic"],
+                "machine": machine, "C library": abi.get("libc", "unknown")}
+    if abi["pid_t_is_int"] != "1":
+        evidence["so"] = (f"pid_t is {abi['pid_t_generic']} here, not int"
+                          + (" (the same size and signedness, yet another type)"
+                             if abi["sizeof_pid_t"] == abi["sizeof_int"] and abi["pid_t_signed"] == "1" else ""))
+        return Finding("refuted", evidence, documentation=PID_T_DOC)
+    if machine in I386:
+        return Finding("confirmed", evidence, documentation=PID_T_DOC)
+    return Finding("qualified", evidence, f"the C library defines pid_t as int: this one "
+                   f"({abi.get('libc', 'unknown')}) does, here on {machine}, not the seed's i386 (pid_t and int are "
+                   "one type: _Generic picks int): it is the C library's choice, not i386's, and %d is right only "
+                   "where it is int (what POSIX promises: see the documentation)", documentation=PID_T_DOC)
 
 
 def observe_pid1() -> dict:
