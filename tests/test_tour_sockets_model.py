@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 
 import pytest
@@ -40,7 +41,7 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     assert rows["listen-backlog"]["verdict"] == "qualified"
     mf = model_facts.makefile_files()
     assert mf["descriptors opened by makefile"] == 0 and mf["that descriptor is"].startswith("a socket")
-    assert rows["makefile-creates-file"]["verdict"] == "refuted"
+    assert rows["makefile-creates-file"]["verdict"] == "qualified"
     dis = model_facts.sudden_disconnect()
     assert dis["peer close(): recv"] == "b''" and dis["peer close() with SO_LINGER 0 (RST): recv"] == "ConnectionResetError"
     assert dis[M.KILLED] == "b''" and dis[M.KILLED_UNREAD] == "ConnectionResetError"
@@ -200,12 +201,38 @@ def test_makefile_never_changes_the_working_directory_other_threads_share():
     assert seen == {home}
 
 
+MAKEFILE = {"makefile('rwb') returned": "BufferedRWPair", "makefile('rb') returned": "BufferedReader over SocketIO",
+            "its descriptor": "4, the socket's own (4)", "descriptors opened by makefile": 0,
+            "that descriptor is": "a socket (S_ISSOCK), not a file", "a Python file object (io.IOBase)": True,
+            "strace: file and descriptor calls while makefile ran": []}
+
+
 def test_makefile_judge_gives_each_verdict():
-    ev = {"makefile('rwb') returned": "BufferedRWPair", "descriptors opened by makefile": 0,
-          "that descriptor is": "a socket (S_ISSOCK), not a file"}
-    assert M.judge_makefile(ev).verdict == "refuted"
-    assert M.judge_makefile({**ev, "descriptors opened by makefile": 1}).verdict == "confirmed"
-    assert M.judge_makefile({**ev, "that descriptor is": "not a socket (mode -rw-r--r--)"}).verdict == "confirmed"
+    # Python's file object over the socket's own descriptor, and no file anywhere: qualified, not refuted
+    q = M.judge_makefile(MAKEFILE)
+    assert q.verdict == "qualified" and "'a file' means a Python file object" in q.condition
+    assert "socket's own descriptor (4)" in q.condition and "no file on disk" in q.condition
+    assert "a file object associated with the socket" in q.documentation
+    untraced = M.judge_makefile({**MAKEFILE, "strace: file and descriptor calls while makefile ran":
+                                 {"unavailable": "strace is not installed"}})
+    assert untraced.verdict == "qualified" and "no file on disk" not in untraced.condition
+    assert "not traced (strace is not installed)" in untraced.condition
+    assert M.judge_makefile({**MAKEFILE, "a Python file object (io.IOBase)": False}).verdict == "refuted"
+    assert M.judge_makefile({**MAKEFILE, "descriptors opened by makefile": 1}).verdict == "confirmed"
+    assert M.judge_makefile({**MAKEFILE, "that descriptor is": "not a socket (mode -rw-r--r--)"}).verdict == "confirmed"
+    opened = {**MAKEFILE, "strace: file and descriptor calls while makefile ran": ["openat", "close"]}
+    assert M.judge_makefile(opened).verdict == "confirmed"
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_makefile_trace_sees_a_file_opened_between_its_markers(monkeypatch):
+    """The trace could have shown a file being made: an open() between the markers is seen."""
+    seen = M.observe_makefile()
+    assert seen["strace: file and descriptor calls while makefile ran"] == []
+    monkeypatch.setattr(M, "MAKEFILE_TRACED", M.MAKEFILE_TRACED.replace(
+        'f.flush()\n', 'f.flush()\nopen(os.devnull).close()\n'))
+    opened = M.observe_makefile()["strace: file and descriptor calls while makefile ran"]
+    assert "openat" in opened and M.judge_makefile(M.observe_makefile()).verdict == "confirmed"
 
 
 def test_disconnect_judge_gives_each_verdict():

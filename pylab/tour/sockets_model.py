@@ -5,10 +5,14 @@ pylab.sockets.model_facts, but for the count of sockets by family, which is here
 leaves out the tour's own; same claim shape as every module."""
 from __future__ import annotations
 
+import io
 import os
 import re
+import socket
+import sys
 
 from pylab.sockets import model_facts
+from pylab.tour import probes
 from pylab.tour.shape import ClaimList, Finding, unverified
 from pylab.tour.sockets import SEED, observe_spin, spins
 
@@ -173,17 +177,62 @@ def judge_backlog(ev: dict) -> Finding:
     return Finding("refuted", ev)
 
 
+# makefile() in a fresh Python process, traced: between two getppid() markers, every call
+# of the file and descriptor classes it makes (a file on disk needs open, creat, mknod...)
+MAKEFILE_TRACED = r"""
+import os, socket
+a, b = socket.socketpair()
+os.getppid()
+f, r, w = a.makefile("rwb"), a.makefile("rb"), a.makefile("w")
+f.write(b"line\n")
+f.flush()
+os.getppid()
+"""
+MAKES_FILES = {"open", "openat", "openat2", "creat", "mknod", "mknodat", "mkdir", "mkdirat", "link", "linkat",
+               "symlink", "symlinkat", "rename", "renameat", "renameat2", "memfd_create"}
+
+
+def observe_makefile() -> dict:
+    """model_facts' count of descriptors, whether what makefile returns is a Python file
+    object (io.IOBase), and the calls strace saw it make (none expected)."""
+    ev = model_facts.makefile_files()
+    a, b = socket.socketpair()
+    with a, b:
+        objects = [a.makefile(m) for m in ("rwb", "rb", "w")]
+        ev["a Python file object (io.IOBase)"] = all(isinstance(o, io.IOBase) for o in objects)
+        for o in objects:
+            o.close()
+    t = probes.strace([sys.executable, "-I", "-c", MAKEFILE_TRACED], trace="%file,%desc,getppid")
+    if not t.available:
+        ev["strace: file and descriptor calls while makefile ran"] = {"unavailable": t.why}
+    else:
+        marks = [i for i, c in enumerate(t.calls) if c == "getppid"]
+        ev["strace: file and descriptor calls while makefile ran"] = (
+            t.calls[marks[-2] + 1:marks[-1]] if len(marks) >= 2 else {"unavailable": "the markers were not seen"})
+    return ev
+
+
 @CLAIMS.claim("makefile-creates-file", SEED, "makefile() creates a file associated with the socket",
-              observe=model_facts.makefile_files)
+              observe=observe_makefile)
 def judge_makefile(ev: dict) -> Finding:
-    """A file would need a descriptor of its own (an open) or a descriptor that is not the
-    socket: either one confirms; neither refutes."""
-    if ev["descriptors opened by makefile"] > 0 or not ev["that descriptor is"].startswith("a socket"):
+    """What makefile makes: a new descriptor, one that is not the socket, or a call that
+    makes a file on disk confirm; a Python file object over the socket's own descriptor,
+    and nothing else, qualifies ('a file' is then Python's file object: its documentation's
+    'a file object associated with the socket'); no file object at all refutes."""
+    traced = ev.get("strace: file and descriptor calls while makefile ran", {"unavailable": "not traced"})
+    made = sorted({c for c in traced if c in MAKES_FILES}) if isinstance(traced, list) else []
+    if ev["descriptors opened by makefile"] > 0 or not ev["that descriptor is"].startswith("a socket") or made:
         return Finding("confirmed", ev)
-    wrapper = ev["makefile('rwb') returned"]
-    ev = {**ev, "so": f"makefile returned an io wrapper ({wrapper}) over the socket's own "
-          "descriptor: no new descriptor was opened, so no file was, on disk or anywhere"}
-    return Finding("refuted", ev)
+    if not ev.get("a Python file object (io.IOBase)"):
+        return Finding("refuted", ev)
+    wrapper, reader = ev["makefile('rwb') returned"], ev["makefile('rb') returned"]
+    disk = ((f"; and it made no file on disk: strace saw {'no file or descriptor call at all' if not traced else ', '.join(traced)}"
+             " while it ran") if isinstance(traced, list) else
+            f"; whether it touched the file system was not traced ({traced['unavailable']})")
+    return Finding("qualified", ev, "'a file' means a Python file object: makefile returned an io object "
+                   f"(io.IOBase: {wrapper}; 'rb' a {reader}) over the socket's own "
+                   f"descriptor ({ev['its descriptor'].split(',')[0]}), and opened no descriptor" + disk,
+                   documentation="Python's socket.makefile(): 'Return a file object associated with the socket'")
 
 
 KILLED = "peer's process killed (SIGKILL): recv"
