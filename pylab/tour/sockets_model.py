@@ -105,42 +105,32 @@ def observe_families() -> dict:
 
 
 # alone: the tour's other observations open sockets (5 AF_INET tcp ones in a full tour
-# where an idle machine had 1)
+# where an idle machine had 1): the counts are the verdict's evidence
 @CLAIMS.claim("af-inet-most-used", SEED, "AF_INET is the most widely used address family",
               observe=observe_families, alone=True)
 def judge_families(seen: dict) -> Finding:
-    """What this machine shows, family against family, by the sockets its programs hold:
-    confirmed when AF_INET has more than any other family; qualified when it leads only
-    among the network families (AF_INET over AF_INET6), a local family having more;
-    refuted when AF_INET6 has as many or more, or AF_INET none; unverified when the
-    tables could not be read or no program held a socket."""
+    """The seed means the world's programs ("of all address families, AF_INET is the most
+    widely used"): not observable from one machine, whatever its own sockets are, so the
+    verdict is always unverified; what this machine's programs hold, family by family, is
+    its evidence, and its `missing` says what was seen here instead."""
     counts = seen["by family"]
     evidence = {"sockets programs hold in this network namespace, by family": counts,
                 "not counted": seen["not counted"],
                 "scope": "this machine's sockets at one moment; the world's programs are not observable from one"}
+    world = ("which address family the world's programs use most (the seed's claim): one machine's sockets "
+             "cannot show it")
     if counts.get("AF_INET tcp") is None and counts.get("AF_INET udp") is None:
-        return unverified("AF_INET's socket tables (/proc/net/tcp and udp could not be read)", evidence)
-    known = {k: v for k, v in counts.items() if v is not None}
-    if not any(known.values()):
-        return unverified("a socket held by a program other than the tour: there was none to count", evidence)
+        return unverified(world + "; and here AF_INET's socket tables (/proc/net/tcp and udp) could not be read",
+                          evidence)
     families = {}
-    for k, v in known.items():
-        fam = k.split()[0]
-        families[fam] = families.get(fam, 0) + v
-    inet, inet6 = families.pop("AF_INET", 0), families.get("AF_INET6", 0)
-    top = max(families, key=families.get) if families else None
-    evidence["by family, protocols added up"] = {"AF_INET": inet, **families}
-    if top is None or inet > families[top]:
-        evidence["so"] = (f"AF_INET has more sockets here ({inet}) than any other family"
-                          + (f" (next: {top}, {families[top]})" if top else ""))
-        return Finding("confirmed", evidence)
-    if inet > inet6:
-        return Finding("qualified", evidence, f"among the network families only: here AF_INET ({inet}) leads "
-                       f"AF_INET6 ({inet6}), but {top}, a family for talking within this machine, has "
-                       f"{'as many' if families[top] == inet else 'more'} ({families[top]})")
-    evidence["so"] = (f"AF_INET is not the most used family here: {inet} AF_INET sockets, "
-                      f"{inet6} AF_INET6, {families[top]} {top}")
-    return Finding("refuted", evidence)
+    for k, v in counts.items():
+        if v is not None:
+            families[k.split()[0]] = families.get(k.split()[0], 0) + v
+    evidence["by family, protocols added up"] = families
+    if not any(families.values()):
+        return unverified(world + "; and here no program but the tour held a socket at all", evidence)
+    held = ", ".join(f"{fam} {n}" for fam, n in sorted(families.items(), key=lambda kv: -kv[1]))
+    return unverified(f"{world}; here, in this network namespace at one moment, programs held {held}", evidence)
 
 
 @CLAIMS.claim("connection-at-accept", SEED, "The connection between client and server is established when "
