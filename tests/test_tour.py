@@ -469,14 +469,45 @@ def test_fork_into_a_pid_namespace_whose_init_exited_fails_with_enomem_and_retur
     assert rows["fork-returns-minus-one"]["verdict"] == "qualified"
 
 
-def test_ppid_judge_gives_each_verdict_and_the_live_one_follows_the_orphan(rows):
+NS_INIT = {"child_getpid": "1", "child_getppid": "0", "parent_getpid": "20", "forked": "21", "child_stat_ppid": "20",
+           "reaped": "21"}
+
+
+def test_ppid_judge_gives_each_verdict():
     probe = {"child_getppid": "4", "parent_getpid": "4"}
     adopted = ["orphan 11: parent 10", "orphan 11: parent 10 exited, new parent 9 (supervise)"]
-    q = P.judge_ppid({"fork": probe, "orphan": adopted})
-    assert q.verdict == "qualified" and "new parent 9 (supervise)" in q.condition
-    assert "subreaper" not in q.condition and "subreaper" in q.documentation  # the general rule is read
-    assert P.judge_ppid({"fork": probe, "orphan": ["orphan 11: parent 10"]}).verdict == "confirmed"
-    assert P.judge_ppid({"fork": {**probe, "child_getppid": "1"}, "orphan": adopted}).verdict == "refuted"
+    seen = {"fork": probe, "orphan": adopted, "parent in the PID namespace above": NS_INIT}
+    # a parent outside the caller's PID namespace: getppid() is 0, though /proc above shows the parent
+    q = P.judge_ppid(seen)
+    assert q.verdict == "qualified" and "got 0 from getppid()" in q.condition and "process 20" in q.condition
+    assert "adopted" not in q.condition and "while the parent lives" not in q.condition
+    # adoption is no exception: the new parent's PID is still the parent's
+    assert "new parent 9 (supervise)" in q.evidence["so"] and "still its parent's" in q.evidence["so"]
+    assert "getppid(2)" in q.documentation
+    # no namespace to make: the condition is read, and says so
+    blind = P.judge_ppid({**seen, "parent in the PID namespace above": {"ran": False, "why": "unshare failed"}})
+    assert blind.verdict == "qualified" and "not observed here" in blind.condition and "unshare failed" in blind.condition
+    refused = P.judge_ppid({**seen, "parent in the PID namespace above": {"unshare": "EPERM"}})
+    assert refused.verdict == "qualified" and "EPERM" in refused.condition
+    # the parent's PID across the namespace boundary, or another number
+    assert P.judge_ppid({**seen, "parent in the PID namespace above": {**NS_INIT, "child_getppid": "20"}}).verdict == "confirmed"
+    assert P.judge_ppid({**seen, "parent in the PID namespace above": {**NS_INIT, "child_getppid": "7"}}).verdict == "refuted"
+    assert P.judge_ppid({**seen, "fork": {**probe, "child_getppid": "1"}}).verdict == "refuted"
+
+
+def test_live_ppid_verdict_follows_what_this_test_observes(rows):
     seen = P.observe_ppid()
     assert any("new parent" in ln for ln in seen["orphan"])
-    assert rows["ppid-is-parent"]["verdict"] == "qualified"
+    row = rows["ppid-is-parent"]
+    assert row["verdict"] == "qualified"
+    if shutil.which("unshare") is None:
+        assert "not observed here" in row["condition"]
+        return
+    # this test's own look: sh as the first process of a new PID namespace sees $PPID 0
+    user = [] if os.geteuid() == 0 else ["--user", "--map-root-user"]
+    r = subprocess.run(["unshare", *user, "--pid", "--fork", "sh", "-c", "echo $PPID"], capture_output=True, text=True,
+                       timeout=30)
+    if r.returncode == 0 and r.stdout.strip() == "0":
+        assert "got 0 from getppid()" in row["condition"]
+        ns = row["evidence"]["nsppid probe: a child that is PID 1 of a new PID namespace"]
+        assert ns["child_getppid"] == "0" and ns["child_stat_ppid"] == ns["parent_getpid"]

@@ -315,24 +315,43 @@ def judge_fork_returns(seen: dict) -> Finding:
 
 
 def observe_ppid() -> dict:
-    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines}
+    ns = probes.in_namespaces([probes.build("nsppid")], ())
+    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines,
+            "parent in the PID namespace above": probes.fields(ns["stdout"]) if ns["ran"] else ns}
+
+
+PPID_DOC = ("getppid(2): if the caller's parent is in a different PID namespace, getppid() returns 0; "
+            "pid_namespaces(7): the first process of a new PID namespace (its init) has its parent outside it")
 
 
 @CLAIMS.claim("ppid-is-parent", SEED, "PPID is the process ID of the process's parent", observe=observe_ppid)
 def judge_ppid(seen: dict) -> Finding:
-    probe, orphan = seen["fork"], seen["orphan"]
+    """The fork probe (a child's getppid() against its parent's getpid()), the orphan
+    (after adoption getppid() follows the new parent), and the nsppid probe: the init of
+    a new PID namespace, whose parent is in the namespace above."""
+    probe, orphan, ns = seen["fork"], seen["orphan"], seen["parent in the PID namespace above"]
     evidence = {"fork probe: child's getppid, parent's getpid": [probe.get("child_getppid"), probe.get("parent_getpid")],
-                "orphan program": orphan}
+                "orphan program": orphan, "nsppid probe: a child that is PID 1 of a new PID namespace": ns}
     if probe.get("child_getppid") != probe.get("parent_getpid"):
         return Finding("refuted", evidence)
     adopted = next((ln for ln in orphan if "new parent" in ln), None)
     if adopted:
-        return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
-                       f"PPID changes ({adopted.split(': ', 1)[-1]})",
-                       documentation="the kernel's choice of new parent (find_new_reaper; prctl(2) "
-                       "PR_SET_CHILD_SUBREAPER): another thread of the dying process first, then the nearest "
-                       "subreaper among its ancestors, then the init of its PID namespace")
-    return Finding("confirmed", evidence)
+        evidence["so"] = ("after its parent exited the orphan was adopted, and getppid() gave its new parent's PID: "
+                          f"still its parent's ({adopted.split(': ', 1)[-1]})")
+    if ns.get("ran") is False or "child_getppid" not in ns:
+        return Finding("qualified", evidence, "the parent is in the caller's PID namespace: a parent outside it "
+                       "(a namespace's init has one) makes getppid() return 0; that case was not observed here (a "
+                       f"new PID namespace: {ns.get('why') or ns.get('unshare') or ns.get('fork') or ns}), it is read "
+                       "in getppid(2)", documentation=PPID_DOC)
+    if (ns["child_getppid"] == "0" and ns.get("child_stat_ppid") == ns.get("parent_getpid")
+            and ns.get("reaped") == ns.get("forked")):
+        return Finding("qualified", evidence, "the parent is in the caller's PID namespace: the first process of a "
+                       f"new PID namespace (getpid() {ns['child_getpid']}) got 0 from getppid(), although it had a "
+                       f"parent: process {ns['parent_getpid']}, in the namespace above, forked it (/proc there showed "
+                       f"its PPID as {ns['child_stat_ppid']}) and reaped it", documentation=PPID_DOC)
+    if ns["child_getppid"] == ns.get("parent_getpid"):
+        return Finding("confirmed", evidence)  # even across namespaces the parent's own PID came back
+    return Finding("refuted", evidence)
 
 
 _NPROC_PROBE = threading.Lock()  # the tour's threads run fork-eagain and zombies-block-fork side by side
