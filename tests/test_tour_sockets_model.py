@@ -52,17 +52,58 @@ def test_socket_model_experiments_and_live_verdicts(rows):
     assert "one machine's sockets cannot show it" in rows["af-inet-most-used"]["missing"]
     assert families["not counted"][M.OURS] == 0  # observed alone: the tour held no socket meanwhile
     assert rows["socket-facade"]["verdict"] in ("refuted", "unverified")
+    if rows["socket-facade"]["verdict"] == "refuted":
+        assert "what does not: 'we need not understand TCP'" in rows["socket-facade"]["evidence"]["so"]
+
+
+ONE_CONNECTION = {"loopback": "up", "the program's calls": ["connect", "accept", "send", "send", "send", "recv",
+                                                            "close", "recv"],
+                  "received": "abbccc", "then recv": "b''",
+                  "TCP counters meanwhile (/proc/net/snmp)": {"ActiveOpens": 1, "PassiveOpens": 1, "OutSegs": 10,
+                                                              "InSegs": 10, "RetransSegs": 0}}
 
 
 def test_facade_judge_gives_each_verdict():
-    seen = {"tcp: three sends, one recv(1024)": "abbccc", "seed server": SPINNING}
-    assert M.judge_facade(seen).verdict == "refuted"
-    assert M.judge_facade({**seen, "seed server": BLOCKED, "tcp: three sends, one recv(1024)": "a"}).verdict == "confirmed"
+    seen = {"tcp: three sends, one recv(1024)": "abbccc", "seed server": SPINNING,
+            "one connection in a private network namespace": ONE_CONNECTION}
+    both = M.judge_facade(seen)
+    # refuted, saying what holds (the mechanics are hidden) and what does not (framing, end-of-file)
+    assert both.verdict == "refuted"
+    assert both.evidence["so"].startswith("what holds: the socket hides TCP's mechanics")
+    assert "sent 10 TCP segments for its 3 sends" in both.evidence["so"]
+    assert "what does not: 'we need not understand TCP'" in both.evidence["so"]
+    assert "three sends came out as one recv" in both.evidence["so"] and "spins" in both.evidence["so"]
+    blind = M.judge_facade({**seen, "one connection in a private network namespace": {"unavailable": "unshare failed"}})
+    assert blind.verdict == "refuted" and "was not observed: unshare failed" in blind.evidence["so"]
+    assert "hides TCP's mechanics:" not in blind.evidence["so"]
+    quiet = M.judge_facade({**seen, "seed server": BLOCKED, "tcp: three sends, one recv(1024)": "a"})
+    assert quiet.verdict == "confirmed" and quiet.evidence["so"].startswith("what holds")
     unclear = {**SPINNING, "while the observer worked: server CPU ns": None}
     assert M.judge_facade({**seen, "seed server": unclear}).verdict == "refuted"  # the merged sends decide it
     kept_apart = {**seen, "tcp: three sends, one recv(1024)": "a"}
     assert M.judge_facade({**kept_apart, "seed server": unclear}).verdict == "unverified"
     assert M.judge_facade({**kept_apart, "seed server": SPINNING}).verdict == "refuted"
+
+
+def test_hidden_mechanics_needs_the_kernels_segments_to_outnumber_the_sends():
+    assert M.hidden_mechanics(ONE_CONNECTION).startswith("for the program's calls (connect, accept, send")
+    counters = ONE_CONNECTION["TCP counters meanwhile (/proc/net/snmp)"]
+    as_many = {**ONE_CONNECTION, "TCP counters meanwhile (/proc/net/snmp)": {**counters, "OutSegs": 3}}
+    assert M.hidden_mechanics(as_many) is None
+    no_handshake = {**ONE_CONNECTION, "TCP counters meanwhile (/proc/net/snmp)": {**counters, "ActiveOpens": 0}}
+    assert M.hidden_mechanics(no_handshake) is None
+    assert M.hidden_mechanics({"unavailable": "unshare failed"}) is None
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="unshare is not installed")
+def test_one_connection_in_a_private_namespace_counts_only_its_own_segments():
+    m = M.observe_tcp_mechanics()
+    if "unavailable" in m:
+        pytest.skip(m["unavailable"])
+    assert m["received"] == "abbccc" and m["then recv"] == "b''"
+    counters = m["TCP counters meanwhile (/proc/net/snmp)"]
+    assert counters["ActiveOpens"] == counters["PassiveOpens"] == 1  # this connection and no other
+    assert counters["OutSegs"] == counters["InSegs"] > 3  # loopback: every segment sent is received
 
 
 def test_ip_port_judge_gives_each_verdict():

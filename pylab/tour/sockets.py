@@ -23,6 +23,7 @@ udp_order = memo.shared(udp_unix_facts.udp_order)
 udp_connected_refused = memo.shared(udp_unix_facts.udp_connected_refused)
 
 
+@memo.shared  # recv-empty-spins and socket-facade judge one run
 def observe_spin() -> dict:
     """Both servers, watched the same way (alone: CPU samples need the machine quiet); and
     TCP's merging of three sends, which the socket-facade claim judges with them."""

@@ -6,6 +6,7 @@ leaves out the tour's own; same claim shape as every module."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import socket
@@ -19,23 +20,101 @@ from pylab.tour.sockets import SEED, observe_spin, spins
 CLAIMS = ClaimList()
 
 
-@CLAIMS.claim("socket-facade", SEED, "A socket is a facade over TCP/IP: a program that follows the socket's "
-              "rules follows TCP's, and the socket organises the data to fit the protocol", observe=observe_spin, alone=True)
+# One TCP connection on the loopback of a private network namespace, whose counters
+# (/proc/net/snmp) count only it: the calls the program made against the segments the
+# kernel exchanged for them.
+TCP_MECHANICS = r"""
+import json, socket
+from pylab.sockets.netns import loopback_up
+
+def tcp():
+    with open("/proc/net/snmp") as f:
+        rows = [ln.split() for ln in f if ln.startswith("Tcp:")]
+    return dict(zip(rows[0][1:], map(int, rows[1][1:])))
+
+lo = loopback_up()
+before = tcp()
+with socket.socket() as ls:
+    ls.bind(("127.0.0.1", 0))
+    ls.listen()
+    c = socket.create_connection(ls.getsockname(), timeout=5)
+    s, _ = ls.accept()
+    s.settimeout(5)
+    calls = ["connect", "accept"]
+    for m in (b"a", b"bb", b"ccc"):
+        c.sendall(m)
+        calls.append("send")
+    got = b""
+    while len(got) < 6:
+        got += s.recv(1024)
+        calls.append("recv")
+    c.close()
+    calls.append("close")
+    end = s.recv(1024)
+    calls.append("recv")
+    after = tcp()
+    s.close()
+print(json.dumps({"loopback": lo, "the program's calls": calls, "received": got.decode(), "then recv": repr(end),
+                  "TCP counters meanwhile (/proc/net/snmp)": {k: after[k] - before[k] for k in
+                  ("ActiveOpens", "PassiveOpens", "OutSegs", "InSegs", "RetransSegs")}}))
+"""
+
+
+def observe_tcp_mechanics() -> dict:
+    r = probes.in_namespaces([sys.executable, "-I", "-c", TCP_MECHANICS], ("net",))
+    return json.loads(r["stdout"]) if r["ran"] else {"unavailable": r["why"]}
+
+
+def observe_facade() -> dict:
+    """The spinning servers and TCP's merged sends (observe_spin, shared with
+    recv-empty-spins), and what the kernel did for one connection's calls."""
+    return {**observe_spin(), "one connection in a private network namespace": observe_tcp_mechanics()}
+
+
+def hidden_mechanics(m: dict) -> str | None:
+    """What the kernel did that the program never saw, in words; None when not observed."""
+    counters = m.get("TCP counters meanwhile (/proc/net/snmp)")
+    if not counters:
+        return None
+    calls = m["the program's calls"]
+    sends = calls.count("send")
+    if not (counters["ActiveOpens"] >= 1 and counters["PassiveOpens"] >= 1 and counters["OutSegs"] > sends):
+        return None
+    return (f"for the program's calls ({', '.join(calls)}) the kernel made the handshake "
+            f"(ActiveOpens {counters['ActiveOpens']}, PassiveOpens {counters['PassiveOpens']}) and sent "
+            f"{counters['OutSegs']} TCP segments for its {sends} sends, none of which the program saw")
+
+
+@CLAIMS.claim("socket-facade", SEED, "A socket is a facade that hides TCP/IP and organises the data to fit the "
+              "protocol, so we need not understand TCP/UDP: a program that follows the socket's rules follows TCP's",
+              observe=observe_facade, alone=True)
 def judge_facade(seen: dict) -> Finding:
+    """Two halves: the facade hides TCP's mechanics (the kernel's segments and handshake
+    against the program's calls); and 'we need not understand TCP', which a byte stream
+    the program must frame, and the seed's own server spinning on end-of-file, refute."""
     merged = seen["tcp: three sends, one recv(1024)"] == "abbccc"
     spun = spins(seen["seed server"])
+    mechanics = seen.get("one connection in a private network namespace", {"unavailable": "not observed"})
+    hidden = hidden_mechanics(mechanics)
     evidence = {"three sends of a, bb, ccc; one recv(1024) got": seen["tcp: three sends, one recv(1024)"],
                 "the seed's own server after its client left": {k: seen["seed server"][k] for k in
-                ("empty recv lines after the disconnect", "while the observer worked: server CPU ns")}}
+                ("empty recv lines after the disconnect", "while the observer worked: server CPU ns")},
+                "one connection in a private network namespace": mechanics}
+    holds = (f"what holds: the socket hides TCP's mechanics: {hidden}" if hidden else
+             "whether the socket hides TCP's mechanics was not observed: "
+             + mechanics.get("unavailable", "the kernel's counters did not show it"))
     if merged or spun:  # either one is the program's job the socket does not do
-        evidence["so"] = ("the socket hands over a byte stream: message boundaries (framing)"
-                          + (" are lost (three sends came out as one recv)" if merged else "")
-                          + ", short reads and end-of-file are the program's job"
-                          + (", as the seed's own spinning server shows" if spun else ""))
+        evidence["so"] = (holds + "; what does not: 'we need not understand TCP': a socket hands over TCP's byte "
+                          "stream, so message boundaries are the program's job"
+                          + (" (three sends came out as one recv)" if merged else "")
+                          + ", and so is end-of-file" + (" (the seed's own server, not checking for recv's b'', "
+                                                          "spins)" if spun else ""))
         return Finding("refuted", evidence)
     if spun is None:
         return unverified("whether the seed's server spins (its sample was unclear), and TCP kept the three "
                           "sends apart this time", evidence)
+    if hidden:
+        evidence["so"] = holds
     return Finding("confirmed", evidence)
 
 
