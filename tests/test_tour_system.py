@@ -148,16 +148,31 @@ def test_integrity_judge_gives_each_verdict():
     assert L.judge_integrity(_integrity([], available=False)).verdict == "unverified"
 
 
+TODAY = (["write", "read", "write", "marker"], ["read", "marker", "write"])  # stdout a terminal, a pipe
+
+
 def test_flush_triggers_judge_gives_each_verdict():
-    def seen(tty, pipe):
-        return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe}}
-    q = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
-    assert q.verdict == "qualified" and "line-buffered" in q.condition and q.documentation
-    assert "at its newline" not in q.condition  # no marker seen: the newline's part is not claimed
-    marked = L.judge_flush_triggers(seen(["write", "read", "write", "marker"], ["read", "marker", "write"]))
-    assert "on the terminal 'hello\\n' was written at its newline" in marked.condition
-    assert L.judge_flush_triggers(seen(["write", "read"], ["write", "read"])).verdict == "confirmed"
-    assert L.judge_flush_triggers(seen(["read", "write"], ["read", "write"])).verdict == "refuted"
+    musl = {"available": True, "order": ["read", "write", "marker"]}
+
+    def seen(tty, pipe, c_library=musl):
+        return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe},
+                "libc": "glibc 2.36", "musl, stdout = tty": c_library}
+    q = L.judge_flush_triggers(seen(*TODAY))
+    assert q.verdict == "qualified" and q.condition == (
+        "the newline flushes only a line-buffered stream: on the terminal 'hello\\n' was written at its newline, "
+        "before the next call; on a pipe only at exit")
+    # the write before a read is glibc's, seen against musl: evidence, not a condition of the seed's claim
+    assert q.evidence["and"].startswith("with glibc 2.36, a read from a line-buffered input")
+    assert "built with musl read first" in q.evidence["and"]
+    assert "'intended': not required" in q.documentation and "_IO_new_file_underflow" in q.documentation
+    no_musl = L.judge_flush_triggers(seen(*TODAY, {"available": False, "why": "musl-gcc is not installed"}))
+    assert "musl" not in no_musl.evidence["and"] and "not run: musl-gcc is not installed" in str(no_musl.evidence)
+    assert L.judge_flush_triggers(seen(["write", "read", "write", "marker"],
+                                       ["write", "read", "write", "marker"])).verdict == "confirmed"
+    assert L.judge_flush_triggers(seen(["write", "read", "marker", "write"],
+                                       ["read", "marker", "write"])).verdict == "refuted"
+    unmarked = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
+    assert unmarked.verdict == "unverified" and "marker" in unmarked.missing
     blind = {"tty": {"available": False, "why": "no strace"}, "pipe": {"available": False, "why": "no strace"}}
     assert L.judge_flush_triggers(blind).verdict == "unverified"
 
@@ -170,6 +185,8 @@ def test_prompt_is_written_before_the_read_on_a_terminal_only():
     assert seen["tty"]["order"][0] == "write" and seen["pipe"]["order"][0] == "read"
     assert seen["tty"]["order"] == ["write", "read", "write", "marker"]  # "hello\n" written at its newline
     assert seen["pipe"]["order"] == ["read", "marker", "write"]  # a pipe's buffer written only at exit
+    if shutil.which("musl-gcc"):  # musl writes no prompt before the read: glibc's behaviour, not C's
+        assert seen["musl, stdout = tty"]["order"][0] == "read"
 
 
 def test_waits_judge_gives_each_verdict():

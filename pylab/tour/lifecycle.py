@@ -4,7 +4,9 @@ when stdio writes its buffers, what wait and waitpid do, and what fork and exec 
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shutil
 import tempfile
 
 from pylab.run import toolchain
@@ -85,18 +87,35 @@ def judge_integrity(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
+FLUSH_EVENTS = {"write(1": "write", "writev(1": "write", "read(0": "read", "getppid(": "marker"}
+
+
+def _prompt_order(binary, mode: str) -> dict:
+    """The prompt probe under strace: its writes to stdout, its read, the marker, in order."""
+    t = probes.strace([binary], trace="read,write,writev,getppid", mode=mode, stdin=b"lab\n")
+    if not t.available:
+        return {"available": False, "why": t.why}
+    order = [next(e for k, e in FLUSH_EVENTS.items() if k in ln) for ln in t.lines
+             if any(k in ln for k in FLUSH_EVENTS)]
+    return {"available": True, "order": order}
+
+
+def _musl_prompt() -> dict:
+    """The same probe built against musl (musl-gcc), on a terminal: another C library's
+    answer to the same reads and writes, where musl-gcc is installed."""
+    if shutil.which("musl-gcc") is None:
+        return {"available": False, "why": "musl-gcc is not installed (Debian: apt-get install musl-tools)"}
+    try:
+        binary = toolchain.build(probes.source("prompt"), flags=(*toolchain.FLAGS, "-Werror"), cc="musl-gcc")
+    except toolchain.ToolchainError as e:  # another C library is extra evidence: its absence stops nothing
+        return {"available": False, "why": f"musl-gcc could not build the probe: {e}"}
+    return _prompt_order(binary, "tty")
+
+
 def observe_flush_triggers() -> dict:
     binary = probes.build("prompt")
-    traces = {m: probes.strace([binary], trace="read,write,getppid", mode=m, stdin=b"lab\n") for m in ("tty", "pipe")}
-    out = {}
-    for m, t in traces.items():
-        if not t.available:
-            out[m] = {"available": False, "why": t.why}
-            continue
-        events = {"write(1": "write", "read(0": "read", "getppid(": "marker"}
-        order = [next(e for k, e in events.items() if k in ln) for ln in t.lines if any(k in ln for k in events)]
-        out[m] = {"available": True, "order": order}
-    return out
+    return {**{m: _prompt_order(binary, m) for m in ("tty", "pipe")}, "libc": " ".join(platform.libc_ver()),
+            "musl, stdout = tty": _musl_prompt()}
 
 
 def _newline_written(order: list[str]) -> bool | None:
@@ -109,24 +128,44 @@ def _newline_written(order: list[str]) -> bool | None:
 @CLAIMS.claim("stdio-flushes-on-newline", SEED, "stdio writes its buffer out when it fills or on certain "
               "characters, such as the newline and EOF", observe=observe_flush_triggers)
 def judge_flush_triggers(seen: dict) -> Finding:
+    """The newline: 'hello\n' written before the marker on a terminal (line-buffered) and on
+    a pipe (fully buffered). What else flushes (glibc's write before a read; musl's not) is
+    evidence, not a condition of the seed's claim."""
+    modes = ("tty", "pipe")
     evidence = {f"prompt probe, stdout = {m}: its writes, its read, the marker after 'hello\\n', in order":
-                v.get("order", v) for m, v in seen.items()}
-    if not all(v["available"] for v in seen.values()):
+                seen[m].get("order", seen[m]) for m in modes}
+    if not all(seen[m]["available"] for m in modes):
         return unverified("strace: the order of the prompt's write and the read was not seen", evidence)
-    tty_first, pipe_first = seen["tty"]["order"][:1], seen["pipe"]["order"][:1]
-    doc = ("C11 7.21.3: line-buffered streams are flushed on newline and when input is requested; "
-           "setvbuf(3); EOF is a condition a read reports, not a character stdio buffers")
-    if tty_first == ["write"] and pipe_first == ["read"]:
-        cond = []
-        if _newline_written(seen["tty"]["order"]) and _newline_written(seen["pipe"]["order"]) is False:
-            cond.append("the newline flushes only a line-buffered stream: on the terminal 'hello\\n' was written "
-                        "at its newline, before the next call; on a pipe only at exit")
-        cond.append(("and " if cond else "") + "a read from a line-buffered input flushes a line-buffered stdout "
-                    "too: the prompt without a newline was written before the read, on the terminal only")
-        return Finding("qualified", evidence, "; ".join(cond), documentation=doc)
-    if tty_first == ["write"] and pipe_first == ["write"]:
-        return Finding("confirmed", evidence)
-    return Finding("refuted", evidence)
+    doc = ("C11 7.21.3: a line-buffered stream's characters are intended to be transmitted when a new-line is "
+           "met, and when input is requested on an unbuffered stream or on a line-buffered one that needs "
+           "characters from the host environment ('intended': not required); glibc's libio "
+           "(_IO_new_file_underflow) flushes a line-buffered stdout before it reads a line-buffered or unbuffered "
+           "stream; setvbuf(3); EOF is a condition a read reports, not a character stdio buffers")
+    libc = seen.get("libc") or "this C library"
+    musl = seen.get("musl, stdout = tty", {"available": False, "why": "not tried"})
+    tty, pipe = seen["tty"]["order"], seen["pipe"]["order"]
+    if tty[:1] == ["write"] and pipe[:1] == ["read"]:
+        also = (f"with {libc}, a read from a line-buffered input (a terminal's stdin, set line-buffered) wrote a "
+                "line-buffered stdout out first: the prompt without a newline was written before the read, on the "
+                "terminal only")
+        if musl.get("available"):
+            evidence["the prompt probe built with musl (musl-gcc), stdout = tty"] = musl["order"]
+            if musl["order"][:1] == ["read"]:
+                also += "; the same probe built with musl read first and wrote the prompt only with 'hello\\n'"
+        else:
+            evidence["the prompt probe built with musl"] = f"not run: {musl.get('why')}"
+        evidence["and"] = also
+    nl_tty, nl_pipe = _newline_written(tty), _newline_written(pipe)
+    if nl_tty is None or nl_pipe is None:
+        return unverified("the marker call after 'hello\\n': whether the newline wrote it out was not seen",
+                          evidence)
+    if nl_tty and not nl_pipe:
+        return Finding("qualified", evidence, "the newline flushes only a line-buffered stream: on the terminal "
+                       "'hello\\n' was written at its newline, before the next call; on a pipe only at exit",
+                       documentation=doc)
+    if nl_tty and nl_pipe:
+        return Finding("confirmed", evidence, documentation=doc)
+    return Finding("refuted", evidence, documentation=doc)
 
 
 def observe_waits() -> dict:
