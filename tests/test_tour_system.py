@@ -143,6 +143,8 @@ def _integrity(calls, dup=2, available=True):
 def test_integrity_judge_gives_each_verdict():
     q = L.judge_integrity(_integrity(["write", "exit_group"]))
     assert q.verdict == "qualified" and "no fsync" in q.condition and "second time" in q.condition
+    assert "handed them to the kernel with write()" in q.condition and "not guaranteed to be on disk" in q.condition
+    assert "page cache" not in q.condition  # where the data was is not what strace shows
     assert "(one printf, 2 'before fork' lines on a pipe and 2 'before fork' lines on a file)" in q.condition
     assert L.judge_integrity(_integrity(["write", "fsync", "exit_group"], dup=1)).verdict == "confirmed"
     assert L.judge_integrity(_integrity([], available=False)).verdict == "unverified"

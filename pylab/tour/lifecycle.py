@@ -77,8 +77,8 @@ def judge_integrity(seen: dict) -> Finding:
     synced = any(c in ("fsync", "fdatasync", "sync", "syncfs") for c in calls)
     cond = []
     if not synced:
-        cond.append("for stdio's buffers only, and only as far as the kernel: exit wrote them with write() and "
-                    "called no fsync, so the data sat in the page cache, not on disk")
+        cond.append("for stdio's buffers only, and only as far as the kernel: exit() handed them to the kernel with "
+                    "write() and called no fsync (strace), so the data is not guaranteed to be on disk")
     if any(n > 1 for n in dup.values()):
         cond.append("and not after fork: a child's exit wrote the parent's unflushed buffer a second time "
                     "(one printf, " + " and ".join(f"{n} 'before fork' lines on a {m}" for m, n in dup.items()) + ")")
