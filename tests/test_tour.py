@@ -452,10 +452,16 @@ def test_fork_enomem_judges_give_each_verdict():
     assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "unverified"
     assert P.judge_fork_errors_rare(_nsfork(second="ok", ret="0")).verdict == "unverified"
     assert P.judge_fork_errors_rare(blind).verdict == "unverified"
+    # -1 is negative: the claim holds as it stands, and the evidence gives the exact value and errno
     minus_one = P.judge_fork_minus_one(_nsfork())
-    assert minus_one.verdict == "qualified" and "exactly -1" in minus_one.condition
+    assert minus_one.verdict == "confirmed" and minus_one.condition is None
+    assert minus_one.evidence["so"] == "the failing fork returned -1, exactly -1, and set errno (ENOMEM)"
+    assert "-1" in minus_one.documentation
     assert P.judge_fork_minus_one(_nsfork(ret="-2")).verdict == "confirmed"
-    assert P.judge_fork_minus_one(_nsfork(second="ok", ret="0")).verdict == "refuted"
+    assert P.judge_fork_minus_one(_nsfork(second="EAGAIN", ret="0")).verdict == "refuted"
+    # a fork that succeeded says nothing about what a failing one returns
+    succeeded = P.judge_fork_minus_one(_nsfork(second="ok", ret="0"))
+    assert succeeded.verdict == "unverified" and "succeeded" in succeeded.missing
     assert P.judge_fork_minus_one(blind).verdict == "unverified"
 
 
@@ -466,7 +472,7 @@ def test_fork_into_a_pid_namespace_whose_init_exited_fails_with_enomem_and_retur
     assert seen["MemAvailable kB"] > 64 * 1024
     assert rows["fork-enomem"]["verdict"] == "qualified"
     assert rows["fork-errors-rare"]["verdict"] == "refuted"
-    assert rows["fork-returns-minus-one"]["verdict"] == "qualified"
+    assert rows["fork-returns-minus-one"]["verdict"] == "confirmed"
 
 
 NS_INIT = {"child_getpid": "1", "child_getppid": "0", "parent_getpid": "20", "forked": "21", "child_stat_ppid": "20",

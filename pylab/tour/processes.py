@@ -453,14 +453,21 @@ def judge_fork_errors_rare(seen: dict) -> Finding:
 @CLAIMS.claim("fork-returns-minus-one", SEED, "fork returns a negative value on error",
               observe=observe_fork_enomem)
 def judge_fork_minus_one(seen: dict) -> Finding:
+    """A fork that failed (into a dead PID namespace): what it returned. -1 is negative:
+    confirmed, with the exact value and errno in the evidence; a fork that did not fail
+    shows nothing about errors (unverified)."""
     out, evidence = seen["nsfork"], _enomem_evidence(seen)
     if out.get("ran") is False or "ret" not in out:
         return unverified(f"a failing fork ({out.get('why') or out})", evidence)
+    if out.get("second") == "ok":
+        return unverified("a failing fork: the fork into a PID namespace whose init had exited succeeded", evidence)
     ret = int(out["ret"])
-    if ret == -1:
-        return Finding("qualified", evidence, "'negative' is exactly -1: the failing fork returned -1 "
-                       f"and set errno ({out['second']})", documentation="POSIX fork(): returns -1 on failure")
-    return Finding("confirmed" if ret < 0 else "refuted", evidence)
+    doc = "POSIX fork(): returns -1 to the parent on failure, no child is created, and errno is set"
+    if ret < 0:
+        evidence["so"] = (f"the failing fork returned {ret}" + (", exactly -1," if ret == -1 else "")
+                          + f" and set errno ({out['second']})")
+        return Finding("confirmed", evidence, documentation=doc)
+    return Finding("refuted", evidence, documentation=doc)
 
 
 def observe_fork_order(runs: int = ORDER_RUNS) -> dict[str, dict[str, int]]:
