@@ -163,7 +163,11 @@ def test_pid_range_judge_gives_each_verdict_from_the_kernel_word_size():
     assert lowered.verdict == "qualified" and "lowered to 1000" in lowered.condition
     assert P.judge_pid_range(_range(65536, 32)).verdict == "refuted"  # above the 32-bit ceiling
     wide = P.judge_pid_range(_range(4194304, 64))
-    assert wide.verdict == "qualified" and "up to 4194304" in wide.condition
+    assert wide.verdict == "qualified" and "PIDs run up to 4194303 on this 64-bit kernel" in wide.condition
+    # a 64-bit kernel at 32768 has the seed's range too: the condition is the setting, not a 32-bit kernel
+    same = P.judge_pid_range(_range(32768, 64))
+    assert same.verdict == "qualified" and same.condition.startswith("pid_max is 32768, as here")
+    assert "the kernel is 32-bit" not in same.condition and "not the seed's i386" in same.condition
     assert P.judge_pid_range(_range(32768, None)).verdict == "unverified"
 
 
@@ -196,7 +200,8 @@ def test_pid_t_and_pid1_judges_give_each_verdict():
     assert refuted.verdict == "refuted" and "long here, not int (the same size and signedness" in refuted.evidence["so"]
     assert P.judge_pid_t({**ilp32_long, "sizeof_pid_t": "8"}).verdict == "refuted"
     assert P.judge_pid1({"comm": "systemd", "cmdline": "/sbin/init", "ppid": 0}).verdict == "confirmed"
-    assert P.judge_pid1({"comm": "process_api", "cmdline": "/process_api", "ppid": 0}).verdict == "qualified"
+    role = P.judge_pid1({"comm": "process_api", "cmdline": "/process_api", "ppid": 0})
+    assert role.verdict == "qualified" and "(its parent is 0)" in role.condition and "first" not in role.condition
 
 
 GROUP_AS_ROOT = {"pgrp": "10", "parent": "10", "keeper": "11", "bystander": "12", "sender": "13", "lone": "14",
@@ -442,11 +447,14 @@ def _nsfork(second="ENOMEM", ret="-1", mem=8_000_000):
 
 
 def test_fork_enomem_judges_give_each_verdict():
+    # the machine is never run out of memory: ENOMEM with memory to spare is evidence, not a verdict on the claim
     q = P.judge_fork_enomem(_nsfork())
-    assert q.verdict == "qualified" and "had lost its init" in q.condition and q.documentation
-    assert P.judge_fork_enomem(_nsfork(second="ok", ret="0")).verdict == "refuted"
+    assert q.verdict == "unverified" and "running it out was not tried" in q.missing and q.documentation
+    assert "had lost its init: ENOMEM does not only mean out of memory" in q.evidence["so"]
+    other = P.judge_fork_enomem(_nsfork(second="ok", ret="0"))
+    assert other.verdict == "unverified" and "gave ok, not ENOMEM" in other.missing
     blind = {"nsfork": {"ran": False, "why": "unshare failed"}, "MemAvailable kB": 1}
-    assert P.judge_fork_enomem(blind).verdict == "unverified"
+    assert P.judge_fork_enomem(blind).verdict == "unverified" and "unshare failed" in P.judge_fork_enomem(blind).missing
     assert P.judge_fork_errors_rare(_nsfork()).verdict == "refuted"
     # the namespace's ENOMEM says nothing about memory when memory is short too, nor when there is none
     assert P.judge_fork_errors_rare(_nsfork(mem=1000)).verdict == "unverified"
@@ -470,7 +478,7 @@ def test_fork_into_a_pid_namespace_whose_init_exited_fails_with_enomem_and_retur
     assert seen["nsfork"]["init_was_pid1"] == "1"
     assert seen["nsfork"]["second"] == "ENOMEM" and seen["nsfork"]["ret"] == "-1"
     assert seen["MemAvailable kB"] > 64 * 1024
-    assert rows["fork-enomem"]["verdict"] == "qualified"
+    assert rows["fork-enomem"]["verdict"] == "unverified"
     assert rows["fork-errors-rare"]["verdict"] == "refuted"
     assert rows["fork-returns-minus-one"]["verdict"] == "confirmed"
 
