@@ -112,6 +112,8 @@ def test_ps_judges_give_each_verdict():
     assert "`ps -a -u x`, it was refused here (error: user name does not exist)" in posix.condition
     assert Y.judge_ps_aux(_ps(["PID", "TTY"], cols)).verdict == "refuted"
     assert Y.judge_ps_aux({"ps": None}).verdict == "unverified"
+    # with a user x, the same BSD columns would be the seed's listing unconditionally, not a condition
+    assert Y.judge_ps_aux(_ps(cols, cols, user_x=True)).verdict == "confirmed"
     refuted = Y.judge_stat_sw(_ps(cols, cols, stats=("S", "I<", "I<")))
     assert refuted.verdict == "refuted"
     assert refuted.evidence["STAT of kernel threads here (how many show each)"] == {"I<": 2, "S": 1}
@@ -195,7 +197,11 @@ def test_waits_judge_gives_each_verdict():
     w = {"state before wait": "Z", "after wait": "gone"}
     peek = ["peek 1 (WNOWAIT): pid 5 si_status 42; /proc says state Z", "peek 2 (WNOWAIT): pid 5 si_status 42; /proc says state Z"]
     q = L.judge_waits({"wait": w, "waitid_peek": peek, "sigchld_ignore": ["child ended: state -"]})
-    assert q.verdict == "qualified" and "WNOWAIT" in q.condition and "SIG_IGN" in q.condition
+    assert q.verdict == "qualified" and "SIG_IGN" in q.condition and q.condition.startswith("the parent keeps SIGCHLD")
+    # waitid's WNOWAIT is neither wait nor waitpid: evidence, not a condition of the claim
+    assert "WNOWAIT" not in q.condition and "WNOWAIT" in q.evidence["and"]
+    peeked = L.judge_waits({"wait": w, "waitid_peek": peek, "sigchld_ignore": []})
+    assert peeked.verdict == "confirmed" and "WNOWAIT" in peeked.evidence["and"]
     assert L.judge_waits({"wait": w, "waitid_peek": [], "sigchld_ignore": []}).verdict == "confirmed"
     assert L.judge_waits({"wait": {**w, "after wait": "Z"}, "waitid_peek": peek, "sigchld_ignore": []}).verdict == "refuted"
 

@@ -182,14 +182,13 @@ def judge_waits(seen: dict) -> Finding:
         return Finding("refuted", evidence)
     peeked = sum("(WNOWAIT)" in ln and "state Z" in ln for ln in peek) >= 2
     no_zombie = sum(ln == "child ended: state -" for ln in ignore) >= 1
-    cond = []
-    if peeked:
-        cond.append("waiting need not reap: waitid with WNOWAIT read the zombie's status twice and left it a zombie")
+    if peeked:  # another call than the two the seed names: what it shows is evidence
+        evidence["and"] = ("waitid, a third call, need not reap: with WNOWAIT it read the zombie's status twice and "
+                           "left it a zombie")
     if no_zombie:
-        cond.append("and a zombie need not exist: with SIGCHLD ignored (SIG_IGN) or SA_NOCLDWAIT the kernel reaps "
-                    "the child itself, and wait then fails with ECHILD")
-    if cond:
-        return Finding("qualified", evidence, "; ".join(cond))
+        return Finding("qualified", evidence, "the parent keeps SIGCHLD's default: with SIGCHLD ignored (SIG_IGN) "
+                       "or SA_NOCLDWAIT no zombie was left for wait to collect, the kernel reaped the child itself, "
+                       "and wait failed with ECHILD")
     return Finding("confirmed", evidence)
 
 

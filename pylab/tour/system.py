@@ -149,11 +149,12 @@ def judge_ps_aux(seen: dict) -> Finding:
     refused = posix.get("exit", 0) != 0
     because = (f": read as POSIX says, `ps -a -u x`, it was refused here ({posix.get('stderr', '').splitlines()[0]})"
                if refused and posix.get("stderr") else "")
+    doc = ("POSIX reads -aux as -a -u x (processes of user x); procps falls back to `ps aux` when there is no "
+           "such user (ps(1))")
+    if seen["a user named x exists"]:  # the BSD listing even so: the seed's listing, unconditionally here
+        return Finding("confirmed", evidence, documentation=doc)
     return Finding("qualified", evidence, "procps reads `ps -aux` as the BSD-style `ps aux` (the same columns "
-                   "here) only because no user named x exists" + because if not seen["a user named x exists"] else
-                   "a user named x exists, yet procps printed the BSD listing",
-                   documentation="POSIX reads -aux as -a -u x (processes of user x); procps falls back to "
-                   "`ps aux` when there is no such user (ps(1))")
+                   "here) only because no user named x exists" + because, documentation=doc)
 
 
 @CLAIMS.claim("ps-stat-sw", SEED, "Kernel threads show STAT SW, SWN or SW< (the seed's listing)", observe=observe_ps)
