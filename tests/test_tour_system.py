@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
     assert rows["wait-and-waitpid-reap"]["verdict"] == "qualified"
     table = L.read_syscall_table()
     assert table["execve"] is not None and table["execl"] is None
-    assert rows["fork-exec-library"]["verdict"] == "refuted"
+    assert rows["fork-exec-library"]["verdict"] == "qualified"
 
 
 def test_creds_judge_gives_each_verdict():
@@ -206,18 +207,42 @@ def test_waits_judge_gives_each_verdict():
     assert L.judge_waits({"wait": {**w, "after wait": "Z"}, "waitid_peek": peek, "sigchld_ignore": []}).verdict == "refuted"
 
 
-def test_fork_exec_judge_gives_each_verdict(tmp_path):
+def _fork_exec(tmp_path, **change):
     header = tmp_path / "unistd_64.h"
     header.write_text("#define __NR_clone 56\n#define __NR_fork 57\n#define __NR_execve 59\n")
-    table = L.read_syscall_table([str(header)])
-    assert table["execve"] == 59 and table["execl"] is None
-    f = L.judge_fork_exec({"table": table, "strace exec_demo": ["clone", "execve"]})
-    assert f.verdict == "refuted" and "POSIX, not ISO C" in f.documentation
+    return {"table": L.read_syscall_table([str(header)]), "strace exec_demo": ["clone", "execve"],
+            "C library": "glibc 2.36", "the C library exports": {n: True for n in L.LIBRARY_CALLS},
+            "declared by the ISO C11 headers (-std=c11)": {"fork": "undeclared", "execl": "undeclared"},
+            "declared with <unistd.h> (POSIX) added": {"fork": "declared", "execl": "declared"}, **change}
+
+
+def test_fork_exec_judge_gives_each_verdict(tmp_path):
+    seen = _fork_exec(tmp_path)
+    assert seen["table"]["execve"] == 59 and seen["table"]["execl"] is None
+    # library functions of the system's C library, wrapping system calls; ISO C declares neither
+    f = L.judge_fork_exec(seen)
+    assert f.verdict == "qualified" and f.condition.startswith("'C standard library' means the system's C library "
+                                                               "(glibc 2.36), not ISO C's")
+    assert "made clone and execve under strace" in f.condition and "POSIX" in f.documentation
     # the headers are named as what they are: not the running kernel's table
-    assert f.evidence[L.HEADERS_TABLE]["header"] == str(header) and "installed kernel headers" in L.HEADERS_TABLE
-    assert not any("kernel's system-call table" in k for k in f.evidence)
-    assert f.evidence["so"].startswith("the installed headers number fork and clone as system calls")
-    header.write_text("#define __NR_execl 400\n#define __NR_execve 59\n#define __NR_fork 2\n")
-    assert L.judge_fork_exec({"table": L.read_syscall_table([str(header)]), "strace exec_demo": []}).verdict == "confirmed"
-    blind = L.judge_fork_exec({"table": L.read_syscall_table([str(tmp_path / "none.h")]), "strace exec_demo": []})
-    assert blind.verdict == "unverified" and "installed kernel headers" in blind.missing
+    assert f.evidence[L.HEADERS_TABLE]["header"] == str(tmp_path / "unistd_64.h")
+    assert "installed kernel headers" in L.HEADERS_TABLE
+    iso = {"fork": "declared", "execl": "declared"}
+    assert L.judge_fork_exec({**seen, "declared by the ISO C11 headers (-std=c11)": iso}).verdict == "confirmed"
+    gone = {**seen["the C library exports"], "fork": False}
+    assert L.judge_fork_exec({**seen, "the C library exports": gone}).verdict == "refuted"
+    blind = L.judge_fork_exec({**seen, "the C library exports": {"unavailable": "no libc.so"}})
+    assert blind.verdict == "unverified" and "no libc.so" in blind.missing
+    unclear = {"fork": "could not tell: isoc.c does not compile", "execl": "undeclared"}
+    assert L.judge_fork_exec({**seen, "declared by the ISO C11 headers (-std=c11)": unclear}).verdict == "unverified"
+
+
+def test_iso_c_headers_declare_no_fork_and_unistd_does(tmp_path):
+    """This test's own look, with gcc directly: every ISO C11 header, -std=c11, names fork."""
+    src = tmp_path / "f.c"
+    src.write_text((L.probes.source("isoc")).read_text())
+    def compiles(*flags):
+        return subprocess.run(["gcc", "-std=c11", "-fsyntax-only", *flags, str(src)], capture_output=True).returncode == 0
+    assert not compiles("-DSYMBOL=fork") and compiles("-DSYMBOL=fork", "-DPOSIX") and compiles()
+    assert L.declared_by("fork", False) == "undeclared" and L.declared_by("fork", True) == "declared"
+    assert L.declared_by("execl", False) == "undeclared" and L.declared_by("execl", True) == "declared"

@@ -3,6 +3,8 @@ when stdio writes its buffers, what wait and waitpid do, and what fork and exec 
 (library functions or system calls). Same shape as every claim module."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import platform
 import re
@@ -210,26 +212,63 @@ def read_syscall_table(paths=SYSCALL_HEADERS) -> dict:
     return {"header": None}
 
 
+LIBRARY_CALLS = ("fork", "execl", "execvp", "execve")
+
+
+def declared_by(symbol: str, posix: bool) -> str:
+    """Build the isoc probe with -std=c11 naming `symbol`: every ISO C header, and
+    <unistd.h> too when `posix`. 'declared' or 'undeclared' (or why it could not tell)."""
+    flags = (*toolchain.FLAGS, "-Werror", "-std=c11", f"-DSYMBOL={symbol}", *(("-DPOSIX",) if posix else ()))
+    try:
+        toolchain.build(probes.source("isoc"), flags=flags)
+    except toolchain.CompileError as e:
+        return "undeclared" if f"'{symbol}' undeclared" in e.output.replace("\u2018", "'").replace("\u2019", "'") \
+            else f"could not tell: {e}"
+    return "declared"
+
+
 def observe_fork_exec() -> dict:
     t = probes.strace([toolchain.find("exec_demo").build()], trace="process")
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        exported = {name: hasattr(libc, name) for name in LIBRARY_CALLS}
+    except OSError as e:
+        exported = {"unavailable": str(e)}
     return {"table": read_syscall_table(),
             "strace exec_demo": sorted({c for c in t.calls if c.startswith("exec") or c in ("clone", "clone3", "fork")})
-            if t.available else t.why}
+            if t.available else t.why,
+            "C library": " ".join(platform.libc_ver()), "the C library exports": exported,
+            "declared by the ISO C11 headers (-std=c11)": {n: declared_by(n, False) for n in ("fork", "execl")},
+            "declared with <unistd.h> (POSIX) added": {n: declared_by(n, True) for n in ("fork", "execl")}}
 
 
 @CLAIMS.claim("fork-exec-library", SEED, "fork is a Linux library function; exec is a family of C standard "
               "library functions", observe=observe_fork_exec)
 def judge_fork_exec(seen: dict) -> Finding:
-    table = seen["table"]
-    evidence = {HEADERS_TABLE: table, "system calls exec_demo made (strace)": seen["strace exec_demo"]}
-    if table.get("header") is None:
-        return unverified("a list of system calls: the installed kernel headers' asm/unistd_64.h is not on this "
-                          "machine", evidence)
-    kernel_calls = table.get("execve") is not None and table.get("execl") is None and table.get("execvp") is None
-    if kernel_calls and (table.get("fork") is not None or table.get("clone") is not None):
-        evidence["so"] = ("the installed headers number fork and clone as system calls (glibc's fork() wraps clone, "
-                          "as strace shows); of the exec family only execve and execveat have numbers, "
-                          "execl/execvp/... are library functions over execve")
-        return Finding("refuted", evidence, documentation="exec* and fork are POSIX, not ISO C: the C standard "
-                       "library has neither (ISO C knows system(), not fork or exec)")
-    return Finding("confirmed", evidence)
+    """Library functions: the C library exports them (each a wrapper over a system call,
+    as strace shows). 'C standard library': ISO C's headers declare neither (while
+    <unistd.h> does), so it holds only for the system's C library, not ISO C's."""
+    table, exported = seen["table"], seen["the C library exports"]
+    iso, posix = seen["declared by the ISO C11 headers (-std=c11)"], seen["declared with <unistd.h> (POSIX) added"]
+    libc = seen.get("C library") or "this C library"
+    evidence = {f"{libc} exports (libc.so, ctypes)": exported, "system calls exec_demo made (strace)": seen["strace exec_demo"],
+                "declared by the ISO C11 headers alone (-std=c11)": iso, "declared with <unistd.h> (POSIX) added": posix,
+                HEADERS_TABLE: table}
+    doc = ("exec* and fork are POSIX (<unistd.h>), not ISO C: ISO C's library has system(), not fork or exec; "
+           "glibc's fork() is a wrapper over clone, execl/execvp/... call execve")
+    if "unavailable" in exported:
+        return unverified(f"the C library's exports ({exported['unavailable']})", evidence)
+    if not (exported.get("fork") and exported.get("execl") and exported.get("execve")):
+        return Finding("refuted", evidence, documentation=doc)  # not functions of the C library at all
+    if set(iso.values()) == {"declared"}:
+        return Finding("confirmed", evidence, documentation=doc)  # ISO C's headers declare them
+    if set(iso.values()) != {"undeclared"} or set(posix.values()) != {"declared"}:
+        return unverified("whether ISO C declares them: the -std=c11 builds did not tell (" + "; ".join(
+            f"{n}: {v}" for n, v in {**iso, **posix}.items() if v not in ("declared", "undeclared")) + ")", evidence)
+    calls = seen["strace exec_demo"]
+    wraps = (f", each a wrapper around a system call (exec_demo made {' and '.join(calls)} under strace)"
+             if isinstance(calls, list) and calls else "")
+    return Finding("qualified", evidence, f"'C standard library' means the system's C library ({libc}), not ISO C's: "
+                   f"fork, execl, execvp and execve are functions {libc} exports{wraps}; a program that includes every "
+                   "ISO C11 header (-std=c11) has neither fork nor execl declared, and with <unistd.h> (POSIX) it has "
+                   "both", documentation=doc)
