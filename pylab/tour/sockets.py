@@ -190,10 +190,10 @@ def judge_tw_recycle(seen: dict) -> Finding:
     if ev["tcp_tw_recycle"].startswith("absent"):
         ev = {**ev, "so": "the setting does not exist on this kernel: the file is absent and sysctl cannot read it"}
         return Finding("refuted", ev, documentation="tcp_tw_recycle was removed in Linux 4.12")
-    return Finding("qualified", ev, f"only where the kernel still has the setting, as this one does "
-                   f"(tcp_tw_recycle = {ev['tcp_tw_recycle']}); how it treats clients was not observed here",
-                   documentation="ip-sysctl.rst of kernels before 4.12: it drops connections from clients behind "
-                   "NAT (their timestamps disagree), and Linux 4.12 removed it")
+    return Finding("unverified", ev, missing=f"what the setting does: this kernel still has it (tcp_tw_recycle = "
+                   f"{ev['tcp_tw_recycle']}), and the host's settings are never changed, so fast recycling was not "
+                   "observed", documentation="ip-sysctl.rst of kernels before 4.12: it drops connections from clients "
+                   "behind NAT (their timestamps disagree), and Linux 4.12 removed it")
 
 
 TW_REUSE_MEANING = {"0": "off", "1": "on", "2": "on for loopback only"}
