@@ -85,6 +85,9 @@ def test_sched_judges_give_each_verdict():
     busy = Y.judge_sched_slices({**SCHED, "cpu_ms": "4"})
     assert busy.verdict == "qualified" and "0.1 CPUs' worth of its 40 ms" in busy.condition
     assert "busy" not in busy.condition  # why the CPUs were taken was not observed: no cause is claimed
+    fixed = Y.judge_sched_slices({**SCHED, "slice_after_ns": SCHED["slice_before_ns"]})
+    assert fixed.verdict == "qualified" and fixed.condition.startswith("what is scheduled is a thread")
+    assert "did not change it" in fixed.evidence["so"]  # a slice length is no condition
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "-1"}).verdict == "unverified"
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "500000000"}).verdict == "refuted"
     assert Y.judge_pcb(SCHED).verdict == "qualified"
