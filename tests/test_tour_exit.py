@@ -141,6 +141,8 @@ def test_zombie_holds_judge_refutes_when_something_is_not_kept(change):
 def test_zombie_holds_judge_gives_each_other_verdict():
     today = E.judge_zombie_holds(ZOMBIE_SEEN)
     assert today.verdict == "qualified" and "ru_nsignals is 0" in today.condition
+    assert today.condition.startswith("only its exit status, CPU times and page faults, not the signals")
+    assert "more than the seed lists" not in today.condition and "more than the seed lists" in today.evidence["and"]
     shown = today.evidence["/proc while a zombie"]
     assert shown["exit status (raw, /proc/PID/stat's exit_code field)"] == "1792, that is exit(7)"
     assert shown["schedstat (ns on a CPU, ns waiting to run, times run)"] == [20_000_000, 10, 3]
@@ -199,7 +201,9 @@ def test_five_states_judge_gives_each_verdict():
     assert E.judge_states({"made": classic, "visible": {"S (sleeping)": 2}}).verdict == "confirmed"
     traced = E.judge_states({"made": {**classic, "traced": "t (tracing stop)"}, "visible": {"I (idle)": 3}})
     assert traced.verdict == "qualified" and traced.evidence["not among the classic five (R S D T Z)"] == ["I", "t"]
-    assert "t refines T" in traced.condition and traced.documentation
+    assert "t, which refines T" in traced.condition and traced.documentation
+    assert traced.condition.startswith("counting each state this kernel adds as the classic one it refines")
+    assert "2.4" not in traced.condition  # what 2.4 had is not observed here
     assert E.judge_states({"made": classic, "visible": {"Q (quantum)": 1}}).verdict == "refuted"
     assert E.judge_states({"made": {"in pause()": "S (sleeping)"}, "visible": {}}).verdict == "refuted"  # no Z
 

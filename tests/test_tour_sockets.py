@@ -2,6 +2,8 @@
 every verdict it can give. (The experiments and the live verdicts: test_sockets_seed.py.)"""
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from pylab.sockets import spin
@@ -100,8 +102,9 @@ def test_tw_recycle_judge_gives_each_verdict():
     gone = S.judge_tw_recycle(_advice())
     assert gone.verdict == "refuted" and "4.12" in gone.documentation
     old_kernel = S.judge_tw_recycle(_advice(recycle="0"))
-    assert old_kernel.verdict == "qualified" and "tcp_tw_recycle = 0" in old_kernel.condition
-    assert "NAT" not in old_kernel.condition and "NAT" in old_kernel.documentation  # read, not observed
+    # a kernel that still has it: what it does was not observed, which is never a qualification
+    assert old_kernel.verdict == "unverified" and "tcp_tw_recycle = 0" in old_kernel.missing
+    assert "NAT" not in old_kernel.missing and "NAT" in old_kernel.documentation  # read, not observed
 
 
 def _tried(off, on):
@@ -128,13 +131,21 @@ def test_tw_reuse_judge_gives_each_verdict():
 
 
 def test_fin_timeout_judge_gives_each_verdict():
-    refuted = S.judge_fin_timeout(_advice())
-    assert refuted.verdict == "refuted" and "still starts at 60.0 s" in refuted.evidence["so"]
+    # set to 30, the orphaned FIN_WAIT_2's timer follows (60 -> 30), TIME_WAIT's stays at 60
+    q = S.judge_fin_timeout(_advice())
+    assert q.verdict == "qualified" and q.condition.startswith("'TIMEOUT' is the orphaned FIN_WAIT_2 timeout")
+    assert "FIN_WAIT_2 started at 30.0 s (on the host, at 60: 60.0 s)" in q.condition
+    assert "a fresh TIME_WAIT started at 60.0 s" in q.condition and "TCP_TIMEWAIT_LEN" in q.documentation
     follows = {**NETNS, "tcp_fin_timeout=30": {"a fresh TIME_WAIT's timer (s)": 30.0, "an orphaned FIN_WAIT_2's timer (s)": 30.0}}
     assert S.judge_fin_timeout(_advice(netns=follows)).verdict == "confirmed"  # TIME_WAIT followed the setting
+    neither = {**NETNS, "tcp_fin_timeout=30": {"a fresh TIME_WAIT's timer (s)": 60.0, "an orphaned FIN_WAIT_2's timer (s)": 60.0}}
+    assert S.judge_fin_timeout(_advice(netns=neither)).verdict == "refuted"
+    # no namespace: the host alone tells only when its setting is not the TIME_WAIT's 60 s
     same = S.judge_fin_timeout(_advice(netns=NO_NS))
     assert same.verdict == "unverified" and "60 s" in same.missing
-    assert S.judge_fin_timeout(_advice(netns=NO_NS, fin=30, tw_left=59.0)).verdict == "refuted"
+    admin = S.judge_fin_timeout(_advice(netns=NO_NS, fin=30, tw_left=59.0, fw2=29.9))
+    assert admin.verdict == "qualified" and "on the host" in admin.condition and "(on the host, at" not in admin.condition
+    assert S.judge_fin_timeout(_advice(netns=NO_NS, fin=30, tw_left=59.0, fw2=59.9)).verdict == "refuted"
 
 
 def test_sysctl_defaults_and_cure_judges_give_each_verdict():
@@ -148,13 +159,16 @@ def test_sysctl_defaults_and_cure_judges_give_each_verdict():
     assert S.judge_sysctls_cure_bind(_advice(netns=NO_NS)).verdict == "unverified"
 
 
-def test_private_network_namespace_shows_the_defaults_and_what_the_settings_change():
+def test_private_network_namespace_shows_the_defaults_and_what_the_settings_change(tour_run):
     ns = S.observe_netns()
     assert "unavailable" not in ns, ns  # root and unprivileged users both get one here
     assert ns["loopback"] == "up"
     assert ns["defaults"]["tcp_tw_reuse"] == "2" and ns["defaults"]["tcp_syncookies"] == "1"
     timers = ns["tcp_fin_timeout=30"]
     assert timers["a fresh TIME_WAIT's timer (s)"] > 55 and abs(timers["an orphaned FIN_WAIT_2's timer (s)"] - 30) <= 1
+    # so the live verdict: the setting changes FIN_WAIT_2's default timeout, not TIME_WAIT's
+    fin = next(r for r in json.loads(tour_run.stdout)["claims"] if r["id"] == "sysctl-fin-timeout")
+    assert fin["verdict"] == "qualified" and "FIN_WAIT_2 started at 30" in fin["condition"]
     tried = ns["connect() onto a TIME_WAIT 4-tuple"]
     assert tried["tcp_tw_reuse=0"]["reused"] is False and tried["tcp_tw_reuse=1"]["reused"] is True
     assert ns["with it, a server restart on its port in TIME_WAIT (no SO_REUSEADDR)"] == "EADDRINUSE"

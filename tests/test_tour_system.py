@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_live_verdicts_follow_what_this_test_observes(rows):
     assert rows["wait-and-waitpid-reap"]["verdict"] == "qualified"
     table = L.read_syscall_table()
     assert table["execve"] is not None and table["execl"] is None
-    assert rows["fork-exec-library"]["verdict"] == "refuted"
+    assert rows["fork-exec-library"]["verdict"] == "qualified"
 
 
 def test_creds_judge_gives_each_verdict():
@@ -84,6 +85,9 @@ def test_sched_judges_give_each_verdict():
     busy = Y.judge_sched_slices({**SCHED, "cpu_ms": "4"})
     assert busy.verdict == "qualified" and "0.1 CPUs' worth of its 40 ms" in busy.condition
     assert "busy" not in busy.condition  # why the CPUs were taken was not observed: no cause is claimed
+    fixed = Y.judge_sched_slices({**SCHED, "slice_after_ns": SCHED["slice_before_ns"]})
+    assert fixed.verdict == "qualified" and fixed.condition.startswith("what is scheduled is a thread")
+    assert "did not change it" in fixed.evidence["so"]  # a slice length is no condition
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "-1"}).verdict == "unverified"
     assert Y.judge_sched_slices({**SCHED, "slice_before_ns": "500000000"}).verdict == "refuted"
     assert Y.judge_pcb(SCHED).verdict == "qualified"
@@ -112,6 +116,8 @@ def test_ps_judges_give_each_verdict():
     assert "`ps -a -u x`, it was refused here (error: user name does not exist)" in posix.condition
     assert Y.judge_ps_aux(_ps(["PID", "TTY"], cols)).verdict == "refuted"
     assert Y.judge_ps_aux({"ps": None}).verdict == "unverified"
+    # with a user x, the same BSD columns would be the seed's listing unconditionally, not a condition
+    assert Y.judge_ps_aux(_ps(cols, cols, user_x=True)).verdict == "confirmed"
     refuted = Y.judge_stat_sw(_ps(cols, cols, stats=("S", "I<", "I<")))
     assert refuted.verdict == "refuted"
     assert refuted.evidence["STAT of kernel threads here (how many show each)"] == {"I<": 2, "S": 1}
@@ -143,21 +149,38 @@ def _integrity(calls, dup=2, available=True):
 def test_integrity_judge_gives_each_verdict():
     q = L.judge_integrity(_integrity(["write", "exit_group"]))
     assert q.verdict == "qualified" and "no fsync" in q.condition and "second time" in q.condition
+    assert "handed them to the kernel with write()" in q.condition and "not guaranteed to be on disk" in q.condition
+    assert "page cache" not in q.condition  # where the data was is not what strace shows
     assert "(one printf, 2 'before fork' lines on a pipe and 2 'before fork' lines on a file)" in q.condition
     assert L.judge_integrity(_integrity(["write", "fsync", "exit_group"], dup=1)).verdict == "confirmed"
     assert L.judge_integrity(_integrity([], available=False)).verdict == "unverified"
 
 
+TODAY = (["write", "read", "write", "marker"], ["read", "marker", "write"])  # stdout a terminal, a pipe
+
+
 def test_flush_triggers_judge_gives_each_verdict():
-    def seen(tty, pipe):
-        return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe}}
-    q = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
-    assert q.verdict == "qualified" and "line-buffered" in q.condition and q.documentation
-    assert "at its newline" not in q.condition  # no marker seen: the newline's part is not claimed
-    marked = L.judge_flush_triggers(seen(["write", "read", "write", "marker"], ["read", "marker", "write"]))
-    assert "on the terminal 'hello\\n' was written at its newline" in marked.condition
-    assert L.judge_flush_triggers(seen(["write", "read"], ["write", "read"])).verdict == "confirmed"
-    assert L.judge_flush_triggers(seen(["read", "write"], ["read", "write"])).verdict == "refuted"
+    musl = {"available": True, "order": ["read", "write", "marker"]}
+
+    def seen(tty, pipe, c_library=musl):
+        return {"tty": {"available": True, "order": tty}, "pipe": {"available": True, "order": pipe},
+                "libc": "glibc 2.36", "musl, stdout = tty": c_library}
+    q = L.judge_flush_triggers(seen(*TODAY))
+    assert q.verdict == "qualified" and q.condition == (
+        "the newline flushes only a line-buffered stream: on the terminal 'hello\\n' was written at its newline, "
+        "before the next call; on a pipe only at exit")
+    # the write before a read is glibc's, seen against musl: evidence, not a condition of the seed's claim
+    assert q.evidence["and"].startswith("with glibc 2.36, a read from a line-buffered input")
+    assert "built with musl read first" in q.evidence["and"]
+    assert "'intended': not required" in q.documentation and "_IO_new_file_underflow" in q.documentation
+    no_musl = L.judge_flush_triggers(seen(*TODAY, {"available": False, "why": "musl-gcc is not installed"}))
+    assert "musl" not in no_musl.evidence["and"] and "not run: musl-gcc is not installed" in str(no_musl.evidence)
+    assert L.judge_flush_triggers(seen(["write", "read", "write", "marker"],
+                                       ["write", "read", "write", "marker"])).verdict == "confirmed"
+    assert L.judge_flush_triggers(seen(["write", "read", "marker", "write"],
+                                       ["read", "marker", "write"])).verdict == "refuted"
+    unmarked = L.judge_flush_triggers(seen(["write", "read"], ["read", "write"]))
+    assert unmarked.verdict == "unverified" and "marker" in unmarked.missing
     blind = {"tty": {"available": False, "why": "no strace"}, "pipe": {"available": False, "why": "no strace"}}
     assert L.judge_flush_triggers(blind).verdict == "unverified"
 
@@ -170,29 +193,59 @@ def test_prompt_is_written_before_the_read_on_a_terminal_only():
     assert seen["tty"]["order"][0] == "write" and seen["pipe"]["order"][0] == "read"
     assert seen["tty"]["order"] == ["write", "read", "write", "marker"]  # "hello\n" written at its newline
     assert seen["pipe"]["order"] == ["read", "marker", "write"]  # a pipe's buffer written only at exit
+    if shutil.which("musl-gcc"):  # musl writes no prompt before the read: glibc's behaviour, not C's
+        assert seen["musl, stdout = tty"]["order"][0] == "read"
 
 
 def test_waits_judge_gives_each_verdict():
     w = {"state before wait": "Z", "after wait": "gone"}
     peek = ["peek 1 (WNOWAIT): pid 5 si_status 42; /proc says state Z", "peek 2 (WNOWAIT): pid 5 si_status 42; /proc says state Z"]
     q = L.judge_waits({"wait": w, "waitid_peek": peek, "sigchld_ignore": ["child ended: state -"]})
-    assert q.verdict == "qualified" and "WNOWAIT" in q.condition and "SIG_IGN" in q.condition
+    assert q.verdict == "qualified" and "SIG_IGN" in q.condition and q.condition.startswith("the parent keeps SIGCHLD")
+    # waitid's WNOWAIT is neither wait nor waitpid: evidence, not a condition of the claim
+    assert "WNOWAIT" not in q.condition and "WNOWAIT" in q.evidence["and"]
+    peeked = L.judge_waits({"wait": w, "waitid_peek": peek, "sigchld_ignore": []})
+    assert peeked.verdict == "confirmed" and "WNOWAIT" in peeked.evidence["and"]
     assert L.judge_waits({"wait": w, "waitid_peek": [], "sigchld_ignore": []}).verdict == "confirmed"
     assert L.judge_waits({"wait": {**w, "after wait": "Z"}, "waitid_peek": peek, "sigchld_ignore": []}).verdict == "refuted"
 
 
-def test_fork_exec_judge_gives_each_verdict(tmp_path):
+def _fork_exec(tmp_path, **change):
     header = tmp_path / "unistd_64.h"
     header.write_text("#define __NR_clone 56\n#define __NR_fork 57\n#define __NR_execve 59\n")
-    table = L.read_syscall_table([str(header)])
-    assert table["execve"] == 59 and table["execl"] is None
-    f = L.judge_fork_exec({"table": table, "strace exec_demo": ["clone", "execve"]})
-    assert f.verdict == "refuted" and "POSIX, not ISO C" in f.documentation
+    return {"table": L.read_syscall_table([str(header)]), "strace exec_demo": ["clone", "execve"],
+            "C library": "glibc 2.36", "the C library exports": {n: True for n in L.LIBRARY_CALLS},
+            "declared by the ISO C11 headers (-std=c11)": {"fork": "undeclared", "execl": "undeclared"},
+            "declared with <unistd.h> (POSIX) added": {"fork": "declared", "execl": "declared"}, **change}
+
+
+def test_fork_exec_judge_gives_each_verdict(tmp_path):
+    seen = _fork_exec(tmp_path)
+    assert seen["table"]["execve"] == 59 and seen["table"]["execl"] is None
+    # library functions of the system's C library, wrapping system calls; ISO C declares neither
+    f = L.judge_fork_exec(seen)
+    assert f.verdict == "qualified" and f.condition.startswith("'C standard library' means the system's C library "
+                                                               "(glibc 2.36), not ISO C's")
+    assert "made clone and execve under strace" in f.condition and "POSIX" in f.documentation
     # the headers are named as what they are: not the running kernel's table
-    assert f.evidence[L.HEADERS_TABLE]["header"] == str(header) and "installed kernel headers" in L.HEADERS_TABLE
-    assert not any("kernel's system-call table" in k for k in f.evidence)
-    assert f.evidence["so"].startswith("the installed headers number fork and clone as system calls")
-    header.write_text("#define __NR_execl 400\n#define __NR_execve 59\n#define __NR_fork 2\n")
-    assert L.judge_fork_exec({"table": L.read_syscall_table([str(header)]), "strace exec_demo": []}).verdict == "confirmed"
-    blind = L.judge_fork_exec({"table": L.read_syscall_table([str(tmp_path / "none.h")]), "strace exec_demo": []})
-    assert blind.verdict == "unverified" and "installed kernel headers" in blind.missing
+    assert f.evidence[L.HEADERS_TABLE]["header"] == str(tmp_path / "unistd_64.h")
+    assert "installed kernel headers" in L.HEADERS_TABLE
+    iso = {"fork": "declared", "execl": "declared"}
+    assert L.judge_fork_exec({**seen, "declared by the ISO C11 headers (-std=c11)": iso}).verdict == "confirmed"
+    gone = {**seen["the C library exports"], "fork": False}
+    assert L.judge_fork_exec({**seen, "the C library exports": gone}).verdict == "refuted"
+    blind = L.judge_fork_exec({**seen, "the C library exports": {"unavailable": "no libc.so"}})
+    assert blind.verdict == "unverified" and "no libc.so" in blind.missing
+    unclear = {"fork": "could not tell: isoc.c does not compile", "execl": "undeclared"}
+    assert L.judge_fork_exec({**seen, "declared by the ISO C11 headers (-std=c11)": unclear}).verdict == "unverified"
+
+
+def test_iso_c_headers_declare_no_fork_and_unistd_does(tmp_path):
+    """This test's own look, with gcc directly: every ISO C11 header, -std=c11, names fork."""
+    src = tmp_path / "f.c"
+    src.write_text((L.probes.source("isoc")).read_text())
+    def compiles(*flags):
+        return subprocess.run(["gcc", "-std=c11", "-fsyntax-only", *flags, str(src)], capture_output=True).returncode == 0
+    assert not compiles("-DSYMBOL=fork") and compiles("-DSYMBOL=fork", "-DPOSIX") and compiles()
+    assert L.declared_by("fork", False) == "undeclared" and L.declared_by("fork", True) == "declared"
+    assert L.declared_by("execl", False) == "undeclared" and L.declared_by("execl", True) == "declared"

@@ -275,10 +275,11 @@ def judge_zombie_holds(seen: dict) -> Finding:
                       f"maxrss {ru.get('maxrss_kb')} kB; a SIGUSR1 sent to it changed nothing (schedstat still "
                       f"{again['schedstat']}), where a sleeping process would have been woken by it (to run its "
                       "handler or, by default, to die)")
+    evidence["and"] = ("it keeps more than the seed lists: its PID and its process-table entry (/proc still shows "
+                       "it), credentials, context switches, maxrss")
     if faults > 0 and signals == 0:
-        return Finding("qualified", evidence, "not the signals: wait4's ru_nsignals is 0 although the child "
-                       "handled a SIGUSR1; and it keeps more than the seed lists: its PID and its process-table "
-                       "entry (/proc still shows it), credentials, context switches, maxrss",
+        return Finding("qualified", evidence, "only its exit status, CPU times and page faults, not the signals it "
+                       "received: wait4's ru_nsignals is 0 although the child handled a SIGUSR1",
                        documentation="getrusage(2): ru_nsignals is unmaintained on Linux (always 0)")
     if faults > 0:
         return Finding("confirmed", evidence)
@@ -408,6 +409,6 @@ def judge_states(seen: dict) -> Finding:
     unknown = [x for x in extra if x not in REFINEMENTS]
     if unknown:
         return Finding("refuted", evidence)
-    return Finding("qualified", evidence, "five classic states (Linux 2.4 had exactly those); today's "
-                   "kernel shows refinements of them too: " + "; ".join(f"{x} refines {REFINEMENTS[x]}" for x in extra),
-                   documentation="fs/proc/array.c task_state_array: R S D T t X Z P I")
+    return Finding("qualified", evidence, "counting each state this kernel adds as the classic one it refines: "
+                   "besides R S D T Z it showed " + "; ".join(f"{x}, which refines {REFINEMENTS[x]}" for x in extra),
+                   documentation="fs/proc/array.c task_state_array (this kernel's): R S D T t X Z P I")

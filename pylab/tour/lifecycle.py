@@ -3,8 +3,12 @@ when stdio writes its buffers, what wait and waitpid do, and what fork and exec 
 (library functions or system calls). Same shape as every claim module."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
+import platform
 import re
+import shutil
 import tempfile
 
 from pylab.run import toolchain
@@ -75,8 +79,8 @@ def judge_integrity(seen: dict) -> Finding:
     synced = any(c in ("fsync", "fdatasync", "sync", "syncfs") for c in calls)
     cond = []
     if not synced:
-        cond.append("for stdio's buffers only, and only as far as the kernel: exit wrote them with write() and "
-                    "called no fsync, so the data sat in the page cache, not on disk")
+        cond.append("for stdio's buffers only, and only as far as the kernel: exit() handed them to the kernel with "
+                    "write() and called no fsync (strace), so the data is not guaranteed to be on disk")
     if any(n > 1 for n in dup.values()):
         cond.append("and not after fork: a child's exit wrote the parent's unflushed buffer a second time "
                     "(one printf, " + " and ".join(f"{n} 'before fork' lines on a {m}" for m, n in dup.items()) + ")")
@@ -85,18 +89,35 @@ def judge_integrity(seen: dict) -> Finding:
     return Finding("confirmed", evidence)
 
 
+FLUSH_EVENTS = {"write(1": "write", "writev(1": "write", "read(0": "read", "getppid(": "marker"}
+
+
+def _prompt_order(binary, mode: str) -> dict:
+    """The prompt probe under strace: its writes to stdout, its read, the marker, in order."""
+    t = probes.strace([binary], trace="read,write,writev,getppid", mode=mode, stdin=b"lab\n")
+    if not t.available:
+        return {"available": False, "why": t.why}
+    order = [next(e for k, e in FLUSH_EVENTS.items() if k in ln) for ln in t.lines
+             if any(k in ln for k in FLUSH_EVENTS)]
+    return {"available": True, "order": order}
+
+
+def _musl_prompt() -> dict:
+    """The same probe built against musl (musl-gcc), on a terminal: another C library's
+    answer to the same reads and writes, where musl-gcc is installed."""
+    if shutil.which("musl-gcc") is None:
+        return {"available": False, "why": "musl-gcc is not installed (Debian: apt-get install musl-tools)"}
+    try:
+        binary = toolchain.build(probes.source("prompt"), flags=(*toolchain.FLAGS, "-Werror"), cc="musl-gcc")
+    except toolchain.ToolchainError as e:  # another C library is extra evidence: its absence stops nothing
+        return {"available": False, "why": f"musl-gcc could not build the probe: {e}"}
+    return _prompt_order(binary, "tty")
+
+
 def observe_flush_triggers() -> dict:
     binary = probes.build("prompt")
-    traces = {m: probes.strace([binary], trace="read,write,getppid", mode=m, stdin=b"lab\n") for m in ("tty", "pipe")}
-    out = {}
-    for m, t in traces.items():
-        if not t.available:
-            out[m] = {"available": False, "why": t.why}
-            continue
-        events = {"write(1": "write", "read(0": "read", "getppid(": "marker"}
-        order = [next(e for k, e in events.items() if k in ln) for ln in t.lines if any(k in ln for k in events)]
-        out[m] = {"available": True, "order": order}
-    return out
+    return {**{m: _prompt_order(binary, m) for m in ("tty", "pipe")}, "libc": " ".join(platform.libc_ver()),
+            "musl, stdout = tty": _musl_prompt()}
 
 
 def _newline_written(order: list[str]) -> bool | None:
@@ -109,24 +130,44 @@ def _newline_written(order: list[str]) -> bool | None:
 @CLAIMS.claim("stdio-flushes-on-newline", SEED, "stdio writes its buffer out when it fills or on certain "
               "characters, such as the newline and EOF", observe=observe_flush_triggers)
 def judge_flush_triggers(seen: dict) -> Finding:
+    """The newline: 'hello\n' written before the marker on a terminal (line-buffered) and on
+    a pipe (fully buffered). What else flushes (glibc's write before a read; musl's not) is
+    evidence, not a condition of the seed's claim."""
+    modes = ("tty", "pipe")
     evidence = {f"prompt probe, stdout = {m}: its writes, its read, the marker after 'hello\\n', in order":
-                v.get("order", v) for m, v in seen.items()}
-    if not all(v["available"] for v in seen.values()):
+                seen[m].get("order", seen[m]) for m in modes}
+    if not all(seen[m]["available"] for m in modes):
         return unverified("strace: the order of the prompt's write and the read was not seen", evidence)
-    tty_first, pipe_first = seen["tty"]["order"][:1], seen["pipe"]["order"][:1]
-    doc = ("C11 7.21.3: line-buffered streams are flushed on newline and when input is requested; "
-           "setvbuf(3); EOF is a condition a read reports, not a character stdio buffers")
-    if tty_first == ["write"] and pipe_first == ["read"]:
-        cond = []
-        if _newline_written(seen["tty"]["order"]) and _newline_written(seen["pipe"]["order"]) is False:
-            cond.append("the newline flushes only a line-buffered stream: on the terminal 'hello\\n' was written "
-                        "at its newline, before the next call; on a pipe only at exit")
-        cond.append(("and " if cond else "") + "a read from a line-buffered input flushes a line-buffered stdout "
-                    "too: the prompt without a newline was written before the read, on the terminal only")
-        return Finding("qualified", evidence, "; ".join(cond), documentation=doc)
-    if tty_first == ["write"] and pipe_first == ["write"]:
-        return Finding("confirmed", evidence)
-    return Finding("refuted", evidence)
+    doc = ("C11 7.21.3: a line-buffered stream's characters are intended to be transmitted when a new-line is "
+           "met, and when input is requested on an unbuffered stream or on a line-buffered one that needs "
+           "characters from the host environment ('intended': not required); glibc's libio "
+           "(_IO_new_file_underflow) flushes a line-buffered stdout before it reads a line-buffered or unbuffered "
+           "stream; setvbuf(3); EOF is a condition a read reports, not a character stdio buffers")
+    libc = seen.get("libc") or "this C library"
+    musl = seen.get("musl, stdout = tty", {"available": False, "why": "not tried"})
+    tty, pipe = seen["tty"]["order"], seen["pipe"]["order"]
+    if tty[:1] == ["write"] and pipe[:1] == ["read"]:
+        also = (f"with {libc}, a read from a line-buffered input (a terminal's stdin, set line-buffered) wrote a "
+                "line-buffered stdout out first: the prompt without a newline was written before the read, on the "
+                "terminal only")
+        if musl.get("available"):
+            evidence["the prompt probe built with musl (musl-gcc), stdout = tty"] = musl["order"]
+            if musl["order"][:1] == ["read"]:
+                also += "; the same probe built with musl read first and wrote the prompt only with 'hello\\n'"
+        else:
+            evidence["the prompt probe built with musl"] = f"not run: {musl.get('why')}"
+        evidence["and"] = also
+    nl_tty, nl_pipe = _newline_written(tty), _newline_written(pipe)
+    if nl_tty is None or nl_pipe is None:
+        return unverified("the marker call after 'hello\\n': whether the newline wrote it out was not seen",
+                          evidence)
+    if nl_tty and not nl_pipe:
+        return Finding("qualified", evidence, "the newline flushes only a line-buffered stream: on the terminal "
+                       "'hello\\n' was written at its newline, before the next call; on a pipe only at exit",
+                       documentation=doc)
+    if nl_tty and nl_pipe:
+        return Finding("confirmed", evidence, documentation=doc)
+    return Finding("refuted", evidence, documentation=doc)
 
 
 def observe_waits() -> dict:
@@ -143,14 +184,13 @@ def judge_waits(seen: dict) -> Finding:
         return Finding("refuted", evidence)
     peeked = sum("(WNOWAIT)" in ln and "state Z" in ln for ln in peek) >= 2
     no_zombie = sum(ln == "child ended: state -" for ln in ignore) >= 1
-    cond = []
-    if peeked:
-        cond.append("waiting need not reap: waitid with WNOWAIT read the zombie's status twice and left it a zombie")
+    if peeked:  # another call than the two the seed names: what it shows is evidence
+        evidence["and"] = ("waitid, a third call, need not reap: with WNOWAIT it read the zombie's status twice and "
+                           "left it a zombie")
     if no_zombie:
-        cond.append("and a zombie need not exist: with SIGCHLD ignored (SIG_IGN) or SA_NOCLDWAIT the kernel reaps "
-                    "the child itself, and wait then fails with ECHILD")
-    if cond:
-        return Finding("qualified", evidence, "; ".join(cond))
+        return Finding("qualified", evidence, "the parent keeps SIGCHLD's default: with SIGCHLD ignored (SIG_IGN) "
+                       "or SA_NOCLDWAIT no zombie was left for wait to collect, the kernel reaped the child itself, "
+                       "and wait failed with ECHILD")
     return Finding("confirmed", evidence)
 
 
@@ -172,26 +212,63 @@ def read_syscall_table(paths=SYSCALL_HEADERS) -> dict:
     return {"header": None}
 
 
+LIBRARY_CALLS = ("fork", "execl", "execvp", "execve")
+
+
+def declared_by(symbol: str, posix: bool) -> str:
+    """Build the isoc probe with -std=c11 naming `symbol`: every ISO C header, and
+    <unistd.h> too when `posix`. 'declared' or 'undeclared' (or why it could not tell)."""
+    flags = (*toolchain.FLAGS, "-Werror", "-std=c11", f"-DSYMBOL={symbol}", *(("-DPOSIX",) if posix else ()))
+    try:
+        toolchain.build(probes.source("isoc"), flags=flags)
+    except toolchain.CompileError as e:
+        return "undeclared" if f"'{symbol}' undeclared" in e.output.replace("\u2018", "'").replace("\u2019", "'") \
+            else f"could not tell: {e}"
+    return "declared"
+
+
 def observe_fork_exec() -> dict:
     t = probes.strace([toolchain.find("exec_demo").build()], trace="process")
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        exported = {name: hasattr(libc, name) for name in LIBRARY_CALLS}
+    except OSError as e:
+        exported = {"unavailable": str(e)}
     return {"table": read_syscall_table(),
             "strace exec_demo": sorted({c for c in t.calls if c.startswith("exec") or c in ("clone", "clone3", "fork")})
-            if t.available else t.why}
+            if t.available else t.why,
+            "C library": " ".join(platform.libc_ver()), "the C library exports": exported,
+            "declared by the ISO C11 headers (-std=c11)": {n: declared_by(n, False) for n in ("fork", "execl")},
+            "declared with <unistd.h> (POSIX) added": {n: declared_by(n, True) for n in ("fork", "execl")}}
 
 
 @CLAIMS.claim("fork-exec-library", SEED, "fork is a Linux library function; exec is a family of C standard "
               "library functions", observe=observe_fork_exec)
 def judge_fork_exec(seen: dict) -> Finding:
-    table = seen["table"]
-    evidence = {HEADERS_TABLE: table, "system calls exec_demo made (strace)": seen["strace exec_demo"]}
-    if table.get("header") is None:
-        return unverified("a list of system calls: the installed kernel headers' asm/unistd_64.h is not on this "
-                          "machine", evidence)
-    kernel_calls = table.get("execve") is not None and table.get("execl") is None and table.get("execvp") is None
-    if kernel_calls and (table.get("fork") is not None or table.get("clone") is not None):
-        evidence["so"] = ("the installed headers number fork and clone as system calls (glibc's fork() wraps clone, "
-                          "as strace shows); of the exec family only execve and execveat have numbers, "
-                          "execl/execvp/... are library functions over execve")
-        return Finding("refuted", evidence, documentation="exec* and fork are POSIX, not ISO C: the C standard "
-                       "library has neither (ISO C knows system(), not fork or exec)")
-    return Finding("confirmed", evidence)
+    """Library functions: the C library exports them (each a wrapper over a system call,
+    as strace shows). 'C standard library': ISO C's headers declare neither (while
+    <unistd.h> does), so it holds only for the system's C library, not ISO C's."""
+    table, exported = seen["table"], seen["the C library exports"]
+    iso, posix = seen["declared by the ISO C11 headers (-std=c11)"], seen["declared with <unistd.h> (POSIX) added"]
+    libc = seen.get("C library") or "this C library"
+    evidence = {f"{libc} exports (libc.so, ctypes)": exported, "system calls exec_demo made (strace)": seen["strace exec_demo"],
+                "declared by the ISO C11 headers alone (-std=c11)": iso, "declared with <unistd.h> (POSIX) added": posix,
+                HEADERS_TABLE: table}
+    doc = ("exec* and fork are POSIX (<unistd.h>), not ISO C: ISO C's library has system(), not fork or exec; "
+           "glibc's fork() is a wrapper over clone, execl/execvp/... call execve")
+    if "unavailable" in exported:
+        return unverified(f"the C library's exports ({exported['unavailable']})", evidence)
+    if not (exported.get("fork") and exported.get("execl") and exported.get("execve")):
+        return Finding("refuted", evidence, documentation=doc)  # not functions of the C library at all
+    if set(iso.values()) == {"declared"}:
+        return Finding("confirmed", evidence, documentation=doc)  # ISO C's headers declare them
+    if set(iso.values()) != {"undeclared"} or set(posix.values()) != {"declared"}:
+        return unverified("whether ISO C declares them: the -std=c11 builds did not tell (" + "; ".join(
+            f"{n}: {v}" for n, v in {**iso, **posix}.items() if v not in ("declared", "undeclared")) + ")", evidence)
+    calls = seen["strace exec_demo"]
+    wraps = (f", each a wrapper around a system call (exec_demo made {' and '.join(calls)} under strace)"
+             if isinstance(calls, list) and calls else "")
+    return Finding("qualified", evidence, f"'C standard library' means the system's C library ({libc}), not ISO C's: "
+                   f"fork, execl, execvp and execve are functions {libc} exports{wraps}; a program that includes every "
+                   "ISO C11 header (-std=c11) has neither fork nor execl declared, and with <unistd.h> (POSIX) it has "
+                   "both", documentation=doc)

@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import platform
 import re
-import signal
 import sys
 import threading
 from collections import Counter
 
-from pylab.core.status import signal_name
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
 from pylab.run.runner import run_program
@@ -145,9 +143,13 @@ def judge_pid_range(seen: dict) -> Finding:
             return Finding("qualified", evidence, "pid_max keeps its default: it is a setting "
                            f"(sysctl kernel.pid_max), here lowered to {pid_max}", documentation=doc)
         return Finding("refuted", evidence, documentation=doc)  # above the 32-bit ceiling
-    return Finding("qualified", evidence, "the kernel is 32-bit (the seed's i386) and pid_max "
-                   "is left at its default; pid_max is configurable (sysctl kernel.pid_max), here "
-                   f"{pid_max}, and this {bits}-bit kernel allows up to {ceiling}", documentation=doc)
+    if pid_max == 32768:
+        return Finding("qualified", evidence, "pid_max is 32768, as here: it is a setting (sysctl kernel.pid_max), "
+                       f"not the architecture's: this {bits}-bit kernel, not the seed's i386, gives PIDs the same "
+                       f"range and allows pid_max up to {ceiling}", documentation=doc)
+    return Finding("qualified", evidence, f"pid_max is 32768: it is a setting (sysctl kernel.pid_max), here {pid_max}, "
+                   f"so PIDs run up to {pid_max - 1} on this {bits}-bit kernel, which allows up to {ceiling}",
+                   documentation=doc)
 
 
 def observe_pid_unique() -> dict:
@@ -179,15 +181,36 @@ def judge_pid_unique(seen: dict) -> Finding:
 
 @memo.shared
 def observe_abi() -> dict:
-    return probes.fields(probes.run("abi").stdout_text)
+    return {**probes.fields(probes.run("abi").stdout_text), "machine": platform.machine(),
+            "libc": " ".join(platform.libc_ver()) or "unknown"}
+
+
+I386 = ("i386", "i486", "i586", "i686")
+PID_T_DOC = ("POSIX <sys/types.h>: pid_t is a signed integer type, its width unspecified; printf has no "
+             "conversion for pid_t, so portable code prints it as (long)pid with %ld")
 
 
 @CLAIMS.claim("pid-t-is-int", SEED, "pid_t is fully compatible with int (print it with %d)", observe=observe_abi)
 def judge_pid_t(abi: dict) -> Finding:
-    evidence = {"probe output (sizeof, signedness)": {k: abi[k] for k in
-                ("sizeof_pid_t", "sizeof_int", "pid_t_signed")}, "machine": platform.machine()}
-    same = abi["sizeof_pid_t"] == abi["sizeof_int"] and abi["pid_t_signed"] == "1"
-    return Finding("confirmed" if same else "refuted", evidence)
+    """Fully compatible = the same type: __builtin_types_compatible_p(pid_t, int), which a
+    4-byte signed long on ILP32 would fail though its size and signedness match."""
+    machine = abi["machine"]
+    evidence = {"probe: sizeof and signedness": {k: abi[k] for k in ("sizeof_pid_t", "sizeof_int", "pid_t_signed")},
+                "probe: __builtin_types_compatible_p(pid_t, int)": abi["pid_t_is_int"],
+                "probe: __builtin_types_compatible_p(pid_t, long)": abi["pid_t_is_long"],
+                "probe: the type _Generic picks for a pid_t": abi["pid_t_generic"],
+                "machine": machine, "C library": abi.get("libc", "unknown")}
+    if abi["pid_t_is_int"] != "1":
+        evidence["so"] = (f"pid_t is {abi['pid_t_generic']} here, not int"
+                          + (" (the same size and signedness, yet another type)"
+                             if abi["sizeof_pid_t"] == abi["sizeof_int"] and abi["pid_t_signed"] == "1" else ""))
+        return Finding("refuted", evidence, documentation=PID_T_DOC)
+    if machine in I386:
+        return Finding("confirmed", evidence, documentation=PID_T_DOC)
+    return Finding("qualified", evidence, f"the C library defines pid_t as int: this one "
+                   f"({abi.get('libc', 'unknown')}) does, here on {machine}, not the seed's i386 (pid_t and int are "
+                   "one type: _Generic picks int): it is the C library's choice, not i386's, and %d is right only "
+                   "where it is int (what POSIX promises: see the documentation)", documentation=PID_T_DOC)
 
 
 def observe_pid1() -> dict:
@@ -203,26 +226,66 @@ def judge_pid1(seen: dict) -> Finding:
     evidence = {"/proc/1/comm": comm, "/proc/1/cmdline": seen["cmdline"], "PID 1's parent": ppid}
     if comm in ("init", "systemd"):
         return Finding("confirmed", evidence)
-    return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the first "
-                   f"process the kernel starts (its parent is {ppid}), but here it runs {comm!r}")
+    return Finding("qualified", evidence, "'init' means the role, not the program: PID 1 is the process no other "
+                   f"process started (its parent is {ppid}), but here it runs {comm!r}")
 
 
 def observe_group_signal() -> dict:
-    with runner.start([probes.build("pgroup")]) as p:
-        ready = p.expect(r"ready .*\n").group(0).decode()
-        p.kill(signal.SIGTERM)  # kill(-pgrp, SIGTERM)
-        r = p.wait(10)
-    return {**probes.fields(ready), **probes.fields(r.stdout_text), "signal sent to pgrp": "SIGTERM"}
+    """The pgroup probe: one process group, a member under another uid where the machine
+    allows it (as root), and which members a sender's kill(-pgrp) left SIGTERM pending in."""
+    return probes.fields(probes.run("pgroup").stdout_text)
+
+
+KILL_DOC = ("kill(2): a negative pid sends the signal to every process of that group the sender has "
+            "permission to signal: the sender's real or effective uid must equal the target's real or saved "
+            "set-user-ID, unless it has CAP_KILL; kill returns 0 when at least one signal was sent, EPERM when "
+            "none could be")
 
 
 @CLAIMS.claim("group-signal", SEED, "A signal sent to a process group reaches every process in it",
               observe=observe_group_signal)
 def judge_group_signal(out: dict) -> Finding:
-    ok = out.get("parent_got") == "SIGTERM" and out.get("child_signal") == str(int(signal.SIGTERM))
-    shown = dict(out)
-    if str(out.get("child_signal", "")).isdigit() and out["child_signal"] != "0":
-        shown["child_signal"] = f"{out['child_signal']} ({signal_name(int(out['child_signal']))}: the signal that ended it)"
-    return Finding("confirmed" if ok else "refuted", {"probe": shown})
+    """Reached = SIGTERM (blocked in every member) pending in it once the sender's kill has
+    returned. Confirmed only when a member under another uid got it too (the observation
+    that could have refuted it); qualified when that member did not, and did get the
+    parent's own signal; as a normal user there is one uid only, so the condition is read
+    from kill(2), and the verdict says so."""
+    got = {who: out.get(f"got_{who}") for who in ("parent", "keeper", "bystander", "sender")}
+    evidence = {"process group": out.get("pgrp"),
+                "members (pid)": {who: out.get(who) for who in ("parent", "keeper", "bystander", "sender")},
+                "uids": {"parent and keeper": out.get("parent_uid"), "bystander and sender": out.get("sender_uid"),
+                         "switch to uid 65534": out.get("switch")},
+                "the sender's kill(-pgrp, SIGTERM) returned": f"{out.get('sender_kill')} ({out.get('sender_errno')})",
+                "SIGTERM pending afterwards (1 = it arrived)": got}
+    if None in got.values() or "-1" in got.values():
+        raise RuntimeError(f"the pgroup probe printed {out}")
+    # the sender reaches itself and its own uid's member in any case
+    if out.get("sender_kill") != "0" or got["sender"] != "1" or got["bystander"] != "1":
+        return Finding("refuted", evidence)
+    if out.get("switch") == "ok" and out.get("sender_uid") != out.get("parent_uid"):
+        evidence["a group whose only member keeps the parent's uid: the sender's kill(-pgrp) returned"] = (
+            f"{out.get('lone_kill')} ({out.get('lone_errno')})")
+        evidence["then the parent's own kill(-pgrp, SIGTERM): the keeper's SIGTERM pending"] = out.get("then_keeper")
+        if got["keeper"] == "1" and got["parent"] == "1":
+            return Finding("confirmed", evidence, documentation=KILL_DOC)
+        if got["keeper"] == "0" and out.get("then_keeper") == "1":
+            none = (f"; to a group with none it may signal, kill returned {out.get('lone_kill')} "
+                    f"({out.get('lone_errno')})" if out.get("lone_kill") == "-1" else "")
+            return Finding("qualified", evidence, "the sender may signal every member (its real or effective uid is "
+                           "the member's real or saved uid, or it has CAP_KILL): kill(-pgrp, SIGTERM) by a member switched to uid "
+                           f"{out['sender_uid']} returned 0 and reached itself and the other uid-{out['sender_uid']} "
+                           f"member, but not the two of uid {out['parent_uid']}; the parent's own kill then reached "
+                           "the keeper; kill reports success when at least one member got the signal" + none,
+                           documentation=KILL_DOC)
+        return Finding("refuted", evidence)
+    if not (got["keeper"] == "1" and got["parent"] == "1"):
+        return Finding("refuted", evidence)  # a member of the sender's own uid missed it
+    return Finding("qualified", evidence, "the sender may signal every member (its real or effective uid is "
+                   "the member's real or saved uid, or it has CAP_KILL): here every member had the sender's uid "
+                   f"({out.get('parent_uid')}) and each got the signal; a member under another uid could not be "
+                   f"made (switching to uid 65534 gave {out.get('switch')}: that needs root), so what kill(-pgrp) "
+                   "does to a member it may not signal was read in kill(2), not observed here",
+                   documentation=KILL_DOC)
 
 
 # -- fork -------------------------------------------------------------------------------
@@ -256,24 +319,43 @@ def judge_fork_returns(seen: dict) -> Finding:
 
 
 def observe_ppid() -> dict:
-    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines}
+    ns = probes.in_namespaces([probes.build("nsppid")], ())
+    return {"fork": observe_fork_returns()["probe"], "orphan": run_program("orphan", stdin=b"\n").lines,
+            "parent in the PID namespace above": probes.fields(ns["stdout"]) if ns["ran"] else ns}
+
+
+PPID_DOC = ("getppid(2): if the caller's parent is in a different PID namespace, getppid() returns 0; "
+            "pid_namespaces(7): the first process of a new PID namespace (its init) has its parent outside it")
 
 
 @CLAIMS.claim("ppid-is-parent", SEED, "PPID is the process ID of the process's parent", observe=observe_ppid)
 def judge_ppid(seen: dict) -> Finding:
-    probe, orphan = seen["fork"], seen["orphan"]
+    """The fork probe (a child's getppid() against its parent's getpid()), the orphan
+    (after adoption getppid() follows the new parent), and the nsppid probe: the init of
+    a new PID namespace, whose parent is in the namespace above."""
+    probe, orphan, ns = seen["fork"], seen["orphan"], seen["parent in the PID namespace above"]
     evidence = {"fork probe: child's getppid, parent's getpid": [probe.get("child_getppid"), probe.get("parent_getpid")],
-                "orphan program": orphan}
+                "orphan program": orphan, "nsppid probe: a child that is PID 1 of a new PID namespace": ns}
     if probe.get("child_getppid") != probe.get("parent_getpid"):
         return Finding("refuted", evidence)
     adopted = next((ln for ln in orphan if "new parent" in ln), None)
     if adopted:
-        return Finding("qualified", evidence, "while the parent lives: once it exits, the child is adopted and its "
-                       f"PPID changes ({adopted.split(': ', 1)[-1]})",
-                       documentation="the kernel's choice of new parent (find_new_reaper; prctl(2) "
-                       "PR_SET_CHILD_SUBREAPER): another thread of the dying process first, then the nearest "
-                       "subreaper among its ancestors, then the init of its PID namespace")
-    return Finding("confirmed", evidence)
+        evidence["so"] = ("after its parent exited the orphan was adopted, and getppid() gave its new parent's PID: "
+                          f"still its parent's ({adopted.split(': ', 1)[-1]})")
+    if ns.get("ran") is False or "child_getppid" not in ns:
+        return Finding("qualified", evidence, "the parent is in the caller's PID namespace: a parent outside it "
+                       "(a namespace's init has one) makes getppid() return 0; that case was not observed here (a "
+                       f"new PID namespace: {ns.get('why') or ns.get('unshare') or ns.get('fork') or ns}), it is read "
+                       "in getppid(2)", documentation=PPID_DOC)
+    if (ns["child_getppid"] == "0" and ns.get("child_stat_ppid") == ns.get("parent_getpid")
+            and ns.get("reaped") == ns.get("forked")):
+        return Finding("qualified", evidence, "the parent is in the caller's PID namespace: the first process of a "
+                       f"new PID namespace (getpid() {ns['child_getpid']}) got 0 from getppid(), although it had a "
+                       f"parent: process {ns['parent_getpid']}, in the namespace above, forked it (/proc there showed "
+                       f"its PPID as {ns['child_stat_ppid']}) and reaped it", documentation=PPID_DOC)
+    if ns["child_getppid"] == ns.get("parent_getpid"):
+        return Finding("confirmed", evidence)  # even across namespaces the parent's own PID came back
+    return Finding("refuted", evidence)
 
 
 _NPROC_PROBE = threading.Lock()  # the tour's threads run fork-eagain and zombies-block-fork side by side
@@ -340,16 +422,23 @@ def _enomem_evidence(seen: dict) -> dict:
 @CLAIMS.claim("fork-enomem", SEED, "fork fails with errno ENOMEM when the system is out of memory",
               observe=observe_fork_enomem)
 def judge_fork_enomem(seen: dict) -> Finding:
+    """The claim is what fork does when memory runs out, which the lab does not do to the
+    machine: unverified whatever the dead PID namespace's fork gave. That fork's ENOMEM,
+    with memory to spare, is its evidence: ENOMEM has another cause (fork-errors-rare
+    judges what that says of 'near collapse')."""
     out, evidence = seen["nsfork"], _enomem_evidence(seen)
+    doc = ("fork(2): ENOMEM when the kernel cannot allocate what it needs, or when forking into a PID namespace "
+           "whose init has terminated")
     if out.get("ran") is False or "second" not in out:
-        return unverified(f"a PID namespace to fork into ({out.get('why') or out})", evidence)
+        return unverified("the machine out of memory (not tried: it would endanger the machine), and a PID namespace "
+                          f"to fork into instead ({out.get('why') or out})", evidence)
     if out["second"] == "ENOMEM":
-        return Finding("qualified", evidence, "ENOMEM is not only 'out of memory': here fork failed with ENOMEM "
-                       f"with {seen['MemAvailable kB']} kB available, because the PID namespace it forked into "
-                       "had lost its init; running the machine out of memory was not tried",
-                       documentation="fork(2): ENOMEM when the kernel cannot allocate what it needs, or when "
-                       "forking into a PID namespace whose init has terminated")
-    return Finding("refuted", evidence)
+        evidence["so"] = (f"fork failed with ENOMEM while {seen['MemAvailable kB']} kB were available, because the "
+                          "PID namespace it forked into had lost its init: ENOMEM does not only mean out of memory")
+        return Finding("unverified", evidence, missing="the machine out of memory: running it out was not tried (it "
+                       "would endanger the machine), so what fork does then was not seen", documentation=doc)
+    return unverified("the machine out of memory (not tried), and the fork into a PID namespace whose init had "
+                      f"exited gave {out['second']}, not ENOMEM", evidence)
 
 
 @CLAIMS.claim("fork-errors-rare", SEED, "fork errors are rare and mostly EAGAIN; ENOMEM means the system is "
@@ -375,14 +464,21 @@ def judge_fork_errors_rare(seen: dict) -> Finding:
 @CLAIMS.claim("fork-returns-minus-one", SEED, "fork returns a negative value on error",
               observe=observe_fork_enomem)
 def judge_fork_minus_one(seen: dict) -> Finding:
+    """A fork that failed (into a dead PID namespace): what it returned. -1 is negative:
+    confirmed, with the exact value and errno in the evidence; a fork that did not fail
+    shows nothing about errors (unverified)."""
     out, evidence = seen["nsfork"], _enomem_evidence(seen)
     if out.get("ran") is False or "ret" not in out:
         return unverified(f"a failing fork ({out.get('why') or out})", evidence)
+    if out.get("second") == "ok":
+        return unverified("a failing fork: the fork into a PID namespace whose init had exited succeeded", evidence)
     ret = int(out["ret"])
-    if ret == -1:
-        return Finding("qualified", evidence, "'negative' is exactly -1: the failing fork returned -1 "
-                       f"and set errno ({out['second']})", documentation="POSIX fork(): returns -1 on failure")
-    return Finding("confirmed" if ret < 0 else "refuted", evidence)
+    doc = "POSIX fork(): returns -1 to the parent on failure, no child is created, and errno is set"
+    if ret < 0:
+        evidence["so"] = (f"the failing fork returned {ret}" + (", exactly -1," if ret == -1 else "")
+                          + f" and set errno ({out['second']})")
+        return Finding("confirmed", evidence, documentation=doc)
+    return Finding("refuted", evidence, documentation=doc)
 
 
 def observe_fork_order(runs: int = ORDER_RUNS) -> dict[str, dict[str, int]]:

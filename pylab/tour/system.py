@@ -71,12 +71,15 @@ def judge_sched_slices(out: dict) -> Finding:
     before, after = int(out.get("slice_before_ns", -1)), int(out.get("slice_after_ns", -1))
     if before < 0:
         return unverified("se.slice is not in /proc/PID/sched (a kernel before EEVDF, 6.6)", evidence)
-    cond = [f"the slice is a per-task setting, not a fixed length: se.slice was {before / 1e6:g} ms here and "
-            f"{after / 1e6:g} ms after the task asked sched_setattr for 3 ms" if after != before else
-            f"the slice here is {before / 1e6:g} ms"]
+    cond = []
+    if after != before:
+        cond.append(f"the slice is a per-task setting, not a fixed length: se.slice was {before / 1e6:g} ms here and "
+                    f"{after / 1e6:g} ms after the task asked sched_setattr for 3 ms")
+    else:  # milliseconds, as the seed says: evidence, not a condition
+        evidence["so"] = f"se.slice is {before / 1e6:g} ms here, and asking sched_setattr for 3 ms did not change it"
     tasks = int(out["tasks_while_spinning"])
     ratio = float(out["cpu_ms"]) / float(out["wall_ms"])
-    cond.append(f"and what is scheduled is a thread, not a process: one process was {tasks} tasks while its two "
+    cond.append(f"{'and ' if cond else ''}what is scheduled is a thread, not a process: one process was {tasks} tasks while its two "
                 f"threads spun" + (f", and ran on {ratio:.1f} CPUs' worth at once ({out['cpus']} CPUs)" if ratio > 1.2
                                    else f" (they got {ratio:.1f} CPUs' worth of its {float(out['wall_ms']):g} ms: "
                                    "other work had the CPUs, so this run did not show them running at once)"))
@@ -149,11 +152,12 @@ def judge_ps_aux(seen: dict) -> Finding:
     refused = posix.get("exit", 0) != 0
     because = (f": read as POSIX says, `ps -a -u x`, it was refused here ({posix.get('stderr', '').splitlines()[0]})"
                if refused and posix.get("stderr") else "")
+    doc = ("POSIX reads -aux as -a -u x (processes of user x); procps falls back to `ps aux` when there is no "
+           "such user (ps(1))")
+    if seen["a user named x exists"]:  # the BSD listing even so: the seed's listing, unconditionally here
+        return Finding("confirmed", evidence, documentation=doc)
     return Finding("qualified", evidence, "procps reads `ps -aux` as the BSD-style `ps aux` (the same columns "
-                   "here) only because no user named x exists" + because if not seen["a user named x exists"] else
-                   "a user named x exists, yet procps printed the BSD listing",
-                   documentation="POSIX reads -aux as -a -u x (processes of user x); procps falls back to "
-                   "`ps aux` when there is no such user (ps(1))")
+                   "here) only because no user named x exists" + because, documentation=doc)
 
 
 @CLAIMS.claim("ps-stat-sw", SEED, "Kernel threads show STAT SW, SWN or SW< (the seed's listing)", observe=observe_ps)
