@@ -267,7 +267,7 @@ def test_tour_json_carries_every_sockets_claim_with_a_verdict_and_evidence(tour_
     assert rows["sysctl-tw-reuse"]["verdict"] == ("unverified" if "unavailable" in ns else "qualified")
     assert rows["sysctl-defaults"]["verdict"] == ("unverified" if "unavailable" in ns else "refuted")
     assert rows["sysctls-cure-bind"]["verdict"] == ("unverified" if "unavailable" in ns else "refuted")
-    assert rows["sysctl-fin-timeout"]["verdict"] == ("refuted" if "unavailable" not in ns else "unverified")
+    assert rows["sysctl-fin-timeout"]["verdict"] == ("qualified" if "unavailable" not in ns else "unverified")
     connect = tcp_facts.connect_refused()
     assert connect["connect_ex with a port out of range"] == "raised OverflowError"
     assert rows["connect-ex-errno"]["verdict"] == "qualified"

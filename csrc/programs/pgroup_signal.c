@@ -1,5 +1,6 @@
-/* pgroup_signal - one kill(-pgid) signals every member of a process group; setpgid is
- * called on both sides of the fork so the group is complete before it is signalled.
+/* pgroup_signal - one kill(-pgid) signals every member of a process group the sender
+ * may signal (here all: same uid); setpgid is called on both sides of the fork so the
+ * group is complete before it is signalled.
  *
  * Usage: pgroup_signal [-]. The parent forks 3 children into a new group led by the
  * first. The child calls setpgid so it is in the group before it does anything else,
