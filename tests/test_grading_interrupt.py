@@ -70,13 +70,7 @@ def grading_env(tmp: Path, **extra) -> dict:
 
 def snapshot(root: int) -> dict[int, int]:
     """root's descendants now: pid -> start time (a pid alone may be reused)."""
-    found = {}
-    for pid in procstate.descendants(root):
-        try:
-            found[pid] = procstate.read_stat(pid).starttime
-        except procstate.NoSuchProcess:
-            pass
-    return found
+    return procstate.descendants_started(root)
 
 
 def still_there(seen: dict[int, int]) -> list[str]:

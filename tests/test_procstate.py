@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import subprocess
 import sys
 
 import pytest
@@ -122,3 +123,11 @@ def test_ns_pids_gives_the_host_pid_and_the_one_inside_a_pid_namespace():
                                             if procstate.read_stat(p).comm == "cat"], timeout=5)[0]
         assert procstate.ns_pids(cat) == [cat, inner] and inner < cat
         proc.close_stdin()
+
+
+def test_descendants_started_pairs_each_live_descendant_with_its_start_time():
+    with subprocess.Popen(["sh", "-c", "read x"], stdin=subprocess.PIPE) as child:
+        seen = procstate.descendants_started(os.getpid())
+        assert seen[child.pid] == procstate.read_stat(child.pid).starttime > 0
+        child.stdin.close()
+    assert child.pid not in procstate.descendants_started(os.getpid())  # reaped: gone

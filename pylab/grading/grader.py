@@ -395,12 +395,7 @@ def _kill_tree(pid: int) -> None:
     reused is never signalled)."""
     from pylab.observe import procstate
 
-    below = {}
-    for p in procstate.descendants(pid):
-        try:
-            below[p] = procstate.read_stat(p).starttime
-        except procstate.NoSuchProcess:
-            pass
+    below = procstate.descendants_started(pid)
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:

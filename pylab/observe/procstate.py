@@ -192,6 +192,18 @@ def descendants(pid: int) -> list[int]:
     return sorted(out)
 
 
+def descendants_started(pid: int) -> dict[int, int]:
+    """pid's descendants now, each with its start time (/proc stat's starttime): a pid
+    alone may be freed and reused, the pair names one process. One gone meanwhile is left out."""
+    found = {}
+    for p in descendants(pid):
+        try:
+            found[p] = read_stat(p).starttime
+        except NoSuchProcess:
+            pass
+    return found
+
+
 def status_fields(pid: int) -> dict[str, str]:
     """/proc/PID/status as a dict (Name, State, VmRSS, Threads, ...)."""
     try:
