@@ -164,7 +164,7 @@ def children(pid: int) -> list[int]:
             with open(f"/proc/{pid}/task/{tid}/children") as f:
                 found += [int(x) for x in f.read().split()]
         return sorted(set(found))
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # (ESRCH: a task ending as it is read)
         if not exists(pid):
             return []
     return sorted(p for p, pp in _ppids().items() if pp == pid)
@@ -209,7 +209,7 @@ def status_fields(pid: int) -> dict[str, str]:
     try:
         with open(f"/proc/{pid}/status") as f:
             return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         raise NoSuchProcess(pid) from None
 
 
@@ -263,7 +263,7 @@ def _real_uid_and_threads(pid: int) -> tuple[int, int]:
     try:
         with open(f"/proc/{pid}/status", "rb") as f:
             text = f.read()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         raise NoSuchProcess(pid) from None
     uid = text.index(b"\nUid:\t") + 6
     threads = text.index(b"\nThreads:\t") + 10
