@@ -271,39 +271,23 @@ def test_as_root_each_submission_has_cgroups_of_its_own_nested_in_the_graders(tm
     assert not any(d.exists() for d in dirs)  # removed with the sandbox
 
 
-@pytest.mark.parametrize("which", ["lab", "strace"])
-def test_a_loop_of_logged_calls_cannot_grow_the_trace_log_past_its_cap(tmp_path, monkeypatch, which):
-    """Every wait4 is a line of the log (whichever tracer: the lab's logs no failed fork,
-    strace does, and both log each wait)."""
+def test_a_loop_of_failing_forks_cannot_grow_the_trace_log_past_its_cap(tmp_path, monkeypatch):
     from pylab.grading import evidence
-    from pylab.run import tracer
-
-    if which == "strace":
-        monkeypatch.setattr(tracer, "lab_tracer", lambda: None)
-    elif tracer.lab_tracer() is None:
-        pytest.skip("the lab's tracer reads x86-64 registers")
 
     monkeypatch.setattr(evidence, "LOG_CAP", 64 << 10)
-    src = _c(tmp_path, "spin_waits", """\
-        #include <sys/wait.h>
+    src = _c(tmp_path, "spin_forks", """\
         #include <unistd.h>
-        int main(void)
-        {
-            if (fork() == 0)
-                pause();
-            for (;;)
-                waitpid(-1, 0, WNOHANG);
-        }
+        int main(void) { for (;;) if (fork() == 0) pause(); }
         """)
     with Sandbox(LIMITS.with_(nproc=4)) as sb:
         result, log = sb.run([sb.compile(src)], watch_forks=True, timeout=1.0)
         size = log.stat().st_size
         seen = evidence.watch(log)
-    # the tracer ran under RLIMIT_FSIZE: at the cap it was cut off, and the run with it
-    # (no end status: the tracer takes its tracees along), well before the time limit
+    # strace ran under RLIMIT_FSIZE: at the cap it was cut off, and the run with it
+    # (no end status: strace takes its tracees along), well before the time limit
     assert 0 < size <= 64 << 10 and result.status is None and not result.timed_out
-    assert not seen.complete and sorted(seen.forks) == [(2, 1), (3, 2)]  # what it saw is still true
-    assert procstate.descendants(os.getpid()) == []  # the jail around the tracer reaped the rest
+    assert not seen.complete and len(seen.forks) <= 4  # what it saw is still true
+    assert procstate.descendants(os.getpid()) == []  # the jail around strace reaped the rest
 
 
 def test_when_the_grader_dies_its_sandboxes_die_with_it(tmp_path):

@@ -4,7 +4,7 @@ The figures are the grader's own measurement (pylab.grading.sandbox.containment_
 tiny run three ways, round-robin so each sees the same load: runner.run with no
 sandbox, Sandbox.run (the jail, bubblewrap's namespaces and mounts, the supervisor as
 the sandbox's pid 1: what every run of a submission costs) and Sandbox.run with
-watch_forks (the outside tracer around the sandbox: what a check that watches forks costs).
+watch_forks (strace -f outside the sandbox: what a check that watches forks costs).
 The same Sandbox grading uses, so the figure is the grader's, not an imitation of it.
 """
 from __future__ import annotations

@@ -284,7 +284,7 @@ MEASURES = [
     # the grader's own figures: sampled together by bench/containment.py
     Measure("sandbox_bare", "runner.run of tiny, no sandbox", "sandbox", 50, None),
     Measure("sandboxed", "Sandbox.run of tiny (jail, bwrap, supervisor as pid 1)", "sandbox", 50, None),
-    Measure("sandboxed_traced", "Sandbox.run, watch_forks (the outside tracer)", "sandbox", 50, None),
+    Measure("sandboxed_traced", "Sandbox.run, watch_forks (strace -f outside)", "sandbox", 50, None),
 ]
 BY_KEY = {m.key: m for m in MEASURES}
 RATIO_FREE = {"zombie_seen", "zombie_seen_floor"}  # a latency, not a cost per call

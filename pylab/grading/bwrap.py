@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pylab
 from pylab.observe import procstate
-from pylab.run import toolchain, tracer
+from pylab.run import toolchain
 from pylab.grading import evidence
 
 INSIDE_UID = 1000          # the program's uid inside its user namespace
@@ -267,9 +267,8 @@ class Jail:
     """How to start one supervised command inside the sandbox of one submission.
 
     root: the scratch folder (the only writable place, /box inside); tools: a folder
-    the sandbox cannot write holding the copies of jail and supervise (and of the lab's
-    tracer where it serves: evidence.command runs it outside, around the sandbox); uid:
-    the pool uid to drop to first (root only)."""
+    the sandbox cannot write holding the copies of jail and supervise; uid: the pool
+    uid to drop to first (root only)."""
 
     def __init__(self, root: Path, tools: Path, uid: int | None, cgroups: Cgroups,
                  tmp_size: int = 16 << 20, namespaces: bool = True):
@@ -277,9 +276,7 @@ class Jail:
         self.namespaces = namespaces
         self.tmp_size = tmp_size
         self.stamps = {}
-        # (the tracer too: without namespaces the program runs as the grader's own uid,
-        # and could replace the cache's copy before the next run it is traced in)
-        for name in ("jail", "supervise", *(["tracelog"] if tracer.lab_tracer() is not None else [])):
+        for name in ("jail", "supervise"):
             target = self.tools / name
             shutil.copyfile(toolchain.tool(name), target)
             if _digest(target) != _digest(toolchain.tool(name)):
@@ -301,16 +298,15 @@ class Jail:
                 env: dict | None = None, trace_log: Path | None = None, root: Path | None = None) -> list[str]:
         """The command line that runs supervisor_cmd (the runner's, whose first word is
         the supervisor's host path) as pid 1 of a new sandbox, under hard `limits`;
-        with trace_log, all of it under the outside tracer (pylab.grading.evidence).
+        with trace_log, all of it under strace -f, outside (pylab.grading.evidence).
         root: the folder shown at /box instead of the scratch folder (a compile's own)."""
         cmd = self._command(supervisor_cmd, limits, tmp_size, env, reaper=trace_log is None, root=root)
         if trace_log is None:
             return cmd
         # the tracer under a file-size cap (its log cannot fill the disk), in the reaper
-        # (cut off at the cap, the tracer takes its tracees along: the jail reaps them)
-        own = self.tools / "tracelog" if "tracelog" in self.stamps else None
+        # (cut off at the cap, strace takes its tracees along: the jail reaps them)
         return [str(self.tools / "jail"), "-S", "-r", f"fsize={evidence.LOG_CAP}", "--",
-                *evidence.command(trace_log, cmd, own=own)]
+                *evidence.command(trace_log, cmd)]
 
     def _command(self, supervisor_cmd, limits, tmp_size, env, reaper=True, root=None) -> list[str]:
         self.check_tools()

@@ -1,14 +1,13 @@
 """What a sandboxed program did, seen from outside: who forked whom, what each process
-executed, how each ended, what it wrote, from the outside tracer (pylab.run.tracer: the
-lab's own, csrc/tools/tracelog.c, where it serves; else strace -f) run around the whole
-sandbox, outside its namespaces.
+executed, how each ended, what it wrote, from strace -f (pylab.run.tracer) run around
+the whole sandbox, outside its namespaces.
 
 The submission cannot reach the tracer (another pid namespace: it cannot see, signal
 or trace it) nor its log (a file of the grader's, in a folder the sandbox does not
-see). The tracer names each process by its pid here, and for each fork it also says
-the child's pid here next to the one the parent got back (its namespace's; strace
---pidns-translation's note). So every event is told in the sandbox's own pids, the
-ones the program prints: Watch.forks, Watch.unreaped_at_exit, Watch.events.
+see). strace names each process by its pid here; with --pidns-translation it also
+says, for each fork, the child's pid here next to the one the parent got back (its
+namespace's). So every event is told in the sandbox's own pids, the ones the program
+prints: Watch.forks, Watch.unreaped_at_exit, Watch.events.
 """
 from __future__ import annotations
 
@@ -19,19 +18,17 @@ from pathlib import Path
 
 from pylab.run import tracer
 
-LOG_CAP = 32 << 20  # bytes of trace log read at most; past it the evidence is incomplete
+LOG_CAP = 32 << 20  # bytes of strace log read at most; past it the evidence is incomplete
 
 
-def command(log: Path, argv: list[str], own: Path | None = None) -> list[str]:
-    """The outside tracer around argv (pid namespace translation, process calls and
-    writes: which process wrote which line, and why a line came out twice or not at all)
-    with no library preloaded, since nothing from inside is trusted; live (each line
-    written as it happens: checks read the log while the program waits). own: the
-    sandbox's copy of the lab's tracer (None: the lab's, or strace where it cannot serve).
-    Run it under a file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing
-    forks cannot fill the grader's disk, it only cuts the evidence short, and the run
-    with it. The output as scored still comes through the grader's own pipes."""
-    return tracer.run_command(log, argv, stdio=False, live=True, own=own)
+def command(log: Path, argv: list[str]) -> list[str]:
+    """strace -f around argv: the tracer's own command (pid namespace translation, process
+    calls and writes: which process wrote which line, and why a line came out twice or not
+    at all) with no library preloaded, since nothing from inside is trusted. Run it under a
+    file-size limit of LOG_CAP (the jail's -r fsize=): a loop of failing forks cannot fill
+    the grader's disk, it only cuts the evidence short. The output as scored still comes
+    through the grader's own pipes."""
+    return tracer.command(log, argv, stdio=False)
 
 
 @dataclass
@@ -121,7 +118,7 @@ def watch(path: Path | None, namespaces: bool = True, streams: dict[int, str] | 
     events = []
     for e in trace.events:
         if e.pid not in inner:
-            continue  # the reaper jail, the tracer's own, bwrap: outside the sandbox
+            continue  # the reaper jail, strace's own, bwrap: outside the sandbox
         e.pid = inner[e.pid]
         if e.other is not None and e.other in inner:
             e.other = inner[e.other]

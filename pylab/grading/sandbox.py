@@ -942,7 +942,7 @@ def containment_costs(binary: str | os.PathLike, runs: int = 50, limits: Limits 
     """Seconds per run of `binary` (no arguments, stdout to a pipe), sampled round-robin
     so each figure sees the same load: "bare" (runner.run, the supervisor only),
     "sandboxed" (Sandbox.run: bubblewrap, the jail, the supervisor as pid 1) and
-    "traced" (Sandbox.run with watch_forks: the outside tracer as well). For `pylab bench`.
+    "traced" (Sandbox.run with watch_forks: strace outside as well). For `pylab bench`.
     A run that did not end with exit status 0 raises SandboxError: a figure is only the
     time of runs that worked."""
     samples: dict[str, list[float]] = {"bare": [], "sandboxed": [], "traced": []}

@@ -3,8 +3,9 @@
 Two tracers write the same log, in strace -f -ttt -xx's form: the lab's own
 (csrc/tools/ptrace_core.h: PTRACE_SEIZE and a seccomp filter that stops only the calls
 read here; the supervisor runs it for its own run, supervisor_options(), and
-csrc/tools/tracelog.c around any command, run_command(), the grading sandbox's
-included), on x86-64; and strace -f (command()) on any machine the lab's cannot serve. Each follows the traced command and every process it
+csrc/tools/tracelog.c around any command, run_command()), on x86-64; and strace -f
+(command()), which the grading sandbox uses (it translates PID namespaces) and any
+machine the lab's cannot serve. Each follows the traced command and every process it
 creates and logs each process-management system call and each write, to a log the
 traced program cannot open. parse() turns that log into Events, one list for the
 whole tree in time order:
@@ -50,12 +51,11 @@ another uid): the runner uses a fresh 0700 folder and deletes it after parsing.
 Markers come from inside the program (it could forge them): grading must trust only
 the system-call events (stdio=False skips the library altogether).
 
-PID namespaces: run the tracer outside the namespace (around bwrap --unshare-pid).
-Every event then names processes by the tracer's pids (the host's), also where a call
-inside the namespace returned or reported the namespace's number (wait4, waitid, si_pid,
-kill): each fork's line notes both pids of the new process (strace --pidns-translation's
-note; the lab's tracer writes the same from /proc/PID/status NSpid), and parse() maps the
-numbers back. Proc.nspid is the pid the program itself saw (what it prints with getpid);
+PID namespaces: run strace outside the namespace (around bwrap --unshare-pid). Every
+event then names processes by strace's pids (the host's), also where a call inside the
+namespace returned or reported the namespace's number (wait4, waitid, si_pid, kill):
+--pidns-translation logs both pids of each new process, and parse() maps the numbers
+back. Proc.nspid is the pid the program itself saw (what it prints with getpid);
 pylab.observe.procstate.ns_pids() reads the same from /proc/PID/status (NSpid) while a
 process lives.
 """
