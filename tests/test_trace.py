@@ -2,9 +2,7 @@
 checked against outside-shaped programs in tests/programs/."""
 from __future__ import annotations
 
-import os
 import re
-import resource
 import signal
 import subprocess
 from collections import Counter
@@ -12,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pylab.observe import procstate
 from pylab.run import dwarf, runner, toolchain, tracer
-from support import build_c
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -291,63 +287,3 @@ def test_tracelog_around_a_command_follows_all_of_it_and_exits_as_it_did(tmp_pat
     assert len(t.processes()) == 8 and sum(e.kind == "spawn" for e in t.events) == 7
     # every line written to fd 1, by every process (concurrent writers: no fixed order)
     assert sorted(t.stdout().splitlines()) == sorted(done.stdout.splitlines())
-
-
-@needs_lab_tracer
-def test_a_live_tracelog_writes_each_line_as_it_happens_so_the_log_can_be_read_mid_run(tmp_path):
-    """-l 1 (the grading sandbox's way): the fork is in the log while the program still
-    waits on stdin; without it, the log comes at the end."""
-    program = build_c(tmp_path, "forks_then_waits", r"""
-        #include <stdio.h>
-        #include <sys/wait.h>
-        #include <unistd.h>
-        int main(void)
-        {
-            pid_t pid = fork();
-            if (pid == 0)
-                return 0;
-            waitpid(pid, NULL, 0);
-            printf("forked %d\n", (int)pid);
-            fflush(stdout);
-            char c;
-            return (int)read(0, &c, 1);  /* hold until stdin ends */
-        }
-    """)
-    for live in (True, False):
-        log = tmp_path / f"log-{live}"
-        cmd = tracer.run_command(log, [program], stdio=False, live=live)
-        with subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as p:
-            child = int(p.stdout.readline().split()[1])  # it has forked, reaped and said so
-            mid = log.read_text() if log.exists() else ""
-            p.stdin.close()
-            assert p.wait(10) == 0
-        if live:
-            assert f"= {child}" in mid and "wait4(" in mid, mid
-        else:
-            assert mid == ""
-        assert any(e.kind == "spawn" and e.other == child for e in tracer.parse(log).events)
-
-
-@needs_lab_tracer
-def test_a_live_tracelog_cut_off_at_a_file_size_limit_takes_the_run_with_it(tmp_path):
-    """Under RLIMIT_FSIZE (the sandbox's jail sets one) a log that reaches it ends the
-    tracer (SIGXFSZ), and EXITKILL ends the program it traced: a loop of logged calls
-    cannot fill the disk, and nothing runs on untraced."""
-    program = build_c(tmp_path, "spins_on_calls", r"""
-        #include <sys/wait.h>
-        int main(void) { for (;;) waitpid(-1, 0, WNOHANG); }
-    """)
-    log = tmp_path / "log"
-    cmd = tracer.run_command(log, [program], stdio=False, live=True)
-    cap = 64 << 10
-    done = subprocess.run(cmd, capture_output=True, timeout=60,
-                          preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (cap, cap)))
-    assert done.returncode == -signal.SIGXFSZ
-    assert 0 < log.stat().st_size <= cap
-    # the traced program went with it: killed (EXITKILL), it is left to us, the suite's
-    # subreaper, to reap (an orphan the moment its parent, the tracer, ended)
-    name = Path(program).name[:15]
-    left = [p for p in procstate.descendants(os.getpid()) if procstate.read_stat(p).comm == name]
-    assert len(left) == 1
-    _, status = os.waitpid(left[0], 0)
-    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL

@@ -51,7 +51,6 @@ static const int traced[] = {SYS_execve, SYS_execveat, SYS_exit, SYS_exit_group,
 static size_t limit = 1 << 16;             /* bytes of a write kept (strace's -s) */
 static char *logbuf;                        /* the log, kept whole until the end: written with */
 static size_t loglen, logcap;               /* one write, so lines of two writers never mix */
-static int live_fd = -1;                    /* else (tracelog -l): each line written to it at once */
 
 struct tracee {
     pid_t pid;
@@ -123,7 +122,6 @@ static double now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void log_write(int fd);
 static void line(pid_t pid, double t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static void line(pid_t pid, double t, const char *fmt, ...)
 {
@@ -138,8 +136,6 @@ static void line(pid_t pid, double t, const char *fmt, ...)
             if (m >= 0 && (size_t)(n + m) + 1 < room) {
                 loglen += (size_t)(n + m);
                 logbuf[loglen++] = '\n';
-                if (live_fd >= 0)
-                    log_write(live_fd);     /* (past a file-size limit: SIGXFSZ ends us) */
                 return;
             }
         }

@@ -1,10 +1,9 @@
 /* tracelog - follow a command and every process it creates, and log what strace -f would.
  *
  * Not a lesson: pylab/run/tracer.py puts it in front of the supervisor for a traced run
- * (runner.run(trace=True), `pylab trace`, `--explain`) and the grading sandbox puts it
- * around bubblewrap (pylab/grading/evidence.py) when it is built for this machine
- * (x86-64); strace -f serves other machines.
- *   tracelog LOG|@FD STRING_LIMIT [-l 1] [-E VAR=VALUE].. -- PROG ARGS..
+ * (runner.run(trace=True), `pylab trace`, `--explain`) when it is built for this machine
+ * (x86-64); strace stays the tracer of the grading sandbox and of other machines.
+ *   tracelog LOG|@FD STRING_LIMIT [-E VAR=VALUE].. -- PROG ARGS..
  * It forks PROG, seizes it with ptrace (PTRACE_O_TRACEFORK/VFORK/CLONE/EXEC/SECCOMP,
  * EXITKILL: if the tracer dies, so does the run) and installs a seccomp filter in it
  * that stops only the calls the lab reads: write/writev to fd 1, 2 or -1 (stdiowatch's
@@ -16,10 +15,6 @@
  * kept with PTRACE_LISTEN, so a stopped process stays stopped (state T). SIGINT and
  * SIGQUIT are ignored here: Ctrl-C reaches pylab, which stops the run through the
  * supervisor. Exits with PROG's status (128+N if killed by signal N).
- * The log is kept in memory and written at the end; with -l 1 ("live") each line is
- * written as it happens, so that a reader can follow the run (the grader's checks read
- * it while the program waits), and under a file-size limit the tracer is cut off at it
- * (SIGXFSZ), and with it the run (EXITKILL), as strace -o is.
  */
 #define _GNU_SOURCE
 #include "ptrace_core.h"
@@ -28,7 +23,7 @@ int main(int argc, char *argv[])
 {
     int a = 3, go[2];
     if (argc < 5) {
-        fprintf(stderr, "usage: tracelog LOG|@FD STRING_LIMIT [-l 1] [-E VAR=VALUE].. -- PROG ARGS..\n");
+        fprintf(stderr, "usage: tracelog LOG|@FD STRING_LIMIT [-E VAR=VALUE].. -- PROG ARGS..\n");
         return 2;
     }
     limit = (size_t)strtoul(argv[2], NULL, 10);
@@ -55,9 +50,6 @@ int main(int argc, char *argv[])
         _exit(127);
     }
     close(go[0]);
-    for (int i = 3; i + 1 < argc && strcmp(argv[i], "--"); i += 2)
-        if (!strcmp(argv[i], "-l") && atoi(argv[i + 1]))
-            live_fd = fd;
     if (root < 0 || seize(root) < 0) {
         fprintf(stderr, "tracelog: ptrace: %s\n", strerror(errno));
         if (root > 0)

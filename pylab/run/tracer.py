@@ -227,20 +227,15 @@ def supervisor_options(log_fd: int, *, stdio: bool = True, env: dict | None = No
     return opts
 
 
-def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: dict | None = None,
-                live: bool = False, own: Path | None = None) -> list[str]:
+def run_command(log: str | os.PathLike | int, argv, *, stdio: bool = True, env: dict | None = None) -> list[str]:
     """The argv that traces `argv` (the supervisor and everything below it) for a run:
     the lab's tracer when it serves here, else strace -f (command()). Both write the log
     parse() reads. `log`: a path, or a file descriptor number the spawned command is
-    given (the runner passes an anonymous memfd, so no other process can find the log).
-    live: each line written as it happens (strace's way), so the log can be read while
-    the run goes on, and a file-size limit cuts the tracer off, and the run with it; else
-    the lab's tracer writes it at the end. own: a copy of the lab's tracer to run (the
-    grading sandbox's, which no run can have replaced) instead of lab_tracer()'s."""
-    own = own if own is not None else lab_tracer()
+    given (the runner passes an anonymous memfd, so no other process can find the log)."""
+    own = lab_tracer()
     if own is None:
         return command(f"/proc/self/fd/{log}" if isinstance(log, int) else log, argv, stdio=stdio, env=env)
-    cmd = [str(own), f"@{log}" if isinstance(log, int) else str(log), str(STRING_LIMIT), *(["-l", "1"] if live else [])]
+    cmd = [str(own), f"@{log}" if isinstance(log, int) else str(log), str(STRING_LIMIT)]
     if stdio:  # (the markers wait in the library's memory for the call that follows: no stop of their own)
         cmd += ["-E", _preload(env), "-E", "PYLAB_STDIO_SLOT=1"]
     return [*cmd, "--", *[str(a) for a in argv]]
