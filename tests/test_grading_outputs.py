@@ -364,3 +364,28 @@ def test_a_batch_report_whose_name_would_be_too_long_is_refused_before_grading(t
     err = capsys.readouterr().err
     _one_line(err, f"--results {tmp_path / 'out'}: the file sss")
     assert "longer than 255 bytes" in err and not (tmp_path / "out").exists()
+
+
+def test_two_reports_may_both_go_to_dev_null(tmp_path, capsys):
+    """A character device takes every report given to it: no 'the same file'."""
+    sub = _reference(tmp_path / "sub")
+    assert cli.main(["grade", str(sub), "getpid_test", "--results", "/dev/null", "--junit", "/dev/null"]) == 0
+    assert "the same file" not in capsys.readouterr().err
+    assert _dev_null_is_the_device()
+
+
+def test_two_names_of_one_open_file_are_the_same_file(tmp_path, monkeypatch, capsys):
+    """/dev/stdout and /proc/self/fd/1 lead to one file: two reports there would mix."""
+    _never_grade(monkeypatch)
+    out = tmp_path / "out.txt"
+    with open(out, "w") as f:
+        saved = os.dup(1)
+        os.dup2(f.fileno(), 1)
+        try:
+            code = cli.main(["grade", str(_reference(tmp_path / "sub")), "getpid_test",
+                             "--results", "/dev/stdout", "--junit", "/proc/self/fd/1"])
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+    assert code == 2
+    _one_line(capsys.readouterr().err, "--junit /proc/self/fd/1: the same file as --results")

@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import re
+import stat
 import sys
 import tempfile
 import threading
@@ -23,7 +24,7 @@ from pylab.core.errors import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError
 from pylab.core.output import emit_json, settle
 from pylab.grading import assignment as assignments
 from pylab.grading import export, reporters, scaffold, shard
-from pylab.grading.files import NAME_MAX, os_error_text, output_problem
+from pylab.grading.files import NAME_MAX, os_error_text, output_problem, written_in_place
 from pylab.grading.grader import Report, grade_submission
 from pylab.grading.sandbox import Limits, namespaces_problem
 
@@ -270,6 +271,19 @@ def _place(value: str, folder: bool) -> Path:
     return Path(os.path.realpath(full)) if folder else Path(os.path.realpath(full.parent)) / full.name
 
 
+def _same_file_key(value: str, folder: bool):
+    """What tells two reports' paths apart: the file a device path leads to (its device
+    and inode: /dev/stdout and /proc/self/fd/1 are one), None for a character device
+    (two reports may both go to /dev/null), else the path with its folder's links resolved."""
+    if not folder and written_in_place(value):
+        try:
+            st = os.stat(value)
+        except OSError:
+            return _place(value, folder)  # (the pre-check above has said what is wrong with it)
+        return None if stat.S_ISCHR(st.st_mode) else (st.st_dev, st.st_ino)
+    return _place(value, folder)
+
+
 def _check_outputs(args, batch: bool, subs: list[Path] = ()) -> None:
     """Every file or folder grade is to write, checked before any grading: a directory
     given for a file, a file given for a folder, a parent that is a file, a link to
@@ -290,8 +304,8 @@ def _check_outputs(args, batch: bool, subs: list[Path] = ()) -> None:
             why = "exists and is not a directory: for a folder of submissions this must be a directory"
         if why:
             raise UsageError(f"--{flag} {value}: {why}")
-        key = _place(value, folder)
-        if key in seen and not folder:
+        key = _same_file_key(value, folder)
+        if key is not None and key in seen and not folder:
             raise UsageError(f"--{flag} {value}: the same file as --{seen[key]}; give each report its own file")
         seen[key] = flag
     # what each writes: a file, or (a batch's folder) the files in it
