@@ -35,3 +35,13 @@ def test_a_forged_stdio_marker_is_dropped_and_its_file_never_given_to_addr2line(
     # what the program really wrote is still there (the first traced process is named 1, as
     # the supervisor is inside a sandbox)
     assert seen.stdout(1) == b"hi\n"
+
+
+def test_a_line_the_tracer_is_still_writing_is_not_read(tmp_path):
+    """A hold check reads the log while the run goes on: a fork's line cut mid-number
+    ("= 12" of "= 123 ...") must not name a child that does not exist."""
+    log = tmp_path / "log"
+    whole = '100 1.000000 clone(child_stack=NULL, flags=SIGCHLD) = 101\n'
+    log.write_text(whole + '100 1.000100 clone(child_stack=NULL, flags=SIGCHLD) = 12')
+    text, complete = evidence.read_log(log)
+    assert text == whole and complete

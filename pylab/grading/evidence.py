@@ -82,8 +82,10 @@ def read_log(path: Path) -> tuple[str, bool]:
             size += len(chunk)
         data = b"".join(chunks)
         complete = len(data) < LOG_CAP  # at the cap, the tracer was cut off mid-run
-        if not complete:  # keep whole lines only
-            data = data[:LOG_CAP].rsplit(b"\n", 1)[0]
+        # whole lines only: one cut at the cap, or (read while the run goes on, as a hold
+        # check does) one the tracer has not finished writing ("= 12" of "= 123 ...")
+        data = data[:LOG_CAP]
+        data = data[:data.rfind(b"\n") + 1]
         return data.decode(errors="replace"), complete
     finally:
         os.close(fd)
