@@ -277,7 +277,7 @@ def _by_real_uid(uid: int) -> list[tuple[int, int]]:
         if name.isdigit():
             try:
                 real, threads = _real_uid_and_threads(int(name))
-            except (NoSuchProcess, ProcessLookupError, KeyError, ValueError, IndexError):
+            except (NoSuchProcess, KeyError, ValueError, IndexError):
                 continue  # gone while we looked
             if real == uid:
                 found.append((int(name), threads))
