@@ -124,3 +124,13 @@ def into_a_closed_pipe(argv, unbuffered: bool, **kw) -> subprocess.CompletedProc
                               timeout=120, env=env, **kw)
     finally:
         os.close(w)
+
+
+def pylab_argv(*args, disposition: str = "SIG_DFL") -> list[str]:
+    """The argv of `python -m pylab ARGS` started with SIGINT and SIGQUIT at `disposition`
+    (a signal module name), whatever this test inherited: a suite run as a background job
+    inherits them ignored, and Python then never raises KeyboardInterrupt."""
+    return [sys.executable, "-c", "import os, signal, sys\n"
+            f"for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.{disposition})\n"
+            "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-P", "-m", "pylab",
+            *[str(a) for a in args]]

@@ -16,7 +16,7 @@ from pylab.cli.grading import Progress
 from pylab.grading.grader import Report
 from pylab.grading.sandbox import SandboxError
 from test_grading_reports import validate_gradescope
-from support import into_a_closed_pipe, process_room
+from support import into_a_closed_pipe, process_room, pylab_argv
 
 
 def _reference(folder):
@@ -451,14 +451,9 @@ def _interruptible_pylab(*args, env: dict):
     """`python -m pylab ARGS`, a real process, with SIGINT at its default whatever this
     test inherited (a suite run as a background job inherits it ignored, and Python then
     never raises KeyboardInterrupt)."""
-    import os
     import subprocess
-    import sys
-    return subprocess.Popen([sys.executable, "-c", "import os, signal, sys\n"
-                             "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                             "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
-                             "-P", "-m", "pylab", *[str(a) for a in args]], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+    return subprocess.Popen(pylab_argv(*args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
 
 
 def _interrupted_once_running(*args, env: dict):

@@ -22,6 +22,7 @@ import pytest
 from pylab.grading import exercises
 from pylab.observe import procstate
 
+from support import pylab_argv
 from test_grading_interrupt_sandbox import UIDS, made_by_the_run, own_tmpdir
 
 # The instructor's check: it starts the submission's program, says what its sandbox made
@@ -116,17 +117,15 @@ def pylab(*args, env: dict, stop_grace: float | None = None) -> subprocess.Popen
     KeyboardInterrupt then). stop_grace: the grader's EXTRA_STOP_GRACE in that process
     (a test of a pytest that will not stop need not wait the real 10 s)."""
     if stop_grace is None:
-        start = ["-c", "import os, signal, sys\n"
-                 "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                 "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-P", "-m", "pylab"]
+        argv = pylab_argv(*args)
     else:
-        start = ["-P", "-c", "import signal, sys\n"
-                 "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
-                 f"from pylab.grading import grader; grader.EXTRA_STOP_GRACE = {stop_grace!r}\n"
-                 "from pylab.cli import main\n"
-                 "sys.exit(main.main(sys.argv[1:]))"]
-    return subprocess.Popen([sys.executable, *start, *[str(a) for a in args]], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        argv = [sys.executable, "-P", "-c", "import signal, sys\n"
+                "signal.signal(signal.SIGINT, signal.SIG_DFL)\n"
+                f"from pylab.grading import grader; grader.EXTRA_STOP_GRACE = {stop_grace!r}\n"
+                "from pylab.cli import main\n"
+                "sys.exit(main.main(sys.argv[1:]))", *[str(a) for a in args]]
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 180) -> dict:

@@ -21,6 +21,7 @@ import pytest
 
 from pylab.observe import procstate
 from pylab.run import runner, toolchain
+from support import pylab_argv
 
 PROGRAMS = Path(__file__).parent / "programs"
 TWO = [str(PROGRAMS / "twofiles" / "main.c"), str(PROGRAMS / "twofiles" / "greet.c")]
@@ -229,11 +230,8 @@ def test_the_linger_ends_as_soon_as_the_orphan_does(pylab):
 
 
 def _pylab_with(disposition, *args) -> list[str]:
-    """python -m pylab ARGS started with SIGINT and SIGQUIT at `disposition`: this test's
-    own may be anything (a suite run as a background job inherits them ignored)."""
-    return [sys.executable, "-c", "import os, signal, sys\n"
-            f"for s in (signal.SIGINT, signal.SIGQUIT): signal.signal(s, signal.{disposition})\n"
-            "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])", "-P", "-m", "pylab", *args]
+    """python -m pylab ARGS started with SIGINT and SIGQUIT at `disposition`."""
+    return pylab_argv(*args, disposition=disposition)
 
 
 def test_the_program_takes_sigint_and_sigquit_by_default_whatever_pylab_inherited():
