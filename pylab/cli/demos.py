@@ -18,13 +18,13 @@ from pylab.tour import registry
 
 
 def _report(args, title: str, evidence: dict, ok: bool = True) -> int:
-    settle(EXIT_OK if ok else EXIT_FAILED)
+    code = settle(EXIT_OK if ok else EXIT_FAILED)
     if getattr(args, "json", False):
         emit_json({"demo": title, "evidence": evidence})
     else:
         print(f"== {title} ==")
         print("\n".join(registry.evidence_lines(evidence, indent=2)))  # as the tour shows evidence
-    return EXIT_OK if ok else EXIT_FAILED
+    return code
 
 
 def _claims(*ids):

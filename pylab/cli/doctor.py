@@ -76,7 +76,7 @@ def main(args) -> int:
         except Exception as e:  # each failure is reported, not raised
             results.append({"check": name, "ok": False, "required": required, "detail": str(e)})
     ready = all(r["ok"] for r in results if r["required"])
-    settle(0 if ready else 2)
+    code = settle(0 if ready else 2)
     if getattr(args, "json", False):
         emit_json({"ready": ready, "checks": results})
     else:
@@ -84,4 +84,4 @@ def main(args) -> int:
             mark = "ok  " if r["ok"] else ("FAIL" if r["required"] else "warn")
             print(f"  {mark} {r['check']:<11} {r['detail']}")
         print("ready" if ready else "not ready: fix the FAIL lines above")
-    return 0 if ready else 2
+    return code

@@ -2,7 +2,8 @@
 
 Exit status: 0 full marks (every visible check passes, for `check`), 1 below full
 marks, 2 a usage or environment error (a result that hit an environment error is written
-only where no results file is yet; an interrupted grade writes none).
+too, over any older file, so that a course's CI reads this run's; an interrupted grade
+writes none).
 Limits can be set for a course with PYLAB_GRADE_LIMITS, e.g. "wall=3,cpu=1,nproc=16".
 Without --assignment, the lab's own practice assignment is used.
 """
@@ -377,7 +378,7 @@ def grade(args) -> int:
     # a report that hit an environment error is written too: a course's CI must read this
     # run's result (a zero that says why), never an older file, nor one a student committed
     failed = _write(report, args)
-    settle(EXIT_USAGE if report.env_error or failed else _status(report))  # (a reader gone mid-table: still this)
+    code = settle(EXIT_USAGE if failed else _status(report))  # (a reader gone mid-table: still this)
     if args.json:
         emit_json(reporters.to_json(report))
     else:
@@ -386,7 +387,7 @@ def grade(args) -> int:
         raise UsageError(reporters.safe.text(report.env_error) + _failed_note(failed))
     if failed:
         raise UsageError(f"the grade is made, but {_failed_list(failed)}")
-    return _status(report)
+    return code
 
 
 def _write(report: Report, args, results=None, junit=None) -> list[str]:
@@ -487,8 +488,8 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
             shard.write_manifest(out, part, [s.name for s in every], ordered)
         except OSError as e:
             failed.append(f"{out / shard.MANIFEST}: {e.strerror or e}")
-    settle(EXIT_USAGE if failed or any(r.env_error for _, r in ordered) else
-           EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED)
+    code = settle(EXIT_USAGE if failed or any(r.env_error for _, r in ordered) else
+                  EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED)
     if args.json:
         emit_json({"results": str(out), "shard": args.shard,
                    "submissions": [{"submission": n, "score": r.score, "max_score": r.max_score,
@@ -502,9 +503,7 @@ def _grade_batch(folder: Path, args, limits: Limits, exercises, tests, part) -> 
         print(f"{what}{len(ordered)} submissions graded; results in {out}/ (summary.csv and one NAME.json each)")
     if failed:
         raise UsageError(f"{len(ordered)} submissions graded, but {_failed_list(failed)}")
-    if any(r.env_error for _, r in ordered):
-        return EXIT_USAGE
-    return EXIT_OK if all(r.full_marks for _, r in ordered) else EXIT_FAILED
+    return code
 
 
 # -- instructors: scaffold, export, merge, verify ----------------------------------------
@@ -584,7 +583,7 @@ def _verify(args) -> int:
                     row["problems"].append("the starter gets full marks: its checks do not test the exercise")
         ok = ok and not row["problems"]
         rows.append(row)
-    settle(EXIT_OK if ok else EXIT_FAILED)
+    code = settle(EXIT_OK if ok else EXIT_FAILED)
     if args.json:
         emit_json({"assignment": found.title, "ok": ok, "exercises": rows})
     else:
@@ -594,4 +593,4 @@ def _verify(args) -> int:
                   f"starter {row['starter']}/{row['max_score']:g}")
             for p in row["problems"]:
                 print("         " + reporters.safe.text(p).replace("\n", "\n         "))
-    return EXIT_OK if ok else EXIT_FAILED
+    return code
