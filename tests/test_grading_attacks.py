@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import pylab
-from pylab.grading import exercises
+from pylab.grading import exercises, sandbox
 from pylab.grading.grader import grade_submission
 from pylab.grading.sandbox import Limits
 from pylab.observe import procstate
@@ -196,7 +196,7 @@ def test_the_corpus_wrote_nothing_outside_and_left_no_process(corpus):
     assert not left, left
     # every submission folder is as the test made it: the sandbox never saw it
     assert {name: sorted(os.listdir(folder)) for name, (folder, _) in corpus["jobs"].items()} == corpus["before"]
-    locks = Path(tempfile.gettempdir()).glob("pylab-grade-uid-*.lock")
+    locks = Path(sandbox.UID_LOCKS).glob("pylab-grade-uid-*.lock")
     assert not [p for p in locks if p.is_symlink()]
     assert procstate.descendants(os.getpid()) == []
 

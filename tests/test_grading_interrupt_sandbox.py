@@ -11,8 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from pylab.grading import sandbox
+
 # A pool of uids no other grader on this machine uses (the suite's other tests take the
-# default pool): with TMPDIR a folder of the test's own, the uid locks live there too.
+# default pool). Its locks are in /tmp (sandbox.UID_LOCKS) whatever TMPDIR says, so the
+# tests here and in test_grading_interrupt*.py, each with a TMPDIR of its own, never lease
+# one uid twice, nor sweep what another's sandbox runs.
 UIDS = "64900-64915"
 
 
@@ -159,3 +163,21 @@ def test_the_sweep_removes_only_what_a_sandbox_makes(tmp_path, monkeypatch):
         assert sandbox.sweep(tmp_path / "no-ledger") == []  # (no pytest sandbox was made)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_graders_with_temp_dirs_of_their_own_never_lease_one_uid_twice(tmp_path, monkeypatch):
+    """The uid locks are machine-wide (/tmp), not the temp dir's: a lease taken under one
+    TMPDIR holds its uid against a grader under another (whose close would otherwise
+    kill the first one's runs, as running as 'its' uid)."""
+    monkeypatch.setenv("PYLAB_GRADE_UIDS", UIDS)
+    leases = []
+    try:
+        for name in ("first", "second"):
+            (tmp_path / name).mkdir()
+            monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / name))
+            leases.append(sandbox._UidLease())
+        assert leases[0].uid != leases[1].uid
+        assert not list(tmp_path.rglob("pylab-grade-uid-*.lock"))  # (in /tmp, not the temp dirs)
+    finally:
+        for lease in leases:
+            lease.release()

@@ -195,11 +195,16 @@ def pool_uids() -> range:
     return _uid_range()
 
 
+UID_LOCKS = "/tmp"  # where every grader on the machine locks its pool uids, whatever its TMPDIR
+
+
 class _UidLease:
     """An unused uid from the pool, held by a file lock until released.
 
-    The lock is /tmp/pylab-grade-uid-UID.lock, the name every pylab grader on the
-    machine uses, so that two graders never share a uid. /tmp is everyone's: the file
+    The lock is /tmp/pylab-grade-uid-UID.lock (UID_LOCKS, not the temp dir: two graders
+    with different TMPDIRs would each lease the uid, and one's close would kill the
+    other's runs), the name every pylab grader on the machine uses, so that two graders
+    never share a uid. /tmp is everyone's: the file
     is opened without following a link, and used only if it is a regular file of ours
     with one name (a planted link or hard link makes that uid unusable, never followed)."""
 
@@ -225,7 +230,7 @@ class _UidLease:
     @staticmethod
     def _lock_of(uid: int) -> int | None:
         """uid's lock, taken (its fd), or None: held by another grader, or not a lock of ours."""
-        path = os.path.join(tempfile.gettempdir(), f"pylab-grade-uid-{uid}.lock")
+        path = os.path.join(UID_LOCKS, f"pylab-grade-uid-{uid}.lock")
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o600)
         except OSError:
